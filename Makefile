@@ -1,0 +1,110 @@
+# logrisk — build, test, benchmark.
+#
+#   make            build/logrisk (the CLI) and build/liblogrisk.a
+#   make run        install missing build dependencies, build, score the samples
+#   make test       build and run every test suite (last line: N passed, N failed)
+#   make bench      benchmarks against the peers measured in the same run
+#   make sanitize   the test suite under ASan + UBSan (separate build dir)
+#   make valgrind   the C test suites under valgrind memcheck
+#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make static     a fully static binary, build-static/logrisk
+#   make install    PREFIX=/usr/local
+#
+# Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER.
+
+CC      ?= cc
+OPT     ?= -O2
+BUILD   ?= build
+PREFIX  ?= /usr/local
+FUZZ_SECONDS ?= 20
+
+ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -g $(OPT) -MMD -MP $(SANITIZER)
+LDFLAGS += $(SANITIZER)
+LDLIBS  += -lyaml -lpcre2-8 -lutf8proc -lpthread -lm
+
+# Per-ISA kernel files get their own target flags and are compiled only for
+# their architecture; everything else in src/ is the library.
+ISA_X86  := src/kern_avx2.c src/kern_avx512.c
+ISA_ARM  := src/kern_neon.c
+LIB_SRC  := $(filter-out $(ISA_X86) $(ISA_ARM),$(wildcard src/*.c))
+ifeq ($(ARCH),x86_64)
+LIB_SRC  += $(wildcard $(ISA_X86))
+endif
+ifeq ($(ARCH),aarch64)
+LIB_SRC  += $(wildcard $(ISA_ARM))
+endif
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/obj/cli/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/obj/kern_avx2.o:   ISAFLAGS = -mavx2 -mfma -mf16c
+$(BUILD)/obj/kern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+
+.PHONY: all run test bench sanitize valgrind fuzz static install clean deps model
+
+all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISAFLAGS) -c $< -o $@
+
+$(BUILD)/liblogrisk.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/logrisk: $(CLI_OBJ) $(BUILD)/liblogrisk.a
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/liblogrisk.a tests/t.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $< $(BUILD)/liblogrisk.a $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/liblogrisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/liblogrisk.a $(LDFLAGS) $(LDLIBS) -o $@
+
+deps:
+	@bash tools/deps.sh build
+
+run: deps all
+	$(BUILD)/logrisk label -i models/samples/sample_logs.log
+
+test: all $(TESTS)
+	@bash tests/run.sh $(BUILD)
+
+bench: all $(BENCHES)
+	@bash bench/run.sh $(BUILD)
+
+sanitize:
+	$(MAKE) BUILD=build-san OPT="-O1" \
+	    SANITIZER="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+valgrind: all $(TESTS)
+	@LR_VALGRIND=1 bash tests/run.sh $(BUILD)
+
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+static:
+	$(MAKE) BUILD=build-static LDFLAGS="-static" all
+	@ls -l build-static/logrisk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/logrisk $(DESTDIR)$(PREFIX)/bin/logrisk
+	install -m 644 $(BUILD)/liblogrisk.a $(DESTDIR)$(PREFIX)/lib/liblogrisk.a
+	install -m 644 include/logrisk.h $(DESTDIR)$(PREFIX)/include/logrisk.h
+
+clean:
+	rm -rf build build-san build-static build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

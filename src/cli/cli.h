@@ -1,0 +1,33 @@
+/*
+ * cli.h — the command-line front end. One file per subcommand; each parses
+ * its flags, calls the library and reports errors. No logic of its own.
+ */
+#ifndef LR_CLI_H
+#define LR_CLI_H
+
+#include <stdio.h>
+
+#include "logrisk.h"
+
+/* Each subcommand: argv[0] is the subcommand name. Returns the exit status
+ * (0 ok, 1 runtime error, 2 usage error). */
+typedef int (*lr_cli_fn)(int argc, char **argv);
+
+/* Print "logrisk: <msg>" to stderr; returns 1. */
+int lr_cli_fail(const char *fmt, ...);
+/* Print an lr_error as "logrisk CMD: <message>" to stderr; returns 1. */
+int lr_cli_error(const char *cmd, const lr_error *err);
+/* Print the usage text to stderr (or stdout for --help) and return 2 (0). */
+int lr_cli_usage(const char *usage, int to_stdout);
+
+/* Open -i / -o: NULL or "-" means standard input / output. On failure
+ * prints the reason and returns NULL. */
+FILE *lr_cli_open_in(const char *path, const char *cmd);
+FILE *lr_cli_open_out(const char *path, const char *cmd);
+/* Flush and close an output stream opened by lr_cli_open_out, reporting a
+ * write error (EPIPE, ENOSPC...). Returns 0 or 1. */
+int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
+
+/* Subcommands (src/cli/cmd_*.c). */
+
+#endif /* LR_CLI_H */

@@ -1,0 +1,54 @@
+/*
+ * main.c — `logrisk CMD ...`: finds the subcommand and runs it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int version_main(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("logrisk %s (kernels: %s)\n", LR_VERSION, lr_kernel_path());
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    lr_cli_fn fn;
+    const char *summary;
+} commands[] = {
+    {"version", version_main, "print the version and the kernel path this CPU uses"},
+};
+
+static void print_usage(FILE *f) {
+    fprintf(f,
+            "usage: logrisk COMMAND [OPTIONS]\n"
+            "\n"
+            "Scores log lines with a risk from 0 (noise) to 10 (outage).\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'logrisk COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        return version_main(argc, argv);
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "logrisk: unknown command '%s'\n\n", cmd);
+    print_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,92 @@
+/*
+ * kern_ref.c — the scalar reference kernels: plain loops, the definition of
+ * correct that every SIMD path is tested against. Accumulation in float, in
+ * the natural k order.
+ */
+#include <math.h>
+
+#include "kern.h"
+
+static void gemm_nt_ref(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                        const float *bias, float *Y, int ldy, int accumulate) {
+    for (int m = 0; m < M; m++) {
+        const float *x = X + (size_t)m * ldx;
+        float *y = Y + (size_t)m * ldy;
+        for (int n = 0; n < N; n++) {
+            const float *w = W + (size_t)n * ldw;
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) acc += x[k] * w[k];
+            if (bias) acc += bias[n];
+            y[n] = accumulate ? y[n] + acc : acc;
+        }
+    }
+}
+
+static void gemm_nn_ref(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                        float *Y, int ldy, int accumulate) {
+    for (int m = 0; m < M; m++) {
+        float *y = Y + (size_t)m * ldy;
+        if (!accumulate)
+            for (int n = 0; n < N; n++) y[n] = 0.0f;
+        for (int k = 0; k < K; k++) {
+            float a = X[(size_t)m * ldx + k];
+            const float *w = W + (size_t)k * ldw;
+            for (int n = 0; n < N; n++) y[n] += a * w[n];
+        }
+    }
+}
+
+static void gemm_tn_ref(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                        float *Y, int ldy, int accumulate) {
+    for (int m = 0; m < M; m++) {
+        float *y = Y + (size_t)m * ldy;
+        if (!accumulate)
+            for (int n = 0; n < N; n++) y[n] = 0.0f;
+        for (int k = 0; k < K; k++) {
+            float a = X[(size_t)k * ldx + m];
+            const float *w = W + (size_t)k * ldw;
+            for (int n = 0; n < N; n++) y[n] += a * w[n];
+        }
+    }
+}
+
+static void layernorm_ref(float *x, const float *gamma, const float *beta, int n, float eps) {
+    float mean = 0.0f;
+    for (int i = 0; i < n; i++) mean += x[i];
+    mean /= (float)n;
+    float var = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        var += d * d;
+    }
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    for (int i = 0; i < n; i++) x[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+}
+
+static void gelu_ref(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+static void softmax_ref(float *x, int n) {
+    float max = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+const lr__kern lr__kern_ref = {
+    .name = "ref",
+    .gemm_nt = gemm_nt_ref,
+    .gemm_nn = gemm_nn_ref,
+    .gemm_tn = gemm_tn_ref,
+    .layernorm = layernorm_ref,
+    .gelu = gelu_ref,
+    .softmax = softmax_ref,
+};

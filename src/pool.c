@@ -1,0 +1,180 @@
+/*
+ * pool.c — the persistent pthread pool (see pool.h).
+ *
+ * One job at a time: the caller publishes (fn, arg) and bumps a generation
+ * counter under the mutex, wakes the workers, runs its own share as thread
+ * 0, then waits until the count of finished workers reaches nth - 1.
+ * Workers spin on the generation for a short while before sleeping, which
+ * keeps back-to-back ops cheap without burning a core when idle.
+ */
+#include "pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define LR_POOL_MAX_THREADS 256
+#define LR_POOL_SPIN 20000
+
+struct lr_pool {
+    int n_threads;
+    pthread_t *threads;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;    /* workers wait here for a new generation */
+    pthread_cond_t done;    /* the caller waits here for the finish   */
+    atomic_uint generation; /* bumped once per job                    */
+    atomic_int finished;    /* workers done with the current job      */
+    int stop;
+    lr__task_fn fn;
+    void *arg;
+};
+
+typedef struct {
+    lr_pool *pool;
+    int ith;
+} worker_arg;
+
+
+int lr_available_cores(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void *worker_main(void *p) {
+    lr_pool *pool = ((worker_arg *)p)->pool;
+    int ith = ((worker_arg *)p)->ith;
+    lr__free(p);
+    unsigned seen = 0; /* the generation at creation: no job has run yet */
+    for (;;) {
+        /* spin briefly, then sleep */
+        int spins = 0;
+        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+               spins < LR_POOL_SPIN)
+            spins++;
+        pthread_mutex_lock(&pool->mutex);
+        while (atomic_load(&pool->generation) == seen && !pool->stop)
+            pthread_cond_wait(&pool->wake, &pool->mutex);
+        if (pool->stop) {
+            pthread_mutex_unlock(&pool->mutex);
+            return NULL;
+        }
+        seen = atomic_load(&pool->generation);
+        lr__task_fn fn = pool->fn;
+        void *arg = pool->arg;
+        pthread_mutex_unlock(&pool->mutex);
+
+        fn(ith, pool->n_threads, arg);
+
+        if (atomic_fetch_add(&pool->finished, 1) + 1 == pool->n_threads - 1) {
+            pthread_mutex_lock(&pool->mutex);
+            pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+    }
+}
+
+lr_pool *lr_pool_new(int n_threads, lr_error *err) {
+    if (n_threads <= 0) n_threads = lr_available_cores();
+    if (n_threads > LR_POOL_MAX_THREADS) {
+        lr__err(err, LR_ERANGE, "thread count %d exceeds the maximum of %d", n_threads,
+                LR_POOL_MAX_THREADS);
+        return NULL;
+    }
+    lr_pool *pool = lr__calloc(1, sizeof *pool);
+    if (!pool) goto oom;
+    pool->n_threads = n_threads;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->finished, 0);
+    pool->threads = lr__calloc((size_t)n_threads, sizeof *pool->threads);
+    if (!pool->threads) goto oom;
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = lr__malloc(sizeof *wa);
+        if (!wa) goto oom_started;
+        wa->pool = pool;
+        wa->ith = i;
+        if (pthread_create(&pool->threads[i], NULL, worker_main, wa) != 0) {
+            lr__free(wa);
+            pool->n_threads = i; /* join what was started */
+            lr_pool_free(pool);
+            lr__err(err, LR_ENOMEM, "cannot start thread %d of %d", i, n_threads);
+            return NULL;
+        }
+        continue;
+    oom_started:
+        pool->n_threads = i;
+        lr_pool_free(pool);
+        lr__err(err, LR_ENOMEM, "out of memory creating a pool of %d threads", n_threads);
+        return NULL;
+    }
+    return pool;
+oom:
+    if (pool) {
+        lr__free(pool->threads);
+        lr__free(pool);
+    }
+    lr__err(err, LR_ENOMEM, "out of memory creating a pool of %d threads", n_threads);
+    return NULL;
+}
+
+void lr_pool_free(lr_pool *pool) {
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mutex);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 1; i < pool->n_threads; i++) pthread_join(pool->threads[i], NULL);
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    lr__free(pool->threads);
+    lr__free(pool);
+}
+
+int lr_pool_size(const lr_pool *pool) { return pool ? pool->n_threads : 1; }
+
+void lr__pool_run(lr_pool *pool, lr__task_fn fn, void *arg) {
+    if (!pool || pool->n_threads == 1) {
+        fn(0, 1, arg);
+        return;
+    }
+    pthread_mutex_lock(&pool->mutex);
+    pool->fn = fn;
+    pool->arg = arg;
+    atomic_store(&pool->finished, 0);
+    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+
+    fn(0, pool->n_threads, arg);
+
+    int spins = 0;
+    while (atomic_load(&pool->finished) < pool->n_threads - 1 && spins < LR_POOL_SPIN) spins++;
+    pthread_mutex_lock(&pool->mutex);
+    while (atomic_load(&pool->finished) < pool->n_threads - 1)
+        pthread_cond_wait(&pool->done, &pool->mutex);
+    pthread_mutex_unlock(&pool->mutex);
+}
+
+void lr__split_range(int n, int ith, int nth, int align, int *begin, int *end) {
+    if (align < 1) align = 1;
+    int chunks = (n + align - 1) / align;
+    int per = chunks / nth, extra = chunks % nth;
+    int c0 = ith * per + (ith < extra ? ith : extra);
+    int c1 = c0 + per + (ith < extra ? 1 : 0);
+    *begin = LR_MIN(n, c0 * align);
+    *end = LR_MIN(n, c1 * align);
+}

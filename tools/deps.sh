@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what logrisk needs on Debian 12, or says how.
+#
+#   tools/deps.sh build   the libraries and compiler the product builds with
+#   tools/deps.sh test    also what the reference tests use (torch, onnx,
+#                         clang, qemu, node for Hugging Face tokenizers, ...)
+#
+# As root it runs apt-get; otherwise it prints the exact command to run.
+set -eu
+what=${1:-build}
+pkgs=(gcc make libc6-dev libyaml-dev libpcre2-dev libutf8proc-dev)
+if [ "$what" = test ]; then
+    pkgs+=(python3 python3-torch python3-onnx python3-numpy clang libclang-rt-14-dev
+           valgrind nodejs npm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+else
+    echo "missing packages; run:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
