@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make fuzz: builds each libFuzzer target tests/fuzz/fuzz_*.c with clang
+# (ASan + UBSan + fuzzer) against the library sources and runs it for
+# SECONDS seconds on its committed seed corpus tests/fuzz/corpus/<name>/.
+# New inputs go to build-fuzz/corpus/<name>/ so the committed corpus only
+# changes when someone copies a finding in on purpose.
+set -eu
+seconds=${1:-20}
+cd "$(dirname "$0")/../.."
+command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+mkdir -p build-fuzz
+src=$(ls src/*.c | grep -v -E 'kern_(avx2|avx512|neon)\.c')
+flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
+status=0
+for f in tests/fuzz/fuzz_*.c; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" .c)
+    echo "== $name"
+    # shellcheck disable=SC2086
+    clang $flags "$f" $src $libs -o "build-fuzz/$name"
+    mkdir -p "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name"
+    log="build-fuzz/$name.log"
+    if ! "build-fuzz/$name" -max_total_time="$seconds" -print_final_stats=1 \
+        "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+        status=1
+        tail -n 30 "$log"
+    fi
+    grep -E 'stat::number_of_executed_units' "$log" || true
+done
+exit $status
