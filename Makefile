@@ -36,11 +36,12 @@ endif
 ifeq ($(ARCH),aarch64)
 LIB_SRC  += $(wildcard $(ISA_ARM))
 endif
+LIB_SRC  += $(wildcard convert/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(patsubst convert/%.c,$(BUILD)/obj/convert/%.o,$(LIB_SRC:src/%.c=$(BUILD)/obj/%.o))
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -55,6 +56,10 @@ all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISAFLAGS) -c $< -o $@
+
+$(BUILD)/obj/convert/%.o: convert/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblogrisk.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)

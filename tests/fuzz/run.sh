@@ -9,7 +9,7 @@ seconds=${1:-20}
 cd "$(dirname "$0")/../.."
 command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p build-fuzz
-src=$(ls src/*.c | grep -v -E 'kern_(avx2|avx512|neon)\.c')
+src=$(ls src/*.c convert/*.c 2>/dev/null | grep -v -E "kern_(avx2|avx512|neon)\.c")
 flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
 status=0
