@@ -110,4 +110,20 @@ uint32_t lr__lrm_version(const lr__lrm *f);
 size_t lr__lrm_size(const lr__lrm *f);
 uint64_t lr__lrm_checksum(const lr__lrm *f);
 
+/* ------------------------------------------------------------- additions */
+
+/* Bytes per element (4, 2, 2, 1, 4) and a short name ("f32", ...); 0 and
+ * "?" for a value outside the enum. */
+size_t lr__dtype_size(lr__dtype dtype);
+const char *lr__dtype_name(lr__dtype dtype);
+/* The stored checksum of the data section (lr__lrm_checksum is the header
+ * checksum, which covers this one, so it identifies the whole file). */
+uint64_t lr__lrm_data_checksum(const lr__lrm *f);
+/* The header length: where the data section starts. */
+size_t lr__lrm_data_offset(const lr__lrm *f);
+/* Absolute file offset of a tensor's data (t from this file). */
+uint64_t lr__lrm_tensor_offset(const lr__lrm *f, const lr__tensor *t);
+/* lrh64, the file's checksum function, over len bytes (any alignment). */
+uint64_t lr__lrm_hash(const void *data, size_t len);
+
 #endif /* LR_FORMAT_H */
