@@ -1,123 +1,318 @@
 /*
  * kern.c — picks the kernel table once and drives it over the thread pool.
  *
- * The choice is made on first use from the CPU's features (and the
- * LOGRISK_ISA override) and kept in a once-initialised pointer; the threaded
- * drivers split the output rows (or columns, when there are few rows) into
- * one contiguous range per thread.
+ * Dispatch: on x86-64, CPUID says what the CPU has and XGETBV what the OS
+ * saves on a context switch (YMM state for AVX2, opmask + ZMM state for
+ * AVX-512); on arm64, getauxval(AT_HWCAP) & HWCAP_ASIMD. The best table
+ * the CPU and OS support is chosen once (pthread_once); LOGRISK_ISA=ref|
+ * avx2|avx512|neon forces one, falling back to ref when it cannot run here
+ * (an unknown name is ignored).
+ *
+ * Threading: a GEMM smaller than LR_KERN_PAR_MIN_MACS multiply-adds runs on
+ * the calling thread. Larger ones are split into one contiguous range per
+ * pool thread: rows (in multiples of the 6-row register tile) when there
+ * are enough of them, else column panels. gemm_nt with many rows first
+ * packs W once, in parallel (each thread packs its share of the panels),
+ * then every thread computes its rows from the shared packed copy, so no
+ * thread repeats another's packing. The pool never has more threads than
+ * the caller asked for, and nothing here starts threads of its own.
  */
 #include "kern.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#endif
 
 #include "pool.h"
 #include "util.h"
 
-static const lr__kern *g_kern;
-static pthread_once_t g_kern_once = PTHREAD_ONCE_INIT;
+#define ROW_TILE 6 /* row split granularity: the SIMD tables' MR */
+
+/* ------------------------------------------------------------ dispatch */
+
+#if defined(__x86_64__)
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* 1 when the CPU has the features and the OS saves the register state. */
+static int cpu_has(const char *isa) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx || !fma || !f16c) return 0;
+    uint64_t xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return 0; /* XMM and YMM state */
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = (b >> 5) & 1;
+    if (strcmp(isa, "avx2") == 0) return avx2;
+    if (strcmp(isa, "avx512") == 0) {
+        int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+        return avx2 && f && dq && bw && vl && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM */
+    }
+    return 0;
+}
+#elif defined(__aarch64__)
+static int cpu_has(const char *isa) {
+    if (strcmp(isa, "neon") != 0) return 0;
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#else
+    return 1; /* ASIMD is mandatory in AArch64 */
+#endif
+}
+#else
+static int cpu_has(const char *isa) {
+    (void)isa;
+    return 0;
+}
+#endif
 
 const lr__kern *lr__kern_by_name(const char *name) {
+    if (!name) return NULL;
     if (strcmp(name, "ref") == 0) return &lr__kern_ref;
+#if defined(__x86_64__)
+    if (strcmp(name, "avx512") == 0) return cpu_has("avx512") ? &lr__kern_avx512 : NULL;
+    if (strcmp(name, "avx2") == 0) return cpu_has("avx2") ? &lr__kern_avx2 : NULL;
+#endif
+#if defined(__aarch64__)
+    if (strcmp(name, "neon") == 0) return cpu_has("neon") ? &lr__kern_neon : NULL;
+#endif
     return NULL;
 }
 
-static void choose_kern(void) {
-    const char *force = getenv("LOGRISK_ISA");
+const lr__kern *lr__kern_choose(const char *force) {
+    static const char *const best_first[] = {"avx512", "avx2", "neon"};
     const lr__kern *k = NULL;
-    if (force && *force) k = lr__kern_by_name(force);
-    if (!k) k = &lr__kern_ref;
-    g_kern = k;
+    if (force && *force) {
+        if (strcmp(force, "ref") == 0 || strcmp(force, "avx2") == 0 ||
+            strcmp(force, "avx512") == 0 || strcmp(force, "neon") == 0) {
+            k = lr__kern_by_name(force);
+            if (!k) k = &lr__kern_ref;
+        }
+    }
+    for (size_t i = 0; !k && i < LR_ARRAY_LEN(best_first); i++) k = lr__kern_by_name(best_first[i]);
+    return k ? k : &lr__kern_ref;
 }
+
+static const lr__kern *g_kern;
+static pthread_once_t g_kern_once = PTHREAD_ONCE_INIT;
+
+static void choose_kern(void) { g_kern = lr__kern_choose(getenv("LOGRISK_ISA")); }
 
 const lr__kern *lr__kern_get(void) {
     pthread_once(&g_kern_once, choose_kern);
     return g_kern;
 }
 
+const char *lr_kernel_path(void) { return lr__kern_get()->name; }
+
+size_t lr__packed_floats(int nr, int N, int K) {
+    if (nr < 1 || N <= 0 || K <= 0) return 0;
+    return (size_t)((N + nr - 1) / nr) * (size_t)nr * (size_t)K;
+}
+
 /* --------------------------------------------------------- threaded GEMM */
 
 typedef struct {
-    char op; /* 't' = nt, 'n' = nn, 'T' = tn */
+    const lr__kern *k;
+    char op; /* 't' = nt, 'p' = nt with packed W, 'n' = nn, 'T' = tn */
     int M, N, K;
     const float *X;
     int ldx;
-    const float *W;
+    const float *W; /* W, or the packed W for 'p' */
     int ldw;
     const float *bias;
     float *Y;
     int ldy;
     int accumulate;
+    int split_rows;
+    int col_align; /* column split granularity (the panel width for 'p') */
 } gemm_job;
 
 static void gemm_task(int ith, int nth, void *arg) {
     const gemm_job *j = arg;
-    const lr__kern *k = lr__kern_get();
-    /* Split rows when there are enough of them, else columns. */
-    int split_rows = j->M >= 4 * nth;
+    const lr__kern *k = j->k;
     int begin, end;
-    lr__split_range(split_rows ? j->M : j->N, ith, nth, split_rows ? 4 : 16, &begin, &end);
+    lr__split_range(j->split_rows ? j->M : j->N, ith, nth, j->split_rows ? ROW_TILE : j->col_align,
+                    &begin, &end);
     if (begin >= end) return;
-    if (split_rows) {
-        int rows = end - begin;
-        switch (j->op) {
-        case 't':
-            k->gemm_nt(rows, j->N, j->K, j->X + (size_t)begin * j->ldx, j->ldx, j->W, j->ldw,
-                       j->bias, j->Y + (size_t)begin * j->ldy, j->ldy, j->accumulate);
-            break;
-        case 'n':
-            k->gemm_nn(rows, j->N, j->K, j->X + (size_t)begin * j->ldx, j->ldx, j->W, j->ldw,
-                       j->Y + (size_t)begin * j->ldy, j->ldy, j->accumulate);
-            break;
-        default:
-            k->gemm_tn(rows, j->N, j->K, j->X + begin, j->ldx, j->W, j->ldw,
-                       j->Y + (size_t)begin * j->ldy, j->ldy, j->accumulate);
-        }
+    int M = j->M, N = j->N;
+    const float *X = j->X, *W = j->W, *bias = j->bias;
+    float *Y = j->Y;
+    if (j->split_rows) {
+        M = end - begin;
+        X += j->op == 'T' ? (size_t)begin : (size_t)begin * j->ldx;
+        Y += (size_t)begin * j->ldy;
     } else {
-        int cols = end - begin;
-        switch (j->op) {
-        case 't':
-            k->gemm_nt(j->M, cols, j->K, j->X, j->ldx, j->W + (size_t)begin * j->ldw, j->ldw,
-                       j->bias ? j->bias + begin : NULL, j->Y + begin, j->ldy, j->accumulate);
-            break;
-        case 'n':
-            k->gemm_nn(j->M, cols, j->K, j->X, j->ldx, j->W + begin, j->ldw, j->Y + begin,
-                       j->ldy, j->accumulate);
-            break;
-        default:
-            k->gemm_tn(j->M, cols, j->K, j->X, j->ldx, j->W + begin, j->ldw, j->Y + begin,
-                       j->ldy, j->accumulate);
-        }
+        N = end - begin;
+        if (j->op == 't') W += (size_t)begin * j->ldw;
+        else if (j->op == 'p') W += (size_t)begin * j->K; /* begin is a panel boundary */
+        else W += begin;
+        if (bias) bias += begin;
+        Y += begin;
+    }
+    switch (j->op) {
+    case 't':
+        k->gemm_nt(M, N, j->K, X, j->ldx, W, j->ldw, bias, Y, j->ldy, j->accumulate);
+        break;
+    case 'p':
+        k->gemm_nt_packed(M, N, j->K, X, j->ldx, W, bias, Y, j->ldy, j->accumulate);
+        break;
+    case 'n':
+        k->gemm_nn(M, N, j->K, X, j->ldx, W, j->ldw, Y, j->ldy, j->accumulate);
+        break;
+    default:
+        k->gemm_tn(M, N, j->K, X, j->ldx, W, j->ldw, Y, j->ldy, j->accumulate);
     }
 }
 
-static void run_gemm(lr_pool *pool, gemm_job *job) {
-    if (job->M <= 0 || job->N <= 0) return;
-    lr__pool_run(pool, gemm_task, job);
+/* Runs the job on the calling thread when it is small or there is one
+ * thread, else over the pool. */
+static void run_gemm(lr_pool *pool, gemm_job *j) {
+    if (j->M <= 0 || j->N <= 0) return;
+    int nth = lr_pool_size(pool);
+    double macs = (double)j->M * j->N * (j->K > 0 ? j->K : 1);
+    if (nth == 1 || macs < (double)LR_KERN_PAR_MIN_MACS) {
+        gemm_task(0, 1, j);
+        return;
+    }
+    if (j->col_align < 1) j->col_align = j->k->nr > 1 ? j->k->nr : 16;
+    /* rows when every thread gets at least 4 row tiles, or columns are few */
+    j->split_rows = j->M >= 4 * ROW_TILE * nth || j->N < 2 * j->col_align;
+    lr__pool_run(pool, gemm_task, j);
+}
+
+typedef struct {
+    const lr__kern *k;
+    const float *W;
+    int N, K, ldw;
+    float *dst;
+} pack_job;
+
+static void pack_task(int ith, int nth, void *arg) {
+    const pack_job *j = arg;
+    int nr = j->k->nr, panels = (j->N + nr - 1) / nr, p0, p1;
+    lr__split_range(panels, ith, nth, 1, &p0, &p1);
+    if (p0 >= p1) return;
+    int n0 = p0 * nr, n1 = LR_MIN(j->N, p1 * nr);
+    j->k->pack_nt(n1 - n0, j->K, j->W + (size_t)n0 * j->ldw, j->ldw,
+                  j->dst + (size_t)n0 * j->K);
+}
+
+void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, const float *bias, float *Y, int ldy,
+                      int accumulate) {
+    if (!kern) kern = lr__kern_get();
+    gemm_job job = {kern, 't', M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, 0, 0};
+    int nth = lr_pool_size(pool);
+    /* Many rows over several threads: pack W once, shared by all. */
+    if (nth > 1 && kern->nr > 1 && M >= 8 * ROW_TILE * nth && N > 0 && K > 0 &&
+        (double)M * N * K >= (double)LR_KERN_PAR_MIN_MACS) {
+        float *wp = lr__malloc(lr__packed_floats(kern->nr, N, K) * sizeof(float));
+        if (wp) {
+            pack_job pj = {kern, W, N, K, ldw, wp};
+            lr__pool_run(pool, pack_task, &pj);
+            job.op = 'p';
+            job.W = wp;
+            job.col_align = kern->nr;
+            run_gemm(pool, &job);
+            lr__free(wp);
+            return;
+        }
+    }
+    run_gemm(pool, &job);
+}
+
+void lr__gemm_nn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate) {
+    gemm_job job = {kern ? kern : lr__kern_get(), 'n', M, N, K, X, ldx, W, ldw, NULL, Y, ldy,
+                    accumulate, 0, 0};
+    run_gemm(pool, &job);
+}
+
+void lr__gemm_tn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate) {
+    gemm_job job = {kern ? kern : lr__kern_get(), 'T', M, N, K, X, ldx, W, ldw, NULL, Y, ldy,
+                    accumulate, 0, 0};
+    run_gemm(pool, &job);
 }
 
 void lr__gemm_nt(lr_pool *pool, int M, int N, int K, const float *X, int ldx, const float *W,
                  int ldw, const float *bias, float *Y, int ldy, int accumulate) {
-    gemm_job job = {'t', M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate};
-    run_gemm(pool, &job);
+    lr__gemm_nt_with(NULL, pool, M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate);
 }
 
 void lr__linear(lr_pool *pool, int M, int N, int K, const float *X, const float *W,
                 const float *bias, float *Y) {
-    lr__gemm_nt(pool, M, N, K, X, K, W, K, bias, Y, N, 0);
+    lr__gemm_nt_with(NULL, pool, M, N, K, X, K, W, K, bias, Y, N, 0);
 }
 
 void lr__gemm_nn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, const float *W,
                  int ldw, float *Y, int ldy, int accumulate) {
-    gemm_job job = {'n', M, N, K, X, ldx, W, ldw, NULL, Y, ldy, accumulate};
-    run_gemm(pool, &job);
+    lr__gemm_nn_with(NULL, pool, M, N, K, X, ldx, W, ldw, Y, ldy, accumulate);
 }
 
 void lr__gemm_tn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, const float *W,
                  int ldw, float *Y, int ldy, int accumulate) {
-    gemm_job job = {'T', M, N, K, X, ldx, W, ldw, NULL, Y, ldy, accumulate};
-    run_gemm(pool, &job);
+    lr__gemm_tn_with(NULL, pool, M, N, K, X, ldx, W, ldw, Y, ldy, accumulate);
 }
 
-const char *lr_kernel_path(void) { return lr__kern_get()->name; }
+/* ------------------------------------------------------ packed weights */
+
+lr__packed *lr__pack_nt(lr_pool *pool, const lr__kern *kern, const float *W, int N, int K,
+                        int ldw, lr_error *err) {
+    if (!kern) kern = lr__kern_get();
+    if (!W || N <= 0 || K <= 0 || ldw < K) {
+        lr__err(err, LR_EINVAL, "cannot pack a %dx%d weight with row stride %d", N, K, ldw);
+        return NULL;
+    }
+    size_t floats = lr__packed_floats(kern->nr, N, K), bytes;
+    if (!lr__mul_ok(floats, sizeof(float), &bytes) || !lr__add_ok(bytes, 64, &bytes)) {
+        lr__err(err, LR_ERANGE, "a %dx%d weight is too large to pack", N, K);
+        return NULL;
+    }
+    lr__packed *p = lr__calloc(1, sizeof *p);
+    void *mem = p ? lr__malloc(bytes) : NULL;
+    if (!mem) {
+        lr__free(p);
+        lr__err(err, LR_ENOMEM, "out of memory packing a %dx%d weight", N, K);
+        return NULL;
+    }
+    p->kern = kern;
+    p->N = N;
+    p->K = K;
+    p->mem = mem;
+    p->data = (float *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    pack_job pj = {kern, W, N, K, ldw, p->data};
+    if ((double)N * K >= 65536.0) lr__pool_run(pool, pack_task, &pj);
+    else pack_task(0, 1, &pj);
+    return p;
+}
+
+void lr__packed_free(lr__packed *p) {
+    if (!p) return;
+    lr__free(p->mem);
+    lr__free(p);
+}
+
+void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
+                        const float *bias, float *Y, int ldy, int accumulate) {
+    gemm_job job = {p->kern, 'p', M, p->N, p->K, X, ldx, p->data, 0, bias, Y, ldy, accumulate,
+                    0, p->kern->nr};
+    run_gemm(pool, &job);
+}

@@ -10,6 +10,12 @@
  *
  * All matrices are row-major float with explicit leading dimensions.
  * Nothing here knows about BERT.
+ *
+ * GEMM on the SIMD paths is the usual packed-panel scheme (kern_simd.h):
+ * W is packed into panels of `nr` output columns laid out [k][nr] (zero
+ * padded), X into tiles of MR rows, and a register-tile micro-kernel runs
+ * over blocks of K. Packing W is exposed (pack_nt / gemm_nt_packed and the
+ * lr__packed handle) so a model can pack its Linear weights once at load.
  */
 #ifndef LR_KERN_H
 #define LR_KERN_H
@@ -44,6 +50,19 @@ typedef struct lr__kern {
 
     /* x = softmax(x) over one row of n, numerically stable */
     void (*softmax)(float *x, int n);
+
+    /* Width of a packed W panel (1 for ref: packed == W with ldw = K). */
+    int nr;
+
+    /* Pack W [N,K] (row stride ldw) into ceil(N/nr) panels of nr*K floats,
+     * panel p holding dst[p*nr*K + k*nr + j] = W[p*nr + j, k] (0 past N).
+     * dst is caller-owned, lr__packed_floats(nr, N, K) floats. */
+    void (*pack_nt)(int N, int K, const float *W, int ldw, float *dst);
+
+    /* gemm_nt with W given packed by pack_nt of this table. Wp may point at
+     * any panel boundary (Wp + p*nr*K) to compute the columns from p*nr on. */
+    void (*gemm_nt_packed)(int M, int N, int K, const float *X, int ldx, const float *Wp,
+                           const float *bias, float *Y, int ldy, int accumulate);
 } lr__kern;
 
 /* The table chosen for this CPU (and LOGRISK_ISA). Never NULL. */
@@ -53,8 +72,24 @@ const lr__kern *lr__kern_get(void);
  * can run it, else NULL. Tests use it to compare every path with ref. */
 const lr__kern *lr__kern_by_name(const char *name);
 
-/* The reference table: always available. */
+/* The table LOGRISK_ISA=force selects (force NULL or "" = the best this
+ * CPU runs): a known ISA this CPU cannot run gives ref, an unknown name is
+ * ignored. lr__kern_get() is lr__kern_choose(getenv("LOGRISK_ISA")). */
+const lr__kern *lr__kern_choose(const char *force);
+
+/* The reference table: always available. The SIMD tables exist only in
+ * builds for their architecture; use lr__kern_by_name to get one safely. */
 extern const lr__kern lr__kern_ref;
+#if defined(__x86_64__)
+extern const lr__kern lr__kern_avx2;
+extern const lr__kern lr__kern_avx512;
+#endif
+#if defined(__aarch64__)
+extern const lr__kern lr__kern_neon;
+#endif
+
+/* Floats in W packed with panel width nr (ceil(N/nr) * nr * K). */
+size_t lr__packed_floats(int nr, int N, int K);
 
 /* Threaded drivers: split the work over the pool (NULL = this thread) and
  * call the chosen table. Same contracts as the table entries. */
@@ -66,5 +101,42 @@ void lr__gemm_nn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, co
                  int ldw, float *Y, int ldy, int accumulate);
 void lr__gemm_tn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, const float *W,
                  int ldw, float *Y, int ldy, int accumulate);
+
+/* The smallest job (in multiply-adds M*N*K) the drivers hand to the pool;
+ * smaller ones run on the calling thread, where waking workers would cost
+ * more than they save. */
+#define LR_KERN_PAR_MIN_MACS (1L << 18)
+
+/* A Linear weight packed once for the chosen table (see pack_nt). Owned by
+ * whoever called lr__pack_nt; freed with lr__packed_free. It does not refer
+ * to W after packing. */
+typedef struct lr__packed {
+    const lr__kern *kern; /* the table the layout belongs to */
+    int N, K;
+    float *data; /* lr__packed_floats(kern->nr, N, K) floats, 64-byte aligned */
+    void *mem;   /* the allocation data points into */
+} lr__packed;
+
+/* Pack W [N,K] (row stride ldw) for kern (NULL = lr__kern_get()), packing
+ * panels in parallel over pool (may be NULL). NULL and err filled
+ * (LR_ENOMEM, LR_EINVAL) on failure. */
+lr__packed *lr__pack_nt(lr_pool *pool, const lr__kern *kern, const float *W, int N, int K,
+                        int ldw, lr_error *err);
+void lr__packed_free(lr__packed *p);
+
+/* Y[M,N] (+)= X[M,K] * W^T + bias with W pre-packed; same contract as
+ * lr__gemm_nt, computed with p->kern. */
+void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
+                        const float *bias, float *Y, int ldy, int accumulate);
+
+/* The same drivers on an explicit table (tests and benchmarks compare
+ * tables with them); kern NULL = lr__kern_get(). */
+void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, const float *bias, float *Y, int ldy,
+                      int accumulate);
+void lr__gemm_nn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate);
+void lr__gemm_tn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate);
 
 #endif /* LR_KERN_H */

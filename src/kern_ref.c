@@ -81,6 +81,18 @@ static void softmax_ref(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
+/* The reference "packing" is the identity: panels of one column, i.e. the
+ * rows of W with stride K. */
+static void pack_nt_ref(int N, int K, const float *W, int ldw, float *dst) {
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++) dst[(size_t)n * K + k] = W[(size_t)n * ldw + k];
+}
+
+static void gemm_nt_packed_ref(int M, int N, int K, const float *X, int ldx, const float *Wp,
+                               const float *bias, float *Y, int ldy, int accumulate) {
+    gemm_nt_ref(M, N, K, X, ldx, Wp, K, bias, Y, ldy, accumulate);
+}
+
 const lr__kern lr__kern_ref = {
     .name = "ref",
     .gemm_nt = gemm_nt_ref,
@@ -89,4 +101,7 @@ const lr__kern lr__kern_ref = {
     .layernorm = layernorm_ref,
     .gelu = gelu_ref,
     .softmax = softmax_ref,
+    .nr = 1,
+    .pack_nt = pack_nt_ref,
+    .gemm_nt_packed = gemm_nt_packed_ref,
 };

@@ -1,0 +1,332 @@
+/*
+ * kern_simd.h — the ISA-independent half of every SIMD kernel table.
+ *
+ * Included (once) by kern_avx2.c, kern_avx512.c and kern_neon.c after they
+ * define, for their vector width:
+ *
+ *   LR_TABLE, LR_NAME        the table's variable and its name string
+ *   LR_MR, LR_NR             register tile: MR rows of Y by NR columns
+ *   LR_KC, LR_MC             cache blocks: K per pass, rows of X per pass
+ *   micro(kc, a, lda, b, ldb, c, ldc, load_c, bias)
+ *                            the MR x NR micro-kernel (contract below)
+ *   vf, LR_VL and the vf_* primitives used by the element-wise ops
+ *
+ * GEMM (all three layouts) is one blocked loop, gemm_core:
+ *
+ *   for each block of LR_KC along K
+ *     for each block of LR_MC rows of Y
+ *       copy those rows of X into `abuf` (row-major, row stride kc, rows
+ *       padded with zeros to a multiple of MR: contiguous, so no cache-set
+ *       conflicts whatever ldx is)
+ *       for each panel of NR columns
+ *         B micro-panel [kc][NR]: pre-packed W, or W itself (nn/tn), or a
+ *         panel packed on the fly into `pbuf` (nt without a packed W, and
+ *         the ragged last panel of nn/tn)
+ *         for each tile of MR rows: micro()
+ *
+ * The B micro-panel (kc * NR floats) stays in L1 while the row tiles of
+ * the X block stream through from L2. Ragged tiles are computed into a
+ * local MR x NR tile and merged with scalar code.
+ *
+ * The element-wise ops work a vector at a time; the ragged tail goes
+ * through a padded vector so every element takes the same formula. exp is
+ * Cody-Waite range reduction plus a degree-7 polynomial (|rel err| < 2e-7
+ * on x <= 0, the only range we need); erf is Abramowitz & Stegun 7.1.26
+ * (|abs err| <= 1.5e-7), computed so that 1 + erf(x) for x < 0 has no
+ * cancellation.
+ */
+#ifndef LR_KERN_SIMD_H
+#define LR_KERN_SIMD_H
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "kern.h"
+#include "util.h"
+
+#if LR_MC % LR_MR != 0
+#error "LR_MC must be a multiple of LR_MR"
+#endif
+
+/* ------------------------------------------------------------- packing */
+
+/* W [N,K] (row stride ldw), columns [n0, n0+nr) and k in [k0, k0+kc), into
+ * dst[k*LR_NR + j] with zeros for j >= nr. */
+static void pack_panel_nk(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst) {
+    for (int j = 0; j < nr; j++) {
+        const float *w = W + (size_t)(n0 + j) * ldw + k0;
+        for (int k = 0; k < kc; k++) dst[(size_t)k * LR_NR + j] = w[k];
+    }
+    for (int j = nr; j < LR_NR; j++)
+        for (int k = 0; k < kc; k++) dst[(size_t)k * LR_NR + j] = 0.0f;
+}
+
+/* W [K,N] (row stride ldw), columns [n0, n0+nr), k in [k0, k0+kc), into
+ * dst[k*LR_NR + j], zero padded. */
+static void pack_panel_kn(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst) {
+    for (int k = 0; k < kc; k++) {
+        const float *w = W + (size_t)(k0 + k) * ldw + n0;
+        float *d = dst + (size_t)k * LR_NR;
+        memcpy(d, w, (size_t)nr * sizeof(float));
+        for (int j = nr; j < LR_NR; j++) d[j] = 0.0f;
+    }
+}
+
+/* The table's pack_nt (see kern.h): whole panels, k in blocks of 64 so the
+ * strided writes stay in L1. */
+static void pack_nt_simd(int N, int K, const float *W, int ldw, float *dst) {
+    for (int n0 = 0; n0 < N; n0 += LR_NR) {
+        int nr = LR_MIN(LR_NR, N - n0);
+        float *panel = dst + (size_t)(n0 / LR_NR) * LR_NR * K;
+        for (int k0 = 0; k0 < K; k0 += 64)
+            pack_panel_nk(W, ldw, n0, nr, k0, LR_MIN(64, K - k0), panel + (size_t)k0 * LR_NR);
+    }
+}
+
+/* ---------------------------------------------------------------- GEMM */
+
+enum { B_PACKED, B_NK, B_KN }; /* how gemm_core finds its B micro-panels */
+
+/* Rows [m0, m0+mc) of X (x_trans: X is [K,M], element (m,k) at
+ * X[k*ldx + m]), k in [k0, k0+kc), into abuf[i*kc + k]; rows up to the next
+ * multiple of LR_MR are zero. */
+static void pack_a(const float *X, int ldx, int x_trans, int m0, int mc, int k0, int kc,
+                   float *abuf) {
+    int rows = (mc + LR_MR - 1) / LR_MR * LR_MR;
+    if (!x_trans) {
+        for (int i = 0; i < mc; i++)
+            memcpy(abuf + (size_t)i * kc, X + (size_t)(m0 + i) * ldx + k0,
+                   (size_t)kc * sizeof(float));
+    } else {
+        for (int k = 0; k < kc; k++) {
+            const float *x = X + (size_t)(k0 + k) * ldx + m0;
+            for (int i = 0; i < mc; i++) abuf[(size_t)i * kc + k] = x[i];
+        }
+    }
+    if (rows > mc) memset(abuf + (size_t)mc * kc, 0, (size_t)(rows - mc) * kc * sizeof(float));
+}
+
+/* Y[M,N] (+)= A * B (+ bias), A from X as in pack_a, B as b_kind says:
+ *   B_PACKED: B is pack_nt output (panel p at B + p*NR*K),
+ *   B_NK:     B is W [N,K] with row stride ldb (packed on the fly),
+ *   B_KN:     B is W [K,N] with row stride ldb (read in place).
+ * bias is only for B_PACKED / B_NK (may be NULL). */
+static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans, const float *B,
+                      int ldb, int b_kind, const float *bias, float *Y, int ldy, int accumulate) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* the product is empty: Y = (Y or 0) + bias */
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                float v = bias ? bias[n] : 0.0f;
+                float *y = Y + (size_t)m * ldy + n;
+                *y = accumulate ? *y + v : v;
+            }
+        return;
+    }
+    /* abuf: one block of X rows; the heap one is the fast path, the stack
+     * one (a single row tile) keeps us correct if allocation fails. */
+    float tile_a[LR_MR * LR_KC];
+    int mc_max = LR_MIN(LR_MC, (M + LR_MR - 1) / LR_MR * LR_MR);
+    float *heap_a = mc_max > LR_MR ? lr__malloc((size_t)mc_max * LR_KC * sizeof(float)) : NULL;
+    float *abuf = heap_a ? heap_a : tile_a;
+    if (!heap_a) mc_max = LR_MR;
+    float pbuf[LR_KC * LR_NR];
+    float ctile[LR_MR * LR_NR];
+
+    for (int k0 = 0; k0 < K; k0 += LR_KC) {
+        int kc = LR_MIN(LR_KC, K - k0);
+        int load_c = accumulate || k0 > 0;
+        for (int m0 = 0; m0 < M; m0 += mc_max) {
+            int mc = LR_MIN(mc_max, M - m0);
+            pack_a(X, ldx, x_trans, m0, mc, k0, kc, abuf);
+            for (int n0 = 0; n0 < N; n0 += LR_NR) {
+                int nr = LR_MIN(LR_NR, N - n0);
+                const float *bp;
+                ptrdiff_t bstride = LR_NR;
+                if (b_kind == B_PACKED) {
+                    bp = B + (size_t)(n0 / LR_NR) * LR_NR * K + (size_t)k0 * LR_NR;
+                } else if (b_kind == B_NK) {
+                    pack_panel_nk(B, ldb, n0, nr, k0, kc, pbuf);
+                    bp = pbuf;
+                } else if (nr == LR_NR) {
+                    bp = B + (size_t)k0 * ldb + n0;
+                    bstride = ldb;
+                } else {
+                    pack_panel_kn(B, ldb, n0, nr, k0, kc, pbuf);
+                    bp = pbuf;
+                }
+                const float *bias_p = bias && k0 == 0 ? bias + n0 : NULL;
+                for (int i0 = 0; i0 < mc; i0 += LR_MR) {
+                    int mr = LR_MIN(LR_MR, mc - i0);
+                    const float *ap = abuf + (size_t)i0 * kc;
+                    float *y = Y + (size_t)(m0 + i0) * ldy + n0;
+                    if (mr == LR_MR && nr == LR_NR) {
+                        micro(kc, ap, kc, bp, bstride, y, ldy, load_c, bias_p);
+                        continue;
+                    }
+                    micro(kc, ap, kc, bp, bstride, ctile, LR_NR, 0, NULL);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < nr; j++) {
+                            float v = ctile[i * LR_NR + j] + (bias_p ? bias_p[j] : 0.0f);
+                            float *yy = y + (size_t)i * ldy + j;
+                            *yy = load_c ? *yy + v : v;
+                        }
+                }
+            }
+        }
+    }
+    lr__free(heap_a);
+}
+
+static void gemm_nt_packed_simd(int M, int N, int K, const float *X, int ldx, const float *Wp,
+                                const float *bias, float *Y, int ldy, int accumulate) {
+    gemm_core(M, N, K, X, ldx, 0, Wp, 0, B_PACKED, bias, Y, ldy, accumulate);
+}
+
+/* Small M: each W panel is used by one row block only, so pack it on the
+ * fly (no allocation). Larger M: pack W once and reuse it for every row
+ * block (on the fly again if that allocation fails). */
+static void gemm_nt_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                         const float *bias, float *Y, int ldy, int accumulate) {
+    if (M > LR_MC && K > 0 && N > 0) {
+        float *wp = lr__malloc(lr__packed_floats(LR_NR, N, K) * sizeof(float));
+        if (wp) {
+            pack_nt_simd(N, K, W, ldw, wp);
+            gemm_core(M, N, K, X, ldx, 0, wp, 0, B_PACKED, bias, Y, ldy, accumulate);
+            lr__free(wp);
+            return;
+        }
+    }
+    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_NK, bias, Y, ldy, accumulate);
+}
+
+static void gemm_nn_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                         float *Y, int ldy, int accumulate) {
+    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_KN, NULL, Y, ldy, accumulate);
+}
+
+static void gemm_tn_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                         float *Y, int ldy, int accumulate) {
+    gemm_core(M, N, K, X, ldx, 1, W, ldw, B_KN, NULL, Y, ldy, accumulate);
+}
+
+/* ------------------------------------------------------ element-wise ops */
+
+/* exp(x) for x <= 0 (x > 88 is clamped; x < -87.33 gives 0). */
+static inline vf vf_exp_nonpos(vf x) {
+    const vf lo = vf_set1(-87.33654f);
+    vf xc = vf_max(vf_min(x, vf_set1(88.0f)), lo);
+    vf n = vf_round(vf_mul(xc, vf_set1(1.44269504088896341f)));
+    vf r = vf_fmadd(n, vf_set1(-0.693145751953125f), xc); /* ln2 high part */
+    r = vf_fmadd(n, vf_set1(-1.428606765330187e-06f), r); /* ln2 low part  */
+    vf p = vf_set1(1.0f / 5040.0f);
+    p = vf_fmadd(p, r, vf_set1(1.0f / 720.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 120.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 24.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 6.0f));
+    p = vf_fmadd(p, r, vf_set1(0.5f));
+    p = vf_fmadd(p, r, vf_set1(1.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f));
+    return vf_select_lt(x, lo, vf_set1(0.0f), vf_scale_pow2(p, n));
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)) */
+static inline vf vf_gelu(vf x) {
+    vf z = vf_mul(vf_abs(x), vf_set1(0.70710678118654752f));
+    vf t = vf_div(vf_set1(1.0f), vf_fmadd(z, vf_set1(0.3275911f), vf_set1(1.0f)));
+    vf p = vf_set1(1.061405429f);
+    p = vf_fmadd(p, t, vf_set1(-1.453152027f));
+    p = vf_fmadd(p, t, vf_set1(1.421413741f));
+    p = vf_fmadd(p, t, vf_set1(-0.284496736f));
+    p = vf_fmadd(p, t, vf_set1(0.254829592f));
+    p = vf_mul(p, t);
+    /* q = erfc(|x|/sqrt 2); 1 + erf = 2 - q for x >= 0, q for x < 0 */
+    vf q = vf_mul(p, vf_exp_nonpos(vf_mul(vf_sub(vf_set1(0.0f), z), z)));
+    vf one_plus_erf = vf_select_lt(x, vf_set1(0.0f), q, vf_sub(vf_set1(2.0f), q));
+    return vf_mul(vf_mul(vf_set1(0.5f), x), one_plus_erf);
+}
+
+static void gelu_simd(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + LR_VL <= n; i += LR_VL) vf_st(x + i, vf_gelu(vf_ld(x + i)));
+    if (i < n) {
+        float tail[LR_VL] = {0};
+        memcpy(tail, x + i, (n - i) * sizeof(float));
+        vf_st(tail, vf_gelu(vf_ld(tail)));
+        memcpy(x + i, tail, (n - i) * sizeof(float));
+    }
+}
+
+static void softmax_simd(float *x, int n) {
+    if (n <= 0) return;
+    int i = 0;
+    float max = x[0];
+    if (n >= LR_VL) {
+        vf vmax = vf_ld(x);
+        for (i = LR_VL; i + LR_VL <= n; i += LR_VL) vmax = vf_max(vmax, vf_ld(x + i));
+        max = vf_hmax(vmax);
+    }
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    vf vm = vf_set1(max), vsum = vf_set1(0.0f);
+    for (i = 0; i + LR_VL <= n; i += LR_VL) {
+        vf e = vf_exp_nonpos(vf_sub(vf_ld(x + i), vm));
+        vf_st(x + i, e);
+        vsum = vf_add(vsum, e);
+    }
+    float sum = vf_hsum(vsum);
+    if (i < n) {
+        float tail[LR_VL];
+        for (int j = 0; j < LR_VL; j++) tail[j] = i + j < n ? x[i + j] - max : 0.0f;
+        vf_st(tail, vf_exp_nonpos(vf_ld(tail)));
+        for (int j = 0; i + j < n; j++) {
+            x[i + j] = tail[j];
+            sum += tail[j];
+        }
+    }
+    vf inv = vf_set1(1.0f / sum);
+    for (i = 0; i + LR_VL <= n; i += LR_VL) vf_st(x + i, vf_mul(vf_ld(x + i), inv));
+    for (; i < n; i++) x[i] *= 1.0f / sum;
+}
+
+static void layernorm_simd(float *x, const float *gamma, const float *beta, int n, float eps) {
+    if (n <= 0) return;
+    int i;
+    vf acc = vf_set1(0.0f);
+    for (i = 0; i + LR_VL <= n; i += LR_VL) acc = vf_add(acc, vf_ld(x + i));
+    float sum = vf_hsum(acc);
+    for (; i < n; i++) sum += x[i];
+    float mean = sum / (float)n;
+    vf vmean = vf_set1(mean);
+    acc = vf_set1(0.0f);
+    for (i = 0; i + LR_VL <= n; i += LR_VL) {
+        vf d = vf_sub(vf_ld(x + i), vmean);
+        acc = vf_fmadd(d, d, acc);
+    }
+    float var = vf_hsum(acc);
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    vf vinv = vf_set1(inv);
+    for (i = 0; i + LR_VL <= n; i += LR_VL) {
+        vf d = vf_mul(vf_sub(vf_ld(x + i), vmean), vinv);
+        vf_st(x + i, vf_fmadd(d, vf_ld(gamma + i), vf_ld(beta + i)));
+    }
+    for (; i < n; i++) x[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+}
+
+const lr__kern LR_TABLE = {
+    .name = LR_NAME,
+    .gemm_nt = gemm_nt_simd,
+    .gemm_nn = gemm_nn_simd,
+    .gemm_tn = gemm_tn_simd,
+    .layernorm = layernorm_simd,
+    .gelu = gelu_simd,
+    .softmax = softmax_simd,
+    .nr = LR_NR,
+    .pack_nt = pack_nt_simd,
+    .gemm_nt_packed = gemm_nt_packed_simd,
+};
+
+#endif /* LR_KERN_SIMD_H */
