@@ -493,7 +493,7 @@ static int check_meta_keys(lr__lrm *f, lr_error *err) {
 }
 
 /* Validate the image f->base[0, f->size) and build the indexes. */
-static int validate(lr__lrm *f, lr_error *err) {
+static int validate(lr__lrm *f, unsigned flags, lr_error *err) {
     const uint8_t *b = f->base;
     if (!host_is_little())
         return lr__err(err, LR_EUNSUPPORTED, "%s: .lrm files are little-endian and this host is big-endian", f->name);
@@ -548,7 +548,11 @@ static int validate(lr__lrm *f, lr_error *err) {
     if ((rc = parse_tensors(f, &d, err))) return rc;
     if ((rc = check_meta_keys(f, err))) return rc;
     if ((rc = check_tensor_sets(f, err))) return rc;
-    uint64_t dsum = lr__lrm_hash(b + f->data_offset, f->size - f->data_offset);
+    return (flags & LR_LRM_SKIP_DATA_CHECKSUM) ? LR_OK : lr__lrm_verify_data(f, err);
+}
+
+int lr__lrm_verify_data(const lr__lrm *f, lr_error *err) {
+    uint64_t dsum = lr__lrm_hash(f->base + f->data_offset, f->size - f->data_offset);
     if (dsum != f->data_checksum)
         return lr__err(err, LR_ECHECKSUM, "%s: data checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64 "): the tensor data are corrupted",
                        f->name, f->data_checksum, dsum);
@@ -576,6 +580,11 @@ void lr__lrm_close(lr__lrm *f) {
 }
 
 lr__lrm *lr__lrm_open_memory(const void *data, size_t size, const char *name, lr_error *err) {
+    return lr__lrm_open_memory_flags(data, size, name, 0, err);
+}
+
+lr__lrm *lr__lrm_open_memory_flags(const void *data, size_t size, const char *name, unsigned flags,
+                                   lr_error *err) {
     if (!data && size)
         return lr__err(err, LR_EINVAL, "lr__lrm_open_memory: NULL data"), NULL;
     if ((uintptr_t)data % LRM_ALIGN)
@@ -586,14 +595,16 @@ lr__lrm *lr__lrm_open_memory(const void *data, size_t size, const char *name, lr
     if (!f) return NULL;
     f->base = data;
     f->size = size;
-    if (validate(f, err)) {
+    if (validate(f, flags, err)) {
         lr__lrm_close(f);
         return NULL;
     }
     return f;
 }
 
-lr__lrm *lr__lrm_open(const char *path, lr_error *err) {
+lr__lrm *lr__lrm_open(const char *path, lr_error *err) { return lr__lrm_open_flags(path, 0, err); }
+
+lr__lrm *lr__lrm_open_flags(const char *path, unsigned flags, lr_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return lr__err(err, LR_EIO, "cannot open '%s': %s", path, strerror(errno)), NULL;
     struct stat st;
@@ -613,7 +624,10 @@ lr__lrm *lr__lrm_open(const char *path, lr_error *err) {
                NULL;
     }
     size_t size = (size_t)st.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* the data checksum reads every page: populating the mapping in one
+     * call is cheaper than taking the page faults one by one */
+    int populate = (flags & LR_LRM_SKIP_DATA_CHECKSUM) ? 0 : MAP_POPULATE;
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
     int map_errno = errno;
     close(fd);
     if (map == MAP_FAILED) return lr__err(err, LR_EIO, "cannot mmap '%s': %s", path, strerror(map_errno)), NULL;
@@ -625,7 +639,7 @@ lr__lrm *lr__lrm_open(const char *path, lr_error *err) {
     f->map = map;
     f->base = map;
     f->size = size;
-    if (validate(f, err)) {
+    if (validate(f, flags, err)) {
         lr__lrm_close(f);
         return NULL;
     }
@@ -818,7 +832,13 @@ int lr__lrm_meta_at(const lr__lrm *f, size_t i, const char **key, char *value_te
         double v;
         uint64_t bits = ld64(m->value);
         memcpy(&v, &bits, 8);
-        text_put(&t, "%.17g", v);
+        /* the shortest form that reads back as the same double */
+        char num[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, v);
+            if (strtod(num, NULL) == v || v != v) break;
+        }
+        text_put(&t, "%s", num);
         break;
     }
     case META_STRS: {

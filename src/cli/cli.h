@@ -29,5 +29,6 @@ FILE *lr_cli_open_out(const char *path, const char *cmd);
 int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
 
 /* Subcommands (src/cli/cmd_*.c). */
+int lr_cmd_inspect(int argc, char **argv);
 
 #endif /* LR_CLI_H */

@@ -19,6 +19,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", version_main, "print the version and the kernel path this CPU uses"},
+    {"inspect", lr_cmd_inspect, "show a model file's header, metadata and tensors; verify it"},
 };
 
 static void print_usage(FILE *f) {
