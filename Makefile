@@ -61,6 +61,11 @@ $(BUILD)/obj/convert/%.o: convert/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The built-in rules: src/rules_seed.c is models/rules/seed.yaml as a C string
+# (committed too, so that a plain `cc src/*.c` build works).
+src/rules_seed.c: models/rules/seed.yaml tools/embed.sh
+	sh tools/embed.sh lr__rules_seed_yaml models/rules/seed.yaml > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/liblogrisk.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@

@@ -81,6 +81,109 @@ int lr_available_cores(void);
 /* The name of the kernel path in use: "ref", "avx2", "avx512" or "neon". */
 const char *lr_kernel_path(void);
 
+/* --------------------------------------------------------------------- io */
+
+/* A line reader over a file descriptor: splits on '\n' (the '\n' is not
+ * part of the line; a '\r' is left for lr_prep_line), returns a last line
+ * without '\n' too, never an extra empty line after a final '\n'. Memory is
+ * bounded by the longest line, or by `max_line` when > 0: a longer line is
+ * cut to its first max_line bytes and the rest skipped, with *truncated
+ * set. Reads with read(2) and returns each line as soon as it is complete,
+ * so it works on endless pipes. The reader does not own or close `fd`. */
+typedef struct lr_io_reader lr_io_reader;
+
+lr_io_reader *lr_io_reader_new(int fd, size_t max_line, lr_error *err);
+void lr_io_reader_free(lr_io_reader *r);
+/* Next line: 1 and *line, *len set (valid until the next call; owned by the
+ * reader; *truncated may be NULL), 0 at end of input, LR_EIO/LR_ENOMEM on
+ * error. End of input is not sticky: a later call reads again (tail -f). */
+int lr_io_read_line(lr_io_reader *r, const char **line, size_t *len, int *truncated, lr_error *err);
+/* Lines returned so far. */
+uint64_t lr_io_lines(const lr_io_reader *r);
+/* 1 when a complete line is already buffered (the next read will not
+ * block), else 0 — for callers that flush output or poll() before reading. */
+int lr_io_reader_buffered(const lr_io_reader *r);
+
+/* An RFC 4180 CSV reader on top of a line reader (borrowed, not owned):
+ * ',' separated, '"' quoted fields with "" for a quote, newlines inside
+ * quotes, CRLF or LF record ends. A '"' inside an unquoted field is kept as
+ * is; text after a closing quote is appended to the field (like Python's
+ * csv module); a quote still open at end of input is an error. */
+typedef struct lr_io_csv lr_io_csv;
+
+lr_io_csv *lr_io_csv_new(lr_io_reader *lines, lr_error *err);
+void lr_io_csv_free(lr_io_csv *c);
+/* Next record: 1, 0 at end of input, or LR_EPARSE/LR_EIO/LR_ENOMEM. */
+int lr_io_csv_read(lr_io_csv *c, lr_error *err);
+size_t lr_io_csv_n_fields(const lr_io_csv *c);
+/* Field i of the current record (owned by c, valid until the next read;
+ * NUL-terminated, *len its length); NULL when i is out of range. */
+const char *lr_io_csv_field(const lr_io_csv *c, size_t i, size_t *len);
+/* The index of the field equal to `name` in the current record (read the
+ * header first), or -1. */
+int lr_io_csv_find(const lr_io_csv *c, const char *name);
+/* The input line number (1-based) where the current record starts. */
+uint64_t lr_io_csv_line(const lr_io_csv *c);
+
+/* ------------------------------------------------------------------ rules */
+
+/* Preprocess and weak-label (SPEC §2, §3): mask a raw line, find its level,
+ * score it 0..10 from the level and keywords. The rules come from a YAML
+ * file (models/rules/seed.yaml is built in; README "Rules files"). An
+ * lr_rules is immutable after load and may be shared by any number of
+ * threads; each thread uses its own lr_prep. */
+typedef struct lr_rules lr_rules;
+
+/* The built-in seed rules (SPEC tables exactly). Caller owns the result. */
+lr_rules *lr_rules_default(lr_error *err);
+/* Load a rules file; errors are "file:line:column: message". */
+lr_rules *lr_rules_load(const char *path, lr_error *err);
+/* The same from `len` bytes in memory; `source_name` is used in messages.
+ * The text is copied. */
+lr_rules *lr_rules_parse(const char *yaml, size_t len, const char *source_name, lr_error *err);
+void lr_rules_free(lr_rules *rules);
+/* The YAML source text the rules were loaded from (owned by rules), to
+ * store in model files; *len set when len != NULL. */
+const char *lr_rules_yaml(const lr_rules *rules, size_t *len);
+
+typedef struct lr_line_info {
+    const char *text;  /* masked, valid UTF-8; owned by the lr_prep, valid until its next call */
+    size_t text_len;
+    const char *level; /* canonical level name ("ERROR") or NULL; owned by the rules.
+                        * This is `level_raw` in outputs: with the default
+                        * rules it is the matched word itself; a level alias
+                        * (klog "E1122", level=error, ...) gives the level it
+                        * maps to. */
+    int label;         /* weak label 0..10 */
+} lr_line_info;
+
+/* Per-thread working state; borrows `rules`, which must outlive it. */
+typedef struct lr_prep lr_prep;
+
+lr_prep *lr_prep_new(const lr_rules *rules, lr_error *err);
+void lr_prep_free(lr_prep *prep);
+/* Preprocess one raw line: `len` bytes without the '\n' (may hold NUL,
+ * invalid UTF-8, a '\r' at the end). Fills *out; returns 0 or LR_ENOMEM. */
+int lr_prep_line(lr_prep *prep, const char *line, size_t len, lr_line_info *out);
+
+/* The whole `preprocess` / `label` job on a stream: one output record per
+ * input line (or CSV record), in order, flushed whenever the input has no
+ * complete line buffered (so pipes stream). */
+enum { LR_FORMAT_JSONL = 0, LR_FORMAT_CSV = 1 };
+typedef struct lr_prep_stream_opts {
+    int with_label;        /* 1: add "label" (logrisk label) */
+    int out_format;        /* LR_FORMAT_JSONL: {"text":..,"level_raw":..[,"label":N]}
+                            * LR_FORMAT_CSV: header text,level_raw[,label] */
+    int in_format;         /* LR_FORMAT_JSONL means raw lines here; LR_FORMAT_CSV */
+    const char *column;    /* CSV input: the column holding the line ("text") */
+    size_t max_line;       /* 0: no limit; else longer lines are cut */
+} lr_prep_stream_opts;
+
+/* Read `in_fd` to its end, write the records to `out_fd`. *n_records (may
+ * be NULL) gets the number written. Returns 0 or an LR_E* code with err. */
+int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *opts,
+                   uint64_t *n_records, lr_error *err);
+
 /* ------------------------------------------------------------------ model */
 
 /* A BERT classifier loaded from an .lrm file: weights are used in place from

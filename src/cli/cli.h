@@ -29,6 +29,10 @@ FILE *lr_cli_open_out(const char *path, const char *cmd);
 int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
 
 /* Subcommands (src/cli/cmd_*.c). */
+int lr_cmd_preprocess(int argc, char **argv);
+int lr_cmd_label(int argc, char **argv);
+/* preprocess and label share their flags (cmd_preprocess.c). */
+int lr_cli_prep_main(int argc, char **argv, int with_label);
 int lr_cmd_inspect(int argc, char **argv);
 
 #endif /* LR_CLI_H */

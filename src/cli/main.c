@@ -19,6 +19,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", version_main, "print the version and the kernel path this CPU uses"},
+    {"preprocess", lr_cmd_preprocess, "mask log lines and find their level (JSONL or CSV)"},
+    {"label", lr_cmd_label, "preprocess plus a weak risk label 0..10 from YAML rules"},
     {"inspect", lr_cmd_inspect, "show a model file's header, metadata and tensors; verify it"},
 };
 

@@ -1,0 +1,646 @@
+/*
+ * rules.c — the per-line work of the preprocess + weak-label stage:
+ * UTF-8 repair, level extraction, masks and the weak label (SPEC §2, §3).
+ *
+ * Design
+ *  - One line goes through: strip one trailing '\r'; repair UTF-8 exactly
+ *    like Python's bytes.decode('utf-8', 'replace'); find the level in that
+ *    (unmasked) line; apply the masks in order, each to the previous result;
+ *    compute the label on the masked text.
+ *  - The six SPEC masks are hand-written scanners that reproduce Python
+ *    `re.sub` with re.ASCII exactly. They work on UTF-8 bytes: every byte of
+ *    a non-ASCII character is >= 0x80, which is neither a digit nor a word
+ *    character in ASCII mode, so byte positions behave like the characters
+ *    Python sees. Each scanner's comment explains why its greedy scan gives
+ *    the same match as the backtracking regex.
+ *  - re.sub finds matches in the pass's input string and looks behind into
+ *    that string (for \b), never into replacements; each pass therefore
+ *    reads one buffer and writes another, and the buffers swap.
+ *  - User masks and level aliases are PCRE2 patterns compiled in UTF mode
+ *    (without UCP, so \d \w \b stay ASCII like the SPEC's patterns); the text
+ *    is valid UTF-8 by then, so matching skips PCRE2's UTF check.
+ *  - Keywords are found in one pass over the text, lower-casing on the fly:
+ *    a 64 Ki-bit table of the first two bytes of every keyword rejects most
+ *    positions with one bit test.
+ *  - An lr_prep is per-thread scratch: two text buffers, the PCRE2 match
+ *    data and a stamp per keyword (so "each keyword counts once" needs no
+ *    clearing between lines).
+ */
+#include "rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ------------------------------------------------------------ characters */
+
+static inline int is_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
+static inline int is_word(unsigned char c) {
+    return is_digit(c) || (unsigned)((c | 32) - 'a') < 26 || c == '_';
+}
+static inline int is_hexl(unsigned char c) { return is_digit(c) || (unsigned)(c - 'a') < 6; }
+static inline unsigned char lower(unsigned char c) {
+    return (unsigned)(c - 'A') < 26 ? (unsigned char)(c + 32) : c;
+}
+/* \b at position p of s[0..n): is_word(before) != is_word(after). */
+static inline int boundary(const unsigned char *s, size_t n, size_t p) {
+    int before = p > 0 && is_word(s[p - 1]);
+    int after = p < n && is_word(s[p]);
+    return before != after;
+}
+
+/* ------------------------------------------------------------ UTF-8 */
+
+/* The length of the valid UTF-8 sequence at s[i..n), or 0 when the bytes
+ * there are invalid; *bad is then the number of bytes CPython's decoder
+ * replaces by one U+FFFD (the maximal subpart: a lead byte plus the
+ * continuation bytes that are valid so far, at least 1). */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t i, size_t *bad) {
+    unsigned char c = s[i];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
+    if (c < 0x80) return 1;
+    if (c < 0xC2) {
+        *bad = 1;
+        return 0;
+    } else if (c < 0xE0) {
+        need = 1;
+    } else if (c < 0xF0) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;       /* no overlongs */
+        else if (c == 0xED) hi = 0x9F;  /* no surrogates D800-DFFF */
+    } else if (c < 0xF5) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;       /* no overlongs */
+        else if (c == 0xF4) hi = 0x8F;  /* nothing above U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (i + k >= n) {
+            *bad = k;
+            return 0;
+        }
+        unsigned char d = s[i + k];
+        unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+        if (d < l || d > h) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+size_t lr__utf8_valid_prefix(const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= len) break;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t bad, k = utf8_seq(s, len, i, &bad);
+        if (!k) return i;
+        i += k;
+    }
+    return len;
+}
+
+int lr__utf8_repair(lr__buf *out, const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        size_t ok = lr__utf8_valid_prefix(str + i, len - i);
+        if (lr__buf_put(out, str + i, ok)) return LR_ENOMEM;
+        i += ok;
+        if (i >= len) break;
+        size_t bad = 1;
+        (void)utf8_seq(s, len, i, &bad);
+        if (lr__buf_put(out, "\xEF\xBF\xBD", 3)) return LR_ENOMEM;
+        i += bad;
+    }
+    return LR_OK;
+}
+
+/* ------------------------------------------------------------ mask scanners
+ *
+ * Each finder looks for the leftmost match starting at or after `from` in
+ * s[0..n) and returns 1 with [*ms, *me) or 0. Positions before `from` are
+ * only looked at by \b, as in re.sub.
+ */
+
+typedef int (*finder_fn)(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me);
+
+/* 1 timestamp \d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}[.,]?\d*Z?
+ * No anchors; everything after the seconds is optional and greedy and
+ * nothing follows it, so the regex never backtracks into it: the match is
+ * the fixed 19-byte prefix, then one '.' or ',' if present, then all digits,
+ * then one 'Z' if present. */
+static int find_timestamp(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    if (n < 19) return 0;
+    for (size_t p = from; p + 19 <= n; p++) {
+        if (s[p + 4] != '-' && s[p + 4] != '/') continue;
+        const unsigned char *t = s + p;
+        if (!(is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) &&
+              is_digit(t[5]) && is_digit(t[6]) && (t[7] == '-' || t[7] == '/') &&
+              is_digit(t[8]) && is_digit(t[9]) && (t[10] == 'T' || t[10] == ' ') &&
+              is_digit(t[11]) && is_digit(t[12]) && t[13] == ':' && is_digit(t[14]) &&
+              is_digit(t[15]) && t[16] == ':' && is_digit(t[17]) && is_digit(t[18])))
+            continue;
+        size_t e = p + 19;
+        if (e < n && (s[e] == '.' || s[e] == ',')) e++;
+        while (e < n && is_digit(s[e])) e++;
+        if (e < n && s[e] == 'Z') e++;
+        *ms = p;
+        *me = e;
+        return 1;
+    }
+    return 0;
+}
+
+/* 2 uuid [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
+ * Fixed length, no anchors: a match at p has a '-' at p+8, so walking the
+ * dashes in order visits every candidate in order. */
+static int find_uuid(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    if (n < 36 || from > n - 36) return 0;
+    size_t d = from + 8;
+    while (d + 28 <= n) {
+        const unsigned char *dash = memchr(s + d, '-', n - 28 - d + 1);
+        if (!dash) return 0;
+        d = (size_t)(dash - s);
+        const unsigned char *t = s + d - 8;
+        int ok = 1;
+        for (int k = 0; k < 36 && ok; k++) {
+            if (k == 8 || k == 13 || k == 18 || k == 23) ok = t[k] == '-';
+            else ok = is_hexl(t[k]);
+        }
+        if (ok) {
+            *ms = d - 8;
+            *me = d + 28;
+            return 1;
+        }
+        d++;
+    }
+    return 0;
+}
+
+/* 3 ip \b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b
+ * A start needs \b before a digit: the previous byte is not a word byte, so
+ * the digit run starts at p. Each of the first three groups must be the
+ * whole digit run (1-3 long) because a literal '.' follows; the last group
+ * must be the whole run too, because \b after a digit needs a non-word byte
+ * and backtracking only leaves a digit next. A failed start skips the rest
+ * of its word (no \b inside a word). */
+static int find_ip(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    size_t p = from;
+    while (p < n) {
+        if (!is_word(s[p])) {
+            p++;
+            continue;
+        }
+        if (is_digit(s[p]) && (p == 0 || !is_word(s[p - 1]))) {
+            size_t q = p;
+            int ok = 1;
+            for (int g = 0; g < 4 && ok; g++) {
+                size_t run = 0;
+                while (q + run < n && is_digit(s[q + run])) run++;
+                if (run < 1 || run > 3) {
+                    ok = 0;
+                } else if (g < 3) {
+                    if (q + run < n && s[q + run] == '.') q += run + 1;
+                    else ok = 0;
+                } else {
+                    q += run;
+                    if (q < n && is_word(s[q])) ok = 0;
+                }
+            }
+            if (ok) {
+                *ms = p;
+                *me = q;
+                return 1;
+            }
+        }
+        while (p < n && is_word(s[p])) p++;
+    }
+    return 0;
+}
+
+/* 4 long_hex \b[0-9a-f]{12,}\b
+ * From a word start, the greedy hex run must be >= 12 long and followed by a
+ * non-word byte (backtracking only leaves a hex byte, a word byte, next). */
+static int find_long_hex(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    size_t p = from;
+    while (p < n) {
+        if (!is_word(s[p])) {
+            p++;
+            continue;
+        }
+        if (p == 0 || !is_word(s[p - 1])) {
+            size_t q = p;
+            while (q < n && is_hexl(s[q])) q++;
+            if (q - p >= 12 && (q == n || !is_word(s[q]))) {
+                *ms = p;
+                *me = q;
+                return 1;
+            }
+        }
+        while (p < n && is_word(s[p])) p++;
+    }
+    return 0;
+}
+
+/* 5 pid \b(?:pid|PID|tid|TID)[=: ]?\d+\b|\[\d+\]
+ * First alternative: at a word start, one of the four names, one optional
+ * separator, the whole digit run, then a non-word byte (backtracking the
+ * digits only leaves a digit next; dropping the separator leaves a
+ * non-digit for \d+). Second: '[', digits, ']'. They begin with different
+ * bytes, so at most one can match at a position. */
+static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    size_t p = from;
+    while (p < n) {
+        unsigned char c = s[p];
+        if (c == '[') {
+            size_t q = p + 1;
+            while (q < n && is_digit(s[q])) q++;
+            if (q > p + 1 && q < n && s[q] == ']') {
+                *ms = p;
+                *me = q + 1;
+                return 1;
+            }
+            p++;
+            continue;
+        }
+        if (!is_word(c)) {
+            p++;
+            continue;
+        }
+        if ((p == 0 || !is_word(s[p - 1])) && p + 3 < n) {
+            const unsigned char *t = s + p;
+            if ((t[0] == 'p' && t[1] == 'i' && t[2] == 'd') || (t[0] == 'P' && t[1] == 'I' && t[2] == 'D') ||
+                (t[0] == 't' && t[1] == 'i' && t[2] == 'd') || (t[0] == 'T' && t[1] == 'I' && t[2] == 'D')) {
+                size_t q = p + 3;
+                if (s[q] == '=' || s[q] == ':' || s[q] == ' ') q++;
+                size_t d = q;
+                while (d < n && is_digit(s[d])) d++;
+                if (d > q && (d == n || !is_word(s[d]))) {
+                    *ms = p;
+                    *me = d;
+                    return 1;
+                }
+            }
+        }
+        while (p < n && is_word(s[p])) p++;
+    }
+    return 0;
+}
+
+/* 6 path (?:/[a-zA-Z0-9._-]+){3,}
+ * Each segment's greedy run stops at a byte outside the class; shortening a
+ * run leaves a class byte next, never '/', so only whole segments count:
+ * a match is a chain of >= 3 whole segments. A chain of fewer segments fails
+ * at every '/' inside it too (they start shorter chains), so the scan
+ * resumes after it. */
+static inline int is_path(unsigned char c) {
+    return is_digit(c) || (unsigned)((c | 32) - 'a') < 26 || c == '.' || c == '_' || c == '-';
+}
+static int find_path(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
+    size_t p = from;
+    while (p < n) {
+        const unsigned char *slash = memchr(s + p, '/', n - p);
+        if (!slash) return 0;
+        p = (size_t)(slash - s);
+        size_t q = p;
+        int segs = 0;
+        while (q + 1 < n && s[q] == '/' && is_path(s[q + 1])) {
+            q++;
+            while (q < n && is_path(s[q])) q++;
+            segs++;
+        }
+        if (segs >= 3) {
+            *ms = p;
+            *me = q;
+            return 1;
+        }
+        p = segs ? q : p + 1;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    const char *replace;
+    finder_fn find;
+} builtins[LR__MASK_N_BUILTIN] = {
+    {"timestamp", "<TIME>", find_timestamp}, {"uuid", "<ID>", find_uuid},
+    {"ip", "<IP>", find_ip},                 {"long_hex", "<ID>", find_long_hex},
+    {"pid", "<PID>", find_pid},              {"path", "<PATH>", find_path},
+};
+
+const char *lr__mask_builtin_name(int which) {
+    return which >= 0 && which < LR__MASK_N_BUILTIN ? builtins[which].name : NULL;
+}
+const char *lr__mask_builtin_replace(int which) {
+    return which >= 0 && which < LR__MASK_N_BUILTIN ? builtins[which].replace : NULL;
+}
+
+long lr__mask_builtin(int which, const char *str, size_t n, const char *replace, size_t replace_len,
+                      lr__buf *out) {
+    const unsigned char *s = (const unsigned char *)str;
+    finder_fn find = builtins[which].find;
+    size_t pos = 0, ms, me;
+    long count = 0;
+    if (!find(s, n, 0, &ms, &me)) return 0;
+    do {
+        if (lr__buf_put(out, str + pos, ms - pos) || lr__buf_put(out, replace, replace_len))
+            return LR_ENOMEM;
+        pos = me;
+        count++;
+    } while (find(s, n, pos, &ms, &me));
+    if (lr__buf_put(out, str + pos, n - pos)) return LR_ENOMEM;
+    return count;
+}
+
+/* ------------------------------------------------------------ rules object */
+
+void lr_rules_free(lr_rules *r) {
+    if (!r) return;
+    lr__free(r->yaml);
+    lr__free(r->source);
+    for (size_t i = 0; i < r->n_levels; i++) lr__free(r->levels[i].name);
+    lr__free(r->levels);
+    for (size_t i = 0; i < r->n_words; i++) lr__free(r->words[i].word);
+    lr__free(r->words);
+    for (size_t i = 0; i < r->n_aliases; i++) {
+        lr__alias *a = &r->aliases[i];
+        lr__free(a->name);
+        lr__free(a->pattern);
+        pcre2_code_free(a->re);
+        for (size_t k = 0; k < a->n_keys; k++) lr__free(a->keys[k].key);
+        lr__free(a->keys);
+    }
+    lr__free(r->aliases);
+    for (size_t i = 0; i < r->n_keywords; i++) lr__free(r->keywords[i].word);
+    lr__free(r->keywords);
+    lr__free(r->kw_pair);
+    lr__free(r->kw_by_first);
+    for (size_t i = 0; i < r->n_masks; i++) {
+        lr__free(r->masks[i].name);
+        lr__free(r->masks[i].pattern);
+        pcre2_code_free(r->masks[i].re);
+        lr__free(r->masks[i].replace);
+    }
+    lr__free(r->masks);
+    lr__free(r);
+}
+
+const char *lr_rules_yaml(const lr_rules *rules, size_t *len) {
+    if (len) *len = rules ? rules->yaml_len : 0;
+    return rules ? rules->yaml : NULL;
+}
+
+int lr__rules_finish(lr_rules *r, lr_error *err) {
+    r->word_min = SIZE_MAX;
+    r->word_max = 0;
+    memset(r->word_first, 0, sizeof r->word_first);
+    for (size_t i = 0; i < r->n_words; i++) {
+        unsigned char c = (unsigned char)r->words[i].word[0];
+        r->word_first[c >> 3] |= (uint8_t)(1u << (c & 7));
+        r->word_min = LR_MIN(r->word_min, r->words[i].len);
+        r->word_max = LR_MAX(r->word_max, r->words[i].len);
+    }
+    lr__free(r->kw_pair);
+    lr__free(r->kw_by_first);
+    r->kw_pair = lr__calloc(8192, 1);
+    r->kw_by_first = lr__alloc_array(r->n_keywords ? r->n_keywords : 1, sizeof(uint32_t));
+    if (!r->kw_pair || !r->kw_by_first) return lr__err(err, LR_ENOMEM, "out of memory building the keyword index");
+    uint32_t count[256] = {0};
+    for (size_t i = 0; i < r->n_keywords; i++) {
+        const unsigned char *w = (const unsigned char *)r->keywords[i].word;
+        count[w[0]]++;
+        if (r->keywords[i].len == 1) {
+            for (unsigned b = 0; b < 256; b++) r->kw_pair[(w[0] * 256u + b) >> 3] |= (uint8_t)(1u << (b & 7));
+        } else {
+            unsigned idx = w[0] * 256u + w[1];
+            r->kw_pair[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+        }
+    }
+    r->kw_first_off[0] = 0;
+    for (int c = 0; c < 256; c++) r->kw_first_off[c + 1] = r->kw_first_off[c] + count[c];
+    uint32_t fill[256];
+    memcpy(fill, r->kw_first_off, sizeof fill);
+    for (size_t i = 0; i < r->n_keywords; i++)
+        r->kw_by_first[fill[(unsigned char)r->keywords[i].word[0]]++] = (uint32_t)i;
+    r->max_captures = 0;
+    for (size_t i = 0; i < r->n_aliases; i++) {
+        uint32_t c = 0;
+        pcre2_pattern_info(r->aliases[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
+        r->max_captures = LR_MAX(r->max_captures, c);
+    }
+    for (size_t i = 0; i < r->n_masks; i++) {
+        uint32_t c = 0;
+        if (r->masks[i].re) pcre2_pattern_info(r->masks[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
+        r->max_captures = LR_MAX(r->max_captures, c);
+    }
+    return LR_OK;
+}
+
+/* ------------------------------------------------------------ per line */
+
+struct lr_prep {
+    const lr_rules *rules;
+    lr__buf a, b;              /* ping-pong text buffers */
+    pcre2_match_data *md;
+    uint32_t *kw_stamp;        /* per keyword: the line stamp it last counted in */
+    uint32_t stamp;
+};
+
+lr_prep *lr_prep_new(const lr_rules *rules, lr_error *err) {
+    if (!rules) {
+        lr__err(err, LR_EINVAL, "lr_prep_new: no rules");
+        return NULL;
+    }
+    lr_prep *p = lr__calloc(1, sizeof *p);
+    if (!p) goto nomem;
+    p->rules = rules;
+    lr__buf_init(&p->a);
+    lr__buf_init(&p->b);
+    p->kw_stamp = lr__calloc(rules->n_keywords ? rules->n_keywords : 1, sizeof(uint32_t));
+    if (!p->kw_stamp) goto nomem;
+    p->md = pcre2_match_data_create(rules->max_captures + 1, NULL);
+    if (!p->md) goto nomem;
+    return p;
+nomem:
+    lr_prep_free(p);
+    lr__err(err, LR_ENOMEM, "out of memory creating the preprocessor");
+    return NULL;
+}
+
+void lr_prep_free(lr_prep *p) {
+    if (!p) return;
+    lr__buf_free(&p->a);
+    lr__buf_free(&p->b);
+    pcre2_match_data_free(p->md);
+    lr__free(p->kw_stamp);
+    lr__free(p);
+}
+
+/* The level from the alias patterns (in order) or, failing those, the first
+ * whole word of the line that is a level word. Returns a level index or -1. */
+static int find_level(lr_prep *p, const char *line, size_t n) {
+    const lr_rules *r = p->rules;
+    for (size_t i = 0; i < r->n_aliases; i++) {
+        const lr__alias *a = &r->aliases[i];
+        size_t start = 0;
+        while (start <= n) {
+            int rc = pcre2_match(a->re, (PCRE2_SPTR)line, n, start, PCRE2_NO_UTF_CHECK, p->md, NULL);
+            if (rc < 0) break;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+            if (a->fixed_level >= 0) return a->fixed_level;
+            if (rc >= 2 && ov[2] != PCRE2_UNSET) {
+                const char *cap = line + ov[2];
+                size_t cap_len = ov[3] - ov[2];
+                char num[32];
+                if (a->modulo > 0) {
+                    unsigned long long v = 0;
+                    int digits = cap_len > 0 && cap_len < 19;
+                    for (size_t k = 0; k < cap_len && digits; k++) {
+                        if (!is_digit((unsigned char)cap[k])) digits = 0;
+                        else v = v * 10 + (unsigned)(cap[k] - '0');
+                    }
+                    if (digits) {
+                        cap_len = (size_t)snprintf(num, sizeof num, "%llu", v % (unsigned long long)a->modulo);
+                        cap = num;
+                    } else {
+                        cap_len = SIZE_MAX; /* not a number: no key matches */
+                    }
+                }
+                for (size_t k = 0; k < a->n_keys && cap_len != SIZE_MAX; k++) {
+                    const char *key = a->keys[k].key;
+                    size_t j = 0;
+                    while (j < cap_len && key[j] && lower((unsigned char)key[j]) == lower((unsigned char)cap[j])) j++;
+                    if (j == cap_len && !key[j]) return a->keys[k].level;
+                }
+            }
+            /* this match names no known level: look further along the line */
+            size_t next = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+            while (next < n && ((unsigned char)line[next] & 0xC0) == 0x80) next++;
+            start = next;
+        }
+    }
+    const unsigned char *s = (const unsigned char *)line;
+    size_t i = 0;
+    while (i < n) {
+        if (!is_word(s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && is_word(s[j])) j++;
+        size_t len = j - i;
+        if (len >= r->word_min && len <= r->word_max && (r->word_first[s[i] >> 3] & (1u << (s[i] & 7)))) {
+            for (size_t k = 0; k < r->n_words; k++)
+                if (r->words[k].len == len && memcmp(r->words[k].word, s + i, len) == 0) return r->words[k].level;
+        }
+        i = j;
+    }
+    return -1;
+}
+
+/* Sum of the bonuses of the distinct keywords that occur in the ASCII
+ * lower-cased text. */
+static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
+    const lr_rules *r = p->rules;
+    if (!r->n_keywords) return 0;
+    const unsigned char *s = (const unsigned char *)text;
+    if (++p->stamp == 0) { /* wrapped: forget old stamps */
+        memset(p->kw_stamp, 0, r->n_keywords * sizeof(uint32_t));
+        p->stamp = 1;
+    }
+    int bonus = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned a = lower(s[i]), b = i + 1 < n ? lower(s[i + 1]) : 0;
+        unsigned idx = a * 256 + b;
+        if (!(r->kw_pair[idx >> 3] & (1u << (idx & 7)))) continue;
+        for (uint32_t k = r->kw_first_off[a]; k < r->kw_first_off[a + 1]; k++) {
+            uint32_t id = r->kw_by_first[k];
+            const lr__keyword *kw = &r->keywords[id];
+            if (p->kw_stamp[id] == p->stamp || kw->len > n - i) continue;
+            size_t j = 1;
+            while (j < kw->len && lower(s[i + j]) == (unsigned char)kw->word[j]) j++;
+            if (j == kw->len) {
+                p->kw_stamp[id] = p->stamp;
+                bonus += kw->bonus;
+            }
+        }
+    }
+    return bonus;
+}
+
+/* One user (PCRE2) mask over src, result appended to dst. Returns the
+ * number of replacements or LR_ENOMEM. Patterns never match empty (checked
+ * at load), so each match advances. */
+static long mask_regex(lr_prep *p, const lr__mask *m, const char *src, size_t n, lr__buf *dst) {
+    size_t pos = 0;
+    long count = 0;
+    while (pos <= n) {
+        int rc = pcre2_match(m->re, (PCRE2_SPTR)src, n, pos, PCRE2_NO_UTF_CHECK, p->md, NULL);
+        if (rc < 0) break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+        if (ov[1] <= ov[0]) break; /* cannot happen: minimum length >= 1 */
+        if (lr__buf_put(dst, src + pos, ov[0] - pos) || lr__buf_put(dst, m->replace, m->replace_len))
+            return LR_ENOMEM;
+        pos = ov[1];
+        count++;
+    }
+    if (count && lr__buf_put(dst, src + pos, n - pos)) return LR_ENOMEM;
+    return count;
+}
+
+int lr_prep_line(lr_prep *p, const char *line, size_t len, lr_line_info *out) {
+    const lr_rules *r = p->rules;
+    if (len > 0 && line[len - 1] == '\r') len--;
+    lr__buf *cur = &p->a, *nxt = &p->b;
+    lr__buf_clear(cur);
+    if (lr__buf_reserve(cur, len + 1)) return LR_ENOMEM;
+    size_t ok = lr__utf8_valid_prefix(line, len);
+    if (ok == len) {
+        if (lr__buf_put(cur, line, len)) return LR_ENOMEM;
+    } else if (lr__buf_put(cur, line, ok) || lr__utf8_repair(cur, line + ok, len - ok)) {
+        return LR_ENOMEM;
+    }
+    int level = find_level(p, cur->data ? cur->data : "", cur->len);
+    for (size_t i = 0; i < r->n_masks; i++) {
+        const lr__mask *m = &r->masks[i];
+        lr__buf_clear(nxt);
+        if (lr__buf_reserve(nxt, cur->len + 1)) return LR_ENOMEM;
+        const char *src = cur->data ? cur->data : "";
+        long n = m->builtin >= 0 ? lr__mask_builtin(m->builtin, src, cur->len, m->replace, m->replace_len, nxt)
+                                 : mask_regex(p, m, src, cur->len, nxt);
+        if (n < 0) return LR_ENOMEM;
+        if (n > 0) {
+            lr__buf *t = cur;
+            cur = nxt;
+            nxt = t;
+        }
+    }
+    if (!cur->data && lr__buf_reserve(cur, 1)) return LR_ENOMEM;
+    cur->data[cur->len] = '\0';
+    int bonus = keyword_bonus(p, cur->data, cur->len);
+    if (bonus > r->bonus_cap) bonus = r->bonus_cap;
+    int label = (level >= 0 ? r->levels[level].base : r->no_level_base) + bonus;
+    out->text = cur->data;
+    out->text_len = cur->len;
+    out->level = level >= 0 ? r->levels[level].name : NULL;
+    out->label = label < 0 ? 0 : label > 10 ? 10 : label;
+    return LR_OK;
+}

@@ -1,0 +1,113 @@
+/*
+ * rules_stream.c — the `preprocess` / `label` job on a whole stream:
+ * lines (or CSV records) in, one JSONL or CSV record out per input record,
+ * in order.
+ *
+ * Design: one lr_prep, one line reader, one output buffer written with
+ * write(2) when it passes 64 KiB or when the input has no complete line
+ * buffered (the next read may block, so what we have is flushed first:
+ * this is what makes `tail -f log | logrisk label` stream). Memory is the
+ * reader's (about twice the longest line) plus the prep's buffers.
+ *
+ * Output formats (byte for byte what tools/reference_rules.py writes):
+ *   JSONL  {"text":"...","level_raw":"ERROR"|null[,"label":N]}\n
+ *          JSON strings escape only '"', '\' and control bytes < 0x20
+ *          (\n \r \t \b \f by name, others \u00XX), like Python's
+ *          json.dumps(ensure_ascii=False).
+ *   CSV    header "text,level_raw[,label]", then one row per record, "\n"
+ *          line ends, fields quoted when they hold , " \r or \n, a null
+ *          level written as an empty field.
+ */
+#include "io.h"
+#include "rules.h"
+
+#include <string.h>
+
+#define FLUSH_AT (64u << 10)
+
+/* Append the output record of `info` to `out`. */
+static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stream_opts *o) {
+    int rc;
+    if (o->out_format == LR_FORMAT_CSV) {
+        rc = lr__io_csv_put(out, info->text, info->text_len);
+        if (!rc) rc = lr__buf_putc(out, ',');
+        if (!rc && info->level) rc = lr__io_csv_put(out, info->level, strlen(info->level));
+        if (!rc && o->with_label) rc = lr__buf_printf(out, ",%d", info->label);
+        return rc ? rc : lr__buf_putc(out, '\n');
+    }
+    rc = lr__buf_puts(out, "{\"text\":");
+    if (!rc) rc = lr__buf_put_json_string(out, info->text, info->text_len);
+    if (!rc) rc = lr__buf_puts(out, ",\"level_raw\":");
+    if (!rc) rc = info->level ? lr__buf_put_json_string(out, info->level, strlen(info->level)) : lr__buf_puts(out, "null");
+    if (!rc && o->with_label) rc = lr__buf_printf(out, ",\"label\":%d", info->label);
+    return rc ? rc : lr__buf_puts(out, "}\n");
+}
+
+int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *o, uint64_t *n_records,
+                   lr_error *err) {
+    static const lr_prep_stream_opts defaults = {0, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0};
+    if (!o) o = &defaults;
+    if (n_records) *n_records = 0;
+    if (!rules) return lr__err(err, LR_EINVAL, "lr_prep_stream: no rules");
+    lr_prep *prep = lr_prep_new(rules, err);
+    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, o->max_line, err) : NULL;
+    lr_io_csv *csv = NULL;
+    lr__buf out;
+    lr__buf_init(&out);
+    int rc = prep && reader ? LR_OK : (err ? err->code : LR_ENOMEM);
+    int column = -1;
+    uint64_t count = 0;
+    if (!rc && o->in_format == LR_FORMAT_CSV) {
+        const char *name = o->column ? o->column : "text";
+        csv = lr_io_csv_new(reader, err);
+        if (!csv) rc = LR_ENOMEM;
+        else if ((rc = lr_io_csv_read(csv, err)) == 0)
+            rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
+        else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
+            rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
+        else if (rc > 0)
+            rc = LR_OK;
+    }
+    if (!rc && o->out_format == LR_FORMAT_CSV)
+        rc = lr__buf_puts(&out, o->with_label ? "text,level_raw,label\n" : "text,level_raw\n");
+    while (!rc) {
+        const char *line;
+        size_t len;
+        int got;
+        if (csv) {
+            got = lr_io_csv_read(csv, err);
+            if (got > 0) {
+                line = lr_io_csv_field(csv, (size_t)column, &len);
+                if (!line) {
+                    rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
+                                 (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);
+                    break;
+                }
+            }
+        } else {
+            got = lr_io_read_line(reader, &line, &len, NULL, err);
+        }
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (got == 0) break;
+        lr_line_info info;
+        if ((rc = lr_prep_line(prep, line, len, &info)) || (rc = put_record(&out, &info, o))) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory at record %llu", (unsigned long long)count + 1);
+            break;
+        }
+        count++;
+        if (out.len >= FLUSH_AT || !lr_io_reader_buffered(reader)) {
+            rc = lr__io_write_all(out_fd, out.data, out.len, err);
+            lr__buf_clear(&out);
+        }
+    }
+    if (!rc && out.len) rc = lr__io_write_all(out_fd, out.data, out.len, err);
+    if (n_records) *n_records = count;
+    lr__buf_free(&out);
+    lr_io_csv_free(csv);
+    lr_io_reader_free(reader);
+    lr_prep_free(prep);
+    return rc;
+}
