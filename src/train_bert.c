@@ -1,0 +1,279 @@
+/*
+ * train_bert.c — the training graph of the BERT classifier on the tape
+ * (see train_bert.h for the parameter order and the graph).
+ *
+ * The same builder (build_graph) runs twice: once in the tape's planning
+ * mode at init, with the largest batch and dropout on, to size the arena;
+ * then once per step for real.
+ */
+#include "train_bert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const k_layer_names[LR_BERT_TENSORS_PER_LAYER] = {
+    "attention.self.query.weight",      "attention.self.query.bias",
+    "attention.self.key.weight",        "attention.self.key.bias",
+    "attention.self.value.weight",      "attention.self.value.bias",
+    "attention.output.dense.weight",    "attention.output.dense.bias",
+    "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
+    "intermediate.dense.weight",        "intermediate.dense.bias",
+    "output.dense.weight",              "output.dense.bias",
+    "output.LayerNorm.weight",          "output.LayerNorm.bias",
+};
+
+enum {
+    T_QW, T_QB, T_KW, T_KB, T_VW, T_VB, T_AOW, T_AOB, T_ALNW, T_ALNB,
+    T_IW, T_IB, T_OW, T_OB, T_OLNW, T_OLNB
+};
+
+/* ------------------------------------------------------------ layout */
+
+static int declare(lr__bert_train *m, lr_error *err) {
+    const lr__bert_config *c = &m->cfg;
+    lr__params *p = &m->params;
+    int H = c->hidden, I = c->intermediate, rc;
+    char name[96];
+    m->t_emb = p->n;
+    if ((rc = lr__params_add(p, "bert.embeddings.word_embeddings.weight", c->vocab_size, H,
+                             LR_GROUP_ENCODER, err)) ||
+        (rc = lr__params_add(p, "bert.embeddings.position_embeddings.weight", c->max_positions, H,
+                             LR_GROUP_ENCODER, err)) ||
+        (rc = lr__params_add(p, "bert.embeddings.token_type_embeddings.weight",
+                             c->type_vocab_size, H, LR_GROUP_ENCODER, err)) ||
+        (rc = lr__params_add(p, "bert.embeddings.LayerNorm.weight", H, 0, LR_GROUP_ENCODER, err)) ||
+        (rc = lr__params_add(p, "bert.embeddings.LayerNorm.bias", H, 0, LR_GROUP_ENCODER, err)))
+        return rc;
+    m->t_layer0 = p->n;
+    for (int l = 0; l < c->n_layers; l++) {
+        for (int k = 0; k < LR_BERT_TENSORS_PER_LAYER; k++) {
+            int d0 = H, d1 = 0;
+            if (k == T_QW || k == T_KW || k == T_VW || k == T_AOW) d1 = H;
+            if (k == T_IW) d0 = I, d1 = H;
+            if (k == T_IB) d0 = I;
+            if (k == T_OW) d1 = I;
+            snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, k_layer_names[k]);
+            if ((rc = lr__params_add(p, name, d0, d1, LR_GROUP_ENCODER, err))) return rc;
+        }
+    }
+    m->t_head = p->n;
+    if (c->head == LR_HEAD_MLP) {
+        if ((rc = lr__params_add(p, "classifier.1.weight", c->head_hidden, H, LR_GROUP_HEAD, err)) ||
+            (rc = lr__params_add(p, "classifier.1.bias", c->head_hidden, 0, LR_GROUP_HEAD, err)) ||
+            (rc = lr__params_add(p, "classifier.4.weight", c->n_labels, c->head_hidden,
+                                 LR_GROUP_HEAD, err)) ||
+            (rc = lr__params_add(p, "classifier.4.bias", c->n_labels, 0, LR_GROUP_HEAD, err)))
+            return rc;
+    } else {
+        if ((rc = lr__params_add(p, "classifier.weight", c->n_labels, H, LR_GROUP_HEAD, err)) ||
+            (rc = lr__params_add(p, "classifier.bias", c->n_labels, 0, LR_GROUP_HEAD, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ graph */
+
+static lr__tensor P(const lr__bert_train *m, int i) { return lr__params_tensor(&m->params, i); }
+
+/* The encoder: returns the last hidden state [B*L, H]. */
+static lr__tensor encode(lr__bert_train *m, int B, int L, int training) {
+    const lr__bert_config *c = &m->cfg;
+    lr__tape *t = &m->tape;
+    int H = c->hidden, I = c->intermediate, BL = B * L;
+    float eps = c->ln_eps;
+    float ph = training ? m->p_hidden : 0.0f, pa = training ? m->p_attn : 0.0f;
+    int e = m->t_emb;
+    lr__tensor word = lr__op_gather(t, P(m, e), c->vocab_size, H, m->ids, BL, 0);
+    lr__tensor type = lr__op_gather(t, P(m, e + 2), c->type_vocab_size, H, m->types, BL, -1);
+    lr__tensor pos = lr__op_gather(t, P(m, e + 1), c->max_positions, H, m->pos, BL, -1);
+    lr__tensor x = lr__op_add(t, lr__op_add(t, word, type), pos);
+    x = lr__op_layernorm(t, x, P(m, e + 3), P(m, e + 4), BL, H, eps);
+    x = lr__op_dropout(t, x, ph);
+    for (int l = 0; l < c->n_layers; l++) {
+        int b = m->t_layer0 + l * LR_BERT_TENSORS_PER_LAYER;
+        lr__tensor q = lr__op_linear(t, x, P(m, b + T_QW), P(m, b + T_QB), BL, H, H);
+        lr__tensor k = lr__op_linear(t, x, P(m, b + T_KW), P(m, b + T_KB), BL, H, H);
+        lr__tensor v = lr__op_linear(t, x, P(m, b + T_VW), P(m, b + T_VB), BL, H, H);
+        lr__tensor ctx = lr__op_attention(t, q, k, v, m->mask, B, L, H, c->n_heads, pa);
+        lr__tensor a = lr__op_linear(t, ctx, P(m, b + T_AOW), P(m, b + T_AOB), BL, H, H);
+        a = lr__op_add(t, lr__op_dropout(t, a, ph), x);
+        a = lr__op_layernorm(t, a, P(m, b + T_ALNW), P(m, b + T_ALNB), BL, H, eps);
+        lr__tensor h = lr__op_linear(t, a, P(m, b + T_IW), P(m, b + T_IB), BL, I, H);
+        h = lr__op_gelu(t, h);
+        lr__tensor o = lr__op_linear(t, h, P(m, b + T_OW), P(m, b + T_OB), BL, H, I);
+        o = lr__op_add(t, lr__op_dropout(t, o, ph), a);
+        x = lr__op_layernorm(t, o, P(m, b + T_OLNW), P(m, b + T_OLNB), BL, H, eps);
+    }
+    return x;
+}
+
+/* The classification head on row 0 of each sequence: logits [B, C]. */
+static lr__tensor head(lr__bert_train *m, lr__tensor hidden, int B, int L, int training) {
+    const lr__bert_config *c = &m->cfg;
+    lr__tape *t = &m->tape;
+    int H = c->hidden, h = m->t_head;
+    float pd = training ? m->p_head : 0.0f;
+    lr__tensor cls = lr__op_gather(t, hidden, B * L, H, m->cls, B, -1);
+    cls = lr__op_dropout(t, cls, pd);
+    if (c->head == LR_HEAD_LINEAR)
+        return lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->n_labels, H);
+    lr__tensor z = lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->head_hidden, H);
+    z = lr__op_dropout(t, lr__op_relu(t, z), pd);
+    return lr__op_linear(t, z, P(m, h + 2), P(m, h + 3), B, c->n_labels, c->head_hidden);
+}
+
+static void build_graph(lr__bert_train *m, int B, int L, int training, int with_loss,
+                        const lr__xent_opts *opts) {
+    for (int b = 0; b < B; b++) {
+        m->cls[b] = b * L;
+        for (int i = 0; i < L; i++) {
+            m->pos[b * L + i] = i;
+            m->types[b * L + i] = 0;
+        }
+    }
+    m->B = B;
+    m->L = L;
+    m->hidden = encode(m, B, L, training);
+    m->logits = head(m, m->hidden, B, L, training);
+    if (with_loss)
+        m->loss = lr__op_xent(&m->tape, m->logits, m->labels, B, m->cfg.n_labels, opts);
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+static int check_config(const lr__bert_config *c, int max_batch, int max_len, lr_error *err) {
+    if (c->vocab_size <= 0 || c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
+        c->intermediate <= 0 || c->max_positions <= 0 || c->type_vocab_size <= 0 ||
+        c->n_labels <= 0 || (c->head == LR_HEAD_MLP && c->head_hidden <= 0))
+        return lr__err(err, LR_EINVAL, "model config has a size <= 0");
+    if (c->hidden % c->n_heads)
+        return lr__err(err, LR_EINVAL, "hidden size %d is not a multiple of %d heads", c->hidden,
+                       c->n_heads);
+    if (max_batch <= 0 || max_len <= 0 || max_len > c->max_positions)
+        return lr__err(err, LR_EINVAL, "batch %d x %d does not fit the model (max positions %d)",
+                       max_batch, max_len, c->max_positions);
+    size_t n;
+    if (!lr__mul_ok((size_t)max_batch, (size_t)max_len, &n) || n > (size_t)1 << 28)
+        return lr__err(err, LR_ERANGE, "batch %d x %d is too large", max_batch, max_len);
+    return 0;
+}
+
+int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_batch, int max_len,
+                        lr_pool *pool, lr_error *err) {
+    memset(m, 0, sizeof *m);
+    int rc = check_config(cfg, max_batch, max_len, err);
+    if (rc) return rc;
+    m->cfg = *cfg;
+    m->max_batch = max_batch;
+    m->max_len = max_len;
+    m->p_hidden = m->p_attn = m->p_head = 0.1f;
+    lr__tape_init(&m->tape, pool);
+    if ((rc = declare(m, err)) || (rc = lr__params_alloc(&m->params, err))) goto fail;
+    size_t BL = (size_t)max_batch * max_len;
+    m->ints = lr__alloc_array(4 * BL + 2 * (size_t)max_batch, sizeof(int));
+    if (!m->ints) {
+        rc = lr__err(err, LR_ENOMEM, "out of memory for batch indices");
+        goto fail;
+    }
+    m->ids = m->ints;
+    m->mask = m->ids + BL;
+    m->pos = m->mask + BL;
+    m->types = m->pos + BL;
+    m->labels = m->types + BL;
+    m->cls = m->labels + max_batch;
+    lr__tape_plan_begin(&m->tape);
+    lr__xent_opts none = {0};
+    build_graph(m, max_batch, max_len, 1, 1, &none);
+    if ((rc = lr__tape_plan_end(&m->tape, err))) goto fail;
+    return 0;
+fail:
+    lr__bert_train_free(m);
+    return rc;
+}
+
+void lr__bert_train_free(lr__bert_train *m) {
+    lr__tape_free(&m->tape);
+    lr__params_free(&m->params);
+    lr__free(m->ints);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------ init */
+
+static uint64_t next_u64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A standard normal draw (Box-Muller on two 53-bit uniforms). */
+static double next_normal(uint64_t *s) {
+    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = (double)(next_u64(s) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+void lr__bert_train_init_weights(lr__bert_train *m, uint64_t seed, float std) {
+    lr__params *p = &m->params;
+    uint64_t s = seed;
+    memset(p->block, 0, 4 * p->n_floats * sizeof(float));
+    p->step = 0;
+    for (int i = 0; i < p->n; i++) {
+        const lr__param_info *info = &p->info[i];
+        float *w = p->value + info->offset;
+        if (strstr(info->name, "LayerNorm.weight")) {
+            for (size_t j = 0; j < info->size; j++) w[j] = 1.0f;
+        } else if (info->ndim == 2) {
+            for (size_t j = 0; j < info->size; j++) w[j] = (float)(std * next_normal(&s));
+        }
+    }
+    int word = m->t_emb;
+    memset(p->value + p->info[word].offset, 0, (size_t)m->cfg.hidden * sizeof(float));
+}
+
+/* ------------------------------------------------------------ steps */
+
+int lr__bert_train_forward(lr__bert_train *m, const int *ids, const int *mask, const int *labels,
+                           int B, int L, const lr__xent_opts *opts, int training, uint64_t seed,
+                           float *loss_out, lr_error *err) {
+    if (B <= 0 || L <= 0 || B > m->max_batch || L > m->max_len)
+        return lr__err(err, LR_ERANGE, "batch %d x %d exceeds the planned %d x %d", B, L,
+                       m->max_batch, m->max_len);
+    size_t BL = (size_t)B * L;
+    memcpy(m->ids, ids, BL * sizeof(int));
+    memcpy(m->mask, mask, BL * sizeof(int));
+    if (labels) memcpy(m->labels, labels, (size_t)B * sizeof(int));
+    lr__xent_opts none = {0};
+    lr__tape_begin(&m->tape, seed);
+    memset(&m->loss, 0, sizeof m->loss);
+    build_graph(m, B, L, training, labels != NULL, opts ? opts : &none);
+    int rc = lr__tape_status(&m->tape, err);
+    if (rc) return rc;
+    if (loss_out) *loss_out = labels ? m->loss.v[0] : 0.0f;
+    return 0;
+}
+
+int lr__bert_train_backward(lr__bert_train *m, lr_error *err) {
+    if (!m->loss.v) return lr__err(err, LR_EINVAL, "backward without a forward pass with labels");
+    lr__params_zero_grad(&m->params);
+    lr__tape_backward(&m->tape, m->loss);
+    return lr__tape_status(&m->tape, err);
+}
+
+int lr__bert_train_step(lr__bert_train *m, const int *ids, const int *mask, const int *labels,
+                        int B, int L, const lr__xent_opts *opts, uint64_t seed,
+                        const lr__adamw_cfg *adamw, double clip, float *loss_out,
+                        double *grad_norm, lr_error *err) {
+    if (!labels) return lr__err(err, LR_EINVAL, "a training step needs labels");
+    int rc = lr__bert_train_forward(m, ids, mask, labels, B, L, opts, 1, seed, loss_out, err);
+    if (rc || (rc = lr__bert_train_backward(m, err))) return rc;
+    double norm = lr__clip_grad_norm(&m->params, clip);
+    if (grad_norm) *grad_norm = norm;
+    lr__adamw_step(&m->params, adamw);
+    return 0;
+}

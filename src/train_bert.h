@@ -1,0 +1,101 @@
+/*
+ * train_bert.h — BERT (post-LN, HF BertModel) with the log-risk head, built
+ * on the autograd tape for training.
+ *
+ * The parameters live in one lr__params block (optim.h) in this fixed order,
+ * with Hugging Face names (the order of the peers' tensor_order):
+ *
+ *   bert.embeddings.{word_embeddings,position_embeddings,token_type_embeddings}.weight
+ *   bert.embeddings.LayerNorm.{weight,bias}
+ *   per layer l, prefix bert.encoder.layer.l.:
+ *     attention.self.{query,key,value}.{weight,bias}
+ *     attention.output.dense.{weight,bias}  attention.output.LayerNorm.{weight,bias}
+ *     intermediate.dense.{weight,bias}  output.dense.{weight,bias}
+ *     output.LayerNorm.{weight,bias}
+ *   MLP head:    classifier.1.{weight,bias}  classifier.4.{weight,bias}
+ *   linear head: classifier.{weight,bias}
+ *
+ * The forward pass is the graph of /work/shared/peers/ref_bert.py:
+ *   x = LN(word[ids] + type[0] + pos[0..L-1]) -> dropout
+ *   per layer: ctx = attention(xWqᵀ+bq, xWkᵀ+bk, xWvᵀ+bv, mask) (attention
+ *     dropout on the probabilities); a = LN(dropout(ctx Woᵀ+bo) + x);
+ *     x = LN(dropout(gelu(a Wiᵀ+bi) Wo2ᵀ+bo2) + a)
+ *   head on row 0 of each sequence: dropout -> Linear -> ReLU -> dropout ->
+ *   Linear -> logits [B, C]; loss = lr__op_xent.
+ * Batches are padded: B sequences of L positions, mask 1 = real token; the
+ * word embedding row 0 ([PAD]) gets no gradient, like torch padding_idx=0.
+ *
+ * The encoder (lr__bert_train_encode) is separate from the head so that a
+ * masked-LM head can be added on all rows later.
+ */
+#ifndef LR_TRAIN_BERT_H
+#define LR_TRAIN_BERT_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "optim.h"
+#include "tape.h"
+
+#define LR_BERT_TENSORS_PER_LAYER 16
+
+typedef struct lr__bert_train {
+    lr__bert_config cfg;
+    lr__params params;
+    lr__tape tape;
+    int max_batch, max_len;
+    float p_hidden;   /* dropout after embeddings and sublayers (0.1) */
+    float p_attn;     /* dropout on attention probabilities (0.1)     */
+    float p_head;     /* dropout in the head (0.1)                    */
+
+    /* index arrays the tape borrows (one allocation, owned) */
+    int *ints;
+    int *ids, *mask, *labels, *pos, *types, *cls;
+
+    /* outputs of the last forward */
+    int B, L;
+    lr__tensor hidden; /* [B*L, H] encoder output  */
+    lr__tensor logits; /* [B, C]                   */
+    lr__tensor loss;   /* [1]                      */
+
+    /* first tensor of each part in params */
+    int t_emb, t_layer0, t_head;
+} lr__bert_train;
+
+/* Declare and allocate the parameters (all zero), then size the tape for
+ * batches of up to max_batch x max_len with dropout on. `pool` is borrowed
+ * (NULL = one thread). Dropout defaults to 0.1 everywhere. On failure
+ * everything is released and the message is in err. */
+int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_batch, int max_len,
+                        lr_pool *pool, lr_error *err);
+
+/* Release everything init allocated (not the pool). Safe after a failed
+ * init and on a zeroed struct. */
+void lr__bert_train_free(lr__bert_train *m);
+
+/* Deterministic random init in the HF manner: N(0, std) for Linear and
+ * embedding weights (row 0 of the word embeddings zeroed), biases 0,
+ * LayerNorm gamma 1 and beta 0. Moments and the step counter are reset. */
+void lr__bert_train_init_weights(lr__bert_train *m, uint64_t seed, float std);
+
+/* Forward pass of a batch. ids, mask: [B*L]; labels: [B] (negative =
+ * ignored) or NULL for logits only. The arrays are copied. training = 1
+ * turns dropout on with masks drawn from `seed`. On success m->logits and,
+ * with labels, m->loss and *loss_out (may be NULL) hold the results. */
+int lr__bert_train_forward(lr__bert_train *m, const int *ids, const int *mask, const int *labels,
+                           int B, int L, const lr__xent_opts *opts, int training, uint64_t seed,
+                           float *loss_out, lr_error *err);
+
+/* Zero the parameter gradients and backpropagate the last forward's loss
+ * (which must have had labels). */
+int lr__bert_train_backward(lr__bert_train *m, lr_error *err);
+
+/* One optimisation step: forward (training mode), backward, clipping by
+ * global norm `clip` (<= 0: none), AdamW. *loss_out and *grad_norm (both
+ * optional) receive the loss and the norm before clipping. */
+int lr__bert_train_step(lr__bert_train *m, const int *ids, const int *mask, const int *labels,
+                        int B, int L, const lr__xent_opts *opts, uint64_t seed,
+                        const lr__adamw_cfg *adamw, double clip, float *loss_out,
+                        double *grad_norm, lr_error *err);
+
+#endif /* LR_TRAIN_BERT_H */
