@@ -184,6 +184,56 @@ typedef struct lr_prep_stream_opts {
 int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *opts,
                    uint64_t *n_records, lr_error *err);
 
+/* -------------------------------------------------------------- tokenizer */
+
+/* BERT uncased WordPiece, id for id like Hugging Face `tokenizers`
+ * (BertNormalizer + BertPreTokenizer + WordPiece + "[CLS] $A [SEP]"). The
+ * five specials and the five masks <TIME> <ID> <IP> <PID> <PATH> (when in
+ * the vocab) are matched in the raw text and never split. An lr_tok is
+ * immutable after load and may be shared by any number of threads. */
+typedef struct lr_tok lr_tok;
+
+#define LR_TOK_MAX_LEN 128 /* default sequence length, [CLS] and [SEP] included */
+enum { LR_TOK_PAD = 0, LR_TOK_UNK = 1, LR_TOK_CLS = 2, LR_TOK_SEP = 3, LR_TOK_MASK = 4 };
+
+/* Load a Hugging Face vocab.txt (one token a line, the line number is the
+ * id). NULL + err when it cannot be read, is not UTF-8, or lacks one of
+ * [PAD] [UNK] [CLS] [SEP] [MASK]. The caller owns the result. */
+lr_tok *lr_tok_load(const char *vocab_path, lr_error *err);
+/* The same from `len` bytes in memory (e.g. a model file); not kept. */
+lr_tok *lr_tok_from_text(const char *vocab_txt, size_t len, lr_error *err);
+void lr_tok_free(lr_tok *tok);
+int lr_tok_vocab_size(const lr_tok *tok);
+/* The token string of `id` (NUL-terminated, owned by tok; *len set when
+ * len != NULL); NULL if out of range. */
+const char *lr_tok_token(const lr_tok *tok, int id, size_t *len);
+/* The id of a token string, -1 if absent. */
+int lr_tok_id(const lr_tok *tok, const char *token, size_t len);
+/* The id of LR_TOK_PAD / _UNK / _CLS / _SEP / _MASK; -1 for a bad `which`. */
+int lr_tok_special(const lr_tok *tok, int which);
+/* Ids of [CLS] text [SEP] into ids[max_len], the text's tokens cut to
+ * max_len - 2. `text` is any bytes (invalid UTF-8 is dropped, as U+FFFD
+ * is). Returns the count (2..max_len), or LR_EINVAL for max_len < 2 or NULL
+ * arguments. Never allocates; thread-safe. */
+int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids);
+
+/* Learning a WordPiece vocabulary (README "Tokenizer"): BPE-style merges
+ * with "##" continuations over the words the tokenizer itself sees. Feed
+ * preprocessed lines with _add, then _save writes a vocab.txt of at most
+ * vocab_size tokens: [PAD] [UNK] [CLS] [SEP] [MASK], the five masks, the
+ * corpus alphabet, the merges in order. Pairs seen fewer than min_freq
+ * times (>= 1) are not merged. */
+typedef struct lr_vocab_learner lr_vocab_learner;
+
+lr_vocab_learner *lr_vocab_learner_new(lr_error *err);
+void lr_vocab_learner_free(lr_vocab_learner *l);
+int lr_vocab_learner_add(lr_vocab_learner *l, const char *text, size_t len, lr_error *err);
+int lr_vocab_learner_save(lr_vocab_learner *l, int vocab_size, int min_freq, const char *path, lr_error *err);
+/* The whole `logrisk vocab` job: raw lines of corpus_path ("-": stdin),
+ * masked with `rules` (NULL: used as they are), learned, written. */
+int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int vocab_size, int min_freq,
+                        const char *out_path, lr_error *err);
+
 /* ------------------------------------------------------------------ model */
 
 /* A BERT classifier loaded from an .lrm file: weights are used in place from

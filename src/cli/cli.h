@@ -34,5 +34,7 @@ int lr_cmd_label(int argc, char **argv);
 /* preprocess and label share their flags (cmd_preprocess.c). */
 int lr_cli_prep_main(int argc, char **argv, int with_label);
 int lr_cmd_inspect(int argc, char **argv);
+int lr_cmd_tokenize(int argc, char **argv);
+int lr_cmd_vocab(int argc, char **argv);
 
 #endif /* LR_CLI_H */

@@ -22,6 +22,8 @@ static const struct {
     {"preprocess", lr_cmd_preprocess, "mask log lines and find their level (JSONL or CSV)"},
     {"label", lr_cmd_label, "preprocess plus a weak risk label 0..10 from YAML rules"},
     {"inspect", lr_cmd_inspect, "show a model file's header, metadata and tensors; verify it"},
+    {"tokenize", lr_cmd_tokenize, "WordPiece tokens and ids of each line (Hugging Face compatible)"},
+    {"vocab", lr_cmd_vocab, "learn a WordPiece vocabulary from raw log lines"},
 };
 
 static void print_usage(FILE *f) {

@@ -1,0 +1,596 @@
+/*
+ * tok.c — the BERT uncased WordPiece tokenizer, id for id like Hugging Face
+ * `tokenizers` 0.23.2 configured as bert-base-uncased's tokenizer.json:
+ *
+ *   added tokens  [PAD] [UNK] [CLS] [SEP] [MASK] <TIME> <ID> <IP> <PID> <PATH>
+ *                 (those present in the vocab) are cut out of the RAW text
+ *                 first, leftmost match, never normalised or split;
+ *   BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)
+ *                 drop U+0000, U+FFFD and "other" chars (Cc Cf Cn Co Cs except
+ *                 \t \n \r); whitespace -> ' '; spaces around CJK ideographs;
+ *                 NFD, drop nonspacing marks (Mn); lower-case;
+ *   BertPreTokenizer  split on whitespace (dropped) and on punctuation (ASCII
+ *                 punctuation or Unicode P*; each a word of its own);
+ *   WordPiece     greedy longest match from the left, `##` on continuations;
+ *                 a word of more than 100 chars, or with a part that nothing
+ *                 matches, is one [UNK];
+ *   template      [CLS] ... [SEP], the content cut to max_len - 2 tokens.
+ *
+ * Unicode data come from utf8proc (categories, canonical decomposition,
+ * combining classes, simple lower-case mapping). The steps are done one code
+ * point at a time in one pass over the bytes; the only cross-character step
+ * of NFD, canonical reordering, matters only for the 26 spacing marks (Mc)
+ * with a non-zero combining class (Mn marks are dropped anyway) and is done
+ * on the word buffer. Rust's full lower-casing differs from the simple
+ * mapping only for U+0130, which NFD has already decomposed. Where HF's
+ * older Unicode tables differ from utf8proc's, a small table measured
+ * against HF (tests/golden/tok_unicode.txt) says which way.
+ *
+ * Vocabulary lookup is a byte trie whose edges live in one open-addressing
+ * hash table keyed by (node, byte): the longest vocab entry that prefixes the
+ * rest of a word is found in one walk, so a word costs O(bytes x longest
+ * token) hash probes at worst and allocates nothing. The tokenizer is
+ * immutable after load; encode keeps all its scratch on the stack, so any
+ * number of threads may share one lr_tok.
+ */
+#include "tok.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "util.h"
+
+const char *const lr__tok_reserved[LR_TOK_N_RESERVED] = {
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<TIME>", "<ID>", "<IP>", "<PID>", "<PATH>",
+};
+
+/* ------------------------------------------------------------ characters */
+
+enum { CH_WORD = 0, CH_SPACE = 1, CH_PUNCT = 2, CH_DROP = 3 };
+
+/* Rust's char::is_whitespace (the White_Space property). */
+static int is_white(int32_t c) {
+    switch (c) {
+    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
+    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+        return 1;
+    default:
+        return c >= 0x2000 && c <= 0x200A;
+    }
+}
+
+/* HF's is_chinese_char (note 0x2B920, not 0x2B820, as in tokenizers). */
+static int is_chinese(int32_t c) {
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+
+/* clean_text drops the char: NUL, U+FFFD, or an "other" char that is not
+ * \t \n \r. */
+static int is_dropped(int32_t c) {
+    if (c == 0 || c == 0xFFFD) return 1;
+    if (c == '\t' || c == '\n' || c == '\r') return 0;
+    int fix = lr__tok_unicode_fix(c, LR__FIX_OTHER);
+    if (fix >= 0) return fix;
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* BertPreTokenizer's punctuation: ASCII punctuation or Unicode P*. */
+static int is_punct(int32_t c) {
+    if (c < 0x80)
+        return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
+               (c >= 0x7B && c <= 0x7E);
+    int fix = lr__tok_unicode_fix(c, LR__FIX_PUNCT);
+    if (fix >= 0) return fix;
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_nonspacing(int32_t c) {
+    int fix = lr__tok_unicode_fix(c, LR__FIX_MN);
+    if (fix >= 0) return fix;
+    return utf8proc_category(c) == UTF8PROC_CATEGORY_MN;
+}
+
+static int32_t to_lower(int32_t c) {
+    int32_t fix = lr__tok_lower_fix(c);
+    return fix >= 0 ? fix : utf8proc_tolower(c);
+}
+
+int lr__tok_char_class(int32_t c) {
+    if (is_white(c)) return CH_SPACE;
+    return is_punct(c) ? CH_PUNCT : CH_WORD;
+}
+
+/* ASCII after normalisation: the class and the lower-cased byte. */
+static const uint8_t ascii_class[128] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 3, 3, 1, 3, 3, /* 0x00: \t \n \r spaces; VT FF dropped */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x10 */
+    1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* ' ' !"#$%&'()*+,-./ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, /* 0-9 :;<=>? */
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* @ A-O */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, /* P-Z [\]^_ */
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* ` a-o */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 3, /* p-z {|}~ DEL */
+};
+
+/* Canonical decomposition of c (NFD of one char) into out[cap]; count. */
+static int decompose(int32_t c, int32_t *out, int cap) {
+    int fix = lr__tok_nfd_fix(c, out, cap);
+    if (fix >= 0) return fix;
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(c, out, cap, UTF8PROC_DECOMPOSE, &last);
+    if (n < 0 || n > cap) {
+        out[0] = c;
+        return 1;
+    }
+    return (int)n;
+}
+
+int lr__tok_norm_char(int32_t c, int32_t *out, int cap) {
+    if (cap < 3) return 0;
+    if (is_dropped(c)) return 0;
+    if (is_white(c)) {
+        out[0] = ' ';
+        return 1;
+    }
+    int32_t dec[16];
+    int n_dec = decompose(c, dec, 16), n = 0;
+    int chinese = is_chinese(c);
+    if (chinese) out[n++] = ' ';
+    for (int i = 0; i < n_dec && n < cap - 1; i++) {
+        if (is_nonspacing(dec[i])) continue;
+        out[n++] = to_lower(dec[i]);
+    }
+    if (chinese) out[n++] = ' ';
+    return n;
+}
+
+/* ------------------------------------------------------------- splitting */
+
+/* The word being built: bytes, and per kept char its byte offset and
+ * combining class (for canonical reordering of spacing marks). */
+typedef struct word_buf {
+    char bytes[LR_TOK_WORD_BYTES];
+    uint16_t off[LR_TOK_MAX_WORD_CHARS + 1];
+    uint8_t ccc[LR_TOK_MAX_WORD_CHARS + 1];
+    size_t len;
+    int n_chars;
+} word_buf;
+
+static int word_flush(word_buf *w, const lr__tok_sink *sink) {
+    if (w->n_chars == 0) return 0;
+    int stop = sink->word(sink->ctx, w->n_chars > LR_TOK_MAX_WORD_CHARS ? NULL : w->bytes,
+                          w->n_chars > LR_TOK_MAX_WORD_CHARS ? 0 : w->len, w->n_chars);
+    w->len = 0;
+    w->n_chars = 0;
+    return stop;
+}
+
+/* Append one normalised non-ASCII char with combining class ccc. */
+static void word_put(word_buf *w, int32_t c, int ccc) {
+    if (w->n_chars >= LR_TOK_MAX_WORD_CHARS) {
+        w->n_chars++; /* too long already: only count */
+        return;
+    }
+    uint8_t enc[4];
+    size_t n = (size_t)utf8proc_encode_char(c, enc);
+    int at = w->n_chars;
+    /* Canonical ordering: a mark moves before marks of higher class. */
+    if (ccc > 0)
+        while (at > 0 && w->ccc[at - 1] > ccc) at--;
+    size_t pos = at == w->n_chars ? w->len : w->off[at];
+    if (pos < w->len) {
+        memmove(w->bytes + pos + n, w->bytes + pos, w->len - pos);
+        memmove(w->off + at + 1, w->off + at, (size_t)(w->n_chars - at) * sizeof w->off[0]);
+        memmove(w->ccc + at + 1, w->ccc + at, (size_t)(w->n_chars - at));
+        for (int k = at + 1; k <= w->n_chars; k++) w->off[k] = (uint16_t)(w->off[k] + n);
+    }
+    memcpy(w->bytes + pos, enc, n);
+    w->off[at] = (uint16_t)pos;
+    w->ccc[at] = (uint8_t)ccc;
+    w->len += n;
+    w->n_chars++;
+}
+
+static int emit_single(int32_t c, const lr__tok_sink *sink) {
+    uint8_t enc[4];
+    size_t n = (size_t)utf8proc_encode_char(c, enc);
+    return sink->word(sink->ctx, (const char *)enc, n, 1);
+}
+
+/* Normalise and pre-tokenize one stretch of text without added tokens. */
+static int split_plain(const uint8_t *s, size_t len, word_buf *w, const lr__tok_sink *sink) {
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            i++;
+            switch (ascii_class[b]) {
+            case CH_WORD:
+                if (w->n_chars < LR_TOK_MAX_WORD_CHARS) {
+                    w->off[w->n_chars] = (uint16_t)w->len;
+                    w->ccc[w->n_chars] = 0;
+                    w->bytes[w->len++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+                }
+                w->n_chars++;
+                break;
+            case CH_SPACE:
+                if (word_flush(w, sink)) return 1;
+                break;
+            case CH_PUNCT:
+                if (word_flush(w, sink)) return 1;
+                if (sink->word(sink->ctx, (const char *)s + i - 1, 1, 1)) return 1;
+                break;
+            default:
+                break;
+            }
+            continue;
+        }
+        utf8proc_int32_t c;
+        utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (n <= 0) { /* invalid UTF-8 becomes U+FFFD, which clean_text drops */
+            i++;
+            continue;
+        }
+        i += (size_t)n;
+        if (is_dropped(c)) continue;
+        if (is_white(c)) {
+            if (word_flush(w, sink)) return 1;
+            continue;
+        }
+        int chinese = is_chinese(c);
+        if (chinese && word_flush(w, sink)) return 1;
+        int32_t dec[16];
+        int n_dec = decompose(c, dec, 16);
+        for (int k = 0; k < n_dec; k++) {
+            if (is_nonspacing(dec[k])) continue;
+            int32_t lc = to_lower(dec[k]);
+            int cls = lr__tok_char_class(lc);
+            if (cls == CH_SPACE) {
+                if (word_flush(w, sink)) return 1;
+            } else if (cls == CH_PUNCT) {
+                if (word_flush(w, sink)) return 1;
+                if (emit_single(lc, sink)) return 1;
+            } else {
+                word_put(w, lc, utf8proc_get_property(lc)->combining_class);
+            }
+        }
+        if (chinese && word_flush(w, sink)) return 1;
+    }
+    return word_flush(w, sink);
+}
+
+int lr__tok_split(const lr__tok_added *added, const char *text, size_t len, const lr__tok_sink *sink) {
+    word_buf w;
+    w.len = 0;
+    w.n_chars = 0;
+    const uint8_t *s = (const uint8_t *)text;
+    size_t seg = 0;
+    if (added && added->n > 0) {
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] != '[' && s[i] != '<') continue;
+            for (int k = 0; k < added->n; k++) {
+                size_t n = added->len[k];
+                if (n > len - i || memcmp(s + i, added->str[k], n) != 0) continue;
+                if (split_plain(s + seg, i - seg, &w, sink)) return 1;
+                if (sink->added && sink->added(sink->ctx, added->id[k])) return 1;
+                seg = i + n;
+                i = seg - 1;
+                break;
+            }
+        }
+    }
+    return split_plain(s + seg, len - seg, &w, sink);
+}
+
+/* -------------------------------------------------------------- the trie */
+
+/* Edge table entry: key = node * 256 + byte + 1 (0 = empty slot). */
+typedef struct edge {
+    uint32_t key;
+    int32_t child;
+} edge;
+
+struct lr_tok {
+    int n_vocab;
+    char *strings;     /* every token, NUL-terminated, back to back      */
+    uint32_t *str_off; /* token i starts at strings + str_off[i]          */
+    uint32_t *str_len;
+    int32_t *node_id;  /* token ending at node, -1 if none; [n_nodes]     */
+    uint32_t n_nodes;
+    edge *edges;
+    uint32_t edge_mask;
+    int32_t cont_root; /* node of "##", -1 when no token starts with it  */
+    int special[5];    /* [PAD] [UNK] [CLS] [SEP] [MASK]                  */
+    lr__tok_added added;
+};
+
+static inline uint32_t edge_slot(uint32_t key, uint32_t mask) {
+    return (uint32_t)((key * 2654435761u) >> 7) & mask;
+}
+
+static inline int32_t trie_child(const lr_tok *tok, int32_t node, uint8_t byte) {
+    uint32_t key = (uint32_t)node * 256u + byte + 1u;
+    for (uint32_t i = edge_slot(key, tok->edge_mask);; i = (i + 1) & tok->edge_mask) {
+        const edge *e = &tok->edges[i];
+        if (e->key == key) return e->child;
+        if (e->key == 0) return -1;
+    }
+}
+
+/* Node of `s` (creating the path when `create`); -1 when absent. */
+static int32_t trie_walk(lr_tok *tok, const char *s, size_t len, int create) {
+    int32_t node = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t key = (uint32_t)node * 256u + (uint8_t)s[i] + 1u;
+        uint32_t slot = edge_slot(key, tok->edge_mask);
+        while (tok->edges[slot].key != 0 && tok->edges[slot].key != key) slot = (slot + 1) & tok->edge_mask;
+        if (tok->edges[slot].key == key) {
+            node = tok->edges[slot].child;
+            continue;
+        }
+        if (!create) return -1;
+        tok->edges[slot].key = key;
+        tok->edges[slot].child = (int32_t)tok->n_nodes;
+        tok->node_id[tok->n_nodes] = -1;
+        node = (int32_t)tok->n_nodes++;
+    }
+    return node;
+}
+
+/* ------------------------------------------------------------ loading */
+
+void lr_tok_free(lr_tok *tok) {
+    if (!tok) return;
+    lr__free(tok->strings);
+    lr__free(tok->str_off);
+    lr__free(tok->str_len);
+    lr__free(tok->node_id);
+    lr__free(tok->edges);
+    lr__free(tok);
+}
+
+/* Length of `s` without trailing Unicode whitespace (Rust's trim_end). */
+static size_t trim_end(const char *s, size_t len) {
+    while (len > 0) {
+        size_t start = len - 1;
+        while (start > 0 && ((uint8_t)s[start] & 0xC0) == 0x80) start--;
+        utf8proc_int32_t c;
+        if (utf8proc_iterate((const uint8_t *)s + start, (utf8proc_ssize_t)(len - start), &c) !=
+                (utf8proc_ssize_t)(len - start) ||
+            !is_white(c))
+            break;
+        len = start;
+    }
+    return len;
+}
+
+static int valid_utf8(const char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t n = utf8proc_iterate((const uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (n <= 0) return 0;
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
+    if (!text && len) {
+        lr__err(err, LR_EINVAL, "vocab: no text");
+        return NULL;
+    }
+    /* Count lines as Rust's BufRead::lines does: a final line without \n
+     * counts, an empty tail after the last \n does not. */
+    size_t n_lines = 0;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n') n_lines++;
+    if (len > 0 && text[len - 1] != '\n') n_lines++;
+    if (n_lines == 0) {
+        lr__err(err, LR_EFORMAT, "vocab: empty (one token a line expected)");
+        return NULL;
+    }
+    if (n_lines > (1u << 24) || len > (1u << 28)) {
+        lr__err(err, LR_ERANGE, "vocab: too large (%zu lines, %zu bytes)", n_lines, len);
+        return NULL;
+    }
+    lr_tok *tok = lr__calloc(1, sizeof *tok);
+    if (!tok) goto oom;
+    tok->n_vocab = (int)n_lines;
+    size_t edge_cap = 1024;
+    while (edge_cap < 2 * (len + 2)) edge_cap *= 2;
+    tok->strings = lr__malloc(len + n_lines + 1);
+    tok->str_off = lr__alloc_array(n_lines, sizeof *tok->str_off);
+    tok->str_len = lr__alloc_array(n_lines, sizeof *tok->str_len);
+    tok->node_id = lr__alloc_array(len + 2, sizeof *tok->node_id);
+    tok->edges = lr__calloc(edge_cap, sizeof *tok->edges);
+    if (!tok->strings || !tok->str_off || !tok->str_len || !tok->node_id || !tok->edges) goto oom;
+    tok->edge_mask = (uint32_t)(edge_cap - 1);
+    tok->n_nodes = 1;
+    tok->node_id[0] = -1;
+
+    size_t pos = 0, out = 0;
+    for (size_t line = 0; line < n_lines; line++) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t tlen = end - pos;
+        if (tlen > 0 && text[pos + tlen - 1] == '\r') tlen--;
+        if (!valid_utf8(text + pos, tlen)) {
+            lr__err(err, LR_EPARSE, "vocab line %zu: invalid UTF-8", line + 1);
+            lr_tok_free(tok);
+            return NULL;
+        }
+        tlen = trim_end(text + pos, tlen);
+        memcpy(tok->strings + out, text + pos, tlen);
+        tok->strings[out + tlen] = '\0';
+        tok->str_off[line] = (uint32_t)out;
+        tok->str_len[line] = (uint32_t)tlen;
+        /* A later duplicate wins, like HF's HashMap insert. */
+        tok->node_id[trie_walk(tok, text + pos, tlen, 1)] = (int32_t)line;
+        out += tlen + 1;
+        pos = end + 1;
+    }
+    tok->cont_root = trie_walk(tok, "##", 2, 0);
+    for (int k = 0; k < LR_TOK_N_RESERVED; k++) {
+        int id = lr_tok_id(tok, lr__tok_reserved[k], strlen(lr__tok_reserved[k]));
+        if (k < 5) {
+            if (id < 0) {
+                lr__err(err, LR_EFORMAT, "vocab: no %s token (a BERT vocab needs [PAD] [UNK] [CLS] [SEP] [MASK])",
+                        lr__tok_reserved[k]);
+                lr_tok_free(tok);
+                return NULL;
+            }
+            tok->special[k] = id;
+        }
+        if (id >= 0) {
+            lr__tok_added *a = &tok->added;
+            a->str[a->n] = lr__tok_reserved[k];
+            a->len[a->n] = strlen(lr__tok_reserved[k]);
+            a->id[a->n] = id;
+            a->n++;
+        }
+    }
+    return tok;
+oom:
+    lr_tok_free(tok);
+    lr__err(err, LR_ENOMEM, "vocab: out of memory (%zu bytes of vocab)", len);
+    return NULL;
+}
+
+lr_tok *lr_tok_load(const char *path, lr_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        lr__err(err, LR_EIO, "cannot open vocab '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    lr__buf buf;
+    lr__buf_init(&buf);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (lr__buf_put(&buf, chunk, n) != 0) {
+            fclose(f);
+            lr__buf_free(&buf);
+            lr__err(err, LR_ENOMEM, "vocab '%s': out of memory", path);
+            return NULL;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        lr__buf_free(&buf);
+        lr__err(err, LR_EIO, "cannot read vocab '%s'", path);
+        return NULL;
+    }
+    lr_tok *tok = lr_tok_from_text(buf.data, buf.len, err);
+    lr__buf_free(&buf);
+    if (!tok && err) {
+        char msg[sizeof err->msg];
+        memcpy(msg, err->msg, sizeof msg);
+        lr__err(err, err->code, "%.200s: %.300s", path, msg);
+    }
+    return tok;
+}
+
+int lr_tok_vocab_size(const lr_tok *tok) { return tok ? tok->n_vocab : 0; }
+
+const char *lr_tok_token(const lr_tok *tok, int id, size_t *len) {
+    if (!tok || id < 0 || id >= tok->n_vocab) return NULL;
+    if (len) *len = tok->str_len[id];
+    return tok->strings + tok->str_off[id];
+}
+
+int lr_tok_id(const lr_tok *tok, const char *token, size_t len) {
+    if (!tok || (!token && len)) return -1;
+    int32_t node = trie_walk((lr_tok *)tok, token, len, 0); /* create=0: read only */
+    return node < 0 ? -1 : tok->node_id[node];
+}
+
+int lr_tok_special(const lr_tok *tok, int which) {
+    if (!tok || which < 0 || which > LR_TOK_MASK) return -1;
+    return tok->special[which];
+}
+
+const lr__tok_added *lr__tok_added_set(const lr_tok *tok) { return &tok->added; }
+
+/* ------------------------------------------------------------- encoding */
+
+typedef struct enc_state {
+    const lr_tok *tok;
+    int32_t *ids; /* content goes to ids[0..cap) */
+    int n, cap;
+} enc_state;
+
+/* WordPiece on one word: greedy longest match, [UNK] for the whole word
+ * when any part fails. Returns 1 when the output is full. */
+static int enc_word(void *ctx, const char *word, size_t len, int n_chars) {
+    enc_state *st = ctx;
+    const lr_tok *tok = st->tok;
+    int32_t pieces[LR_TOK_MAX_WORD_CHARS];
+    int n_pieces = 0;
+    if (word && n_chars <= LR_TOK_MAX_WORD_CHARS) {
+        size_t start = 0;
+        while (start < len) {
+            int32_t node = start == 0 ? 0 : tok->cont_root;
+            int32_t best = -1;
+            size_t best_end = start;
+            for (size_t i = start; i < len && node >= 0; i++) {
+                node = trie_child(tok, node, (uint8_t)word[i]);
+                if (node >= 0 && tok->node_id[node] >= 0) {
+                    best = tok->node_id[node];
+                    best_end = i + 1;
+                }
+            }
+            if (best < 0) {
+                n_pieces = 0;
+                break;
+            }
+            pieces[n_pieces++] = best;
+            start = best_end;
+        }
+    }
+    if (n_pieces == 0) pieces[n_pieces++] = tok->special[LR_TOK_UNK];
+    for (int k = 0; k < n_pieces; k++) {
+        if (st->n >= st->cap) return 1;
+        st->ids[st->n++] = pieces[k];
+    }
+    return st->n >= st->cap;
+}
+
+static int enc_added(void *ctx, int id) {
+    enc_state *st = ctx;
+    if (st->n >= st->cap) return 1;
+    st->ids[st->n++] = id;
+    return st->n >= st->cap;
+}
+
+int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids) {
+    if (!tok || !ids || max_len < 2 || (!text && len)) return LR_EINVAL;
+    enc_state st = {tok, ids + 1, 0, max_len - 2};
+    ids[0] = tok->special[LR_TOK_CLS];
+    if (st.cap > 0) {
+        lr__tok_sink sink = {enc_word, enc_added, &st};
+        lr__tok_split(&tok->added, text, len, &sink);
+    }
+    ids[st.n + 1] = tok->special[LR_TOK_SEP];
+    return st.n + 2;
+}
