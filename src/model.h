@@ -5,17 +5,40 @@
  * The configuration is shared with training (tape/train), which keeps its
  * own parameter block in the same tensor order. All sizes come from the
  * config: BERT-mini, tiny test models and BERT-small work unchanged.
+ *
+ * Three structs split by lifetime (as in llama2.c):
+ *   lr__bert_config   the sizes, read from the model file's metadata;
+ *   lr__bert          pointers to the weights (into the .lrm mapping: no
+ *                     copy), read-only, shared by all threads;
+ *   lr__bert_scratch  the activations of one call, sized once from the
+ *                     config and the maximum number of tokens per call.
+ *
+ * Tensor names are Hugging Face's BertModel names under `bert.` plus the
+ * head's (see lr__bert_tensor_at, which lists them in a fixed order that
+ * converters, training and the ONNX exporter all share). Linear weights are
+ * [out, in] like torch.nn.Linear.
+ *
+ * The forward works on PACKED token rows: the n sequences of a call are laid
+ * end to end as one [total_tokens, H] matrix for every dense layer (no
+ * padding at all), and attention runs per sequence and head. The last layer
+ * is computed for the [CLS] rows only (its keys and values still for every
+ * token), since the head reads nothing else.
  */
 #ifndef LR_MODEL_H
 #define LR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "logrisk.h"
 
 typedef enum lr__head_type {
     LR_HEAD_MLP = 0,    /* Dropout-Linear(H,head_hidden)-ReLU-Dropout-Linear(head_hidden,C):
                            tensors classifier.1.* and classifier.4.* */
-    LR_HEAD_LINEAR = 1, /* HF BertForSequenceClassification: pooler-free Linear(H,C),
-                           tensors classifier.* */
+    LR_HEAD_LINEAR = 1, /* pooler-free Linear(H,C) on the [CLS] row: tensors classifier.* */
+    LR_HEAD_POOLER_LINEAR = 2, /* HF BertForSequenceClassification: pooler
+                                  tanh(Linear(H,H)) (bert.pooler.dense.*) on the [CLS] row,
+                                  then Linear(H,C) (classifier.*) */
 } lr__head_type;
 
 typedef struct lr__bert_config {
@@ -31,5 +54,122 @@ typedef struct lr__bert_config {
     lr__head_type head;
     float ln_eps;        /* 1e-12 */
 } lr__bert_config;
+
+/* Upper bounds that keep every size product far from int overflow. */
+#define LR_BERT_MAX_HIDDEN 8192
+#define LR_BERT_MAX_LAYERS 128
+#define LR_BERT_MAX_INTERMEDIATE 65536
+#define LR_BERT_MAX_VOCAB (1 << 22)
+#define LR_BERT_MAX_POSITIONS 8192
+#define LR_BERT_MAX_LABELS 65536
+
+/* LR_OK, or LR_EFORMAT with a message naming the first bad field (sizes
+ * out of range, H not divisible by A, a head without its sizes). */
+int lr__bert_config_check(const lr__bert_config *cfg, lr_error *err);
+
+/* "mlp", "linear", "pooler_linear"; and back (LR_OK or LR_EFORMAT). */
+const char *lr__head_name(lr__head_type head);
+int lr__head_parse(const char *name, size_t len, lr__head_type *out, lr_error *err);
+
+/* --------------------------------------------------------------- tensors */
+
+typedef struct lr__bert_tensor_spec {
+    char name[96];
+    int ndim;          /* 1 or 2 */
+    int64_t shape[2];
+} lr__bert_tensor_spec;
+
+/* The number of tensors of a model with this config, and the i-th one's
+ * name and shape, in the fixed order: embeddings (word, position, token
+ * type, LayerNorm weight, bias); per layer query, key, value, attention
+ * output dense, attention LayerNorm, intermediate dense, output dense,
+ * output LayerNorm (weight then bias each); the pooler (pooler_linear
+ * head); the head (classifier.1, classifier.4 | classifier). */
+int lr__bert_n_tensors(const lr__bert_config *cfg);
+void lr__bert_tensor_at(const lr__bert_config *cfg, int i, lr__bert_tensor_spec *out);
+
+typedef struct lr__bert_layer {
+    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* [H,H], [H]        */
+    const float *ao_w, *ao_b;                       /* attention output  */
+    const float *ln1_g, *ln1_b;                     /* [H]               */
+    const float *ff1_w, *ff1_b;                     /* [I,H], [I]        */
+    const float *ff2_w, *ff2_b;                     /* [H,I], [H]        */
+    const float *ln2_g, *ln2_b;
+} lr__bert_layer;
+
+typedef struct lr__bert {
+    lr__bert_config cfg;
+    const float *word_emb;  /* [V,H] */
+    const float *pos_emb;   /* [P,H] */
+    const float *type_emb;  /* [T,H] (row 0 is used: token_type_ids are 0) */
+    const float *emb_ln_g, *emb_ln_b;
+    lr__bert_layer *layers; /* n_layers, owned */
+    const float *pool_w, *pool_b; /* pooler_linear head */
+    const float *cls1_w, *cls1_b; /* MLP head first Linear [head_hidden,H] */
+    const float *cls2_w, *cls2_b; /* last Linear: [C,head_hidden] or [C,H] */
+} lr__bert;
+
+/* Fill b from `tensors`, an array of lr__bert_n_tensors(cfg) float pointers
+ * in the lr__bert_tensor_at order (the caller has checked their shapes).
+ * The pointers are borrowed: they must outlive b. b->layers is allocated;
+ * release with lr__bert_release. */
+int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *tensors,
+                  lr_error *err);
+void lr__bert_release(lr__bert *b);
+
+/* --------------------------------------------------------------- forward */
+
+typedef struct lr__bert_scratch lr__bert_scratch;
+
+/* Activations for calls of up to max_tokens tokens in total (and as many
+ * sequences); owned by the caller, one per thread that calls forward. */
+lr__bert_scratch *lr__bert_scratch_new(const lr__bert_config *cfg, int max_tokens, lr_error *err);
+void lr__bert_scratch_free(lr__bert_scratch *s);
+int lr__bert_scratch_max_tokens(const lr__bert_scratch *s);
+
+/* The forward pass for n sequences: ids[i] holds lens[i] token ids
+ * ([CLS] first). Writes the final [CLS] hidden states to cls_out [n,H] and
+ * the logits to logits [n,C] (either may be NULL). Each GEMM is threaded
+ * over pool (NULL = the calling thread). Errors: LR_ERANGE (too many tokens
+ * for the scratch, a sequence longer than max_positions or empty),
+ * LR_EINVAL (a token id outside the vocabulary; the message names the
+ * sequence and position). */
+int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
+                     const int32_t *const *ids, const int *lens, int n, float *cls_out,
+                     float *logits, lr_error *err);
+
+/* Softmax probabilities (may be NULL), expected class index
+ * sum_i p_i * i and argmax (first maximum) of one row of C logits. */
+void lr__head_outputs(const float *logits, int n_labels, float *probs, float *score, int *label);
+
+/* ------------------------------------------------------ model file glue */
+
+/* (format.h's types, declared here so this header does not pull in the
+ * whole file module; C11 allows the repeated typedefs.) */
+typedef struct lr__lrm lr__lrm;
+typedef struct lr__lrm_writer lr__lrm_writer;
+
+/* What a writer of a model file (convert, train) stores beside the
+ * tensors; the keys are documented at the top of model.c. Everything is
+ * copied by the writer. rules_yaml and source may be NULL. */
+typedef struct lr__model_meta {
+    const lr__bert_config *cfg;
+    const char *const *labels; /* n_labels names (NUL-terminated) */
+    size_t n_labels;
+    const char *vocab;         /* vocab.txt text */
+    size_t vocab_len;
+    int max_len;               /* tokenizer max_len, 2..max_positions */
+    const char *rules_yaml;
+    size_t rules_len;
+    const char *source;
+} lr__model_meta;
+
+/* Write the metadata keys of a BERT model (not the tensors: add those in
+ * lr__bert_tensor_at order, named and shaped as listed, F32). */
+int lr__model_write_meta(lr__lrm_writer *w, const lr__model_meta *m, lr_error *err);
+/* Read and check the config (and tokenizer max_len) of a model file. */
+int lr__model_read_config(const lr__lrm *f, lr__bert_config *cfg, int *max_len, lr_error *err);
+/* The weights of a loaded model (valid while the model is). */
+const lr__bert *lr__model_bert(const lr_model *m);
 
 #endif /* LR_MODEL_H */

@@ -1,0 +1,266 @@
+/*
+ * model.c — lr_model: a BERT classifier loaded from an .lrm file, and the
+ * metadata keys that describe it (written by convert and train through
+ * lr__model_write_meta, read back here).
+ *
+ * Metadata keys of a logrisk BERT model (all required unless noted):
+ *
+ *   model.arch                   str  "bert"
+ *   bert.vocab_size              i64  V
+ *   bert.hidden_size             i64  H
+ *   bert.num_hidden_layers       i64  N
+ *   bert.num_attention_heads     i64  A  (H % A == 0)
+ *   bert.intermediate_size       i64  I
+ *   bert.max_position_embeddings i64  P
+ *   bert.type_vocab_size         i64  (token type 0 is used)
+ *   bert.layer_norm_eps          f64  (1e-12)
+ *   model.head                   str  "mlp" | "linear" | "pooler_linear"
+ *   model.head_hidden            i64  hidden width of the MLP head (0 otherwise)
+ *   model.labels                 strs label names, C of them (C = n_labels)
+ *   tokenizer.vocab              str  vocab.txt, one token a line (line = id)
+ *   tokenizer.max_len            i64  longest sequence incl. [CLS]/[SEP] (<= P)
+ *   tokenizer.do_lower_case      i64  1 (uncased BERT)
+ *   rules.yaml                   str  optional: the rules used to label the training data
+ *   model.source                 str  optional: where the weights came from
+ *
+ * Tensors are named and shaped as lr__bert_tensor_at lists them (HF names),
+ * all F32; the model points into the mapping and copies nothing.
+ */
+#include "model.h"
+
+#include <string.h>
+
+#include "format.h"
+#include "util.h"
+
+struct lr_model {
+    lr__lrm *file;
+    lr__bert bert;
+    int max_len;
+    const char *vocab;
+    size_t vocab_len;
+    const char *rules;
+    size_t rules_len;
+    size_t n_labels;
+};
+
+struct lr_model_ctx {
+    const lr_model *m;
+    lr__bert_scratch *s;
+};
+
+/* ------------------------------------------------------------- metadata */
+
+int lr__model_write_meta(lr__lrm_writer *w, const lr__model_meta *m, lr_error *err) {
+    const lr__bert_config *c = m->cfg;
+    int rc = lr__bert_config_check(c, err);
+    if (rc) return rc;
+    if (m->n_labels != (size_t)c->n_labels)
+        return lr__err(err, LR_EINVAL, "%zu label names for a head of %d classes", m->n_labels,
+                       c->n_labels);
+    if (m->max_len < 2 || m->max_len > c->max_positions)
+        return lr__err(err, LR_EINVAL, "tokenizer max_len %d is outside [2, %d]", m->max_len,
+                       c->max_positions);
+    if ((rc = lr__lrm_set_str(w, "model.arch", "bert", 4, err))) return rc;
+    static const char *const keys[] = {
+        "bert.vocab_size", "bert.hidden_size", "bert.num_hidden_layers",
+        "bert.num_attention_heads", "bert.intermediate_size", "bert.max_position_embeddings",
+        "bert.type_vocab_size", "model.head_hidden"};
+    const int vals[] = {c->vocab_size, c->hidden, c->n_layers, c->n_heads, c->intermediate,
+                        c->max_positions, c->type_vocab_size,
+                        c->head == LR_HEAD_MLP ? c->head_hidden : 0};
+    for (size_t i = 0; i < LR_ARRAY_LEN(keys); i++)
+        if ((rc = lr__lrm_set_i64(w, keys[i], vals[i], err))) return rc;
+    if ((rc = lr__lrm_set_f64(w, "bert.layer_norm_eps", c->ln_eps, err))) return rc;
+    const char *head = lr__head_name(c->head);
+    if ((rc = lr__lrm_set_str(w, "model.head", head, strlen(head), err))) return rc;
+    if ((rc = lr__lrm_set_strs(w, "model.labels", m->labels, m->n_labels, err))) return rc;
+    if ((rc = lr__lrm_set_str(w, "tokenizer.vocab", m->vocab, m->vocab_len, err))) return rc;
+    if ((rc = lr__lrm_set_i64(w, "tokenizer.max_len", m->max_len, err))) return rc;
+    if ((rc = lr__lrm_set_i64(w, "tokenizer.do_lower_case", 1, err))) return rc;
+    if (m->rules_yaml && (rc = lr__lrm_set_str(w, "rules.yaml", m->rules_yaml, m->rules_len, err)))
+        return rc;
+    if (m->source && (rc = lr__lrm_set_str(w, "model.source", m->source, strlen(m->source), err)))
+        return rc;
+    return LR_OK;
+}
+
+static int get_int(const lr__lrm *f, const char *key, int lo, int hi, int *out, lr_error *err) {
+    int64_t v;
+    int rc = lr__lrm_get_i64(f, key, &v, err);
+    if (rc) return rc;
+    if (v < lo || v > hi)
+        return lr__err(err, LR_EFORMAT, "model metadata %s = %lld is outside [%d, %d]", key,
+                       (long long)v, lo, hi);
+    *out = (int)v;
+    return LR_OK;
+}
+
+int lr__model_read_config(const lr__lrm *f, lr__bert_config *c, int *max_len, lr_error *err) {
+    memset(c, 0, sizeof *c);
+    const char *s;
+    size_t len;
+    int rc = lr__lrm_get_str(f, "model.arch", &s, &len, err);
+    if (rc) return rc;
+    if (len != 4 || memcmp(s, "bert", 4) != 0)
+        return lr__err(err, LR_EUNSUPPORTED, "model.arch \"%.*s\" is not supported (only bert)",
+                       (int)LR_MIN(len, 32), s);
+    if ((rc = get_int(f, "bert.vocab_size", 1, LR_BERT_MAX_VOCAB, &c->vocab_size, err)) ||
+        (rc = get_int(f, "bert.hidden_size", 1, LR_BERT_MAX_HIDDEN, &c->hidden, err)) ||
+        (rc = get_int(f, "bert.num_hidden_layers", 1, LR_BERT_MAX_LAYERS, &c->n_layers, err)) ||
+        (rc = get_int(f, "bert.num_attention_heads", 1, LR_BERT_MAX_HIDDEN, &c->n_heads, err)) ||
+        (rc = get_int(f, "bert.intermediate_size", 1, LR_BERT_MAX_INTERMEDIATE, &c->intermediate,
+                      err)) ||
+        (rc = get_int(f, "bert.max_position_embeddings", 1, LR_BERT_MAX_POSITIONS,
+                      &c->max_positions, err)) ||
+        (rc = get_int(f, "bert.type_vocab_size", 1, 1024, &c->type_vocab_size, err)) ||
+        (rc = get_int(f, "model.head_hidden", 0, LR_BERT_MAX_INTERMEDIATE, &c->head_hidden, err)))
+        return rc;
+    double eps;
+    if ((rc = lr__lrm_get_f64(f, "bert.layer_norm_eps", &eps, err))) return rc;
+    c->ln_eps = (float)eps;
+    if ((rc = lr__lrm_get_str(f, "model.head", &s, &len, err))) return rc;
+    if ((rc = lr__head_parse(s, len, &c->head, err))) return rc;
+    size_t n_labels;
+    if ((rc = lr__lrm_get_strs_count(f, "model.labels", &n_labels, err))) return rc;
+    if (n_labels < 1 || n_labels > LR_BERT_MAX_LABELS)
+        return lr__err(err, LR_EFORMAT, "model.labels has %zu names (1..%d allowed)", n_labels,
+                       LR_BERT_MAX_LABELS);
+    c->n_labels = (int)n_labels;
+    if ((rc = get_int(f, "tokenizer.max_len", 2, c->max_positions, max_len, err))) return rc;
+    return lr__bert_config_check(c, err);
+}
+
+/* ------------------------------------------------------------------ load */
+
+static lr_model *model_from_file(lr__lrm *f, lr_error *err) {
+    lr_model *m = lr__calloc(1, sizeof *m);
+    const float **tensors = NULL;
+    if (!m) {
+        lr__err(err, LR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    m->file = f;
+    lr__bert_config cfg;
+    if (lr__model_read_config(f, &cfg, &m->max_len, err)) goto fail;
+    m->n_labels = (size_t)cfg.n_labels;
+    int n = lr__bert_n_tensors(&cfg);
+    tensors = lr__calloc((size_t)n, sizeof *tensors);
+    if (!tensors) {
+        lr__err(err, LR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(&cfg, i, &sp);
+        const lr__tensor *t;
+        if (lr__lrm_expect(f, sp.name, LR_DTYPE_F32, sp.ndim, sp.shape, &t, err)) goto fail;
+        tensors[i] = t->data;
+    }
+    if (lr__bert_bind(&m->bert, &cfg, tensors, err)) goto fail;
+    lr__free(tensors);
+    tensors = NULL;
+    lr_error ignore;
+    if (lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, &ignore)) m->vocab = NULL;
+    if (lr__lrm_get_str(f, "rules.yaml", &m->rules, &m->rules_len, &ignore)) m->rules = NULL;
+    return m;
+fail:
+    lr__free(tensors);
+    if (m) {
+        lr__bert_release(&m->bert);
+        lr__free(m);
+    }
+    lr__lrm_close(f);
+    return NULL;
+}
+
+lr_model *lr_model_load(const char *path, lr_error *err) {
+    lr__lrm *f = lr__lrm_open(path, err);
+    return f ? model_from_file(f, err) : NULL;
+}
+
+lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err) {
+    lr__lrm *f = lr__lrm_open_memory(data, size, name ? name : "(memory)", err);
+    return f ? model_from_file(f, err) : NULL;
+}
+
+void lr_model_free(lr_model *m) {
+    if (!m) return;
+    lr__bert_release(&m->bert);
+    lr__lrm_close(m->file);
+    lr__free(m);
+}
+
+const lr__bert *lr__model_bert(const lr_model *m) { return &m->bert; }
+
+void lr_model_get_info(const lr_model *m, lr_model_info *info) {
+    const lr__bert_config *c = &m->bert.cfg;
+    info->vocab_size = c->vocab_size;
+    info->hidden = c->hidden;
+    info->n_layers = c->n_layers;
+    info->n_heads = c->n_heads;
+    info->intermediate = c->intermediate;
+    info->max_positions = c->max_positions;
+    info->n_labels = c->n_labels;
+    info->head_hidden = c->head == LR_HEAD_MLP ? c->head_hidden : 0;
+    info->head = lr__head_name(c->head);
+}
+
+int lr_model_n_labels(const lr_model *m) { return m->bert.cfg.n_labels; }
+
+const char *lr_model_label(const lr_model *m, int i, size_t *len) {
+    const char *s;
+    size_t l;
+    lr_error ignore;
+    if (i < 0 || (size_t)i >= m->n_labels ||
+        lr__lrm_get_strs_item(m->file, "model.labels", (size_t)i, &s, &l, &ignore))
+        return NULL;
+    if (len) *len = l;
+    return s;
+}
+
+int lr_model_max_len(const lr_model *m) { return m->max_len; }
+
+const char *lr_model_vocab_text(const lr_model *m, size_t *len) {
+    if (len) *len = m->vocab ? m->vocab_len : 0;
+    return m->vocab;
+}
+
+const char *lr_model_rules_yaml(const lr_model *m, size_t *len) {
+    if (len) *len = m->rules ? m->rules_len : 0;
+    return m->rules;
+}
+
+/* ------------------------------------------------------------- inference */
+
+lr_model_ctx *lr_model_ctx_new(const lr_model *m, int max_tokens, lr_error *err) {
+    lr_model_ctx *c = lr__calloc(1, sizeof *c);
+    if (!c) {
+        lr__err(err, LR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->m = m;
+    c->s = lr__bert_scratch_new(&m->bert.cfg, max_tokens, err);
+    if (!c->s) {
+        lr__free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void lr_model_ctx_free(lr_model_ctx *c) {
+    if (!c) return;
+    lr__bert_scratch_free(c->s);
+    lr__free(c);
+}
+
+int lr_model_logits(lr_model_ctx *c, lr_pool *pool, const int32_t *const *ids, const int *lens,
+                    int n, float *logits, lr_error *err) {
+    if (!c || !ids || !lens || !logits)
+        return lr__err(err, LR_EINVAL, "lr_model_logits: NULL argument");
+    return lr__bert_forward(&c->m->bert, c->s, pool, ids, lens, n, NULL, logits, err);
+}
+
+void lr_model_outputs(const float *logits, int n_labels, float *probs, float *score, int *label) {
+    lr__head_outputs(logits, n_labels, probs, score, label);
+}

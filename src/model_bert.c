@@ -1,0 +1,524 @@
+/*
+ * model_bert.c — the BERT encoder and classifier head: config checks, the
+ * tensor table, binding weights, and the fused inference forward pass.
+ *
+ * Forward on packed rows (see model.h). With T = total tokens of the call:
+ *
+ *   x[T,H]      = LN(word[id] + type[0] + pos[p])                embeddings
+ *   per layer l < last:
+ *     qkv[T,3H] = x Wq^T + bq | x Wk^T + bk | x Wv^T + bv       3 GEMMs, ldy 3H
+ *     ctx[T,H]  = per sequence s, head h:
+ *                 softmax(Q_h K_h^T / sqrt(d)) V_h              rows of s only
+ *     x         = LN(x + ctx Wo^T + bo)                          GEMM accumulating into x
+ *     ff[T,I]   = gelu(x W1^T + b1)
+ *     x         = LN(x + ff W2^T + b2)
+ *   last layer: K, V for all T rows; Q, attention, output and FFN for the
+ *     n [CLS] rows only (gathered into xc[n,H]);
+ *   head on xc: MLP  relu(xc W1^T + b1) W2^T + b2
+ *               linear  xc W^T + b
+ *               pooler_linear  tanh(xc Wp^T + bp) W^T + b
+ *
+ * No mask is needed: a sequence's rows never see another sequence's rows,
+ * which is exactly what HF's additive finfo.min mask achieves for padding.
+ * GEMMs go through the threaded drivers of kern.h; attention, embeddings,
+ * LayerNorm and GELU are split over the pool here (attention by an atomic
+ * counter over (sequence, head) pairs, since sequence lengths differ).
+ * Scratch is allocated once per lr__bert_scratch; per-thread attention
+ * buffers grow only when a bigger pool is seen.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kern.h"
+#include "model.h"
+#include "pool.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- config */
+
+int lr__bert_config_check(const lr__bert_config *c, lr_error *err) {
+#define RANGE(field, lo, hi)                                                                   \
+    if (c->field < (lo) || c->field > (hi))                                                    \
+        return lr__err(err, LR_EFORMAT, "model config: %s = %d is outside [%d, %d]", #field,     \
+                       c->field, (int)(lo), (int)(hi));
+    RANGE(vocab_size, 1, LR_BERT_MAX_VOCAB);
+    RANGE(hidden, 1, LR_BERT_MAX_HIDDEN);
+    RANGE(n_layers, 1, LR_BERT_MAX_LAYERS);
+    RANGE(n_heads, 1, c->hidden);
+    RANGE(intermediate, 1, LR_BERT_MAX_INTERMEDIATE);
+    RANGE(max_positions, 1, LR_BERT_MAX_POSITIONS);
+    RANGE(type_vocab_size, 1, 1024);
+    RANGE(n_labels, 1, LR_BERT_MAX_LABELS);
+    if (c->head == LR_HEAD_MLP) RANGE(head_hidden, 1, LR_BERT_MAX_INTERMEDIATE);
+#undef RANGE
+    if (c->hidden % c->n_heads != 0)
+        return lr__err(err, LR_EFORMAT, "model config: hidden %d is not divisible by %d heads",
+                       c->hidden, c->n_heads);
+    if (c->head != LR_HEAD_MLP && c->head != LR_HEAD_LINEAR && c->head != LR_HEAD_POOLER_LINEAR)
+        return lr__err(err, LR_EFORMAT, "model config: unknown head type %d", (int)c->head);
+    if (!(c->ln_eps > 0.0f) || !(c->ln_eps < 1.0f))
+        return lr__err(err, LR_EFORMAT, "model config: layer_norm_eps %g is not in (0, 1)",
+                       (double)c->ln_eps);
+    return LR_OK;
+}
+
+static const char *const head_names[] = {"mlp", "linear", "pooler_linear"};
+
+const char *lr__head_name(lr__head_type head) {
+    return (unsigned)head < LR_ARRAY_LEN(head_names) ? head_names[head] : "?";
+}
+
+int lr__head_parse(const char *name, size_t len, lr__head_type *out, lr_error *err) {
+    for (size_t i = 0; i < LR_ARRAY_LEN(head_names); i++) {
+        if (strlen(head_names[i]) == len && memcmp(head_names[i], name, len) == 0) {
+            *out = (lr__head_type)i;
+            return LR_OK;
+        }
+    }
+    return lr__err(err, LR_EFORMAT, "model head \"%.*s\" is not one of mlp, linear, pooler_linear",
+                   (int)LR_MIN(len, 64), name);
+}
+
+/* --------------------------------------------------------------- tensors */
+
+enum { EMB_TENSORS = 5, LAYER_TENSORS = 16 };
+
+static const char *const layer_suffix[LAYER_TENSORS] = {
+    "attention.self.query.weight",     "attention.self.query.bias",
+    "attention.self.key.weight",       "attention.self.key.bias",
+    "attention.self.value.weight",     "attention.self.value.bias",
+    "attention.output.dense.weight",   "attention.output.dense.bias",
+    "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
+    "intermediate.dense.weight",       "intermediate.dense.bias",
+    "output.dense.weight",             "output.dense.bias",
+    "output.LayerNorm.weight",         "output.LayerNorm.bias",
+};
+
+static int head_tensors(const lr__bert_config *c) {
+    return c->head == LR_HEAD_MLP ? 4 : c->head == LR_HEAD_LINEAR ? 2 : 4;
+}
+
+int lr__bert_n_tensors(const lr__bert_config *c) {
+    return EMB_TENSORS + c->n_layers * LAYER_TENSORS + head_tensors(c);
+}
+
+static void spec(lr__bert_tensor_spec *o, const char *name, int ndim, int64_t d0, int64_t d1) {
+    snprintf(o->name, sizeof o->name, "%s", name);
+    o->ndim = ndim;
+    o->shape[0] = d0;
+    o->shape[1] = ndim > 1 ? d1 : 0;
+}
+
+void lr__bert_tensor_at(const lr__bert_config *c, int i, lr__bert_tensor_spec *o) {
+    const int64_t H = c->hidden, I = c->intermediate;
+    memset(o, 0, sizeof *o);
+    switch (i) {
+    case 0: spec(o, "bert.embeddings.word_embeddings.weight", 2, c->vocab_size, H); return;
+    case 1: spec(o, "bert.embeddings.position_embeddings.weight", 2, c->max_positions, H); return;
+    case 2: spec(o, "bert.embeddings.token_type_embeddings.weight", 2, c->type_vocab_size, H); return;
+    case 3: spec(o, "bert.embeddings.LayerNorm.weight", 1, H, 0); return;
+    case 4: spec(o, "bert.embeddings.LayerNorm.bias", 1, H, 0); return;
+    default: break;
+    }
+    i -= EMB_TENSORS;
+    if (i < c->n_layers * LAYER_TENSORS) {
+        int layer = i / LAYER_TENSORS, k = i % LAYER_TENSORS;
+        char name[96];
+        snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", layer, layer_suffix[k]);
+        int is_w = k % 2 == 0;
+        switch (k / 2) {
+        case 0: case 1: case 2: case 3: /* q, k, v, attention output: [H,H] */
+            spec(o, name, is_w ? 2 : 1, H, H);
+            break;
+        case 5: spec(o, name, is_w ? 2 : 1, I, H); break;   /* intermediate [I,H] */
+        case 6: spec(o, name, is_w ? 2 : 1, H, I); break;   /* output [H,I] */
+        default: spec(o, name, 1, H, 0); break;              /* LayerNorms */
+        }
+        return;
+    }
+    i -= c->n_layers * LAYER_TENSORS;
+    const int64_t C = c->n_labels;
+    if (c->head == LR_HEAD_MLP) {
+        const int64_t K = c->head_hidden;
+        switch (i) {
+        case 0: spec(o, "classifier.1.weight", 2, K, H); return;
+        case 1: spec(o, "classifier.1.bias", 1, K, 0); return;
+        case 2: spec(o, "classifier.4.weight", 2, C, K); return;
+        default: spec(o, "classifier.4.bias", 1, C, 0); return;
+        }
+    }
+    if (c->head == LR_HEAD_POOLER_LINEAR) {
+        if (i == 0) { spec(o, "bert.pooler.dense.weight", 2, H, H); return; }
+        if (i == 1) { spec(o, "bert.pooler.dense.bias", 1, H, 0); return; }
+        i -= 2;
+    }
+    if (i == 0) spec(o, "classifier.weight", 2, C, H);
+    else spec(o, "classifier.bias", 1, C, 0);
+}
+
+int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t, lr_error *err) {
+    memset(b, 0, sizeof *b);
+    int rc = lr__bert_config_check(cfg, err);
+    if (rc) return rc;
+    b->cfg = *cfg;
+    b->layers = lr__calloc((size_t)cfg->n_layers, sizeof *b->layers);
+    if (!b->layers) return lr__err(err, LR_ENOMEM, "out of memory binding the model");
+    b->word_emb = t[0];
+    b->pos_emb = t[1];
+    b->type_emb = t[2];
+    b->emb_ln_g = t[3];
+    b->emb_ln_b = t[4];
+    const float *const *p = t + EMB_TENSORS;
+    for (int l = 0; l < cfg->n_layers; l++, p += LAYER_TENSORS) {
+        lr__bert_layer *L = &b->layers[l];
+        L->q_w = p[0], L->q_b = p[1], L->k_w = p[2], L->k_b = p[3];
+        L->v_w = p[4], L->v_b = p[5], L->ao_w = p[6], L->ao_b = p[7];
+        L->ln1_g = p[8], L->ln1_b = p[9], L->ff1_w = p[10], L->ff1_b = p[11];
+        L->ff2_w = p[12], L->ff2_b = p[13], L->ln2_g = p[14], L->ln2_b = p[15];
+    }
+    if (cfg->head == LR_HEAD_MLP) {
+        b->cls1_w = p[0], b->cls1_b = p[1], b->cls2_w = p[2], b->cls2_b = p[3];
+    } else if (cfg->head == LR_HEAD_POOLER_LINEAR) {
+        b->pool_w = p[0], b->pool_b = p[1], b->cls2_w = p[2], b->cls2_b = p[3];
+    } else {
+        b->cls2_w = p[0], b->cls2_b = p[1];
+    }
+    return LR_OK;
+}
+
+void lr__bert_release(lr__bert *b) {
+    if (!b) return;
+    lr__free(b->layers);
+    b->layers = NULL;
+}
+
+/* --------------------------------------------------------------- scratch */
+
+struct lr__bert_scratch {
+    lr__bert_config cfg;
+    int max_tokens;
+    int max_len;      /* longest sequence: min(max_tokens, max_positions) */
+    float *x;         /* [T,H]   hidden states                */
+    float *qkv;       /* [T,3H]  queries | keys | values       */
+    float *ctx;       /* [T,H]   attention context             */
+    float *ff;        /* [T,I]   FFN intermediate              */
+    float *xc;        /* [T,H]   [CLS] rows of the last layer (n <= T) */
+    float *head;      /* [T,max(H,head_hidden)] head activations */
+    int32_t *tok_id;  /* [T]  id of each packed row            */
+    int32_t *tok_pos; /* [T]  position of each packed row      */
+    int *seq_start;   /* [T+1] first row of each sequence      */
+    float *att;       /* att_slots * max_len * max_len         */
+    int att_slots;
+};
+
+static void scratch_free_bufs(lr__bert_scratch *s) {
+    lr__free(s->x);
+    lr__free(s->qkv);
+    lr__free(s->ctx);
+    lr__free(s->ff);
+    lr__free(s->xc);
+    lr__free(s->head);
+    lr__free(s->tok_id);
+    lr__free(s->tok_pos);
+    lr__free(s->seq_start);
+    lr__free(s->att);
+}
+
+void lr__bert_scratch_free(lr__bert_scratch *s) {
+    if (!s) return;
+    scratch_free_bufs(s);
+    lr__free(s);
+}
+
+int lr__bert_scratch_max_tokens(const lr__bert_scratch *s) { return s ? s->max_tokens : 0; }
+
+static float *alloc_floats(size_t a, size_t b) { return lr__alloc_array(a, b * sizeof(float)); }
+
+/* Make room for `slots` per-thread attention buffers. */
+static int scratch_att(lr__bert_scratch *s, int slots, lr_error *err) {
+    if (slots <= s->att_slots) return LR_OK;
+    size_t per = (size_t)s->max_len * (size_t)s->max_len, total;
+    if (!lr__mul_ok(per, (size_t)slots, &total))
+        return lr__err(err, LR_ENOMEM, "attention scratch too large");
+    float *a = alloc_floats(total, 1);
+    if (!a) return lr__err(err, LR_ENOMEM, "out of memory for attention scratch (%d threads)", slots);
+    lr__free(s->att);
+    s->att = a;
+    s->att_slots = slots;
+    return LR_OK;
+}
+
+lr__bert_scratch *lr__bert_scratch_new(const lr__bert_config *cfg, int max_tokens, lr_error *err) {
+    if (lr__bert_config_check(cfg, err)) return NULL;
+    if (max_tokens < 1 || max_tokens > (1 << 24)) {
+        lr__err(err, LR_ERANGE, "max_tokens %d is outside [1, %d]", max_tokens, 1 << 24);
+        return NULL;
+    }
+    lr__bert_scratch *s = lr__calloc(1, sizeof *s);
+    if (!s) {
+        lr__err(err, LR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->max_tokens = max_tokens;
+    s->max_len = LR_MIN(max_tokens, cfg->max_positions);
+    size_t T = (size_t)max_tokens, H = (size_t)cfg->hidden;
+    size_t hh = LR_MAX(H, (size_t)cfg->head_hidden);
+    s->x = alloc_floats(T, H);
+    s->qkv = alloc_floats(T, 3 * H);
+    s->ctx = alloc_floats(T, H);
+    s->ff = alloc_floats(T, (size_t)cfg->intermediate);
+    s->xc = alloc_floats(T, H);
+    s->head = alloc_floats(T, hh);
+    s->tok_id = lr__alloc_array(T, sizeof(int32_t));
+    s->tok_pos = lr__alloc_array(T, sizeof(int32_t));
+    s->seq_start = lr__alloc_array(T + 1, sizeof(int));
+    if (!s->x || !s->qkv || !s->ctx || !s->ff || !s->xc || !s->head || !s->tok_id || !s->tok_pos ||
+        !s->seq_start || scratch_att(s, 1, err)) {
+        lr__bert_scratch_free(s);
+        lr__err(err, LR_ENOMEM, "out of memory for activations of %d tokens", max_tokens);
+        return NULL;
+    }
+    return s;
+}
+
+/* --------------------------------------------------------- parallel ops */
+
+typedef struct {
+    const lr__bert *b;
+    lr__bert_scratch *s;
+    int n_rows;
+    float *x; /* rows to normalise / activate */
+    const float *gamma, *beta;
+    size_t row_len;
+} rows_job;
+
+static void embed_task(int ith, int nth, void *arg) {
+    const rows_job *j = arg;
+    const lr__bert *b = j->b;
+    const lr__kern *k = lr__kern_get();
+    const int H = b->cfg.hidden;
+    int r0, r1;
+    lr__split_range(j->n_rows, ith, nth, 4, &r0, &r1);
+    for (int r = r0; r < r1; r++) {
+        float *x = j->s->x + (size_t)r * H;
+        const float *w = b->word_emb + (size_t)j->s->tok_id[r] * H;
+        const float *t = b->type_emb;
+        const float *p = b->pos_emb + (size_t)j->s->tok_pos[r] * H;
+        for (int i = 0; i < H; i++) x[i] = (w[i] + t[i]) + p[i];
+        k->layernorm(x, b->emb_ln_g, b->emb_ln_b, H, b->cfg.ln_eps);
+    }
+}
+
+static void layernorm_task(int ith, int nth, void *arg) {
+    const rows_job *j = arg;
+    const lr__kern *k = lr__kern_get();
+    int r0, r1;
+    lr__split_range(j->n_rows, ith, nth, 4, &r0, &r1);
+    for (int r = r0; r < r1; r++)
+        k->layernorm(j->x + (size_t)r * j->row_len, j->gamma, j->beta, (int)j->row_len,
+                     j->b->cfg.ln_eps);
+}
+
+static void gelu_task(int ith, int nth, void *arg) {
+    const rows_job *j = arg;
+    int r0, r1;
+    lr__split_range(j->n_rows, ith, nth, 4, &r0, &r1);
+    if (r1 > r0) lr__kern_get()->gelu(j->x + (size_t)r0 * j->row_len, (size_t)(r1 - r0) * j->row_len);
+}
+
+static void run_rows(lr_pool *pool, lr__task_fn fn, rows_job *j) {
+    /* Small jobs are not worth waking the workers for. */
+    if ((size_t)j->n_rows * j->row_len < 8192) fn(0, 1, j);
+    else lr__pool_run(pool, fn, j);
+}
+
+typedef struct {
+    const lr__bert_scratch *s;
+    int n_seq, n_heads, head_dim, hidden;
+    const float *q;  /* query rows: q + row*ldq + h*d      */
+    int ldq;
+    int cls_only;    /* 1: one query row per sequence (row = sequence index) */
+    float *out;      /* context rows, ld = hidden          */
+    float scale;
+    atomic_int next;
+} att_job;
+
+static void attention_task(int ith, int nth, void *arg) {
+    att_job *j = arg;
+    (void)nth;
+    const lr__kern *k = lr__kern_get();
+    const lr__bert_scratch *s = j->s;
+    const int d = j->head_dim, H3 = 3 * j->hidden;
+    float *scores = s->att + (size_t)ith * s->max_len * s->max_len;
+    const int total = j->n_seq * j->n_heads;
+    for (;;) {
+        int task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (task >= total) break;
+        int seq = task / j->n_heads, h = task % j->n_heads;
+        int r0 = s->seq_start[seq], L = s->seq_start[seq + 1] - r0;
+        int q_row = j->cls_only ? seq : r0, n_q = j->cls_only ? 1 : L;
+        const float *Q = j->q + (size_t)q_row * j->ldq + (size_t)h * d;
+        const float *K = s->qkv + (size_t)r0 * H3 + j->hidden + (size_t)h * d;
+        const float *V = s->qkv + (size_t)r0 * H3 + 2 * j->hidden + (size_t)h * d;
+        float *out = j->out + (size_t)q_row * j->hidden + (size_t)h * d;
+        /* scores[n_q, L] = Q K^T * scale, softmax per row, out = scores V */
+        k->gemm_nt(n_q, L, d, Q, j->ldq, K, H3, NULL, scores, L, 0);
+        for (int r = 0; r < n_q; r++) {
+            float *row = scores + (size_t)r * L;
+            for (int c = 0; c < L; c++) row[c] *= j->scale;
+            k->softmax(row, L);
+        }
+        k->gemm_nn(n_q, d, L, scores, L, V, H3, out, j->hidden, 0);
+    }
+}
+
+static void run_attention(lr_pool *pool, att_job *j) {
+    atomic_init(&j->next, 0);
+    if (j->n_seq * j->n_heads == 1) attention_task(0, 1, j);
+    else lr__pool_run(pool, attention_task, j);
+}
+
+/* --------------------------------------------------------------- forward */
+
+static int prepare_rows(const lr__bert *b, lr__bert_scratch *s, const int32_t *const *ids,
+                        const int *lens, int n, int *n_tokens, lr_error *err) {
+    const lr__bert_config *c = &b->cfg;
+    if (n < 1) return lr__err(err, LR_EINVAL, "forward: no sequences");
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (lens[i] < 1 || !ids[i])
+            return lr__err(err, LR_ERANGE, "forward: sequence %d is empty", i);
+        if (lens[i] > c->max_positions)
+            return lr__err(err, LR_ERANGE,
+                           "forward: sequence %d has %d tokens, more than the model's %d positions",
+                           i, lens[i], c->max_positions);
+        total += (size_t)lens[i];
+        if (total > (size_t)s->max_tokens)
+            return lr__err(err, LR_ERANGE, "forward: more than %d tokens in one call",
+                           s->max_tokens);
+    }
+    int row = 0;
+    for (int i = 0; i < n; i++) {
+        s->seq_start[i] = row;
+        for (int p = 0; p < lens[i]; p++, row++) {
+            int32_t id = ids[i][p];
+            if (id < 0 || id >= c->vocab_size)
+                return lr__err(err, LR_EINVAL,
+                               "forward: token id %d at sequence %d position %d is outside the "
+                               "vocabulary [0, %d)",
+                               (int)id, i, p, c->vocab_size);
+            s->tok_id[row] = id;
+            s->tok_pos[row] = p;
+        }
+    }
+    s->seq_start[n] = row;
+    *n_tokens = row;
+    return LR_OK;
+}
+
+int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
+                     const int32_t *const *ids, const int *lens, int n, float *cls_out,
+                     float *logits, lr_error *err) {
+    const lr__bert_config *c = &b->cfg;
+    if (s->cfg.hidden != c->hidden || s->cfg.intermediate != c->intermediate ||
+        s->cfg.max_positions != c->max_positions || s->cfg.head_hidden != c->head_hidden)
+        return lr__err(err, LR_EINVAL, "forward: scratch was made for another model");
+    int T = 0;
+    int rc = prepare_rows(b, s, ids, lens, n, &T, err);
+    if (rc) return rc;
+    if ((rc = scratch_att(s, lr_pool_size(pool), err))) return rc;
+
+    const int H = c->hidden, I = c->intermediate, A = c->n_heads, H3 = 3 * H;
+    const float scale = 1.0f / sqrtf((float)(H / A));
+    rows_job rj = {.b = b, .s = s, .n_rows = T, .row_len = (size_t)H};
+    run_rows(pool, embed_task, &rj);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const lr__bert_layer *L = &b->layers[l];
+        const int last = l == c->n_layers - 1;
+        lr__gemm_nt(pool, T, H, H, s->x, H, L->k_w, H, L->k_b, s->qkv + H, H3, 0);
+        lr__gemm_nt(pool, T, H, H, s->x, H, L->v_w, H, L->v_b, s->qkv + 2 * H, H3, 0);
+        att_job aj = {.s = s, .n_seq = n, .n_heads = A, .head_dim = H / A, .hidden = H,
+                      .scale = scale};
+        float *x;  /* the rows this layer carries on with */
+        int rows;
+        if (!last) {
+            lr__gemm_nt(pool, T, H, H, s->x, H, L->q_w, H, L->q_b, s->qkv, H3, 0);
+            aj.q = s->qkv;
+            aj.ldq = H3;
+            aj.out = s->ctx;
+            x = s->x;
+            rows = T;
+        } else {
+            /* [CLS] rows only: gather them, queries from them alone. */
+            for (int i = 0; i < n; i++)
+                memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
+                       (size_t)H * sizeof(float));
+            lr__gemm_nt(pool, n, H, H, s->xc, H, L->q_w, H, L->q_b, s->ctx, H, 0);
+            /* queries in ctx[0..n), context in head[0..n) */
+            aj.q = s->ctx;
+            aj.ldq = H;
+            aj.cls_only = 1;
+            aj.out = s->head;
+            x = s->xc;
+            rows = n;
+        }
+        run_attention(pool, &aj);
+        /* x = LN(x + ctx Wo^T + bo) */
+        lr__gemm_nt(pool, rows, H, H, aj.out, H, L->ao_w, H, L->ao_b, x, H, 1);
+        rows_job ln = {.b = b, .s = s, .n_rows = rows, .x = x, .gamma = L->ln1_g,
+                       .beta = L->ln1_b, .row_len = (size_t)H};
+        run_rows(pool, layernorm_task, &ln);
+        /* x = LN(x + gelu(x W1^T + b1) W2^T + b2) */
+        lr__gemm_nt(pool, rows, I, H, x, H, L->ff1_w, H, L->ff1_b, s->ff, I, 0);
+        rows_job gj = {.b = b, .s = s, .n_rows = rows, .x = s->ff, .row_len = (size_t)I};
+        run_rows(pool, gelu_task, &gj);
+        lr__gemm_nt(pool, rows, H, I, s->ff, I, L->ff2_w, I, L->ff2_b, x, H, 1);
+        ln.gamma = L->ln2_g;
+        ln.beta = L->ln2_b;
+        run_rows(pool, layernorm_task, &ln);
+    }
+
+    /* s->xc holds the final [CLS] rows [n,H]. */
+    if (cls_out) memcpy(cls_out, s->xc, (size_t)n * H * sizeof(float));
+    if (!logits) return LR_OK;
+    const float *feat = s->xc;
+    int feat_dim = H;
+    if (c->head == LR_HEAD_MLP) {
+        lr__gemm_nt(pool, n, c->head_hidden, H, s->xc, H, b->cls1_w, H, b->cls1_b, s->head,
+                    c->head_hidden, 0);
+        for (size_t i = 0; i < (size_t)n * c->head_hidden; i++)
+            if (s->head[i] < 0.0f) s->head[i] = 0.0f;
+        feat = s->head;
+        feat_dim = c->head_hidden;
+    } else if (c->head == LR_HEAD_POOLER_LINEAR) {
+        lr__gemm_nt(pool, n, H, H, s->xc, H, b->pool_w, H, b->pool_b, s->head, H, 0);
+        for (size_t i = 0; i < (size_t)n * H; i++) s->head[i] = tanhf(s->head[i]);
+        feat = s->head;
+    }
+    lr__gemm_nt(pool, n, c->n_labels, feat_dim, feat, feat_dim, b->cls2_w, feat_dim, b->cls2_b,
+                logits, c->n_labels, 0);
+    return LR_OK;
+}
+
+void lr__head_outputs(const float *logits, int n_labels, float *probs, float *score, int *label) {
+    double max = logits[0];
+    int arg = 0;
+    for (int i = 1; i < n_labels; i++)
+        if (logits[i] > max) {
+            max = logits[i];
+            arg = i;
+        }
+    double sum = 0.0, ev = 0.0;
+    for (int i = 0; i < n_labels; i++) sum += exp((double)logits[i] - max);
+    for (int i = 0; i < n_labels; i++) {
+        double p = exp((double)logits[i] - max) / sum;
+        if (probs) probs[i] = (float)p;
+        ev += p * i;
+    }
+    if (score) *score = (float)ev;
+    if (label) *label = arg;
+}

@@ -1,0 +1,463 @@
+/* Tests of the BERT forward pass, the model API and the safetensors import.
+ *
+ * Parity: the peers' tiny fixture (../shared/peers/fixtures/tiny: HF-layout
+ * safetensors + PyTorch float64 logits) is converted with
+ * lr_convert_safetensors, loaded with lr_model_load and every batch's logits
+ * compared to 1e-4 (sequences unpadded with the attention mask), also with
+ * 2 threads, all batches packed in one call, and the [CLS] hidden states.
+ * Our own committed fixtures (tests/fixtures/model/, made by
+ * tools/make_fixtures.py) cover the single-Linear and pooler heads, F16/BF16
+ * import and id2label. `test_model DIR` (used by tests/model_parity.test.sh)
+ * checks any fixture directory the same way.
+ *
+ * Hostile input: safetensors images with a bad header length, offsets past
+ * the end, overlaps, gaps, wrong sizes and shapes are all rejected with a
+ * message naming the problem. */
+#include "../convert/safetensors.h"
+#include "json.h"
+#include "model.h"
+#include "t.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OUT_DIR "tests/out/model"
+
+static int read_all(const char *path, lr__buf *b) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char chunk[1 << 15];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (lr__buf_put(b, chunk, n)) break;
+    fclose(f);
+    return 0;
+}
+
+static int write_all(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+static void out_dir(void) {
+    mkdir("tests/out", 0755);
+    mkdir(OUT_DIR, 0755);
+}
+
+/* A vocab.txt of n lines ([PAD] [UNK] [CLS] [SEP] [MASK] tok5 ...). */
+static const char *make_vocab(int n) {
+    static char path[256];
+    snprintf(path, sizeof path, OUT_DIR "/vocab_%d.txt", n);
+    lr__buf b;
+    lr__buf_init(&b);
+    static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    for (int i = 0; i < n; i++) {
+        if (i < 5) lr__buf_printf(&b, "%s\n", specials[i]);
+        else lr__buf_printf(&b, "tok%d\n", i);
+    }
+    write_all(path, b.data, b.len);
+    lr__buf_free(&b);
+    return path;
+}
+
+/* Compare the model converted from `dir` with dir/fixture.json. Returns the
+ * max abs logit difference (or +inf when something failed). */
+static double check_fixture_dir(const char *dir, const char *vocab, int n_threads) {
+    out_dir();
+    char path[512], lrm[512];
+    snprintf(lrm, sizeof lrm, OUT_DIR "/check_%d.lrm", (int)getpid());
+    lr_convert_options opts = {.vocab_path = vocab};
+    lr_error err = {0};
+    int rc = lr_convert_safetensors(dir, lrm, &opts, &err);
+    if (rc) {
+        T_FAIL("convert %s: %s", dir, err.msg);
+        return INFINITY;
+    }
+    lr_model *m = lr_model_load(lrm, &err);
+    unlink(lrm);
+    if (!m) {
+        T_FAIL("load: %s", err.msg);
+        return INFINITY;
+    }
+    snprintf(path, sizeof path, "%s/fixture.json", dir);
+    lr__buf text;
+    lr__buf_init(&text);
+    T_EQ_INT(read_all(path, &text), 0);
+    lr__json_doc *doc = lr__json_parse(text.data, text.len, 0, &err);
+    lr__buf_free(&text);
+    if (!doc) {
+        T_FAIL("%s: %s", path, err.msg);
+        lr_model_free(m);
+        return INFINITY;
+    }
+    const lr__json *batches = lr__json_get(lr__json_root(doc), "batches");
+    T_CHECK(batches && batches->n > 0);
+    const int C = lr_model_n_labels(m);
+    const lr__bert *bert = lr__model_bert(m);
+    const int H = bert->cfg.hidden;
+    lr_pool *pool = n_threads > 1 ? lr_pool_new(n_threads, &err) : NULL;
+    double max_diff = 0, max_cls_diff = 0;
+    size_t total_rows = 0, total_tokens = 0;
+    for (size_t bi = 0; batches && bi < batches->n; bi++) {
+        const lr__json *bt = &batches->items[bi];
+        const lr__json *ids = lr__json_get(bt, "input_ids"), *mask = lr__json_get(bt, "attention_mask");
+        const lr__json *want = lr__json_get(bt, "logits"), *cls = lr__json_get(bt, "cls_hidden");
+        T_CHECK(ids && mask && want && ids->n == mask->n && want->n == ids->n);
+        if (!ids || !mask || !want) break;
+        int n = (int)ids->n;
+        int32_t **rows = calloc((size_t)n, sizeof *rows);
+        int *lens = calloc((size_t)n, sizeof *lens);
+        int tokens = 0;
+        for (int r = 0; r < n; r++) {
+            const lr__json *ir = &ids->items[r], *mr = &mask->items[r];
+            rows[r] = calloc(ir->n, sizeof(int32_t));
+            for (size_t p = 0; p < ir->n; p++) {
+                rows[r][p] = (int32_t)ir->items[p].i64;
+                if (mr->items[p].i64) {
+                    T_EQ_INT(lens[r], (int)p); /* the mask is a prefix */
+                    lens[r]++;
+                }
+            }
+            tokens += lens[r];
+        }
+        lr_model_ctx *ctx = lr_model_ctx_new(m, tokens, &err);
+        T_CHECK(ctx != NULL);
+        float *logits = calloc((size_t)n * C, sizeof(float));
+        float *cls_out = calloc((size_t)n * H, sizeof(float));
+        rc = lr_model_logits(ctx, pool, (const int32_t *const *)rows, lens, n, logits, &err);
+        if (rc) T_FAIL("logits: %s", err.msg);
+        for (int r = 0; r < n; r++)
+            for (int k = 0; k < C; k++) {
+                double d = fabs(logits[r * C + k] - want->items[r].items[k].num);
+                if (d > max_diff) max_diff = d;
+            }
+        /* The internal forward also gives the final [CLS] hidden state. */
+        lr__bert_scratch *s = lr__bert_scratch_new(&bert->cfg, tokens, &err);
+        T_EQ_INT(lr__bert_forward(bert, s, pool, (const int32_t *const *)rows, lens, n, cls_out, NULL, &err), 0);
+        lr__bert_scratch_free(s);
+        for (int r = 0; cls && r < n; r++)
+            for (int k = 0; k < H; k++) {
+                double d = fabs(cls_out[r * H + k] - cls->items[r].items[k].num);
+                if (d > max_cls_diff) max_cls_diff = d;
+            }
+        /* Row by row (each sequence alone) must give the same logits. */
+        for (int r = 0; r < n; r++) {
+            float one[256];
+            if (C > 256) break;
+            T_EQ_INT(lr_model_logits(ctx, pool, (const int32_t *const *)&rows[r], &lens[r], 1, one, &err), 0);
+            for (int k = 0; k < C; k++) T_NEAR(one[k], logits[r * C + k], 1e-5);
+        }
+        total_rows += (size_t)n;
+        total_tokens += (size_t)tokens;
+        lr_model_ctx_free(ctx);
+        free(logits);
+        free(cls_out);
+        for (int r = 0; r < n; r++) free(rows[r]);
+        free(rows);
+        free(lens);
+    }
+    T_CHECK(total_rows > 0);
+    if (max_diff > 1e-4) T_FAIL("%s: max |logit diff| %.3g > 1e-4", dir, max_diff);
+    if (max_cls_diff > 1e-4) T_FAIL("%s: max |cls hidden diff| %.3g > 1e-4", dir, max_cls_diff);
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "  %s: %zu sequences, %zu tokens, %d threads: max |logit diff| %.3g, "
+                "max |cls diff| %.3g\n", dir, total_rows, total_tokens, n_threads, max_diff, max_cls_diff);
+    lr_pool_free(pool);
+    lr__json_free(doc);
+    lr_model_free(m);
+    return max_diff;
+}
+
+static const char *tiny_dir(void) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/peers/fixtures/tiny", t_shared_dir());
+    return path;
+}
+
+static void test_tiny_parity(void) {
+    out_dir();
+    double d = check_fixture_dir(tiny_dir(), make_vocab(512), 1);
+    T_CHECK(d <= 1e-4);
+}
+
+static void test_tiny_parity_threads(void) {
+    out_dir();
+    double d = check_fixture_dir(tiny_dir(), make_vocab(512), 2);
+    T_CHECK(d <= 1e-4);
+}
+
+static void test_own_fixtures(void) {
+    static const char *const dirs[] = {"mlp_f16", "linear", "pooler"};
+    out_dir();
+    for (size_t i = 0; i < LR_ARRAY_LEN(dirs); i++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "tests/fixtures/model/%s", dirs[i]);
+        double d = check_fixture_dir(dir, NULL, 1 + (int)(i % 2));
+        T_CHECK(d <= 1e-4);
+    }
+}
+
+/* Convert the tiny model and check what the API reports about it. */
+static void test_model_api(void) {
+    out_dir();
+    lr_error err = {0};
+    lr_convert_options opts = {.vocab_path = make_vocab(512), .labels = "a,b,c,d,e,f,g,h,i,j,k"};
+    const char *lrm = OUT_DIR "/api.lrm";
+    T_EQ_INT(lr_convert_safetensors(tiny_dir(), lrm, &opts, &err), 0);
+    lr_model *m = lr_model_load(lrm, &err);
+    T_CHECK(m != NULL);
+    if (!m) return;
+    lr_model_info info;
+    lr_model_get_info(m, &info);
+    T_EQ_INT(info.hidden, 32);
+    T_EQ_INT(info.n_layers, 2);
+    T_EQ_INT(info.n_heads, 2);
+    T_EQ_INT(info.intermediate, 64);
+    T_EQ_INT(info.vocab_size, 512);
+    T_EQ_INT(info.max_positions, 64);
+    T_EQ_INT(info.head_hidden, 16);
+    T_EQ_STR(info.head, "mlp");
+    T_EQ_INT(lr_model_n_labels(m), 11);
+    size_t len = 0;
+    const char *l = lr_model_label(m, 10, &len);
+    T_CHECK(l && len == 1 && l[0] == 'k');
+    T_CHECK(lr_model_label(m, 11, &len) == NULL);
+    T_EQ_INT(lr_model_max_len(m), 64);
+    const char *v = lr_model_vocab_text(m, &len);
+    T_CHECK(v && len > 6 && memcmp(v, "[PAD]\n", 6) == 0);
+    /* errors: too many tokens, bad id, too long, empty */
+    lr_model_ctx *ctx = lr_model_ctx_new(m, 100, &err);
+    T_CHECK(ctx != NULL);
+    int32_t ids[101] = {2, 7, 3};
+    const int32_t *rows[2] = {ids, ids};
+    int lens[2] = {3, 3};
+    float logits[22];
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 2, logits, &err), 0);
+    for (int k = 0; k < 11; k++) T_NEAR(logits[k], logits[11 + k], 0);
+    ids[1] = 512;
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 1, logits, &err), LR_EINVAL);
+    T_CHECK(strstr(err.msg, "position 1") != NULL);
+    ids[1] = -1;
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 1, logits, &err), LR_EINVAL);
+    ids[1] = 7;
+    lens[0] = 65;
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 1, logits, &err), LR_ERANGE);
+    lens[0] = 60;
+    lens[1] = 60;
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 2, logits, &err), LR_ERANGE);
+    T_CHECK(strstr(err.msg, "more than 100 tokens") != NULL);
+    lens[0] = 0;
+    T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 1, logits, &err), LR_ERANGE);
+    lr_model_ctx_free(ctx);
+    lr_model_free(m);
+    unlink(lrm);
+}
+
+static void test_outputs(void) {
+    float logits[3] = {0.0f, (float)log(2.0), (float)log(5.0)}; /* p = 1/8, 2/8, 5/8 */
+    float probs[3], score;
+    int label;
+    lr_model_outputs(logits, 3, probs, &score, &label);
+    T_NEAR(probs[0], 0.125, 1e-7);
+    T_NEAR(probs[1], 0.25, 1e-7);
+    T_NEAR(probs[2], 0.625, 1e-7);
+    T_NEAR(score, 0.25 + 2 * 0.625, 1e-6);
+    T_EQ_INT(label, 2);
+    float ties[3] = {1, 1, 0};
+    lr_model_outputs(ties, 3, NULL, &score, &label);
+    T_EQ_INT(label, 0);
+    float big[2] = {1000.0f, -1000.0f};
+    lr_model_outputs(big, 2, probs, &score, &label);
+    T_NEAR(probs[0], 1.0, 1e-7);
+    T_NEAR(score, 0.0, 1e-7);
+}
+
+static void test_half_floats(void) {
+    T_NEAR(lr__f16_to_f32(0x3C00), 1.0, 0);
+    T_NEAR(lr__f16_to_f32(0xC000), -2.0, 0);
+    T_NEAR(lr__f16_to_f32(0x7BFF), 65504.0, 0);
+    T_NEAR(lr__f16_to_f32(0x0001), 5.960464477539063e-08, 0); /* smallest subnormal */
+    T_NEAR(lr__f16_to_f32(0x03FF), 6.097555160522461e-05, 0); /* largest subnormal */
+    T_NEAR(lr__f16_to_f32(0x3555), 0.333251953125, 0);
+    T_CHECK(isinf(lr__f16_to_f32(0x7C00)));
+    T_CHECK(isnan(lr__f16_to_f32(0x7E00)));
+    T_CHECK(signbit(lr__f16_to_f32(0x8000)));
+    T_NEAR(lr__bf16_to_f32(0x3F80), 1.0, 0);
+    T_NEAR(lr__bf16_to_f32(0xC0A0), -5.0, 0);
+    T_NEAR(lr__bf16_to_f32(0x3EAB), 0.333984375, 0);
+}
+
+/* ------------------------------------------------------ hostile headers */
+
+/* A safetensors image from a header string and data bytes. */
+static size_t make_st(unsigned char *out, size_t cap, const char *header, uint64_t claimed_len,
+                      size_t data_len) {
+    size_t h = strlen(header);
+    if (8 + h + data_len > cap) return 0;
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)(claimed_len >> (8 * i));
+    memcpy(out + 8, header, h);
+    memset(out + 8 + h, 0x3f, data_len);
+    return 8 + h + data_len;
+}
+
+static void test_safetensors_hostile(void) {
+    static const struct {
+        const char *header;
+        int64_t claimed; /* -1: the real length */
+        size_t data;
+        const char *msg;
+    } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 8, NULL},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1 << 30, 8, "header length"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", (int64_t)1 << 62, 8, "header length"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 1, 8, "header length"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 4, "past the end"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", -1, 8, "need 12"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 12, "cover 8 of the 12"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", -1, 12, "overlapping or gap"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", -1, 12, "overlapping or gap"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", -1, 8, "bad data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", -1, 8, "shape[0]"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],"
+         "\"data_offsets\":[0,8]}}", -1, 8, "overflows"},
+        {"{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 8, "unknown dtype"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", -1, 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", -1, 8, "duplicate key"},
+        {"[1,2]", -1, 0, "start with '{'"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", -1, 8, "JSON"},
+        {"{\"__metadata__\":{\"k\":1}}", -1, 0, "not a string"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,1,1,1,1,1,1,1,1],\"data_offsets\":[0,8]}}", -1, 8, "dimensions"},
+    };
+    unsigned char img[1024];
+    for (size_t i = 0; i < LR_ARRAY_LEN(cases); i++) {
+        uint64_t claimed = cases[i].claimed < 0 ? strlen(cases[i].header) : (uint64_t)cases[i].claimed;
+        size_t n = make_st(img, sizeof img, cases[i].header, claimed, cases[i].data);
+        T_CHECK(n > 0);
+        lr_error err = {0};
+        lr__safetensors *st = lr__safetensors_parse(img, n, "case", &err);
+        if (!cases[i].msg) {
+            if (!st) T_FAIL("case %zu rejected: %s", i, err.msg);
+            else T_EQ_INT(lr__safetensors_count(st), 1);
+        } else if (st) {
+            T_FAIL("case %zu accepted (%s)", i, cases[i].msg);
+        } else {
+            T_EQ_INT(err.code, LR_EFORMAT);
+            if (!strstr(err.msg, cases[i].msg)) T_FAIL("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].msg);
+        }
+        lr__safetensors_free(st);
+    }
+    lr_error err = {0};
+    T_CHECK(lr__safetensors_parse(img, 7, "short", &err) == NULL);
+    T_CHECK(strstr(err.msg, "too short") != NULL);
+}
+
+/* Every truncation of the real file is rejected (or, at full length, read). */
+static void test_safetensors_truncations(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", tiny_dir());
+    lr__buf b;
+    lr__buf_init(&b);
+    T_EQ_INT(read_all(path, &b), 0);
+    lr_error err = {0};
+    lr__safetensors *st = lr__safetensors_parse(b.data, b.len, "tiny", &err);
+    T_CHECK(st != NULL);
+    if (st) T_EQ_INT(lr__safetensors_count(st), 41);
+    lr__safetensors_free(st);
+    for (size_t cut = 0; cut < b.len; cut += 1 + cut / 3) {
+        st = lr__safetensors_parse(b.data, cut, "tiny", &err);
+        if (st) T_FAIL("truncation to %zu bytes accepted", cut);
+        lr__safetensors_free(st);
+    }
+    lr__buf_free(&b);
+}
+
+/* A directory whose config disagrees with the weights, or lacks a vocab. */
+static void test_convert_errors(void) {
+    out_dir();
+    const char *dir = OUT_DIR "/bad_dir";
+    mkdir(dir, 0755);
+    char src[512], dst[512];
+    lr__buf b;
+    lr__buf_init(&b);
+    snprintf(src, sizeof src, "%s/model.safetensors", tiny_dir());
+    T_EQ_INT(read_all(src, &b), 0);
+    snprintf(dst, sizeof dst, "%s/model.safetensors", dir);
+    T_EQ_INT(write_all(dst, b.data, b.len), 0);
+    lr__buf_clear(&b);
+    snprintf(src, sizeof src, "%s/config.json", tiny_dir());
+    T_EQ_INT(read_all(src, &b), 0);
+    snprintf(dst, sizeof dst, "%s/config.json", dir);
+    T_EQ_INT(write_all(dst, b.data, b.len), 0);
+    lr_error err = {0};
+    /* no vocab.txt */
+    snprintf(dst, sizeof dst, "%s/vocab.txt", dir);
+    unlink(dst);
+    T_CHECK(lr_convert_safetensors(dir, OUT_DIR "/x.lrm", NULL, &err) != 0);
+    T_CHECK(strstr(err.msg, "vocab.txt: missing") && strstr(err.msg, "--vocab"));
+    /* a vocab larger than the embedding */
+    lr_convert_options o = {.vocab_path = make_vocab(600)};
+    T_CHECK(lr_convert_safetensors(dir, OUT_DIR "/x.lrm", &o, &err) != 0);
+    T_CHECK(strstr(err.msg, "600 tokens") != NULL);
+    o.vocab_path = make_vocab(512);
+    o.labels = "a,b";
+    T_EQ_INT(lr_convert_safetensors(dir, OUT_DIR "/x.lrm", &o, &err), LR_EINVAL);
+    T_CHECK(strstr(err.msg, "11 outputs") != NULL);
+    o.labels = NULL;
+    /* a config that disagrees with the tensors' shapes */
+    char *p = strstr(b.data, "\"intermediate_size\": 64");
+    T_CHECK(p != NULL);
+    if (p) {
+        memcpy(p, "\"intermediate_size\": 48", 23);
+        snprintf(dst, sizeof dst, "%s/config.json", dir);
+        T_EQ_INT(write_all(dst, b.data, b.len), 0);
+        T_EQ_INT(lr_convert_safetensors(dir, OUT_DIR "/x.lrm", &o, &err), LR_EFORMAT);
+        T_CHECK(strstr(err.msg, "bert.encoder.layer.0.intermediate.dense.weight") &&
+                strstr(err.msg, "[64,32]") && strstr(err.msg, "[48,32]"));
+        memcpy(p, "\"intermediate_size\": 64", 23);
+    }
+    p = strstr(b.data, "\"hidden_act\": \"gelu\"");
+    T_CHECK(p != NULL);
+    if (p) {
+        memcpy(p, "\"hidden_act\": \"relu\"", 20);
+        T_EQ_INT(write_all(dst, b.data, b.len), 0);
+        T_EQ_INT(lr_convert_safetensors(dir, OUT_DIR "/x.lrm", &o, &err), LR_EUNSUPPORTED);
+        T_CHECK(strstr(err.msg, "relu") != NULL);
+    }
+    lr__buf_free(&b);
+    T_CHECK(lr_convert_safetensors(OUT_DIR "/no_such_dir", OUT_DIR "/x.lrm", &o, &err) != 0);
+    T_EQ_INT(err.code, LR_EIO);
+}
+
+/* `test_model DIR [VOCAB]`: check one fixture directory (parity script). */
+static const char *g_dir, *g_vocab;
+static void test_dir_argument(void) {
+    double d1 = check_fixture_dir(g_dir, g_vocab, 1);
+    double d2 = check_fixture_dir(g_dir, g_vocab, 2);
+    printf("parity %s: max |logit diff| %.3g (1 thread), %.3g (2 threads)\n", g_dir, d1, d2);
+}
+
+static const t_case cases[] = {
+    T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
+    T_CASE(test_own_fixtures),        T_CASE(test_model_api),
+    T_CASE(test_outputs),             T_CASE(test_half_floats),
+    T_CASE(test_safetensors_hostile), T_CASE(test_safetensors_truncations),
+    T_CASE(test_convert_errors),
+};
+
+int main(int argc, char **argv) {
+    struct stat sb;
+    if (argc >= 2 && stat(argv[1], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        g_dir = argv[1];
+        g_vocab = argc >= 3 ? argv[2] : NULL;
+        static const t_case one[] = {T_CASE(test_dir_argument)};
+        return t__run(one, 1, 1, argv);
+    }
+    return t__run(cases, LR_ARRAY_LEN(cases), argc, argv);
+}
