@@ -16,7 +16,8 @@
  * its shape; F16/BF16/F64 are converted to F32. Tensors the model does not
  * use (position_ids buffers, an unused pooler, MLM heads) are ignored.
  * Names are looked up with the `bert.` prefix first, then without it (plain
- * BertModel checkpoints).
+ * BertModel checkpoints). The rules stored with the model are --rules
+ * (loaded first, so a bad file is an error) or the built-in seed rules.
  */
 #include "safetensors.h"
 
@@ -573,7 +574,23 @@ int lr_convert_safetensors(const char *dir, const char *out_path, const lr_conve
     }
     if ((rc = read_text(vpath, &s.vocab, &s.vocab_len, err))) goto done;
     if ((rc = check_vocab(vpath, s.vocab, s.vocab_len, s.cfg.vocab_size, err))) goto done;
-    if (opts->rules_path && (rc = read_text(opts->rules_path, &s.rules, &s.rules_len, err))) goto done;
+    {
+        /* The rules go in checked: a file that does not load is an error. */
+        lr_rules *rules = opts->rules_path ? lr_rules_load(opts->rules_path, err) : lr_rules_default(err);
+        if (!rules) {
+            rc = err && err->code ? err->code : LR_EPARSE;
+            goto done;
+        }
+        size_t len = 0;
+        const char *yaml = lr_rules_yaml(rules, &len);
+        s.rules = yaml ? lr__strndup(yaml, len) : NULL;
+        s.rules_len = len;
+        lr_rules_free(rules);
+        if (yaml && !s.rules) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     s.max_len = LR_MIN(128, s.cfg.max_positions);
     if (s.max_len < 2) {
         rc = lr__err(err, LR_EFORMAT, "%s: max_position_embeddings %d is too small", cfg_path,

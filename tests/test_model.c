@@ -229,6 +229,13 @@ static void test_model_api(void) {
     T_EQ_INT(lr_model_max_len(m), 64);
     const char *v = lr_model_vocab_text(m, &len);
     T_CHECK(v && len > 6 && memcmp(v, "[PAD]\n", 6) == 0);
+    /* without --rules the built-in seed rules are stored, byte for byte */
+    lr_rules *seed = lr_rules_default(&err);
+    size_t seed_len = 0, rules_len = 0;
+    const char *seed_yaml = seed ? lr_rules_yaml(seed, &seed_len) : NULL;
+    const char *rules = lr_model_rules_yaml(m, &rules_len);
+    T_CHECK(seed_yaml && rules && rules_len == seed_len && memcmp(rules, seed_yaml, seed_len) == 0);
+    lr_rules_free(seed);
     /* errors: too many tokens, bad id, too long, empty */
     lr_model_ctx *ctx = lr_model_ctx_new(m, 100, &err);
     T_CHECK(ctx != NULL);
@@ -253,6 +260,39 @@ static void test_model_api(void) {
     lens[0] = 0;
     T_EQ_INT(lr_model_logits(ctx, NULL, rows, lens, 1, logits, &err), LR_ERANGE);
     lr_model_ctx_free(ctx);
+    lr_model_free(m);
+    unlink(lrm);
+}
+
+/* Label names come from config.json's id2label when there is no --labels. */
+static void test_id2label(void) {
+    out_dir();
+    lr_error err = {0};
+    const char *lrm = OUT_DIR "/id2label.lrm";
+    T_EQ_INT(lr_convert_safetensors("tests/fixtures/model/mlp_f16", lrm, NULL, &err), 0);
+    lr_model *m = lr_model_load(lrm, &err);
+    T_CHECK(m != NULL);
+    if (!m) return;
+    static const char *const want[] = {"noise", "info", "warn", "error", "outage"};
+    T_EQ_INT(lr_model_n_labels(m), 5);
+    for (int i = 0; i < 5; i++) {
+        size_t len = 0;
+        const char *l = lr_model_label(m, i, &len);
+        T_CHECK(l && len == strlen(want[i]) && memcmp(l, want[i], len) == 0);
+    }
+    lr_model_free(m);
+    T_EQ_INT(lr_convert_safetensors("tests/fixtures/model/linear", lrm, NULL, &err), 0);
+    m = lr_model_load(lrm, &err);
+    T_CHECK(m != NULL);
+    if (m) {
+        size_t len = 0;
+        const char *l = lr_model_label(m, 10, &len);
+        T_CHECK(l && len == 2 && memcmp(l, "10", 2) == 0);
+        lr_model_info info;
+        lr_model_get_info(m, &info);
+        T_EQ_STR(info.head, "linear");
+        T_EQ_INT(info.head_hidden, 0);
+    }
     lr_model_free(m);
     unlink(lrm);
 }
@@ -446,7 +486,8 @@ static void test_dir_argument(void) {
 static const t_case cases[] = {
     T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
     T_CASE(test_own_fixtures),        T_CASE(test_model_api),
-    T_CASE(test_outputs),             T_CASE(test_half_floats),
+    T_CASE(test_id2label),            T_CASE(test_outputs),
+    T_CASE(test_half_floats),
     T_CASE(test_safetensors_hostile), T_CASE(test_safetensors_truncations),
     T_CASE(test_convert_errors),
 };

@@ -24,6 +24,7 @@ static const struct {
     {"inspect", lr_cmd_inspect, "show a model file's header, metadata and tensors; verify it"},
     {"tokenize", lr_cmd_tokenize, "WordPiece tokens and ids of each line (Hugging Face compatible)"},
     {"vocab", lr_cmd_vocab, "learn a WordPiece vocabulary from raw log lines"},
+    {"convert", lr_cmd_convert, "import a Hugging Face BERT (safetensors) as a model file"},
 };
 
 static void print_usage(FILE *f) {
