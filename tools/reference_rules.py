@@ -10,8 +10,8 @@ built-in rules) are checked against byte for byte:
 
 Input handling (SPEC section 2 and 9): the input is read as bytes and split on
 b"\\n"; a last line without a newline still counts (a final "\\n" does not
-start another line); one trailing b"\\r" is removed; the bytes are decoded
-with bytes.decode("utf-8", "replace").
+start another line); the bytes are decoded with bytes.decode("utf-8",
+"replace"); preprocess() removes one trailing "\\r" (also from CSV fields).
 
 Output: JSON Lines, json.dumps(..., ensure_ascii=False, separators=(",", ":"))
 with the keys text, level_raw (and label); or CSV with a header row,
@@ -95,9 +95,7 @@ def raw_lines(data):
     if lines and lines[-1] == b"":
         lines.pop()
     for b in lines:
-        if b.endswith(b"\r"):
-            b = b[:-1]
-        yield b.decode("utf-8", "replace")
+        yield b.decode("utf-8", "replace")  # preprocess() removes one "\r"
 
 
 def csv_lines(data, column):
@@ -107,7 +105,8 @@ def csv_lines(data, column):
         sys.exit("reference_rules.py: no column %r" % column)
     idx = header.index(column)
     for rec in reader:
-        yield rec[idx]
+        if rec:  # blank lines between records are skipped (as logrisk does)
+            yield rec[idx]
 
 
 def csv_field(s):
