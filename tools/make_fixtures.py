@@ -195,7 +195,9 @@ def small(out_dir):
 
 
 def mini(out_dir):
-    cfg = dict(ref_bert.BERT_MINI, vocab_size=1000)
+    # initializer_range 0.1 (HF uses 0.02): logits then depend strongly on every
+    # tensor, so a 0.1% error anywhere shows up far above the 1e-4 tolerance.
+    cfg = dict(ref_bert.BERT_MINI, vocab_size=1000, initializer_range=0.1)
     rng = np.random.default_rng(5)
     groups = [list(range(1, 17)),                                   # 1..16
               sorted(rng.integers(17, 129, size=24).tolist()),      # mixed 17..128
