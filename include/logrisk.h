@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -300,6 +301,72 @@ typedef struct lr_convert_options {
  * vocab.txt) to an .lrm file at out_path. opts may be NULL. */
 int lr_convert_safetensors(const char *dir, const char *out_path, const lr_convert_options *opts,
                            lr_error *err);
+
+/* ---------------------------------------------------------------- scoring */
+
+/* The scoring pipeline: raw lines in, one result per line out, in input
+ * order. Lines are preprocessed with the model's rules, tokenized with its
+ * vocabulary, queued in a window of batch * window lines, sorted by token
+ * count into batches (so short lines are not padded), scored, and handed
+ * to a sink in arrival order. A scorer is used by one thread at a time; its
+ * pool threads every GEMM. */
+typedef struct lr_scorer lr_scorer;
+
+typedef struct lr_score_opts {
+    int n_threads;          /* threads of the scorer's pool; <= 0: available cores */
+    int batch;              /* lines per model call (default 32)                   */
+    int window;             /* batches per length-sorting window (default 8);
+                               1 for low-latency streaming                          */
+    int with_logits;        /* JSON output adds "logits" (default 0)               */
+    size_t max_line_bytes;  /* bytes of a raw line kept (default 64 KiB); the rest
+                               of a longer line is dropped, see score.c           */
+    const lr_rules *rules;  /* borrowed; NULL: the model's rules, else the defaults */
+} lr_score_opts;
+
+/* One scored line. Pointers are valid only during the sink call. */
+typedef struct lr_score_result {
+    uint64_t line;          /* 1-based number of the input line               */
+    int label;              /* argmax class index (risk_label)                */
+    float score;            /* expected class index sum_i p_i * i (risk_score) */
+    int n_labels;
+    const float *probs;     /* n_labels softmax probabilities                 */
+    const float *logits;    /* n_labels logits                                */
+    int n_tokens;           /* tokens the model saw, incl. [CLS] and [SEP]    */
+    int truncated;          /* the raw line was longer than max_line_bytes    */
+} lr_score_result;
+
+/* A sink gets every result in input order; non-zero stops the scorer and
+ * is returned by push/flush/run (fill err). */
+typedef int (*lr_score_sink_fn)(void *user, const lr_score_result *result, lr_error *err);
+
+void lr_score_opts_init(lr_score_opts *opts);
+/* model (and opts->rules) are borrowed and must outlive the scorer. */
+lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_error *err);
+void lr_scorer_free(lr_scorer *scorer);
+
+/* Where results go: JSON lines to a FILE (borrowed), or a callback. JSON:
+ * {"line":N,"risk_label":L,"risk_score":S,"probabilities":[..]} (+ "logits"),
+ * L a number when the model's labels are "0".."C-1", else the label name. */
+void lr_scorer_set_output(lr_scorer *scorer, FILE *out);
+void lr_scorer_set_sink(lr_scorer *scorer, lr_score_sink_fn fn, void *user);
+
+/* Streaming: queue one raw line (no '\n'; any bytes); when the window is
+ * full it is scored and delivered. flush scores and delivers what is queued
+ * (call it at end of input, or from a --follow timer when pending > 0) and
+ * flushes the output FILE. Write errors (EPIPE, ENOSPC) give LR_EIO. */
+int lr_scorer_push(lr_scorer *scorer, const char *line, size_t len, lr_error *err);
+int lr_scorer_flush(lr_scorer *scorer, lr_error *err);
+int lr_scorer_pending(const lr_scorer *scorer);
+
+/* Read every '\n' line of `in_fd` to its end in bounded memory (lines cut
+ * at max_line_bytes) and write JSON lines to `out` (both borrowed; out is
+ * flushed, not closed). A pipe that goes quiet gets what is queued scored
+ * and written before the next blocking read, so pipes stream. */
+int lr_scorer_run(lr_scorer *scorer, int in_fd, FILE *out, lr_error *err);
+
+/* Counters since creation: lines, tokens, lines truncated. Any may be NULL. */
+void lr_scorer_stats(const lr_scorer *scorer, uint64_t *lines, uint64_t *tokens,
+                     uint64_t *truncated);
 
 #ifdef __cplusplus
 }

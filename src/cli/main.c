@@ -25,6 +25,7 @@ static const struct {
     {"tokenize", lr_cmd_tokenize, "WordPiece tokens and ids of each line (Hugging Face compatible)"},
     {"vocab", lr_cmd_vocab, "learn a WordPiece vocabulary from raw log lines"},
     {"convert", lr_cmd_convert, "import a Hugging Face BERT (safetensors) as a model file"},
+    {"score", lr_cmd_score, "risk of every log line: one JSON object per line, in order"},
 };
 
 static void print_usage(FILE *f) {
