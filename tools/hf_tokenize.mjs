@@ -15,7 +15,7 @@
 //        for every code point what BertNormalizer and BertPreTokenizer do:
 //        FNV-1a hashes per 4096-code-point block (tests/golden/tok_unicode.txt)
 //        or, with --table, the lines "cp;normalized cps;class" themselves
-//   node tools/hf_tokenize.mjs bench --vocab V --file F [--repeat R]
+//   node tools/hf_tokenize.mjs bench --vocab V --file F [--jsonl FIELD] [--repeat R]
 //        lines/s and tokens/s of encodeBatch over F's lines (one JS thread;
 //        RAYON_NUM_THREADS sets the Rust worker threads)
 //   node tools/hf_tokenize.mjs train --file F --out V
@@ -109,7 +109,9 @@ function cmdUnicode() {
 
 async function cmdBench() {
   const t = await build(arg('--vocab'), Number(arg('--max-len', '128')));
-  const lines = readLines(arg('--file'));
+  const field = arg('--jsonl', null);
+  let lines = readLines(arg('--file'));
+  if (field) lines = lines.map((l) => JSON.parse(l)[field]);
   const repeat = Number(arg('--repeat', '3'));
   await t.encodeBatch(lines.slice(0, 1000)); // warm up
   let best = Infinity, tokens = 0;
