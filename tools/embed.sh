@@ -3,8 +3,8 @@
 #   const char SYMBOL[];        the bytes of FILE, NUL-terminated
 #   const size_t SYMBOL_len;    their number (without the NUL)
 # Used to build the default rules (models/rules/seed.yaml) into the library
-# as src/rules_seed.c; tests/rules_embed.test.sh checks the committed copy is
-# in sync. Needs only sh, od and sed.
+# as src/rules_seed.c; tests/test_rules.c (test_seed_embedded_matches_file)
+# checks that the committed copy is in sync. Needs only sh, od and sed.
 set -eu
 sym=$1
 file=$2

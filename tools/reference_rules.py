@@ -120,21 +120,29 @@ def csv_field(s):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("command", choices=["preprocess", "label"])
-    ap.add_argument("-i", default="-")
+    ap.add_argument("-i", action="append", help="input file (repeat for several; outputs are concatenated)")
     ap.add_argument("-o", default="-")
     ap.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     ap.add_argument("--input-format", choices=["raw", "csv"], default="raw")
     ap.add_argument("--column", default="text")
     a = ap.parse_args()
-    data = sys.stdin.buffer.read() if a.i == "-" else open(a.i, "rb").read()
-    lines = raw_lines(data) if a.input_format == "raw" else csv_lines(data, a.column)
     with_label = a.command == "label"
     out = []
-    if a.format == "csv":
+    for path in a.i or ["-"]:
+        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        lines = raw_lines(data) if a.input_format == "raw" else csv_lines(data, a.column)
+        write(out, lines, a.format, with_label)
+    dst = sys.stdout.buffer if a.o == "-" else open(a.o, "wb")
+    dst.write("".join(out).encode("utf-8"))
+    dst.flush()
+
+
+def write(out, lines, fmt, with_label):
+    if fmt == "csv":
         out.append("text,level_raw,label\n" if with_label else "text,level_raw\n")
     for line in lines:
         text, level = preprocess(line)
-        if a.format == "jsonl":
+        if fmt == "jsonl":
             rec = {"text": text, "level_raw": level}
             if with_label:
                 rec["label"] = label(text, level)
@@ -144,9 +152,6 @@ def main():
             if with_label:
                 fields.append(str(label(text, level)))
             out.append(",".join(fields) + "\n")
-    dst = sys.stdout.buffer if a.o == "-" else open(a.o, "wb")
-    dst.write("".join(out).encode("utf-8"))
-    dst.flush()
 
 
 if __name__ == "__main__":
