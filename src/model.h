@@ -88,6 +88,8 @@ typedef struct lr__bert_tensor_spec {
 int lr__bert_n_tensors(const lr__bert_config *cfg);
 void lr__bert_tensor_at(const lr__bert_config *cfg, int i, lr__bert_tensor_spec *out);
 
+struct lr__packed; /* kern.h */
+
 typedef struct lr__bert_layer {
     const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* [H,H], [H]        */
     const float *ao_w, *ao_b;                       /* attention output  */
@@ -95,6 +97,10 @@ typedef struct lr__bert_layer {
     const float *ff1_w, *ff1_b;                     /* [I,H], [I]        */
     const float *ff2_w, *ff2_b;                     /* [H,I], [H]        */
     const float *ln2_g, *ln2_b;
+    /* After lr__bert_pack (owned, else NULL): the Linear weights packed for
+     * the GEMM kernel, Q|K|V fused into one [3H,H] weight with its bias. */
+    struct lr__packed *qkv_p, *ao_p, *ff1_p, *ff2_p;
+    float *qkv_b; /* [3H] */
 } lr__bert_layer;
 
 typedef struct lr__bert {
@@ -116,6 +122,11 @@ typedef struct lr__bert {
 int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *tensors,
                   lr_error *err);
 void lr__bert_release(lr__bert *b);
+
+/* Pack every encoder Linear weight once for the chosen GEMM kernel (a
+ * copy: H*(4H+2I) floats per layer, owned by b, freed by lr__bert_release),
+ * so that no call re-packs them. Optional: forward works either way. */
+int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err);
 
 /* --------------------------------------------------------------- forward */
 

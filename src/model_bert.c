@@ -6,14 +6,15 @@
  *
  *   x[T,H]      = LN(word[id] + type[0] + pos[p])                embeddings
  *   per layer l < last:
- *     qkv[T,3H] = x Wq^T + bq | x Wk^T + bk | x Wv^T + bv       3 GEMMs, ldy 3H
+ *     qkv[T,3H] = x [Wq|Wk|Wv]^T + [bq|bk|bv]                   one GEMM (packed, fused)
  *     ctx[T,H]  = per sequence s, head h:
  *                 softmax(Q_h K_h^T / sqrt(d)) V_h              rows of s only
  *     x         = LN(x + ctx Wo^T + bo)                          GEMM accumulating into x
  *     ff[T,I]   = gelu(x W1^T + b1)
  *     x         = LN(x + ff W2^T + b2)
- *   last layer: K, V for all T rows; Q, attention, output and FFN for the
- *     n [CLS] rows only (gathered into xc[n,H]);
+ *   last layer: qkv for all T rows (keys and values are needed); attention,
+ *     output and FFN for the n [CLS] rows only (residual rows gathered into
+ *     xc[n,H]), which saves most of a layer;
  *   head on xc: MLP  relu(xc W1^T + b1) W2^T + b2
  *               linear  xc W^T + b
  *               pooler_linear  tanh(xc Wp^T + bp) W^T + b
@@ -190,8 +191,54 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
 
 void lr__bert_release(lr__bert *b) {
     if (!b) return;
+    for (int l = 0; b->layers && l < b->cfg.n_layers; l++) {
+        lr__bert_layer *L = &b->layers[l];
+        lr__packed_free(L->qkv_p);
+        lr__packed_free(L->ao_p);
+        lr__packed_free(L->ff1_p);
+        lr__packed_free(L->ff2_p);
+        lr__free(L->qkv_b);
+    }
     lr__free(b->layers);
     b->layers = NULL;
+}
+
+int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
+    const int H = b->cfg.hidden, I = b->cfg.intermediate;
+    float *qkv = lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
+    if (!qkv) return lr__err(err, LR_ENOMEM, "out of memory packing the model");
+    int rc = LR_OK;
+    for (int l = 0; l < b->cfg.n_layers && !rc; l++) {
+        lr__bert_layer *L = &b->layers[l];
+        size_t hh = (size_t)H * H;
+        memcpy(qkv, L->q_w, hh * sizeof(float));
+        memcpy(qkv + hh, L->k_w, hh * sizeof(float));
+        memcpy(qkv + 2 * hh, L->v_w, hh * sizeof(float));
+        L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
+        if (!L->qkv_b) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory packing the model");
+            break;
+        }
+        memcpy(L->qkv_b, L->q_b, (size_t)H * sizeof(float));
+        memcpy(L->qkv_b + H, L->k_b, (size_t)H * sizeof(float));
+        memcpy(L->qkv_b + 2 * H, L->v_b, (size_t)H * sizeof(float));
+        if (!(L->qkv_p = lr__pack_nt(pool, NULL, qkv, 3 * H, H, H, err)) ||
+            !(L->ao_p = lr__pack_nt(pool, NULL, L->ao_w, H, H, H, err)) ||
+            !(L->ff1_p = lr__pack_nt(pool, NULL, L->ff1_w, I, H, H, err)) ||
+            !(L->ff2_p = lr__pack_nt(pool, NULL, L->ff2_w, H, I, I, err)))
+            rc = err && err->code ? err->code : LR_ENOMEM;
+    }
+    lr__free(qkv);
+    return rc;
+}
+
+/* Y = X W^T + bias (accumulating into Y when acc), from the packed weight
+ * when there is one. */
+static void linear(lr_pool *pool, int M, int N, int K, const float *X, int ldx,
+                   const struct lr__packed *packed, const float *W, const float *bias, float *Y,
+                   int ldy, int acc) {
+    if (packed) lr__gemm_nt_packed(pool, M, X, ldx, packed, bias, Y, ldy, acc);
+    else lr__gemm_nt(pool, M, N, K, X, ldx, W, K, bias, Y, ldy, acc);
 }
 
 /* --------------------------------------------------------------- scratch */
@@ -340,7 +387,8 @@ typedef struct {
     int n_seq, n_heads, head_dim, hidden;
     const float *q;  /* query rows: q + row*ldq + h*d      */
     int ldq;
-    int cls_only;    /* 1: one query row per sequence (row = sequence index) */
+    int cls_only;    /* 1: only each sequence's first query row, its
+                        context written to out row = sequence index */
     float *out;      /* context rows, ld = hidden          */
     float scale;
     atomic_int next;
@@ -359,11 +407,11 @@ static void attention_task(int ith, int nth, void *arg) {
         if (task >= total) break;
         int seq = task / j->n_heads, h = task % j->n_heads;
         int r0 = s->seq_start[seq], L = s->seq_start[seq + 1] - r0;
-        int q_row = j->cls_only ? seq : r0, n_q = j->cls_only ? 1 : L;
-        const float *Q = j->q + (size_t)q_row * j->ldq + (size_t)h * d;
+        int n_q = j->cls_only ? 1 : L, out_row = j->cls_only ? seq : r0;
+        const float *Q = j->q + (size_t)r0 * j->ldq + (size_t)h * d;
         const float *K = s->qkv + (size_t)r0 * H3 + j->hidden + (size_t)h * d;
         const float *V = s->qkv + (size_t)r0 * H3 + 2 * j->hidden + (size_t)h * d;
-        float *out = j->out + (size_t)q_row * j->hidden + (size_t)h * d;
+        float *out = j->out + (size_t)out_row * j->hidden + (size_t)h * d;
         /* scores[n_q, L] = Q K^T * scale, softmax per row, out = scores V */
         k->gemm_nt(n_q, L, d, Q, j->ldq, K, H3, NULL, scores, L, 0);
         for (int r = 0; r < n_q; r++) {
@@ -439,44 +487,43 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
     for (int l = 0; l < c->n_layers; l++) {
         const lr__bert_layer *L = &b->layers[l];
         const int last = l == c->n_layers - 1;
-        lr__gemm_nt(pool, T, H, H, s->x, H, L->k_w, H, L->k_b, s->qkv + H, H3, 0);
-        lr__gemm_nt(pool, T, H, H, s->x, H, L->v_w, H, L->v_b, s->qkv + 2 * H, H3, 0);
+        /* qkv[T,3H] = x [Wq|Wk|Wv]^T + [bq|bk|bv] (all rows: the last layer
+         * needs every key and value; its unused queries cost 1/12 of it) */
+        if (L->qkv_p) {
+            lr__gemm_nt_packed(pool, T, s->x, H, L->qkv_p, L->qkv_b, s->qkv, H3, 0);
+        } else {
+            lr__gemm_nt(pool, T, H, H, s->x, H, L->q_w, H, L->q_b, s->qkv, H3, 0);
+            lr__gemm_nt(pool, T, H, H, s->x, H, L->k_w, H, L->k_b, s->qkv + H, H3, 0);
+            lr__gemm_nt(pool, T, H, H, s->x, H, L->v_w, H, L->v_b, s->qkv + 2 * H, H3, 0);
+        }
         att_job aj = {.s = s, .n_seq = n, .n_heads = A, .head_dim = H / A, .hidden = H,
-                      .scale = scale};
-        float *x;  /* the rows this layer carries on with */
+                      .scale = scale, .q = s->qkv, .ldq = H3, .out = s->ctx};
+        float *x; /* the rows this layer carries on with */
         int rows;
         if (!last) {
-            lr__gemm_nt(pool, T, H, H, s->x, H, L->q_w, H, L->q_b, s->qkv, H3, 0);
-            aj.q = s->qkv;
-            aj.ldq = H3;
-            aj.out = s->ctx;
             x = s->x;
             rows = T;
         } else {
-            /* [CLS] rows only: gather them, queries from them alone. */
+            /* [CLS] rows only from here on: their residual rows gathered
+             * into xc, their context rows written to ctx[0..n). */
             for (int i = 0; i < n; i++)
                 memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
                        (size_t)H * sizeof(float));
-            lr__gemm_nt(pool, n, H, H, s->xc, H, L->q_w, H, L->q_b, s->ctx, H, 0);
-            /* queries in ctx[0..n), context in head[0..n) */
-            aj.q = s->ctx;
-            aj.ldq = H;
             aj.cls_only = 1;
-            aj.out = s->head;
             x = s->xc;
             rows = n;
         }
         run_attention(pool, &aj);
         /* x = LN(x + ctx Wo^T + bo) */
-        lr__gemm_nt(pool, rows, H, H, aj.out, H, L->ao_w, H, L->ao_b, x, H, 1);
+        linear(pool, rows, H, H, s->ctx, H, L->ao_p, L->ao_w, L->ao_b, x, H, 1);
         rows_job ln = {.b = b, .s = s, .n_rows = rows, .x = x, .gamma = L->ln1_g,
                        .beta = L->ln1_b, .row_len = (size_t)H};
         run_rows(pool, layernorm_task, &ln);
         /* x = LN(x + gelu(x W1^T + b1) W2^T + b2) */
-        lr__gemm_nt(pool, rows, I, H, x, H, L->ff1_w, H, L->ff1_b, s->ff, I, 0);
+        linear(pool, rows, I, H, x, H, L->ff1_p, L->ff1_w, L->ff1_b, s->ff, I, 0);
         rows_job gj = {.b = b, .s = s, .n_rows = rows, .x = s->ff, .row_len = (size_t)I};
         run_rows(pool, gelu_task, &gj);
-        lr__gemm_nt(pool, rows, H, I, s->ff, I, L->ff2_w, I, L->ff2_b, x, H, 1);
+        linear(pool, rows, H, I, s->ff, I, L->ff2_p, L->ff2_w, L->ff2_b, x, H, 1);
         ln.gamma = L->ln2_g;
         ln.beta = L->ln2_b;
         run_rows(pool, layernorm_task, &ln);

@@ -135,9 +135,26 @@ static double check_fixture_dir(const char *dir, const char *vocab, int n_thread
                 double d = fabs(logits[r * C + k] - want->items[r].items[k].num);
                 if (d > max_diff) max_diff = d;
             }
-        /* The internal forward also gives the final [CLS] hidden state. */
+        /* The internal forward also gives the final [CLS] hidden state;
+         * run it on the unpacked weights (lr_model_logits used the packed). */
+        lr__bert plain = *bert;
+        plain.layers = calloc((size_t)bert->cfg.n_layers, sizeof *plain.layers);
+        for (int l = 0; l < bert->cfg.n_layers; l++) {
+            plain.layers[l] = bert->layers[l];
+            T_CHECK(bert->layers[l].qkv_p && bert->layers[l].ff2_p);
+            plain.layers[l].qkv_p = plain.layers[l].ao_p = NULL;
+            plain.layers[l].ff1_p = plain.layers[l].ff2_p = NULL;
+        }
+        float *plain_logits = calloc((size_t)n * C, sizeof(float));
         lr__bert_scratch *s = lr__bert_scratch_new(&bert->cfg, tokens, &err);
-        T_EQ_INT(lr__bert_forward(bert, s, pool, (const int32_t *const *)rows, lens, n, cls_out, NULL, &err), 0);
+        T_EQ_INT(lr__bert_forward(&plain, s, pool, (const int32_t *const *)rows, lens, n, cls_out, plain_logits, &err), 0);
+        for (int r = 0; r < n; r++)
+            for (int k = 0; k < C; k++) {
+                double d = fabs(plain_logits[r * C + k] - want->items[r].items[k].num);
+                if (d > max_diff) max_diff = d;
+            }
+        free(plain_logits);
+        free(plain.layers);
         lr__bert_scratch_free(s);
         for (int r = 0; cls && r < n; r++)
             for (int k = 0; k < H; k++) {
