@@ -2,10 +2,13 @@
 # make fuzz: builds each libFuzzer target tests/fuzz/fuzz_*.c with clang
 # (ASan + UBSan + fuzzer) against the library sources and runs it for
 # SECONDS seconds on its committed seed corpus tests/fuzz/corpus/<name>/.
+#   tests/fuzz/run.sh [SECONDS] [NAME]   (NAME: only targets whose name contains it)
+# tests/fuzz_replay.test.sh replays the committed corpora in `make test`.
 # New inputs go to build-fuzz/corpus/<name>/ so the committed corpus only
 # changes when someone copies a finding in on purpose.
 set -eu
 seconds=${1:-20}
+only=${2:-}
 cd "$(dirname "$0")/../.."
 command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p build-fuzz
@@ -16,6 +19,7 @@ status=0
 for f in tests/fuzz/fuzz_*.c; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .c)
+    [ -n "$only" ] && [[ $name != *"$only"* ]] && continue
     echo "== $name"
     # shellcheck disable=SC2086
     clang $flags "$f" $src $libs -o "build-fuzz/$name"
