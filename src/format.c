@@ -311,7 +311,7 @@ static int parse_meta(lr__lrm *f, cursor *c, lr_error *err) {
     for (size_t i = 0; i < f->n_meta; i++) {
         lrm_meta *m = &f->meta[i];
         uint32_t key_len;
-        const uint8_t *key;
+        const uint8_t *key = NULL;
         int rc;
         m->entry_offset = c->pos;
         if ((rc = cur_u32(c, &key_len, "metadata key length"))) return rc;
@@ -324,7 +324,7 @@ static int parse_meta(lr__lrm *f, cursor *c, lr_error *err) {
         switch (m->type) {
         case META_STR: {
             uint64_t len;
-            const uint8_t *s;
+            const uint8_t *s = NULL;
             if ((rc = cur_u64(c, &len, "string length"))) return rc;
             if ((rc = cur_str(c, len, 0, &s, "string value"))) return rc;
             m->value = s;
@@ -396,7 +396,7 @@ static int parse_tensors(lr__lrm *f, cursor *c, lr_error *err) {
         lr__tensor *t = &f->tensors[i];
         size_t at = c->pos;
         uint32_t name_len, dtype, ndim;
-        const uint8_t *name;
+        const uint8_t *name = NULL;
         uint64_t offset, nbytes;
         int rc;
         if ((rc = cur_u32(c, &name_len, "tensor name length"))) return rc;
@@ -765,6 +765,15 @@ uint64_t lr__lrm_tensor_offset(const lr__lrm *f, const lr__tensor *t) {
 
 size_t lr__lrm_n_meta(const lr__lrm *f) { return f->n_meta; }
 
+/* The shortest %g form that reads back as the same double. */
+static const char *shortest_double(char *num, size_t size, double v) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(num, size, "%.*g", prec, v);
+        if (strtod(num, NULL) == v || v != v) break;
+    }
+    return num;
+}
+
 /* A bounded text appender for meta_at. */
 typedef struct text {
     char *out;
@@ -781,11 +790,20 @@ static void text_put(text *t, const char *fmt, ...) {
     if (n > 0) t->len = LR_MIN(t->len + (size_t)n, t->size - 1);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (len bytes left), or 0. */
+/* Length of the well-formed UTF-8 sequence at s (len >= 1 bytes left), or
+ * 0: no overlongs, no surrogates, nothing above U+10FFFF (Unicode table 3-7). */
 static size_t utf8_seq(const uint8_t *s, size_t len) {
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    uint8_t c = s[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
     if (n == 0 || n > len) return 0;
-    for (size_t k = 1; k < n; k++)
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F;
+    else if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < n; k++)
         if ((s[k] & 0xC0) != 0x80) return 0;
     return n;
 }
@@ -832,13 +850,8 @@ int lr__lrm_meta_at(const lr__lrm *f, size_t i, const char **key, char *value_te
         double v;
         uint64_t bits = ld64(m->value);
         memcpy(&v, &bits, 8);
-        /* the shortest form that reads back as the same double */
         char num[40];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(num, sizeof num, "%.*g", prec, v);
-            if (strtod(num, NULL) == v || v != v) break;
-        }
-        text_put(&t, "%s", num);
+        text_put(&t, "%s", shortest_double(num, sizeof num, v));
         break;
     }
     case META_STRS: {
@@ -854,6 +867,87 @@ int lr__lrm_meta_at(const lr__lrm *f, size_t i, const char **key, char *value_te
     }
     }
     return LR_OK;
+}
+
+/* A JSON string of arbitrary bytes: valid UTF-8 is kept, every byte that
+ * is not part of a well-formed sequence becomes U+FFFD. */
+static int json_bytes(lr__buf *out, const uint8_t *s, size_t len) {
+    lr__buf clean;
+    lr__buf_init(&clean);
+    int rc = lr__buf_reserve(&clean, len);
+    for (size_t i = 0; i < len && rc == LR_OK;) {
+        size_t seq = utf8_seq(s + i, len - i);
+        if (seq) {
+            rc = lr__buf_put(&clean, s + i, seq);
+            i += seq;
+        } else {
+            rc = lr__buf_put(&clean, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    if (rc == LR_OK) rc = lr__buf_put_json_string(out, clean.data ? clean.data : "", clean.len);
+    lr__buf_free(&clean);
+    return rc;
+}
+
+static int json_meta_value(lr__buf *out, const lrm_meta *m) {
+    switch (m->type) {
+    case META_STR: return json_bytes(out, m->value, m->len);
+    case META_I64: return lr__buf_printf(out, "%" PRId64, (int64_t)ld64(m->value));
+    case META_F64: {
+        double v;
+        uint64_t bits = ld64(m->value);
+        memcpy(&v, &bits, 8);
+        char num[40];
+        if (v != v || v - v != 0) return lr__buf_puts(out, "null");
+        return lr__buf_puts(out, shortest_double(num, sizeof num, v));
+    }
+    case META_STRS: {
+        int rc = lr__buf_putc(out, '[');
+        for (size_t k = 0; k < m->len && rc == LR_OK; k++) {
+            uint64_t a = ld64(m->value + k * 8), b = ld64(m->value + (k + 1) * 8);
+            if (k) rc = lr__buf_putc(out, ',');
+            if (rc == LR_OK) rc = json_bytes(out, m->blob + a, (size_t)(b - a - 1));
+        }
+        return rc ? rc : lr__buf_putc(out, ']');
+    }
+    }
+    return lr__buf_puts(out, "null");
+}
+
+int lr__lrm_describe_json(const lr__lrm *f, int data_ok, struct lr__buf *out) {
+    int rc = lr__buf_puts(out, "{\"file\":");
+    if (!rc) rc = json_bytes(out, (const uint8_t *)f->name, strlen(f->name));
+    if (!rc)
+        rc = lr__buf_printf(out,
+                            ",\"version\":%" PRIu32 ",\"size\":%zu,\"header_bytes\":%zu,\"header_checksum\":\"%016" PRIx64
+                            "\",\"data_checksum\":\"%016" PRIx64 "\",\"data_checksum_ok\":%s,\"metadata\":{",
+                            f->version, f->size, f->data_offset, f->header_checksum, f->data_checksum,
+                            data_ok ? "true" : "false");
+    for (size_t i = 0; i < f->n_meta && !rc; i++) {
+        if (i) rc = lr__buf_putc(out, ',');
+        if (!rc) rc = json_bytes(out, (const uint8_t *)f->meta[i].key, strlen(f->meta[i].key));
+        if (!rc) rc = lr__buf_putc(out, ':');
+        if (!rc) rc = json_meta_value(out, &f->meta[i]);
+    }
+    if (!rc) rc = lr__buf_puts(out, "},\"tensors\":[");
+    uint64_t n_params = 0;
+    for (size_t i = 0; i < f->n_tensors && !rc; i++) {
+        const lr__tensor *t = &f->tensors[i];
+        rc = lr__buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+        if (!rc) rc = json_bytes(out, (const uint8_t *)t->name, strlen(t->name));
+        if (!rc) rc = lr__buf_printf(out, ",\"dtype\":\"%s\",\"shape\":[", lr__dtype_name(t->dtype));
+        uint64_t n_elems = 1;
+        for (int d = 0; d < t->ndim && !rc; d++) {
+            rc = lr__buf_printf(out, "%s%" PRId64, d ? "," : "", t->shape[d]);
+            n_elems *= (uint64_t)t->shape[d];
+        }
+        n_params += n_elems;
+        if (!rc)
+            rc = lr__buf_printf(out, "],\"offset\":%" PRIu64 ",\"bytes\":%zu}", lr__lrm_tensor_offset(f, t), t->nbytes);
+    }
+    if (!rc) rc = lr__buf_printf(out, "],\"parameters\":%" PRIu64 "}\n", n_params);
+    return rc;
 }
 
 uint32_t lr__lrm_version(const lr__lrm *f) { return f->version; }

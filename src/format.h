@@ -140,4 +140,12 @@ lr__lrm *lr__lrm_open_memory_flags(const void *data, size_t size, const char *na
 /* Check the data section against its checksum: LR_OK or LR_ECHECKSUM. */
 int lr__lrm_verify_data(const lr__lrm *f, lr_error *err);
 
+/* Append to `out` (a caller-owned lr__buf, util.h) one JSON object line
+ * describing the file for `logrisk inspect --json`: version, size,
+ * checksums (`data_ok` says whether lr__lrm_verify_data passed), all
+ * metadata with full values (bytes that are not UTF-8 become U+FFFD;
+ * non-finite floats null) and the tensor table. LR_OK or LR_ENOMEM. */
+struct lr__buf;
+int lr__lrm_describe_json(const lr__lrm *f, int data_ok, struct lr__buf *out);
+
 #endif /* LR_FORMAT_H */

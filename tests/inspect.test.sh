@@ -52,7 +52,7 @@ fi
 
 # usage
 run inspect --help
-expect "--help" 0 out '^usage: logrisk inspect MODEL\.lrm'
+expect "--help" 0 out '^usage: logrisk inspect \[--json\] MODEL\.lrm'
 run inspect
 expect "no file" 2 err 'no model file given'
 grep -q '^usage: logrisk inspect' "$tmp/err" && ok || bad "no file: usage not printed on stderr"
@@ -75,6 +75,28 @@ expect "good: tensor row" 0 out '^  w\.i8 +i8 +\[2, 3, 4, 5\] +1024 +120$'
 expect "good: tensor row f16" 0 out '^  w\.f16 +f16 +\[1, 1, 65\] +1152 +130$'
 expect "good: totals" 0 out '^total: +4 tensors, 207 parameters, 338 bytes of tensor data$'
 [ -z "$err" ] && ok || bad "good: unexpected stderr: $err"
+
+# --json: one valid JSON object with full values (checked by a JSON parser)
+run inspect --json "$tmp/good.lrm"
+expect "json: exit 0" 0 out '^\{"file":'
+if command -v python3 >/dev/null; then
+    if python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert d["version"] == 1 and d["size"] == 1344 and d["data_checksum_ok"] is True, d
+m = d["metadata"]
+assert m["name"] == "bert-mini" and m["hidden"] == 256 and m["ln_eps"] == 1e-12, m
+assert m["labels"] == ["noise", "info", "", "outage \"x\""] and m["none"] == [], m
+assert m["rules.yaml"] == "".join(chr(97 + i % 26) for i in range(199)), m["rules.yaml"]
+assert m["binary"] == "a\x00b\n\ufffd", repr(m["binary"])
+t = {x["name"]: x for x in d["tensors"]}
+assert t["w.i8"] == {"name": "w.i8", "dtype": "i8", "shape": [2, 3, 4, 5], "offset": 1024, "bytes": 120}, t
+assert d["parameters"] == 207
+' <<<"$out" 2>"$tmp/py"; then ok; else bad "json content: $(cat "$tmp/py")"; fi
+fi
+run inspect --json "$tmp/flipped.lrm"
+expect "json flipped: exit 1" 1 out '"data_checksum_ok":false'
+expect "json flipped: message" 1 err 'data checksum mismatch'
 
 # corrupted files: exit 1 and a message that says what is wrong
 run inspect "$tmp/truncated.lrm"

@@ -244,6 +244,19 @@ static void check_sample(lr__lrm *f) {
     T_EQ_INT(lr__lrm_meta_at(f, 7, &key, tiny, sizeof tiny), LR_OK);
     T_EQ_INT(strlen(tiny), 7);
     T_EQ_INT(lr__lrm_version(f), 1);
+
+    /* the JSON description carries full values */
+    lr__buf json;
+    lr__buf_init(&json);
+    T_EQ_INT(lr__lrm_describe_json(f, 1, &json), LR_OK);
+    T_CHECK(json.data && strstr(json.data, "\"binary\":\"a\\u0000b\\n\xEF\xBF\xBD\""));
+    T_CHECK(json.data && strstr(json.data, "\"min\":-9223372036854775808,\"ln_eps\":1e-12,"));
+    T_CHECK(json.data && strstr(json.data, "\"labels\":[\"noise\",\"info\",\"\",\"outage \\\"x\\\"\"],\"none\":[]"));
+    T_CHECK(json.data && strstr(json.data, "{\"name\":\"w.i8\",\"dtype\":\"i8\",\"shape\":[2,3,4,5],\"offset\":1024,\"bytes\":120}"));
+    T_CHECK(json.data && strstr(json.data, "\"data_checksum_ok\":true,"));
+    T_CHECK(json.data && strstr(json.data, "],\"parameters\":207}\n"));
+    T_CHECK(json.data && strstr(json.data, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"));
+    lr__buf_free(&json);
 }
 
 static void test_roundtrip(void) {
@@ -287,6 +300,46 @@ static void test_roundtrip(void) {
         free(buf);
         free(img);
     }
+    lr__lrm_close(f);
+    unlink(path);
+}
+
+/* Renderings keep well-formed UTF-8 and escape (text) or replace (JSON)
+ * everything else: overlongs, surrogates, > U+10FFFF, cut sequences. */
+static void test_utf8_rendering(void) {
+    char path[256];
+    lr_error err = {0};
+    tmp_path(path, sizeof path, "utf8.lrm");
+    lr__lrm_writer *w = lr__lrm_writer_new(&err);
+    static const char *vals[] = {"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80", "\xED\xA0\x80", "\xE0\x80\x80",
+                                 "\xF4\x90\x80\x80", "\xC3", "\xC0\xAF"};
+    static const char *text_want[] = {"\"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80\"", "\"\\xed\\xa0\\x80\"",
+                                      "\"\\xe0\\x80\\x80\"", "\"\\xf4\\x90\\x80\\x80\"", "\"\\xc3\"",
+                                      "\"\\xc0\\xaf\""};
+    char key[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "s%d", i);
+        T_EQ_INT(lr__lrm_set_str(w, key, vals[i], strlen(vals[i]), &err), LR_OK);
+    }
+    T_EQ_INT(lr__lrm_writer_write(w, path, &err), LR_OK);
+    lr__lrm_writer_free(w);
+    lr__lrm *f = lr__lrm_open(path, &err);
+    T_CHECK(f != NULL);
+    if (!f) return;
+    char text[128];
+    const char *k;
+    for (size_t i = 0; i < 6; i++) {
+        T_EQ_INT(lr__lrm_meta_at(f, i, &k, text, sizeof text), LR_OK);
+        T_EQ_STR(text, text_want[i]);
+    }
+    lr__buf json;
+    lr__buf_init(&json);
+    T_EQ_INT(lr__lrm_describe_json(f, 1, &json), LR_OK);
+    T_CHECK(json.data && strstr(json.data, "\"s0\":\"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80\","));
+    T_CHECK(json.data && strstr(json.data, "\"s1\":\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\","));
+    T_CHECK(json.data && strstr(json.data, "\"s3\":\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\","));
+    T_CHECK(json.data && strstr(json.data, "\"s4\":\"\xEF\xBF\xBD\","));
+    lr__buf_free(&json);
     lr__lrm_close(f);
     unlink(path);
 }
@@ -503,6 +556,9 @@ static void test_skip_data_checksum(void) {
 
 /* Recompute both checksums of a (possibly hostile) image in place, where
  * the header fields still allow it; returns 0 when it could. */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* gcc -O3 warns on paths the d > size check excludes */
+#endif
 static int reseal(uint8_t *img, size_t size) {
     if (size < 64) return -1;
     uint64_t d;
@@ -843,6 +899,43 @@ static void test_many_entries(void) {
     unlink(path);
 }
 
+/* Allocation failure injection: the n-th allocation fails, for every n
+ * until a run succeeds; each failing run must return LR_ENOMEM (or NULL
+ * with LR_ENOMEM), never crash or leak (valgrind/ASan check the leaks). */
+static long g_alloc_budget = -1;
+static void *failing_malloc(size_t n) { return g_alloc_budget-- == 0 ? NULL : malloc(n); }
+static void *failing_realloc(void *p, size_t n) { return g_alloc_budget-- == 0 ? NULL : realloc(p, n); }
+
+static void test_alloc_failures(void) {
+    char path[256];
+    lr_error err = {0};
+    tmp_path(path, sizeof path, "oom.lrm");
+    static const lr_allocator failing = {failing_malloc, failing_realloc, free};
+    int writes_ok = 0, opens_ok = 0, other_errors = 0;
+    for (long n = 0; n < 200 && !writes_ok; n++) {
+        g_alloc_budget = n;
+        lr_set_allocator(&failing);
+        int rc = write_sample(path, &err);
+        lr_set_allocator(NULL);
+        if (rc == LR_OK) writes_ok = 1;
+        else if (rc != LR_ENOMEM && rc != -1) other_errors++;
+    }
+    T_CHECK(writes_ok);
+    for (long n = 0; n < 200 && !opens_ok; n++) {
+        g_alloc_budget = n;
+        lr_set_allocator(&failing);
+        err.code = 0;
+        lr__lrm *f = lr__lrm_open(path, &err);
+        lr_set_allocator(NULL);
+        if (f) opens_ok = 1;
+        else if (err.code != LR_ENOMEM) other_errors++;
+        lr__lrm_close(f);
+    }
+    T_CHECK(opens_ok);
+    T_EQ_INT(other_errors, 0);
+    unlink(path);
+}
+
 /* Writes files for tests/inspect.test.sh into $LR_FORMAT_FIXTURES (only
  * when that is set): good.lrm, truncated.lrm, flipped.lrm (a data bit),
  * hostile.lrm (a huge tensor count, resealed). */
@@ -876,8 +969,8 @@ static void test_cleanup(void) {
     g_dir[0] = 0;
 }
 
-T_MAIN(T_CASE(test_roundtrip), T_CASE(test_empty_model), T_CASE(test_atomic_write), T_CASE(test_writer_rejects),
+T_MAIN(T_CASE(test_roundtrip), T_CASE(test_utf8_rendering), T_CASE(test_empty_model), T_CASE(test_atomic_write), T_CASE(test_writer_rejects),
        T_CASE(test_checksum), T_CASE(test_truncation), T_CASE(test_bit_flips),
        T_CASE(test_skip_data_checksum), T_CASE(test_resealed_flips),
        T_CASE(test_hostile_fixed_header), T_CASE(test_hostile_metadata), T_CASE(test_hostile_string_arrays),
-       T_CASE(test_hostile_tensors), T_CASE(test_many_entries), T_CASE(test_fixture_files), T_CASE(test_cleanup))
+       T_CASE(test_hostile_tensors), T_CASE(test_many_entries), T_CASE(test_alloc_failures), T_CASE(test_fixture_files), T_CASE(test_cleanup))
