@@ -107,4 +107,47 @@ static inline void micro(int kc, const float *a, ptrdiff_t lda, const float *b, 
 #undef LR_STORE
 }
 
+/* 16 rows of 16 floats (rows src + i*lds) transposed into 16 rows of 16
+ * (dst + j*ldd): in-lane unpacks and shuffles give 4x4 blocks, two rounds
+ * of 128-bit lane shuffles put the blocks in place. */
+static inline void transpose16(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd) {
+    __m512 r[16], t[16], u[16], v[8], w[8];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) { /* u[g + c]: lane l = column 4l + c of rows g..g+3 */
+        u[g + 0] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+        u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xee);
+        u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xee);
+    }
+    for (int c = 0; c < 4; c++) {
+        v[c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* columns c, 8+c  */
+        v[4 + c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);  /* columns 4+c, 12+c */
+        w[c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        w[4 + c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+    }
+    for (int c = 0; c < 4; c++) {
+        _mm512_storeu_ps(dst + (c)*ldd, _mm512_shuffle_f32x4(v[c], w[c], 0x88));
+        _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(v[c], w[c], 0xdd));
+        _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(v[4 + c], w[4 + c], 0x88));
+        _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(v[4 + c], w[4 + c], 0xdd));
+    }
+}
+
+/* The full 16 x 16 blocks of a W panel (see pack_panel_nk); returns the
+ * number of leading columns and k done: whole groups of 16 of each. */
+#define LR_PACK_PANEL_FAST pack_panel_fast
+static void pack_panel_fast(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst,
+                            int *cols_done, int *k_done) {
+    int cols = nr / 16 * 16, ks = kc / 16 * 16;
+    for (int j = 0; j < cols; j += 16)
+        for (int k = 0; k < ks; k += 16)
+            transpose16(W + (size_t)(n0 + j) * ldw + k0 + k, ldw, dst + (size_t)k * LR_NR + j, LR_NR);
+    *cols_done = cols;
+    *k_done = ks;
+}
+
 #include "kern_simd.h"

@@ -54,9 +54,13 @@
 /* W [N,K] (row stride ldw), columns [n0, n0+nr) and k in [k0, k0+kc), into
  * dst[k*LR_NR + j] with zeros for j >= nr. */
 static void pack_panel_nk(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst) {
+    int cols_done = 0, k_done = 0;
+#ifdef LR_PACK_PANEL_FAST /* the ISA's transposes do [0, cols_done) x [0, k_done) */
+    LR_PACK_PANEL_FAST(W, ldw, n0, nr, k0, kc, dst, &cols_done, &k_done);
+#endif
     for (int j = 0; j < nr; j++) {
         const float *w = W + (size_t)(n0 + j) * ldw + k0;
-        for (int k = 0; k < kc; k++) dst[(size_t)k * LR_NR + j] = w[k];
+        for (int k = j < cols_done ? k_done : 0; k < kc; k++) dst[(size_t)k * LR_NR + j] = w[k];
     }
     for (int j = nr; j < LR_NR; j++)
         for (int k = 0; k < kc; k++) dst[(size_t)k * LR_NR + j] = 0.0f;

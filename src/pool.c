@@ -1,11 +1,21 @@
 /*
  * pool.c — the persistent pthread pool (see pool.h).
  *
- * One job at a time: the caller publishes (fn, arg) and bumps a generation
- * counter under the mutex, wakes the workers, runs its own share as thread
- * 0, then waits until the count of finished workers reaches nth - 1.
- * Workers spin on the generation for a short while before sleeping, which
- * keeps back-to-back ops cheap without burning a core when idle.
+ * One job at a time. The caller stores (fn, arg), resets `finished`, then
+ * bumps `generation` (release); workers that see the new generation
+ * (acquire) read fn and arg without a lock, run their share and bump
+ * `finished`. The caller runs its own share as thread 0 and waits until
+ * `finished` reaches nth - 1. Both waits spin briefly with a pause hint,
+ * then sleep on a condition variable, so back-to-back ops cost well under
+ * a microsecond while an idle pool burns no CPU.
+ *
+ * Sleeping without lost wake-ups: a worker about to sleep increments
+ * `sleepers` (seq_cst) and then re-reads `generation` under the mutex; the
+ * caller bumps `generation` (seq_cst) and then reads `sleepers`, taking the
+ * mutex to broadcast only when someone may sleep. Of the two orders at
+ * least one side sees the other's write (the same holds for the caller's
+ * `caller_sleeps` and the workers' `finished`), so no wake-up is missed
+ * and the common, all-spinning case takes no lock at all.
  */
 #include "pool.h"
 
@@ -18,18 +28,32 @@
 #include "util.h"
 
 #define LR_POOL_MAX_THREADS 256
-#define LR_POOL_SPIN 20000
+/* Spin iterations (each with a pause hint, some tens of microseconds in
+ * all) before a waiting thread sleeps: long enough to cover the gap between
+ * two GEMMs of one forward pass, short enough not to hold a shared core. */
+#define LR_POOL_SPIN 4000
+
+/* Tells the CPU this is a spin-wait (frees pipeline resources, saves power). */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
 
 struct lr_pool {
     int n_threads;
     pthread_t *threads;
     pthread_mutex_t mutex;
-    pthread_cond_t wake;    /* workers wait here for a new generation */
-    pthread_cond_t done;    /* the caller waits here for the finish   */
-    atomic_uint generation; /* bumped once per job                    */
-    atomic_int finished;    /* workers done with the current job      */
-    int stop;
-    lr__task_fn fn;
+    pthread_cond_t wake;    /* sleeping workers wait here for a new generation */
+    pthread_cond_t done;    /* a sleeping caller waits here for the finish     */
+    atomic_uint generation; /* bumped once per job (and by lr_pool_free)       */
+    atomic_int finished;    /* workers done with the current job               */
+    atomic_int sleepers;    /* workers asleep or about to sleep on `wake`      */
+    atomic_int caller_sleeps; /* the caller is asleep or about to sleep on `done` */
+    atomic_int stop;
+    lr__task_fn fn; /* written by the caller before the generation bump */
     void *arg;
 };
 
@@ -37,7 +61,6 @@ typedef struct {
     lr_pool *pool;
     int ith;
 } worker_arg;
-
 
 int lr_available_cores(void) {
 #ifdef __linux__
@@ -57,26 +80,28 @@ static void *worker_main(void *p) {
     lr__free(p);
     unsigned seen = 0; /* the generation at creation: no job has run yet */
     for (;;) {
-        /* spin briefly, then sleep */
+        unsigned gen;
         int spins = 0;
-        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
-               spins < LR_POOL_SPIN)
+        while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
+               spins < LR_POOL_SPIN) {
+            cpu_relax();
             spins++;
-        pthread_mutex_lock(&pool->mutex);
-        while (atomic_load(&pool->generation) == seen && !pool->stop)
-            pthread_cond_wait(&pool->wake, &pool->mutex);
-        if (pool->stop) {
-            pthread_mutex_unlock(&pool->mutex);
-            return NULL;
         }
-        seen = atomic_load(&pool->generation);
-        lr__task_fn fn = pool->fn;
-        void *arg = pool->arg;
-        pthread_mutex_unlock(&pool->mutex);
+        if (gen == seen) { /* nothing yet: sleep until the caller bumps it */
+            pthread_mutex_lock(&pool->mutex);
+            atomic_fetch_add(&pool->sleepers, 1);
+            while ((gen = atomic_load(&pool->generation)) == seen)
+                pthread_cond_wait(&pool->wake, &pool->mutex);
+            atomic_fetch_sub(&pool->sleepers, 1);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+        seen = gen;
+        if (atomic_load(&pool->stop)) return NULL;
 
-        fn(ith, pool->n_threads, arg);
+        pool->fn(ith, pool->n_threads, pool->arg);
 
-        if (atomic_fetch_add(&pool->finished, 1) + 1 == pool->n_threads - 1) {
+        atomic_fetch_add(&pool->finished, 1);
+        if (atomic_load(&pool->caller_sleeps)) {
             pthread_mutex_lock(&pool->mutex);
             pthread_cond_signal(&pool->done);
             pthread_mutex_unlock(&pool->mutex);
@@ -99,6 +124,9 @@ lr_pool *lr_pool_new(int n_threads, lr_error *err) {
     pthread_cond_init(&pool->done, NULL);
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->finished, 0);
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->caller_sleeps, 0);
+    atomic_init(&pool->stop, 0);
     pool->threads = lr__calloc((size_t)n_threads, sizeof *pool->threads);
     if (!pool->threads) goto oom;
     for (int i = 1; i < n_threads; i++) {
@@ -133,7 +161,8 @@ oom:
 void lr_pool_free(lr_pool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->mutex);
-    pool->stop = 1;
+    atomic_store(&pool->stop, 1);
+    atomic_fetch_add(&pool->generation, 1); /* spinning workers see it too */
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
     for (int i = 1; i < pool->n_threads; i++) pthread_join(pool->threads[i], NULL);
@@ -151,22 +180,32 @@ void lr__pool_run(lr_pool *pool, lr__task_fn fn, void *arg) {
         fn(0, 1, arg);
         return;
     }
-    pthread_mutex_lock(&pool->mutex);
+    int workers = pool->n_threads - 1;
     pool->fn = fn;
     pool->arg = arg;
     atomic_store(&pool->finished, 0);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->mutex);
+    atomic_fetch_add(&pool->generation, 1); /* seq_cst: publishes fn, arg */
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->mutex);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->mutex);
+    }
 
     fn(0, pool->n_threads, arg);
 
     int spins = 0;
-    while (atomic_load(&pool->finished) < pool->n_threads - 1 && spins < LR_POOL_SPIN) spins++;
-    pthread_mutex_lock(&pool->mutex);
-    while (atomic_load(&pool->finished) < pool->n_threads - 1)
-        pthread_cond_wait(&pool->done, &pool->mutex);
-    pthread_mutex_unlock(&pool->mutex);
+    while (atomic_load_explicit(&pool->finished, memory_order_acquire) < workers &&
+           spins < LR_POOL_SPIN) {
+        cpu_relax();
+        spins++;
+    }
+    if (atomic_load(&pool->finished) < workers) {
+        pthread_mutex_lock(&pool->mutex);
+        atomic_store(&pool->caller_sleeps, 1);
+        while (atomic_load(&pool->finished) < workers) pthread_cond_wait(&pool->done, &pool->mutex);
+        atomic_store(&pool->caller_sleeps, 0);
+        pthread_mutex_unlock(&pool->mutex);
+    }
 }
 
 void lr__split_range(int n, int ith, int nth, int align, int *begin, int *end) {

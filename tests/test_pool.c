@@ -1,6 +1,7 @@
 /* Tests of the thread pool: every thread runs once per job, jobs are
  * barriers, ranges cover [0, n) exactly once. */
 #include <stdatomic.h>
+#include <time.h>
 
 #include "pool.h"
 #include "t.h"
@@ -37,6 +38,44 @@ static void test_pool_runs_every_thread_once(void) {
     lr_pool_free(pool);
 }
 
+/* Jobs far apart (workers have gone to sleep), jobs back to back (workers
+ * spinning) and a slow thread 0 (the caller finishes last) all still run
+ * every thread exactly once per job. */
+static void slow_mark(int ith, int nth, void *arg) {
+    if (ith == 0) {
+        struct timespec ts = {0, 3000000};
+        nanosleep(&ts, NULL);
+    }
+    mark(ith, nth, arg);
+}
+
+static void test_pool_wakes_sleeping_workers(void) {
+    lr_error err = {0};
+    lr_pool *pool = lr_pool_new(2, &err);
+    T_CHECK(pool != NULL);
+    if (!pool) return;
+    for (int rep = 0; rep < 30; rep++) {
+        job j = {0};
+        if (rep % 3 == 0) {
+            struct timespec ts = {0, 5000000}; /* 5 ms: past the spin window */
+            nanosleep(&ts, NULL);
+        }
+        lr__pool_run(pool, rep % 3 == 1 ? slow_mark : mark, &j);
+        T_EQ_INT(atomic_load(&j.calls), 2);
+        T_EQ_INT(atomic_load(&j.mask), 3);
+        int ok = 1;
+        for (int i = 0; i < 1000; i++) ok &= j.data[i] == 1;
+        T_CHECK(ok);
+    }
+    lr_pool_free(pool);
+    /* a pool freed right after creation, and one freed while asleep */
+    lr_pool_free(lr_pool_new(4, &err));
+    pool = lr_pool_new(3, &err);
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+    lr_pool_free(pool);
+}
+
 static void test_null_pool_runs_inline(void) {
     job j = {0};
     lr__pool_run(NULL, mark, &j);
@@ -68,5 +107,6 @@ static void test_pool_rejects_absurd_size(void) {
     lr_pool_free(p);
 }
 
-T_MAIN(T_CASE(test_pool_runs_every_thread_once), T_CASE(test_null_pool_runs_inline),
+T_MAIN(T_CASE(test_pool_runs_every_thread_once), T_CASE(test_pool_wakes_sleeping_workers),
+       T_CASE(test_null_pool_runs_inline),
        T_CASE(test_split_range_covers_exactly), T_CASE(test_pool_rejects_absurd_size))
