@@ -9,13 +9,14 @@
  * which lets the fuzzer reach the structural checks behind them (odd last
  * byte: the checksum paths themselves). When a file opens, everything
  * the API exposes is read: metadata renderings, typed lookups, string
- * array items and every tensor byte.
+ * array items, every tensor byte and the JSON description.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+#include "util.h"
 
 static void reseal(uint8_t *img, size_t size) {
     if (size < 64) return;
@@ -50,6 +51,10 @@ static void walk(const lr__lrm *f) {
         for (size_t k = 0; k < t->nbytes; k++) sink ^= ((const uint8_t *)t->data)[k];
         lr__lrm_expect(f, t->name, t->dtype, t->ndim, t->shape, NULL, &err);
     }
+    lr__buf json;
+    lr__buf_init(&json);
+    if (lr__lrm_describe_json(f, 1, &json) == LR_OK && json.len) sink ^= (uint8_t)json.data[json.len - 1];
+    lr__buf_free(&json);
     (void)sink;
 }
 
