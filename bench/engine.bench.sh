@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# engine.bench.sh — logrisk's BERT-mini forward vs ONNX Runtime, same model,
+# same workload, same machine, one invocation.
+#
+#   bash bench/engine.bench.sh [BUILD_DIR]      (QUICK=1: fewer repetitions)
+#
+# 1. Copies ../shared/peers (read-only) to bench/out/peers (gitignored) and
+#    runs its make_artifacts.py with /usr/bin/python3 (python3-torch,
+#    python3-onnx) once: the deterministic BERT-mini (vocab 30522, L4 H256
+#    A4 I1024) as model.safetensors + model.onnx; checks the sha256 that the
+#    peers committed.
+# 2. Writes a synthetic 30522-line vocab.txt (the random model has no real
+#    vocabulary; only its size matters here) and runs `logrisk convert`.
+# 3. build/bench/bench_engine: lines/s, tokens/s, GFLOP/s on the peers'
+#    workloads (lr_model_logits directly, tokenization untimed), p50/p99
+#    single-line latency, peak RSS.
+# 4. Cold start: wall time of `logrisk score -m model.lrm` on one line
+#    (process start to exit), median of 5.
+# 5. With node: onnxruntime-node (npm, ONNXRUNTIME_NODE_INSTALL=skip) runs
+#    the peers' ort_bench.mjs on the same model and workloads, and its --cold.
+# 6. A summary table with the ratios logrisk / ORT.
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+root=$PWD
+shared=${LR_SHARED:-$root/../shared}
+work=$root/bench/out/peers
+model_dir=$root/bench/out/bert-mini
+lrm=$root/bench/out/bert-mini.lrm
+results=$root/bench/out/engine.jsonl
+PY=/usr/bin/python3
+THREADS=${THREADS:-2}
+if [ "${QUICK:-0}" = 1 ]; then REPS=3; COLD=3; else REPS=5; COLD=5; fi
+
+say() { echo "engine.bench: $*" >&2; }
+for f in "$build/logrisk" "$build/bench/bench_engine"; do
+    [ -x "$f" ] || { say "missing $f (run make bench)"; exit 1; }
+done
+
+# ---------------------------------------------------------------- 1. model
+if [ ! -e "$work/make_artifacts.py" ]; then
+    mkdir -p "$work"
+    cp -r "$shared/peers/." "$work/"
+    chmod -R u+w "$work"
+fi
+st=$work/artifacts/bert-mini/model.safetensors
+if [ ! -e "$st" ] || [ ! -e "$work/artifacts/bert-mini/model.onnx" ]; then
+    if ! $PY -c 'import torch, onnx' 2>/dev/null; then
+        say "SKIP: needs /usr/bin/python3 with torch and onnx (tools/deps.sh test)"
+        exit 0
+    fi
+    say "generating the peers' artifacts (make_artifacts.py, ~15 s)"
+    (cd "$work" && $PY make_artifacts.py >make_artifacts.log 2>&1) || {
+        tail "$work/make_artifacts.log" >&2; exit 1; }
+fi
+want=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["safetensors_sha256"])' \
+       "$shared/peers/fixtures/bert-mini/fixture.json")
+have=$(sha256sum "$st" | cut -d' ' -f1)
+if [ "$want" != "$have" ]; then
+    say "regenerated weights differ from the peers' (sha256 $have != $want)"; exit 1
+fi
+
+# ---------------------------------------------------------------- 2. convert
+if [ ! -e "$lrm" ] || [ "$lrm" -ot "$st" ] || [ "$lrm" -ot "$build/logrisk" ]; then
+    mkdir -p "$model_dir"
+    ln -sf "$st" "$model_dir/model.safetensors"
+    cp "$work/artifacts/bert-mini/config.json" "$model_dir/config.json"
+    vocab=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["vocab_size"])' "$model_dir/config.json")
+    # BERT's special-token positions, the five masks, printable ASCII and
+    # their ## forms, then filler words up to the model's vocab size.
+    $PY - "$vocab" >"$model_dir/vocab.txt" <<'EOF'
+import sys
+n = int(sys.argv[1])
+toks = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+toks += ["<TIME>", "<ID>", "<IP>", "<PID>", "<PATH>"]
+chars = [chr(c) for c in range(33, 127) if not ("A" <= chr(c) <= "Z")]
+toks += chars + ["##" + c for c in chars]
+i = 0
+while len(toks) < n:
+    toks.append(f"w{i}")
+    i += 1
+print("\n".join(toks[:n]))
+EOF
+    "$build/logrisk" convert --from-safetensors "$model_dir" -o "$lrm" >&2
+fi
+ls -l "$lrm" >&2
+
+# ---------------------------------------------------------------- 3. engine
+: >"$results"
+say "logrisk engine ($THREADS threads, $REPS reps)"
+"$build/bench/bench_engine" "$lrm" "$work/workload.json" \
+    --threads "$THREADS" --reps "$REPS" | tee -a "$results"
+
+# ---------------------------------------------------------------- 4. cold start
+ms_now() { date +%s%N; }
+cold_runs=()
+for ((i = 0; i < COLD; i++)); do
+    t0=$(ms_now)
+    echo "2026-11-22T10:00:00Z kubelet E1122 pod sandbox failed: connection refused" |
+        "$build/logrisk" score -m "$lrm" --threads "$THREADS" >/dev/null
+    t1=$(ms_now)
+    cold_runs+=($(( (t1 - t0) / 1000 )))
+done
+rss_kb=$( { echo "ERROR disk pressure on node" |
+    /usr/bin/time -f '%M' "$build/logrisk" score -m "$lrm" --threads "$THREADS" >/dev/null; } 2>&1 | tail -n 1)
+printf '{"engine":"logrisk","bench":"cold_start","wall_us":[%s],"score_one_line_peak_rss_kb":%s,"model_bytes":%s}\n' \
+    "$(IFS=,; echo "${cold_runs[*]}")" "$rss_kb" "$(stat -c %s "$lrm")" | tee -a "$results"
+
+# ---------------------------------------------------------------- 5. ORT
+if command -v node >/dev/null 2>&1; then
+    if [ ! -e "$work/node_modules/onnxruntime-node/bin" ]; then
+        say "installing onnxruntime-node into bench/out/peers (ONNXRUNTIME_NODE_INSTALL=skip)"
+        (cd "$work" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >npm-install.log 2>&1) ||
+            { say "npm install failed; see $work/npm-install.log"; }
+    fi
+fi
+if command -v node >/dev/null 2>&1 && [ -e "$work/node_modules/onnxruntime-node/bin" ]; then
+    say "ONNX Runtime (onnxruntime-node, $THREADS threads, $REPS reps)"
+    (cd "$work" && node ort_bench.mjs --only infer,realistic,latency --threads "$THREADS" \
+        --reps "$REPS" --reps-long 1) | tee -a "$results"
+    ort_cold=()
+    for ((i = 0; i < COLD; i++)); do
+        t0=$(ms_now)
+        (cd "$work" && node ort_bench.mjs --cold --threads "$THREADS" >/dev/null)
+        t1=$(ms_now)
+        ort_cold+=($(( (t1 - t0) / 1000 )))
+    done
+    printf '{"engine":"onnxruntime-node","bench":"cold_start","wall_us":[%s]}\n' \
+        "$(IFS=,; echo "${ort_cold[*]}")" | tee -a "$results"
+else
+    say "no node/onnxruntime-node: ORT not measured, no ratios"
+fi
+
+# ---------------------------------------------------------------- 6. summary
+$PY - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+PEAK = 445.0  # measured 2-core fp32 FMA peak of this CPU (peers README)
+def find(engine, bench, workload=None):
+    for r in rows:
+        if r.get("engine") == engine and r.get("bench") == bench and (workload is None or r.get("workload") == workload):
+            return r
+eng, ort = "logrisk", "onnxruntime-node"
+print("\n| workload | logrisk lines/s | tokens/s | GFLOP/s | % of fp32 peak | ORT lines/s | ORT GFLOP/s | ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for wl, owl in [("fixed_b32_s128", "fixed_b32_s128"), ("logs2048_bucketed", "logs2048_bucketed"),
+                ("logs2048_unsorted", "logs2048_pad128")]:
+    e, o = find(eng, "engine_infer", wl), find(ort, "ort_infer", owl)
+    if not e:
+        continue
+    ol = f'{o["lines_per_s"]:.1f} ({owl})' if o else "-"
+    og = f'{o["gflops_exec"]:.1f}' if o else "-"
+    ratio = f'{e["lines_per_s"] / o["lines_per_s"]:.2f}x' if o else "-"
+    print(f'| {wl} | {e["lines_per_s"]:.1f} | {e["tokens_per_s"]:.0f} | {e["gflops_exec"]:.1f} | '
+          f'{100 * e["gflops_exec"] / PEAK:.0f}% | {ol} | {og} | {ratio} |')
+e, o = find(eng, "engine_latency"), find(ort, "ort_latency")
+if e:
+    print("\n| latency b1 x 24 | p50 ms | p99 ms | ORT p50 | ORT p99 | p50 ratio (ORT/logrisk) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f'| single line | {e["p50_ms"]:.3f} | {e["p99_ms"]:.3f} | ' +
+          (f'{o["p50_ms"]:.3f} | {o["p99_ms"]:.3f} | {o["p50_ms"] / e["p50_ms"]:.2f}x |' if o else "- | - | - |"))
+e, o = find(eng, "cold_start"), find(ort, "cold_start")
+load, rss = find(eng, "engine_load"), find(eng, "engine_rss")
+if e:
+    em = statistics.median(e["wall_us"]) / 1e3
+    line = f'\ncold start (process start to first score, wall, median of {len(e["wall_us"])}): logrisk {em:.1f} ms'
+    if o:
+        om = statistics.median(o["wall_us"]) / 1e3
+        line += f', ORT (node + session + 1 line) {om:.1f} ms, ratio {om / em:.1f}x faster'
+    print(line)
+    print(f'model file {e["model_bytes"] / 1e6:.1f} MB; peak RSS: `logrisk score` one line '
+          f'{e["score_one_line_peak_rss_kb"] / 1024:.1f} MB' +
+          (f', bench_engine (all workloads) {rss["peak_rss_mb"]:.1f} MB' if rss else "") +
+          (f'; in-process model load {load["load_ms"]:.2f} ms, context {load["ctx_ms"]:.2f} ms' if load else ""))
+EOF
