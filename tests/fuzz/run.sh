@@ -15,6 +15,29 @@ mkdir -p build-fuzz
 src=$(ls src/*.c convert/*.c 2>/dev/null | grep -v -E "kern_(avx2|avx512|neon)\.c")
 flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
+# the per-ISA kernels need their own target flags (as in the Makefile)
+isa=""
+case $(clang -dumpmachine) in
+x86_64*)
+    if [ -f src/kern_avx2.c ]; then
+        # shellcheck disable=SC2086
+        clang $flags -mavx2 -mfma -mf16c -c src/kern_avx2.c -o build-fuzz/kern_avx2.o
+        isa="$isa build-fuzz/kern_avx2.o"
+    fi
+    if [ -f src/kern_avx512.c ]; then
+        # shellcheck disable=SC2086
+        clang $flags -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -c src/kern_avx512.c -o build-fuzz/kern_avx512.o
+        isa="$isa build-fuzz/kern_avx512.o"
+    fi
+    ;;
+aarch64*)
+    if [ -f src/kern_neon.c ]; then
+        # shellcheck disable=SC2086
+        clang $flags -c src/kern_neon.c -o build-fuzz/kern_neon.o
+        isa="$isa build-fuzz/kern_neon.o"
+    fi
+    ;;
+esac
 status=0
 for f in tests/fuzz/fuzz_*.c; do
     [ -f "$f" ] || continue
@@ -22,7 +45,7 @@ for f in tests/fuzz/fuzz_*.c; do
     [ -n "$only" ] && [[ $name != *"$only"* ]] && continue
     echo "== $name"
     # shellcheck disable=SC2086
-    clang $flags "$f" $src $libs -o "build-fuzz/$name"
+    clang $flags "$f" $src $isa $libs -o "build-fuzz/$name"
     mkdir -p "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name"
     log="build-fuzz/$name.log"
     if ! "build-fuzz/$name" -max_total_time="$seconds" -print_final_stats=1 \
