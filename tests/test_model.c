@@ -281,6 +281,50 @@ static void test_model_api(void) {
     unlink(lrm);
 }
 
+/* lr_model_load_memory gives the same logits as lr_model_load; truncated
+ * or corrupted model files are refused with a message. */
+static void test_load_memory(void) {
+    out_dir();
+    lr_error err = {0};
+    const char *lrm = OUT_DIR "/mem.lrm";
+    T_EQ_INT(lr_convert_safetensors("tests/fixtures/model/pooler", lrm, NULL, &err), 0);
+    lr__buf b;
+    lr__buf_init(&b);
+    T_EQ_INT(read_all(lrm, &b), 0);
+    unsigned char *img = aligned_alloc(64, (b.len + 63) / 64 * 64);
+    memcpy(img, b.data, b.len);
+    lr_model *a = lr_model_load(lrm, &err), *m = lr_model_load_memory(img, b.len, "mem", &err);
+    T_CHECK(a && m);
+    if (a && m) {
+        int32_t ids[9] = {2, 17, 250, 4, 99, 3, 8, 1, 3};
+        const int32_t *rows[2] = {ids, ids + 3};
+        int lens[2] = {9, 6};
+        float la[6], lm[6];
+        lr_model_ctx *ca = lr_model_ctx_new(a, 64, &err), *cm = lr_model_ctx_new(m, 64, &err);
+        T_EQ_INT(lr_model_logits(ca, NULL, rows, lens, 2, la, &err), 0);
+        T_EQ_INT(lr_model_logits(cm, NULL, rows, lens, 2, lm, &err), 0);
+        for (int k = 0; k < 6; k++) T_NEAR(la[k], lm[k], 0);
+        lr_model_ctx_free(ca);
+        lr_model_ctx_free(cm);
+    }
+    lr_model_free(a);
+    lr_model_free(m);
+    /* truncations and a flipped byte in the tensor data */
+    for (size_t cut = 0; cut < b.len; cut += 997) {
+        lr_model *t = lr_model_load_memory(img, cut, "cut", &err);
+        if (t) T_FAIL("truncated model (%zu of %zu bytes) loaded", cut, b.len);
+        lr_model_free(t);
+    }
+    img[b.len - 100] ^= 0x10;
+    m = lr_model_load_memory(img, b.len, "flipped", &err);
+    T_CHECK(m == NULL);
+    T_CHECK(err.msg[0] != '\0');
+    lr_model_free(m);
+    free(img);
+    lr__buf_free(&b);
+    unlink(lrm);
+}
+
 /* Label names come from config.json's id2label when there is no --labels. */
 static void test_id2label(void) {
     out_dir();
@@ -503,7 +547,8 @@ static void test_dir_argument(void) {
 static const t_case cases[] = {
     T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
     T_CASE(test_own_fixtures),        T_CASE(test_model_api),
-    T_CASE(test_id2label),            T_CASE(test_outputs),
+    T_CASE(test_load_memory),         T_CASE(test_id2label),
+    T_CASE(test_outputs),
     T_CASE(test_half_floats),
     T_CASE(test_safetensors_hostile), T_CASE(test_safetensors_truncations),
     T_CASE(test_convert_errors),
