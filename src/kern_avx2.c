@@ -9,6 +9,7 @@
  * kern_simd.h.
  */
 #include <immintrin.h>
+#include <stddef.h>
 #include <math.h>
 
 #define LR_TABLE lr__kern_avx2
