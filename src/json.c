@@ -12,6 +12,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,12 @@ static int parse_number(parser *p, lr__json *v) {
     }
     memcpy(tmp, p->text + s, n);
     tmp[n] = '\0';
+    /* strtod follows LC_NUMERIC: give it the locale's decimal point. */
+    const char *dp = localeconv()->decimal_point;
+    if (has_frac && dp && dp[0] != '.' && dp[0] && !dp[1]) {
+        char *dot = strchr(tmp, '.');
+        if (dot) *dot = dp[0];
+    }
     errno = 0;
     double d = strtod(tmp, NULL);
     if (isinf(d)) return fail(p, s, "number out of range");

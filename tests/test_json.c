@@ -6,6 +6,7 @@
 #include "t.h"
 #include "util.h"
 
+#include <locale.h>
 #include <stdint.h>
 
 static lr__json_doc *parse(const char *s, unsigned flags, lr_error *err) {
@@ -105,6 +106,22 @@ static void test_json_numbers(void) {
     T_CHECK(!lr__json_at(r, 7)->is_int);
     T_CHECK(lr__json_at(r, 8)->is_int && lr__json_at(r, 8)->i64 == 4);
     lr__json_free(d);
+}
+
+/* A program that switched LC_NUMERIC to a comma locale still parses '.'. */
+static void test_json_locale(void) {
+    if (!setlocale(LC_NUMERIC, "de_DE.UTF-8") && !setlocale(LC_NUMERIC, "fr_FR.UTF-8") &&
+        !setlocale(LC_NUMERIC, "de_DE"))
+        return; /* no comma locale installed: nothing to prove here */
+    lr_error err = {0};
+    lr__json_doc *d = parse("[2.5, -0.125e1]", 0, &err);
+    T_CHECK(d != NULL);
+    if (d) {
+        T_NEAR(lr__json_at(lr__json_root(d), 0)->num, 2.5, 0);
+        T_NEAR(lr__json_at(lr__json_root(d), 1)->num, -1.25, 0);
+    }
+    lr__json_free(d);
+    setlocale(LC_NUMERIC, "C");
 }
 
 static void test_json_rejects(void) {
@@ -221,5 +238,5 @@ static void test_json_real_file(void) {
 }
 
 T_MAIN(T_CASE(test_json_values), T_CASE(test_json_typed_lookups), T_CASE(test_json_escapes_utf8),
-       T_CASE(test_json_numbers), T_CASE(test_json_rejects), T_CASE(test_json_depth_limit),
+       T_CASE(test_json_numbers), T_CASE(test_json_locale), T_CASE(test_json_rejects), T_CASE(test_json_depth_limit),
        T_CASE(test_json_alloc_failures), T_CASE(test_json_real_file))
