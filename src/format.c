@@ -48,8 +48,8 @@
  * dim >= 1 and the byte size of the shape not overflowing and equal to
  * nbytes; every tensor inside the data section, aligned, and no two
  * overlapping (safetensors' rules); the directory ends with zero padding;
- * and the data checksum. Allocation is bounded by the file size: each
- * entry takes at least 9 bytes of file before it is counted.
+ * and the data checksum. Allocation is bounded by the file size: counts
+ * are checked against the smallest possible entry before any allocation.
  *
  * Checksum lrh64 (ours): eight 64-bit lanes, each 8-byte little-endian word
  * w folded into its lane as acc = rotl(acc ^ w, 29) * K (K odd), then the
@@ -526,12 +526,14 @@ static int validate(lr__lrm *f, unsigned flags, lr_error *err) {
         return lr__err(err, LR_EFORMAT, "%s: metadata size %" PRIu64 " runs past the header (%" PRIu64 " bytes)", f->name,
                        meta_size, data_offset);
     size_t dir_start = LRM_FIXED + (size_t)meta_size;
-    /* every entry takes at least 9 bytes (metadata) or 61 (tensor): this
-     * bounds the allocations below by the file size */
-    if (n_meta > meta_size / 9)
+    /* a metadata entry takes at least 18 bytes (4 + 1 + 1 + 4 + 8), a
+     * tensor entry 62 (4 + 1 + 1 + 4 + 4 + 32 + 8 + 8): counts beyond that
+     * are rejected before anything is allocated, so the index below (48
+     * and 72 bytes an entry) stays within ~3x the bytes that hold it */
+    if (n_meta > meta_size / 18)
         return lr__err(err, LR_EFORMAT, "%s: %" PRIu32 " metadata entries cannot fit in %" PRIu64 " bytes", f->name,
                        n_meta, meta_size);
-    if (n_tensors > (f->data_offset - dir_start) / 61)
+    if (n_tensors > (f->data_offset - dir_start) / 62)
         return lr__err(err, LR_EFORMAT, "%s: %" PRIu32 " tensors cannot fit in a %zu-byte directory", f->name, n_tensors,
                        f->data_offset - dir_start);
     f->n_meta = n_meta;

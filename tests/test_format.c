@@ -712,7 +712,11 @@ static void test_hostile_fixed_header(void) {
     base_file(&r, 1), set_u64(&r, 56, 40), EXPECT_BAD(&r, LR_EFORMAT, "unused bytes");
     base_file(&r, 1), set_u32(&r, 48, UINT32_MAX), EXPECT_BAD(&r, LR_EFORMAT, "metadata entries cannot fit");
     base_file(&r, 1), set_u32(&r, 52, UINT32_MAX), EXPECT_BAD(&r, LR_EFORMAT, "tensors cannot fit");
-    base_file(&r, 1), set_u32(&r, 48, 2), EXPECT_BAD(&r, LR_EFORMAT, "needs");
+    base_file(&r, 1), set_u32(&r, 48, 2), EXPECT_BAD(&r, LR_EFORMAT, "2 metadata entries cannot fit");
+    /* a count that fits the section size but not its entries */
+    raw_begin(&r), raw_key(&r, "s", 1), raw_u64(&r, 20), raw_bytes(&r, "abcdefghijklmnopqrst", 21), raw_end_meta(&r),
+        raw_end_dir(&r), raw_finish(&r, 2, 0, 0);
+    EXPECT_BAD(&r, LR_EFORMAT, "metadata key length at byte 103 needs 4 bytes, only 0 left");
     base_file(&r, 1), set_u32(&r, 48, 0), EXPECT_BAD(&r, LR_EFORMAT, "unused bytes");
     base_file(&r, 1), set_u32(&r, 52, 0), EXPECT_BAD(&r, LR_EFORMAT, "nonzero byte");
     /* a stale checksum is named as such */
@@ -729,8 +733,8 @@ static void test_hostile_metadata(void) {
     raw_begin(&r), raw_u32(&r, 9), raw_bytes(&r, "k\0\2\0\0\0", 6), raw_u64(&r, 1), raw_end_meta(&r), raw_end_dir(&r),
         raw_finish(&r, 1, 0, 0);
     EXPECT_BAD(&r, LR_EFORMAT, "metadata key");
-    raw_begin(&r), raw_u32(&r, 0), raw_bytes(&r, "\0\2\0\0\0", 5), raw_u64(&r, 1), raw_end_meta(&r), raw_end_dir(&r),
-        raw_finish(&r, 1, 0, 0);
+    raw_begin(&r), raw_u32(&r, 0), raw_bytes(&r, "\0\1\0\0\0", 5), raw_u64(&r, 2), raw_bytes(&r, "ab", 3),
+        raw_end_meta(&r), raw_end_dir(&r), raw_finish(&r, 1, 0, 0);
     EXPECT_BAD(&r, LR_EFORMAT, "empty key");
     raw_begin(&r), raw_u32(&r, 2), raw_bytes(&r, "kkk\2\0\0\0", 7), raw_u64(&r, 1), raw_end_meta(&r), raw_end_dir(&r),
         raw_finish(&r, 1, 0, 0);
@@ -755,7 +759,8 @@ static void test_hostile_metadata(void) {
         raw_finish(&r, 1, 0, 0);
     EXPECT_BAD(&r, LR_EFORMAT, "not NUL-terminated");
     /* i64 value cut short by the section end */
-    raw_begin(&r), raw_key(&r, "i", 2), raw_u32(&r, 0), raw_end_meta(&r), raw_end_dir(&r), raw_finish(&r, 1, 0, 0);
+    raw_begin(&r), raw_key(&r, "s", 1), raw_u64(&r, 20), raw_bytes(&r, "abcdefghijklmnopqrst", 21), raw_key(&r, "i", 2),
+        raw_u32(&r, 0), raw_end_meta(&r), raw_end_dir(&r), raw_finish(&r, 2, 0, 0);
     EXPECT_BAD(&r, LR_EFORMAT, "number value");
 }
 
