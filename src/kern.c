@@ -272,6 +272,21 @@ void lr__gemm_tn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, co
     lr__gemm_tn_with(NULL, pool, M, N, K, X, ldx, W, ldw, Y, ldy, accumulate);
 }
 
+/* ----------------------------------------------------------- attention */
+
+void lr__attention(const lr__kern *kern, int L, int d, const float *Q, int ldq, const float *K,
+                   int ldk, const float *V, int ldv, float *O, int ldo, float scale, float *scores) {
+    if (L <= 0 || d <= 0) return;
+    if (!kern) kern = lr__kern_get();
+    kern->gemm_nt(L, L, d, Q, ldq, K, ldk, NULL, scores, L, 0);
+    for (int i = 0; i < L; i++) {
+        float *row = scores + (size_t)i * L;
+        for (int j = 0; j < L; j++) row[j] *= scale;
+        kern->softmax(row, L);
+    }
+    kern->gemm_nn(L, d, L, scores, L, V, ldv, O, ldo, 0);
+}
+
 /* ------------------------------------------------------ packed weights */
 
 lr__packed *lr__pack_nt(lr_pool *pool, const lr__kern *kern, const float *W, int N, int K,

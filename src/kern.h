@@ -129,6 +129,15 @@ void lr__packed_free(lr__packed *p);
 void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
                         const float *bias, float *Y, int ldy, int accumulate);
 
+/* Attention of one sequence and one head, on the calling thread (callers
+ * spread sequences x heads over the pool):
+ *   S = scale * Q K^T   [L, L]   (Q, K: [L, d] with row strides ldq, ldk)
+ *   P = softmax(S) row by row (no mask: the L rows are all real tokens)
+ *   O = P V             [L, d]   (V row stride ldv; O row stride ldo)
+ * `scores` is caller-owned scratch of L * L floats. kern NULL = chosen. */
+void lr__attention(const lr__kern *kern, int L, int d, const float *Q, int ldq, const float *K,
+                   int ldk, const float *V, int ldv, float *O, int ldo, float scale, float *scores);
+
 /* The same drivers on an explicit table (tests and benchmarks compare
  * tables with them); kern NULL = lr__kern_get(). */
 void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,

@@ -49,6 +49,11 @@
 #error "LR_MC must be a multiple of LR_MR"
 #endif
 
+/* Floats of X rows gemm_core packs on the stack before it allocates (at
+ * least one row tile of a full K block). Stack use of gemm_core is about
+ * 4 * (LR_STACK_A + LR_KC * LR_NR + LR_MR * LR_NR) bytes: ~52 KB. */
+#define LR_STACK_A (LR_MR * LR_KC > 4096 ? LR_MR * LR_KC : 4096)
+
 /* ------------------------------------------------------------- packing */
 
 /* W [N,K] (row stride ldw), columns [n0, n0+nr) and k in [k0, k0+kc), into
@@ -128,13 +133,18 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
             }
         return;
     }
-    /* abuf: one block of X rows; the heap one is the fast path, the stack
-     * one (a single row tile) keeps us correct if allocation fails. */
-    float tile_a[LR_MR * LR_KC];
+    /* abuf: one block of X rows. Small blocks (attention heads, short
+     * batches) live on the stack; big ones on the heap, and if that
+     * allocation fails we go on a row tile at a time, still correct. */
+    float stack_a[LR_STACK_A];
     int mc_max = LR_MIN(LR_MC, (M + LR_MR - 1) / LR_MR * LR_MR);
-    float *heap_a = mc_max > LR_MR ? lr__malloc((size_t)mc_max * LR_KC * sizeof(float)) : NULL;
-    float *abuf = heap_a ? heap_a : tile_a;
-    if (!heap_a) mc_max = LR_MR;
+    int kc_max = LR_MIN(LR_KC, K);
+    float *heap_a = NULL, *abuf = stack_a;
+    if ((size_t)mc_max * kc_max > LR_STACK_A) {
+        heap_a = lr__malloc((size_t)mc_max * kc_max * sizeof(float));
+        if (heap_a) abuf = heap_a;
+        else mc_max = LR_MR;
+    }
     float pbuf[LR_KC * LR_NR];
     float ctile[LR_MR * LR_NR];
 

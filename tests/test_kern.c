@@ -351,6 +351,50 @@ static void test_softmax_vs_ref(void) {
         }
 }
 
+/* lr__attention on every table against attention in double, for the
+ * head sizes and lengths of the models (d 16/64, L 1..130). */
+static void test_attention_vs_double(void) {
+    const lr__kern *tables[4];
+    int nt = simd_tables(tables);
+    tables[nt++] = &lr__kern_ref;
+    static const int lens[] = {1, 2, 7, 24, 65, 130};
+    static const int dims[] = {16, 64};
+    for (int t = 0; t < nt; t++)
+        for (size_t a = 0; a < sizeof lens / sizeof lens[0]; a++)
+            for (size_t b = 0; b < sizeof dims / sizeof dims[0]; b++) {
+                int L = lens[a], d = dims[b], ld = 3 * d + 5; /* packed QKV rows */
+                float *qkv = rand_buf((size_t)L * ld), *out = rand_buf((size_t)L * (d + 3));
+                float *scores = malloc((size_t)L * L * sizeof *scores);
+                for (size_t i = 0; i < (size_t)L * ld; i++) qkv[i] *= 3.0f;
+                float scale = 1.0f / sqrtf((float)d);
+                lr__attention(tables[t], L, d, qkv, ld, qkv + d, ld, qkv + 2 * d, ld, out, d + 3,
+                              scale, scores);
+                double *p = malloc((size_t)L * sizeof *p);
+                int ok = 1;
+                for (int i = 0; i < L && ok; i++) {
+                    double max = -1e300, sum = 0.0;
+                    for (int j = 0; j < L; j++) {
+                        double s = 0.0;
+                        for (int k = 0; k < d; k++)
+                            s += (double)qkv[(size_t)i * ld + k] * qkv[(size_t)j * ld + d + k];
+                        p[j] = s * scale;
+                        if (p[j] > max) max = p[j];
+                    }
+                    for (int j = 0; j < L; j++) sum += p[j] = exp(p[j] - max);
+                    for (int k = 0; k < d && ok; k++) {
+                        double o = 0.0;
+                        for (int j = 0; j < L; j++) o += p[j] / sum * qkv[(size_t)j * ld + 2 * d + k];
+                        if (!(fabs(out[(size_t)i * (d + 3) + k] - o) <= 2e-5)) {
+                            T_FAIL("%s attention L=%d d=%d o[%d,%d] = %.9g, want %.9g",
+                                   tables[t]->name, L, d, i, k, out[(size_t)i * (d + 3) + k], o);
+                            ok = 0;
+                        }
+                    }
+                }
+                free(p), free(qkv), free(out), free(scores);
+            }
+}
+
 static void test_isa_selection(void) {
     T_CHECK(lr__kern_choose("ref") == &lr__kern_ref);
     T_CHECK(lr__kern_by_name("ref") == &lr__kern_ref);
@@ -379,4 +423,5 @@ T_MAIN(T_CASE(test_gemm_nt_odd_sizes), T_CASE(test_gemm_nn_odd_sizes),
        T_CASE(test_gemm_bert_shapes), T_CASE(test_gemm_empty_k),
        T_CASE(test_threaded_drivers_match_inline), T_CASE(test_pack_nt_layout),
        T_CASE(test_layernorm_vs_ref), T_CASE(test_gelu_vs_ref_and_libm),
-       T_CASE(test_softmax_vs_ref), T_CASE(test_isa_selection))
+       T_CASE(test_softmax_vs_ref), T_CASE(test_attention_vs_double),
+       T_CASE(test_isa_selection))
