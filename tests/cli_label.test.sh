@@ -105,8 +105,11 @@ exec 7>&-
 wait $pid && ok || bad "streaming exit status"
 [ "$(wc -l <"$tmp/stream.out")" -eq 2 ] && ok || bad "streaming: not 2 records"
 
-# bounded memory: 200 MB through a 150 MB address-space limit
-if (ulimit -v 150000 && yes '2024-01-15T10:30:45Z ERROR pod 10.0.0.1 /var/lib/x/y connection refused' |
+# bounded memory: 200 MB through a 150 MB address-space limit (not under
+# ASan, whose shadow memory needs terabytes of address space)
+if nm "$bin" 2>/dev/null | grep -q __asan_init; then
+    echo "skipped: bounded-memory check under ASan"
+elif (ulimit -v 150000 && yes '2024-01-15T10:30:45Z ERROR pod 10.0.0.1 /var/lib/x/y connection refused' |
     head -n 2600000 | "$bin" label | tail -n 1 >"$tmp/mem.out"); then
     has "200 MB stream" "$tmp/mem.out" '"label":7}'
 else
