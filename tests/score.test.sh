@@ -166,6 +166,26 @@ done
 res=$($PY "$out/check.py" "$out/b32.jsonl" 2>&1)
 check '[ "$res" = "ok $n_corpus" ]' "corpus outputs well formed (with logits): $res"
 
+# ---------------------------------------------------------------- named labels
+# a model whose labels are not 0..C-1 writes the name of the argmax class
+names="ok,debug,info,notice,warn,minor,error,major,critical,fatal,outage"
+if "$bin" convert --from-safetensors "$out/tiny" -o "$out/named.lrm" --labels "$names" >/dev/null 2>&1; then
+    head -n 40 "$corpus" | "$bin" score -m "$out/named.lrm" >"$out/named.jsonl"
+    res=$($PY - "$out/named.jsonl" "$out/b32.jsonl" "$names" <<'EOF' 2>&1
+import json, sys
+names = sys.argv[3].split(",")
+named = [json.loads(l) for l in open(sys.argv[1])]
+nums = [json.loads(l) for l in open(sys.argv[2])][:len(named)]
+bad = [a["line"] for a, b in zip(named, nums)
+       if a["risk_label"] != names[b["risk_label"]] or abs(a["risk_score"] - b["risk_score"]) > 1e-6]
+print("ok" if len(named) == 40 and not bad else f"{len(named)} lines, differing: {bad[:5]}")
+EOF
+)
+    check '[ "$res" = ok ]' "named labels: risk_label is the class name: $res"
+else
+    bad "convert --labels failed"
+fi
+
 # ---------------------------------------------------------------- against PyTorch
 # logits of the tiny model in PyTorch on the ids of `logrisk tokenize`
 # (preprocessed with the default rules, like score does), max_len 64 = the
