@@ -166,6 +166,27 @@ done
 res=$($PY "$out/check.py" "$out/b32.jsonl" 2>&1)
 check '[ "$res" = "ok $n_corpus" ]' "corpus outputs well formed (with logits): $res"
 
+# ---------------------------------------------------------------- streaming
+# a pipe that goes quiet gets its lines scored and written before EOF
+fifo=$out/fifo
+rm -f "$fifo"
+mkfifo "$fifo"
+"$bin" score -m "$model" -i "$fifo" -o "$out/stream.jsonl" &
+spid=$!
+exec 7>"$fifo"
+printf 'first ERROR line\nsecond WARN line\n' >&7
+got=0
+for _ in $(seq 1 50); do
+    got=$(wc -l <"$out/stream.jsonl" 2>/dev/null || echo 0)
+    [ "$got" -ge 2 ] && break
+    sleep 0.1
+done
+check '[ "$got" -eq 2 ]' "streaming: 2 lines written while the pipe is still open (got $got)"
+printf 'third line, no newline' >&7
+exec 7>&-
+wait "$spid"
+check '[ $? -eq 0 ] && [ "$(wc -l <"$out/stream.jsonl")" -eq 3 ]' "streaming: all 3 lines after EOF"
+
 # ---------------------------------------------------------------- named labels
 # a model whose labels are not 0..C-1 writes the name of the argmax class
 names="ok,debug,info,notice,warn,minor,error,major,critical,fatal,outage"
