@@ -142,6 +142,7 @@ typedef struct {
     int accumulate;
     int split_rows;
     int col_align; /* column split granularity (the panel width for 'p') */
+    int gelu;      /* 't' and 'p' only: Y = gelu(X W^T + bias)            */
 } gemm_job;
 
 static void gemm_task(int ith, int nth, void *arg) {
@@ -168,10 +169,12 @@ static void gemm_task(int ith, int nth, void *arg) {
     }
     switch (j->op) {
     case 't':
-        k->gemm_nt(M, N, j->K, X, j->ldx, W, j->ldw, bias, Y, j->ldy, j->accumulate);
+        if (j->gelu) k->gemm_nt_gelu(M, N, j->K, X, j->ldx, W, j->ldw, 0, bias, Y, j->ldy);
+        else k->gemm_nt(M, N, j->K, X, j->ldx, W, j->ldw, bias, Y, j->ldy, j->accumulate);
         break;
     case 'p':
-        k->gemm_nt_packed(M, N, j->K, X, j->ldx, W, bias, Y, j->ldy, j->accumulate);
+        if (j->gelu) k->gemm_nt_gelu(M, N, j->K, X, j->ldx, W, 0, 1, bias, Y, j->ldy);
+        else k->gemm_nt_packed(M, N, j->K, X, j->ldx, W, bias, Y, j->ldy, j->accumulate);
         break;
     case 'n':
         k->gemm_nn(M, N, j->K, X, j->ldx, W, j->ldw, Y, j->ldy, j->accumulate);
@@ -214,11 +217,14 @@ static void pack_task(int ith, int nth, void *arg) {
                   j->dst + (size_t)n0 * j->K);
 }
 
-void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
-                      int ldx, const float *W, int ldw, const float *bias, float *Y, int ldy,
-                      int accumulate) {
+/* gemm_nt (gelu: with the GELU epilogue, accumulate ignored) over the pool. */
+static void gemm_nt_drive(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                          int ldx, const float *W, int ldw, const float *bias, float *Y, int ldy,
+                          int accumulate, int gelu) {
     if (!kern) kern = lr__kern_get();
-    gemm_job job = {kern, 't', M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, 0, 0};
+    gemm_job job = {.k = kern, .op = 't', .M = M, .N = N, .K = K, .X = X, .ldx = ldx, .W = W,
+                    .ldw = ldw, .bias = bias, .Y = Y, .ldy = ldy,
+                    .accumulate = gelu ? 0 : accumulate, .gelu = gelu};
     int nth = lr_pool_size(pool);
     /* Many rows over several threads: pack W once, shared by all. */
     if (nth > 1 && kern->nr > 1 && M >= 8 * ROW_TILE * nth && N > 0 && K > 0 &&
@@ -238,17 +244,28 @@ void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, 
     run_gemm(pool, &job);
 }
 
+void lr__gemm_nt_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
+                      int ldx, const float *W, int ldw, const float *bias, float *Y, int ldy,
+                      int accumulate) {
+    gemm_nt_drive(kern, pool, M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, 0);
+}
+
+void lr__linear_gelu(lr_pool *pool, int M, int N, int K, const float *X, const float *W,
+                     const float *bias, float *Y) {
+    gemm_nt_drive(NULL, pool, M, N, K, X, K, W, K, bias, Y, N, 0, 1);
+}
+
 void lr__gemm_nn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
                       int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate) {
-    gemm_job job = {kern ? kern : lr__kern_get(), 'n', M, N, K, X, ldx, W, ldw, NULL, Y, ldy,
-                    accumulate, 0, 0};
+    gemm_job job = {.k = kern ? kern : lr__kern_get(), .op = 'n', .M = M, .N = N, .K = K, .X = X,
+                    .ldx = ldx, .W = W, .ldw = ldw, .Y = Y, .ldy = ldy, .accumulate = accumulate};
     run_gemm(pool, &job);
 }
 
 void lr__gemm_tn_with(const lr__kern *kern, lr_pool *pool, int M, int N, int K, const float *X,
                       int ldx, const float *W, int ldw, float *Y, int ldy, int accumulate) {
-    gemm_job job = {kern ? kern : lr__kern_get(), 'T', M, N, K, X, ldx, W, ldw, NULL, Y, ldy,
-                    accumulate, 0, 0};
+    gemm_job job = {.k = kern ? kern : lr__kern_get(), .op = 'T', .M = M, .N = N, .K = K, .X = X,
+                    .ldx = ldx, .W = W, .ldw = ldw, .Y = Y, .ldy = ldy, .accumulate = accumulate};
     run_gemm(pool, &job);
 }
 
@@ -327,7 +344,16 @@ void lr__packed_free(lr__packed *p) {
 
 void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
                         const float *bias, float *Y, int ldy, int accumulate) {
-    gemm_job job = {p->kern, 'p', M, p->N, p->K, X, ldx, p->data, 0, bias, Y, ldy, accumulate,
-                    0, p->kern->nr};
+    gemm_job job = {.k = p->kern, .op = 'p', .M = M, .N = p->N, .K = p->K, .X = X, .ldx = ldx,
+                    .W = p->data, .bias = bias, .Y = Y, .ldy = ldy, .accumulate = accumulate,
+                    .col_align = p->kern->nr};
+    run_gemm(pool, &job);
+}
+
+void lr__gemm_nt_packed_gelu(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
+                             const float *bias, float *Y, int ldy) {
+    gemm_job job = {.k = p->kern, .op = 'p', .M = M, .N = p->N, .K = p->K, .X = X, .ldx = ldx,
+                    .W = p->data, .bias = bias, .Y = Y, .ldy = ldy, .col_align = p->kern->nr,
+                    .gelu = 1};
     run_gemm(pool, &job);
 }

@@ -63,6 +63,12 @@ typedef struct lr__kern {
      * any panel boundary (Wp + p*nr*K) to compute the columns from p*nr on. */
     void (*gemm_nt_packed)(int M, int N, int K, const float *X, int ldx, const float *Wp,
                            const float *bias, float *Y, int ldy, int accumulate);
+
+    /* Y = gelu(X W^T + bias) (overwrites Y): the FFN's first Linear with
+     * its activation fused. W is raw [N,K] with stride ldw, or with
+     * w_packed the pack_nt output of this table (ldw ignored). */
+    void (*gemm_nt_gelu)(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                         int w_packed, const float *bias, float *Y, int ldy);
 } lr__kern;
 
 /* The table chosen for this CPU (and LOGRISK_ISA). Never NULL. */
@@ -128,6 +134,13 @@ void lr__packed_free(lr__packed *p);
  * lr__gemm_nt, computed with p->kern. */
 void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
                         const float *bias, float *Y, int ldy, int accumulate);
+
+/* Y = gelu(X W^T + bias), threaded like lr__linear / lr__gemm_nt_packed:
+ * the FFN's first Linear with its activation fused into the GEMM. */
+void lr__linear_gelu(lr_pool *pool, int M, int N, int K, const float *X, const float *W,
+                     const float *bias, float *Y);
+void lr__gemm_nt_packed_gelu(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
+                             const float *bias, float *Y, int ldy);
 
 /* Attention of one sequence and one head, on the calling thread (callers
  * spread sequences x heads over the pool):

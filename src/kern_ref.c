@@ -93,6 +93,12 @@ static void gemm_nt_packed_ref(int M, int N, int K, const float *X, int ldx, con
     gemm_nt_ref(M, N, K, X, ldx, Wp, K, bias, Y, ldy, accumulate);
 }
 
+static void gemm_nt_gelu_ref(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                             int w_packed, const float *bias, float *Y, int ldy) {
+    gemm_nt_ref(M, N, K, X, ldx, W, w_packed ? K : ldw, bias, Y, ldy, 0);
+    for (int m = 0; m < M; m++) gelu_ref(Y + (size_t)m * ldy, (size_t)N);
+}
+
 const lr__kern lr__kern_ref = {
     .name = "ref",
     .gemm_nt = gemm_nt_ref,
@@ -104,4 +110,5 @@ const lr__kern lr__kern_ref = {
     .nr = 1,
     .pack_nt = pack_nt_ref,
     .gemm_nt_packed = gemm_nt_packed_ref,
+    .gemm_nt_gelu = gemm_nt_gelu_ref,
 };

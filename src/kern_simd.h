@@ -26,7 +26,9 @@
  *
  * The B micro-panel (kc * NR floats) stays in L1 while the row tiles of
  * the X block stream through from L2. Ragged tiles are computed into a
- * local MR x NR tile and merged with scalar code.
+ * local MR x NR tile and merged with scalar code. The GELU epilogue
+ * (gemm_nt_gelu) runs on each tile right after its last K block, while it
+ * is still in L1.
  *
  * The element-wise ops work a vector at a time; the ragged tail goes
  * through a padded vector so every element takes the same formula. exp is
@@ -53,6 +55,53 @@
  * least one row tile of a full K block). Stack use of gemm_core is about
  * 4 * (LR_STACK_A + LR_KC * LR_NR + LR_MR * LR_NR) bytes: ~52 KB. */
 #define LR_STACK_A (LR_MR * LR_KC > 4096 ? LR_MR * LR_KC : 4096)
+
+/* ------------------------------------------------------ element-wise ops */
+
+/* exp(x) for x <= 0 (x > 88 is clamped; x < -87.33 gives 0). */
+static inline vf vf_exp_nonpos(vf x) {
+    const vf lo = vf_set1(-87.33654f);
+    vf xc = vf_max(vf_min(x, vf_set1(88.0f)), lo);
+    vf n = vf_round(vf_mul(xc, vf_set1(1.44269504088896341f)));
+    vf r = vf_fmadd(n, vf_set1(-0.693145751953125f), xc); /* ln2 high part */
+    r = vf_fmadd(n, vf_set1(-1.428606765330187e-06f), r); /* ln2 low part  */
+    vf p = vf_set1(1.0f / 5040.0f);
+    p = vf_fmadd(p, r, vf_set1(1.0f / 720.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 120.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 24.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f / 6.0f));
+    p = vf_fmadd(p, r, vf_set1(0.5f));
+    p = vf_fmadd(p, r, vf_set1(1.0f));
+    p = vf_fmadd(p, r, vf_set1(1.0f));
+    return vf_select_lt(x, lo, vf_set1(0.0f), vf_scale_pow2(p, n));
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)) */
+static inline vf vf_gelu(vf x) {
+    vf z = vf_mul(vf_abs(x), vf_set1(0.70710678118654752f));
+    vf t = vf_div(vf_set1(1.0f), vf_fmadd(z, vf_set1(0.3275911f), vf_set1(1.0f)));
+    vf p = vf_set1(1.061405429f);
+    p = vf_fmadd(p, t, vf_set1(-1.453152027f));
+    p = vf_fmadd(p, t, vf_set1(1.421413741f));
+    p = vf_fmadd(p, t, vf_set1(-0.284496736f));
+    p = vf_fmadd(p, t, vf_set1(0.254829592f));
+    p = vf_mul(p, t);
+    /* q = erfc(|x|/sqrt 2); 1 + erf = 2 - q for x >= 0, q for x < 0 */
+    vf q = vf_mul(p, vf_exp_nonpos(vf_mul(vf_sub(vf_set1(0.0f), z), z)));
+    vf one_plus_erf = vf_select_lt(x, vf_set1(0.0f), q, vf_sub(vf_set1(2.0f), q));
+    return vf_mul(vf_mul(vf_set1(0.5f), x), one_plus_erf);
+}
+
+static void gelu_simd(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + LR_VL <= n; i += LR_VL) vf_st(x + i, vf_gelu(vf_ld(x + i)));
+    if (i < n) {
+        float tail[LR_VL] = {0};
+        memcpy(tail, x + i, (n - i) * sizeof(float));
+        vf_st(tail, vf_gelu(vf_ld(tail)));
+        memcpy(x + i, tail, (n - i) * sizeof(float));
+    }
+}
 
 /* ------------------------------------------------------------- packing */
 
@@ -122,15 +171,18 @@ static void pack_a(const float *X, int ldx, int x_trans, int m0, int mc, int k0,
  *   B_KN:     B is W [K,N] with row stride ldb (read in place).
  * bias is only for B_PACKED / B_NK (may be NULL). */
 static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans, const float *B,
-                      int ldb, int b_kind, const float *bias, float *Y, int ldy, int accumulate) {
+                      int ldb, int b_kind, const float *bias, float *Y, int ldy, int accumulate,
+                      int gelu) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* the product is empty: Y = (Y or 0) + bias */
-        for (int m = 0; m < M; m++)
+        for (int m = 0; m < M; m++) {
             for (int n = 0; n < N; n++) {
                 float v = bias ? bias[n] : 0.0f;
                 float *y = Y + (size_t)m * ldy + n;
                 *y = accumulate ? *y + v : v;
             }
+            if (gelu) gelu_simd(Y + (size_t)m * ldy, (size_t)N);
+        }
         return;
     }
     /* abuf: one block of X rows. Small blocks (attention heads, short
@@ -177,15 +229,17 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
                     float *y = Y + (size_t)(m0 + i0) * ldy + n0;
                     if (mr == LR_MR && nr == LR_NR) {
                         micro(kc, ap, kc, bp, bstride, y, ldy, load_c, bias_p);
-                        continue;
+                    } else {
+                        micro(kc, ap, kc, bp, bstride, ctile, LR_NR, 0, NULL);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr; j++) {
+                                float v = ctile[i * LR_NR + j] + (bias_p ? bias_p[j] : 0.0f);
+                                float *yy = y + (size_t)i * ldy + j;
+                                *yy = load_c ? *yy + v : v;
+                            }
                     }
-                    micro(kc, ap, kc, bp, bstride, ctile, LR_NR, 0, NULL);
-                    for (int i = 0; i < mr; i++)
-                        for (int j = 0; j < nr; j++) {
-                            float v = ctile[i * LR_NR + j] + (bias_p ? bias_p[j] : 0.0f);
-                            float *yy = y + (size_t)i * ldy + j;
-                            *yy = load_c ? *yy + v : v;
-                        }
+                    if (gelu && k0 + kc == K) /* the tile is final and still in L1 */
+                        for (int i = 0; i < mr; i++) gelu_simd(y + (size_t)i * ldy, (size_t)nr);
                 }
             }
         }
@@ -195,81 +249,45 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
 
 static void gemm_nt_packed_simd(int M, int N, int K, const float *X, int ldx, const float *Wp,
                                 const float *bias, float *Y, int ldy, int accumulate) {
-    gemm_core(M, N, K, X, ldx, 0, Wp, 0, B_PACKED, bias, Y, ldy, accumulate);
+    gemm_core(M, N, K, X, ldx, 0, Wp, 0, B_PACKED, bias, Y, ldy, accumulate, 0);
 }
 
 /* Small M: each W panel is used by one row block only, so pack it on the
  * fly (no allocation). Larger M: pack W once and reuse it for every row
  * block (on the fly again if that allocation fails). */
-static void gemm_nt_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
-                         const float *bias, float *Y, int ldy, int accumulate) {
+static void gemm_nt_any(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                        const float *bias, float *Y, int ldy, int accumulate, int gelu) {
     if (M > LR_MC && K > 0 && N > 0) {
         float *wp = lr__malloc(lr__packed_floats(LR_NR, N, K) * sizeof(float));
         if (wp) {
             pack_nt_simd(N, K, W, ldw, wp);
-            gemm_core(M, N, K, X, ldx, 0, wp, 0, B_PACKED, bias, Y, ldy, accumulate);
+            gemm_core(M, N, K, X, ldx, 0, wp, 0, B_PACKED, bias, Y, ldy, accumulate, gelu);
             lr__free(wp);
             return;
         }
     }
-    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_NK, bias, Y, ldy, accumulate);
+    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_NK, bias, Y, ldy, accumulate, gelu);
+}
+
+static void gemm_nt_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
+                         const float *bias, float *Y, int ldy, int accumulate) {
+    gemm_nt_any(M, N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, 0);
+}
+
+static void gemm_nt_gelu_simd(int M, int N, int K, const float *X, int ldx, const float *W,
+                              int ldw, int w_packed, const float *bias, float *Y, int ldy) {
+    if (w_packed) gemm_core(M, N, K, X, ldx, 0, W, 0, B_PACKED, bias, Y, ldy, 0, 1);
+    else gemm_nt_any(M, N, K, X, ldx, W, ldw, bias, Y, ldy, 0, 1);
 }
 
 static void gemm_nn_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
                          float *Y, int ldy, int accumulate) {
-    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_KN, NULL, Y, ldy, accumulate);
+    gemm_core(M, N, K, X, ldx, 0, W, ldw, B_KN, NULL, Y, ldy, accumulate, 0);
 }
 
 static void gemm_tn_simd(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
                          float *Y, int ldy, int accumulate) {
-    gemm_core(M, N, K, X, ldx, 1, W, ldw, B_KN, NULL, Y, ldy, accumulate);
-}
-
-/* ------------------------------------------------------ element-wise ops */
-
-/* exp(x) for x <= 0 (x > 88 is clamped; x < -87.33 gives 0). */
-static inline vf vf_exp_nonpos(vf x) {
-    const vf lo = vf_set1(-87.33654f);
-    vf xc = vf_max(vf_min(x, vf_set1(88.0f)), lo);
-    vf n = vf_round(vf_mul(xc, vf_set1(1.44269504088896341f)));
-    vf r = vf_fmadd(n, vf_set1(-0.693145751953125f), xc); /* ln2 high part */
-    r = vf_fmadd(n, vf_set1(-1.428606765330187e-06f), r); /* ln2 low part  */
-    vf p = vf_set1(1.0f / 5040.0f);
-    p = vf_fmadd(p, r, vf_set1(1.0f / 720.0f));
-    p = vf_fmadd(p, r, vf_set1(1.0f / 120.0f));
-    p = vf_fmadd(p, r, vf_set1(1.0f / 24.0f));
-    p = vf_fmadd(p, r, vf_set1(1.0f / 6.0f));
-    p = vf_fmadd(p, r, vf_set1(0.5f));
-    p = vf_fmadd(p, r, vf_set1(1.0f));
-    p = vf_fmadd(p, r, vf_set1(1.0f));
-    return vf_select_lt(x, lo, vf_set1(0.0f), vf_scale_pow2(p, n));
-}
-
-/* 0.5 x (1 + erf(x / sqrt 2)) */
-static inline vf vf_gelu(vf x) {
-    vf z = vf_mul(vf_abs(x), vf_set1(0.70710678118654752f));
-    vf t = vf_div(vf_set1(1.0f), vf_fmadd(z, vf_set1(0.3275911f), vf_set1(1.0f)));
-    vf p = vf_set1(1.061405429f);
-    p = vf_fmadd(p, t, vf_set1(-1.453152027f));
-    p = vf_fmadd(p, t, vf_set1(1.421413741f));
-    p = vf_fmadd(p, t, vf_set1(-0.284496736f));
-    p = vf_fmadd(p, t, vf_set1(0.254829592f));
-    p = vf_mul(p, t);
-    /* q = erfc(|x|/sqrt 2); 1 + erf = 2 - q for x >= 0, q for x < 0 */
-    vf q = vf_mul(p, vf_exp_nonpos(vf_mul(vf_sub(vf_set1(0.0f), z), z)));
-    vf one_plus_erf = vf_select_lt(x, vf_set1(0.0f), q, vf_sub(vf_set1(2.0f), q));
-    return vf_mul(vf_mul(vf_set1(0.5f), x), one_plus_erf);
-}
-
-static void gelu_simd(float *x, size_t n) {
-    size_t i = 0;
-    for (; i + LR_VL <= n; i += LR_VL) vf_st(x + i, vf_gelu(vf_ld(x + i)));
-    if (i < n) {
-        float tail[LR_VL] = {0};
-        memcpy(tail, x + i, (n - i) * sizeof(float));
-        vf_st(tail, vf_gelu(vf_ld(tail)));
-        memcpy(x + i, tail, (n - i) * sizeof(float));
-    }
+    gemm_core(M, N, K, X, ldx, 1, W, ldw, B_KN, NULL, Y, ldy, accumulate, 0);
 }
 
 static void softmax_simd(float *x, int n) {
@@ -341,6 +359,7 @@ const lr__kern LR_TABLE = {
     .nr = LR_NR,
     .pack_nt = pack_nt_simd,
     .gemm_nt_packed = gemm_nt_packed_simd,
+    .gemm_nt_gelu = gemm_nt_gelu_simd,
 };
 
 #endif /* LR_KERN_SIMD_H */

@@ -40,19 +40,21 @@ static int simd_tables(const lr__kern **out) {
     return n;
 }
 
-enum { OP_NT, OP_NN, OP_TN, OP_NT_PACKED };
+enum { OP_NT, OP_NN, OP_TN, OP_NT_PACKED, OP_NT_GELU, OP_NT_PACKED_GELU };
 
 /* Runs one GEMM of kind op on table k (through the driver on pool), and
  * the same on ref inline, and checks every output. Returns 1 if all match. */
 static int check_gemm(const lr__kern *k, lr_pool *pool, int op, int M, int N, int K, int pad,
                       int with_bias, int accumulate) {
-    int ldx = (op == OP_TN ? M : K) + pad, ldw = (op == OP_NT || op == OP_NT_PACKED ? K : N) + pad;
+    int gelu = op == OP_NT_GELU || op == OP_NT_PACKED_GELU;
+    if (gelu) accumulate = 0;
+    int ldx = (op == OP_TN ? M : K) + pad, ldw = (op == OP_NN || op == OP_TN ? N : K) + pad;
     int ldy = N + pad;
     size_t xr = op == OP_TN ? (size_t)K : (size_t)M, wr = op == OP_NN || op == OP_TN ? K : N;
     float *X = rand_buf(xr * ldx), *W = rand_buf(wr * ldw), *bias = rand_buf(N);
     float *Y = rand_buf((size_t)M * ldy), *Yref = malloc(((size_t)M * ldy + 1) * sizeof *Yref);
     memcpy(Yref, Y, (size_t)M * ldy * sizeof *Y);
-    const float *b = with_bias && (op == OP_NT || op == OP_NT_PACKED) ? bias : NULL;
+    const float *b = with_bias && op != OP_NN && op != OP_TN ? bias : NULL;
     switch (op) {
     case OP_NT:
         lr__gemm_nt_with(k, pool, M, N, K, X, ldx, W, ldw, b, Y, ldy, accumulate);
@@ -68,6 +70,21 @@ static int check_gemm(const lr__kern *k, lr_pool *pool, int op, int M, int N, in
         lr__gemm_nt_packed(pool, M, X, ldx, p, b, Y, ldy, accumulate);
         lr__packed_free(p);
         lr__kern_ref.gemm_nt(M, N, K, X, ldx, W, ldw, b, Yref, ldy, accumulate);
+        break;
+    }
+    case OP_NT_GELU:
+    case OP_NT_PACKED_GELU: {
+        lr__packed *p = NULL;
+        if (op == OP_NT_PACKED_GELU) {
+            lr_error err = {0};
+            p = lr__pack_nt(NULL, k, W, N, K, ldw, &err);
+            T_CHECK(p != NULL);
+            if (!p) break;
+        }
+        k->gemm_nt_gelu(M, N, K, X, ldx, p ? p->data : W, ldw, p != NULL, b, Y, ldy);
+        lr__packed_free(p);
+        lr__kern_ref.gemm_nt(M, N, K, X, ldx, W, ldw, b, Yref, ldy, 0);
+        for (int m = 0; m < M; m++) lr__kern_ref.gelu(Yref + (size_t)m * ldy, (size_t)N);
         break;
     }
     case OP_NN:
@@ -86,7 +103,9 @@ static int check_gemm(const lr__kern *k, lr_pool *pool, int op, int M, int N, in
                 if (got != want) ok = 0;
                 continue;
             }
-            double scale = (b ? fabs(b[n]) : 0.0) + (accumulate ? fabs(want) + 1.0 : 0.0);
+            /* gelu is 1.13-Lipschitz, and its own error is < 4e-7 |x| */
+            double scale = (b ? fabs(b[n]) : 0.0) + (accumulate ? fabs(want) + 1.0 : 0.0) +
+                           (gelu ? 0.1 * fabs(want) : 0.0);
             for (int kk = 0; kk < K; kk++) {
                 double x = op == OP_TN ? X[(size_t)kk * ldx + m] : X[(size_t)m * ldx + kk];
                 double w = op == OP_NN || op == OP_TN ? W[(size_t)kk * ldw + n]
@@ -131,6 +150,10 @@ static void test_gemm_nt_odd_sizes(void) { odd_sizes(OP_NT); }
 static void test_gemm_nn_odd_sizes(void) { odd_sizes(OP_NN); }
 static void test_gemm_tn_odd_sizes(void) { odd_sizes(OP_TN); }
 static void test_gemm_nt_packed_odd_sizes(void) { odd_sizes(OP_NT_PACKED); }
+static void test_gemm_nt_gelu_odd_sizes(void) {
+    odd_sizes(OP_NT_GELU);
+    odd_sizes(OP_NT_PACKED_GELU);
+}
 
 /* BERT-mini shapes (fewer rows than the real 768..4096 to keep ref fast),
  * and more rows than one row block (LR_MC <= 192) so that gemm_nt packs
@@ -147,6 +170,7 @@ static void test_gemm_bert_shapes(void) {
             T_CHECK(check_gemm(tables[t], NULL, OP_NT_PACKED, sh[0], sh[1], sh[2], 0, 1, 1));
             T_CHECK(check_gemm(tables[t], NULL, OP_NN, sh[0], sh[1], sh[2], 0, 0, 1));
             T_CHECK(check_gemm(tables[t], NULL, OP_TN, sh[0], sh[1], sh[2], 0, 0, 0));
+            T_CHECK(check_gemm(tables[t], NULL, OP_NT_GELU, sh[0], sh[1], sh[2], 0, 1, 0));
         }
 }
 
@@ -215,6 +239,46 @@ static void test_threaded_drivers_match_inline(void) {
             }
     lr_pool_free(pools[0]);
     lr_pool_free(pools[1]);
+}
+
+/* The fused Linear+GELU drivers (default table) over pools give exactly
+ * the inline result, raw and pre-packed. */
+static void test_threaded_gelu_drivers(void) {
+    static const int shapes[][3] = {{300, 256, 64}, {10, 1024, 64}, {130, 70, 33}};
+    lr_error err = {0};
+    lr_pool *pool = lr_pool_new(2, &err);
+    T_CHECK(pool != NULL);
+    if (!pool) return;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *X = rand_buf((size_t)M * K), *W = rand_buf((size_t)N * K), *b = rand_buf(N);
+        float *Y[4];
+        for (int i = 0; i < 4; i++) Y[i] = malloc((size_t)M * N * sizeof(float));
+        lr__linear_gelu(NULL, M, N, K, X, W, b, Y[0]);
+        lr__linear_gelu(pool, M, N, K, X, W, b, Y[1]);
+        lr__packed *p = lr__pack_nt(pool, NULL, W, N, K, K, &err);
+        T_CHECK(p != NULL);
+        if (p) {
+            lr__gemm_nt_packed_gelu(NULL, M, X, K, p, b, Y[2], N);
+            lr__gemm_nt_packed_gelu(pool, M, X, K, p, b, Y[3], N);
+        }
+        lr__packed_free(p);
+        for (int i = 1; i < 4; i++)
+            if (memcmp(Y[0], Y[i], (size_t)M * N * sizeof(float)) != 0)
+                T_FAIL("%dx%dx%d: gelu driver %d differs from inline", M, N, K, i);
+        /* and it is gelu(linear) */
+        float *ref = malloc((size_t)M * N * sizeof(float));
+        lr__linear(NULL, M, N, K, X, W, b, ref);
+        lr__kern_get()->gelu(ref, (size_t)M * N);
+        for (size_t i = 0; i < (size_t)M * N; i++)
+            if (!(fabs(ref[i] - Y[0][i]) <= 1e-6 * (1 + fabs(ref[i])))) {
+                T_FAIL("gelu(linear)[%zu] = %.9g, fused %.9g", i, ref[i], Y[0][i]);
+                break;
+            }
+        free(ref), free(X), free(W), free(b);
+        for (int i = 0; i < 4; i++) free(Y[i]);
+    }
+    lr_pool_free(pool);
 }
 
 static void test_pack_nt_layout(void) {
@@ -420,8 +484,10 @@ static void test_isa_selection(void) {
 
 T_MAIN(T_CASE(test_gemm_nt_odd_sizes), T_CASE(test_gemm_nn_odd_sizes),
        T_CASE(test_gemm_tn_odd_sizes), T_CASE(test_gemm_nt_packed_odd_sizes),
+       T_CASE(test_gemm_nt_gelu_odd_sizes),
        T_CASE(test_gemm_bert_shapes), T_CASE(test_gemm_empty_k),
-       T_CASE(test_threaded_drivers_match_inline), T_CASE(test_pack_nt_layout),
+       T_CASE(test_threaded_drivers_match_inline), T_CASE(test_threaded_gelu_drivers),
+       T_CASE(test_pack_nt_layout),
        T_CASE(test_layernorm_vs_ref), T_CASE(test_gelu_vs_ref_and_libm),
        T_CASE(test_softmax_vs_ref), T_CASE(test_attention_vs_double),
        T_CASE(test_isa_selection))
