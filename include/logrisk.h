@@ -314,7 +314,7 @@ typedef struct lr_scorer lr_scorer;
 
 typedef struct lr_score_opts {
     int n_threads;          /* threads of the scorer's pool; <= 0: available cores */
-    int batch;              /* lines per model call (default 32)                   */
+    int batch;              /* lines per model call, 1..256 (default 32)           */
     int window;             /* batches per length-sorting window (default 8);
                                1 for low-latency streaming                          */
     int with_logits;        /* JSON output adds "logits" (default 0)               */

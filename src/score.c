@@ -155,8 +155,8 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
         lr__err(err, LR_EINVAL, "no model given to the scorer");
         return NULL;
     }
-    if (opts->batch < 1 || opts->batch > 4096) {
-        lr__err(err, LR_EINVAL, "batch size %d is out of range 1..4096", opts->batch);
+    if (opts->batch < 1 || opts->batch > 256) {
+        lr__err(err, LR_EINVAL, "batch size %d is out of range 1..256", opts->batch);
         return NULL;
     }
     if (opts->window < 1 || opts->window > 1024 || opts->batch * opts->window > 65536) {

@@ -23,7 +23,7 @@ static const char score_usage[] =
     "  -i, --input FILE   raw log lines (default or '-': standard input)\n"
     "  -o, --output FILE  where to write (default: standard output)\n"
     "  --threads N        threads for the model (default: available cores)\n"
-    "  --batch N          lines per model call, grouped by length (default 32)\n"
+    "  --batch N          lines per model call (1..256), grouped by length (default 32)\n"
     "  --logits           also write \"logits\":[...]\n"
     "  -h, --help         show this help\n";
 
@@ -88,8 +88,8 @@ int lr_cmd_score(int argc, char **argv) {
             }
         } else if ((v = opt_value(argc, argv, &i, NULL, "--batch", &m)) || m) {
             if (!v) goto missing;
-            if (parse_int(v, 1, 4096, &opts.batch)) {
-                fprintf(stderr, "logrisk score: --batch wants a number 1..4096, not '%s'\n\n", v);
+            if (parse_int(v, 1, 256, &opts.batch)) {
+                fprintf(stderr, "logrisk score: --batch wants a number 1..256, not '%s'\n\n", v);
                 return lr_cli_usage(score_usage, 0);
             }
         } else {
