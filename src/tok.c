@@ -318,7 +318,12 @@ struct lr_tok {
     uint32_t n_nodes;
     edge *edges;
     uint32_t edge_mask;
-    int32_t cont_root; /* node of "##", -1 when no token starts with it  */
+    int32_t cont_root; /* node of "##" (always made, token or not)       */
+    /* Fast WordPiece (LinMaxMatch): failure link and failure pops per node;
+     * NULL when the pops would be too large (then the reference walk). */
+    int32_t *fail;
+    uint32_t *pops_off, *pops_len;
+    int32_t *pops;
     int special[5];    /* [PAD] [UNK] [CLS] [SEP] [MASK]                  */
     lr__tok_added added;
 };
@@ -356,6 +361,133 @@ static int32_t trie_walk(lr_tok *tok, const char *s, size_t len, int create) {
     return node;
 }
 
+/* ------------------------------------------------- Fast WordPiece links */
+
+/*
+ * LinMaxMatch (Song et al., "Fast WordPiece Tokenization", EMNLP 2021).
+ * For a trie node v spelling s (with or without the "##" prefix):
+ *  - when s is a token: fail(v) = the "##" node, pops(v) = [s];
+ *  - else, from its parent u and edge byte c: follow z = fail(u), fail(z),
+ *    ... collecting pops(z) until z has a child c; then fail(v) = that
+ *    child and pops(v) = pops(u) + the collected pops; no such z: no link.
+ * Matching a word then walks the trie once: on a missing edge, emit
+ * pops(u) and jump to fail(u); at the end, do the same until the "##"
+ * node; a missing link anywhere means the whole word is [UNK]. This gives
+ * exactly greedy longest-match-first, each byte read once. Nodes are
+ * visited breadth first from the root and the "##" node, so links point
+ * to nodes already done. When the pops would exceed a budget (a hostile
+ * vocab with very long tokens makes them quadratic) the links are dropped
+ * and encode uses the reference walk; tests compare the two.
+ */
+static int build_failure_links(lr_tok *tok, size_t text_len) {
+    uint32_t n = tok->n_nodes;
+    uint32_t *first = lr__calloc((size_t)n + 1, sizeof *first);
+    int32_t *kids = lr__alloc_array((size_t)LR_MAX(n, 1), sizeof *kids);
+    uint8_t *kid_byte = lr__alloc_array((size_t)LR_MAX(n, 1), 1);
+    int32_t *queue = lr__alloc_array((size_t)n, sizeof *queue);
+    tok->fail = lr__alloc_array(n, sizeof *tok->fail);
+    tok->pops_off = lr__calloc(n, sizeof *tok->pops_off);
+    tok->pops_len = lr__calloc(n, sizeof *tok->pops_len);
+    size_t cap = 1024, used = 0, budget = 16 * text_len + 65536;
+    tok->pops = lr__alloc_array(cap, sizeof *tok->pops);
+    int rc = LR_ENOMEM;
+    if (!first || !kids || !kid_byte || !queue || !tok->fail || !tok->pops_off || !tok->pops_len || !tok->pops)
+        goto done;
+    /* Children lists (CSR) from the edge table. */
+    for (uint32_t i = 0; i <= tok->edge_mask; i++)
+        if (tok->edges[i].key) first[(tok->edges[i].key - 1) >> 8]++;
+    uint32_t sum = 0;
+    for (uint32_t v = 0; v <= n; v++) {
+        uint32_t c = v < n ? first[v] : 0;
+        first[v] = sum;
+        sum += c;
+    }
+    uint32_t *fill = (uint32_t *)queue; /* borrowed as a cursor array until the BFS */
+    for (uint32_t v = 0; v < n; v++) fill[v] = first[v];
+    for (uint32_t i = 0; i <= tok->edge_mask; i++) {
+        if (!tok->edges[i].key) continue;
+        uint32_t parent = (tok->edges[i].key - 1) >> 8;
+        kids[fill[parent]] = tok->edges[i].child;
+        kid_byte[fill[parent]] = (uint8_t)((tok->edges[i].key - 1) & 255);
+        fill[parent]++;
+    }
+    for (uint32_t v = 0; v < n; v++) tok->fail[v] = -1;
+    const int32_t sharp = tok->cont_root;
+    uint32_t head = 0, tail = 0;
+    queue[tail++] = 0;
+    if (sharp != 0) queue[tail++] = sharp;
+    while (head < tail) {
+        int32_t u = queue[head++];
+        for (uint32_t k = first[u]; k < first[u + 1]; k++) {
+            int32_t v = kids[k];
+            uint8_t c = kid_byte[k];
+            if (v == sharp) continue;
+            queue[tail++] = v;
+            if (tok->node_id[v] >= 0) {
+                tok->fail[v] = sharp;
+                if (used + 1 > cap) {
+                    size_t ncap = cap * 2;
+                    int32_t *np = lr__realloc(tok->pops, ncap * sizeof *np);
+                    if (!np) goto done;
+                    tok->pops = np;
+                    cap = ncap;
+                }
+                tok->pops_off[v] = (uint32_t)used;
+                tok->pops_len[v] = 1;
+                tok->pops[used++] = tok->node_id[v];
+                continue;
+            }
+            /* Find the link first, then copy pops(u) and the collected pops. */
+            int32_t z = tok->fail[u];
+            size_t extra = 0;
+            while (z >= 0 && trie_child(tok, z, c) < 0) {
+                extra += tok->pops_len[z];
+                z = tok->fail[z];
+            }
+            if (z < 0) continue; /* no link: reaching v's dead end is [UNK] */
+            size_t need = (size_t)tok->pops_len[u] + extra;
+            if (used + need > budget || used + need > UINT32_MAX) { /* give up: reference walk */
+                rc = 0;
+                lr__free(tok->fail);
+                tok->fail = NULL;
+                goto done;
+            }
+            while (used + need > cap) {
+                size_t ncap = cap * 2;
+                int32_t *np = lr__realloc(tok->pops, ncap * sizeof *np);
+                if (!np) goto done;
+                tok->pops = np;
+                cap = ncap;
+            }
+            tok->fail[v] = trie_child(tok, z, c);
+            tok->pops_off[v] = (uint32_t)used;
+            tok->pops_len[v] = (uint32_t)need;
+            memcpy(tok->pops + used, tok->pops + tok->pops_off[u], tok->pops_len[u] * sizeof *tok->pops);
+            used += tok->pops_len[u];
+            for (int32_t y = tok->fail[u]; y != z; y = tok->fail[y]) {
+                memcpy(tok->pops + used, tok->pops + tok->pops_off[y], tok->pops_len[y] * sizeof *tok->pops);
+                used += tok->pops_len[y];
+            }
+        }
+    }
+    rc = 0;
+done:
+    lr__free(first);
+    lr__free(kids);
+    lr__free(kid_byte);
+    lr__free(queue);
+    if (rc != 0 || !tok->fail) {
+        lr__free(tok->fail);
+        lr__free(tok->pops_off);
+        lr__free(tok->pops_len);
+        lr__free(tok->pops);
+        tok->fail = NULL;
+        tok->pops_off = tok->pops_len = NULL;
+        tok->pops = NULL;
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------ loading */
 
 void lr_tok_free(lr_tok *tok) {
@@ -365,6 +497,10 @@ void lr_tok_free(lr_tok *tok) {
     lr__free(tok->str_len);
     lr__free(tok->node_id);
     lr__free(tok->edges);
+    lr__free(tok->fail);
+    lr__free(tok->pops_off);
+    lr__free(tok->pops_len);
+    lr__free(tok->pops);
     lr__free(tok);
 }
 
@@ -417,11 +553,11 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
     if (!tok) goto oom;
     tok->n_vocab = (int)n_lines;
     size_t edge_cap = 1024;
-    while (edge_cap < 2 * (len + 2)) edge_cap *= 2;
+    while (edge_cap < 2 * (len + 4)) edge_cap *= 2;
     tok->strings = lr__malloc(len + n_lines + 1);
     tok->str_off = lr__alloc_array(n_lines, sizeof *tok->str_off);
     tok->str_len = lr__alloc_array(n_lines, sizeof *tok->str_len);
-    tok->node_id = lr__alloc_array(len + 2, sizeof *tok->node_id);
+    tok->node_id = lr__alloc_array(len + 4, sizeof *tok->node_id);
     tok->edges = lr__calloc(edge_cap, sizeof *tok->edges);
     if (!tok->strings || !tok->str_off || !tok->str_len || !tok->node_id || !tok->edges) goto oom;
     tok->edge_mask = (uint32_t)(edge_cap - 1);
@@ -449,7 +585,9 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         out += tlen + 1;
         pos = end + 1;
     }
-    tok->cont_root = trie_walk(tok, "##", 2, 0);
+    tok->cont_root = trie_walk(tok, "##", 2, 1);
+    int rc = build_failure_links(tok, len);
+    if (rc != 0) goto oom;
     for (int k = 0; k < LR_TOK_N_RESERVED; k++) {
         int id = lr_tok_id(tok, lr__tok_reserved[k], strlen(lr__tok_reserved[k]));
         if (k < 5) {
@@ -538,36 +676,66 @@ typedef struct enc_state {
     const lr_tok *tok;
     int32_t *ids; /* content goes to ids[0..cap) */
     int n, cap;
+    int reference; /* use the reference walk even when links exist */
 } enc_state;
+
+/* LinMaxMatch over one word (see build_failure_links): pieces into out;
+ * returns their count, 0 when the word is [UNK]. */
+static int wordpiece_fast(const lr_tok *tok, const char *word, size_t len, int32_t *out) {
+    int n = 0;
+    int32_t u = 0;
+    for (size_t i = 0; i < len; i++) {
+        int32_t v;
+        while ((v = trie_child(tok, u, (uint8_t)word[i])) < 0) {
+            if (tok->fail[u] < 0) return 0;
+            memcpy(out + n, tok->pops + tok->pops_off[u], tok->pops_len[u] * sizeof *out);
+            n += (int)tok->pops_len[u];
+            u = tok->fail[u];
+        }
+        u = v;
+    }
+    while (u != tok->cont_root) {
+        if (tok->fail[u] < 0) return 0;
+        memcpy(out + n, tok->pops + tok->pops_off[u], tok->pops_len[u] * sizeof *out);
+        n += (int)tok->pops_len[u];
+        u = tok->fail[u];
+    }
+    return n;
+}
+
+/* The reference: greedy longest match by walking the trie from each piece
+ * start (HF's loop, without building substrings). Same contract. */
+static int wordpiece_ref(const lr_tok *tok, const char *word, size_t len, int32_t *out) {
+    int n = 0;
+    size_t start = 0;
+    while (start < len) {
+        int32_t node = start == 0 ? 0 : tok->cont_root;
+        int32_t best = -1;
+        size_t best_end = start;
+        for (size_t i = start; i < len && node >= 0; i++) {
+            node = trie_child(tok, node, (uint8_t)word[i]);
+            if (node >= 0 && tok->node_id[node] >= 0) {
+                best = tok->node_id[node];
+                best_end = i + 1;
+            }
+        }
+        if (best < 0) return 0;
+        out[n++] = best;
+        start = best_end;
+    }
+    return n;
+}
 
 /* WordPiece on one word: greedy longest match, [UNK] for the whole word
  * when any part fails. Returns 1 when the output is full. */
 static int enc_word(void *ctx, const char *word, size_t len, int n_chars) {
     enc_state *st = ctx;
     const lr_tok *tok = st->tok;
-    int32_t pieces[LR_TOK_MAX_WORD_CHARS];
+    int32_t pieces[LR_TOK_WORD_BYTES]; /* at most one piece per byte */
     int n_pieces = 0;
-    if (word && n_chars <= LR_TOK_MAX_WORD_CHARS) {
-        size_t start = 0;
-        while (start < len) {
-            int32_t node = start == 0 ? 0 : tok->cont_root;
-            int32_t best = -1;
-            size_t best_end = start;
-            for (size_t i = start; i < len && node >= 0; i++) {
-                node = trie_child(tok, node, (uint8_t)word[i]);
-                if (node >= 0 && tok->node_id[node] >= 0) {
-                    best = tok->node_id[node];
-                    best_end = i + 1;
-                }
-            }
-            if (best < 0) {
-                n_pieces = 0;
-                break;
-            }
-            pieces[n_pieces++] = best;
-            start = best_end;
-        }
-    }
+    if (word && n_chars <= LR_TOK_MAX_WORD_CHARS)
+        n_pieces = tok->fail && !st->reference ? wordpiece_fast(tok, word, len, pieces)
+                                               : wordpiece_ref(tok, word, len, pieces);
     if (n_pieces == 0) pieces[n_pieces++] = tok->special[LR_TOK_UNK];
     for (int k = 0; k < n_pieces; k++) {
         if (st->n >= st->cap) return 1;
@@ -583,9 +751,10 @@ static int enc_added(void *ctx, int id) {
     return st->n >= st->cap;
 }
 
-int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids) {
+int lr__tok_encode_with(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids,
+                        int reference) {
     if (!tok || !ids || max_len < 2 || (!text && len)) return LR_EINVAL;
-    enc_state st = {tok, ids + 1, 0, max_len - 2};
+    enc_state st = {tok, ids + 1, 0, max_len - 2, reference};
     ids[0] = tok->special[LR_TOK_CLS];
     if (st.cap > 0) {
         lr__tok_sink sink = {enc_word, enc_added, &st};
@@ -594,3 +763,9 @@ int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, 
     ids[st.n + 1] = tok->special[LR_TOK_SEP];
     return st.n + 2;
 }
+
+int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids) {
+    return lr__tok_encode_with(tok, text, len, max_len, ids, 0);
+}
+
+int lr__tok_has_links(const lr_tok *tok) { return tok && tok->fail != NULL; }

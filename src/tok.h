@@ -68,6 +68,14 @@ int lr__tok_unicode_fix(int32_t cp, int what);
 int32_t lr__tok_lower_fix(int32_t cp);
 int lr__tok_nfd_fix(int32_t cp, int32_t *out, int cap);
 
+/* lr_tok_encode with a choice of WordPiece matcher: reference != 0 forces
+ * the reference walk (greedy longest match from each piece start) instead
+ * of the linear-time LinMaxMatch; the tests compare the two. */
+int lr__tok_encode_with(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids,
+                        int reference);
+/* 1 when the linear-time links were built (0: a vocab too hostile for them). */
+int lr__tok_has_links(const lr_tok *tok);
+
 /* The added-token set of a loaded tokenizer (reserved tokens it has). */
 const lr__tok_added *lr__tok_added_set(const lr_tok *tok);
 

@@ -10,7 +10,8 @@
  *    (tok_hostile_masked8.jsonl), 50 lines of each loghub log masked with
  *    models/vocab/logs-8k.txt (tok_loghub.jsonl): ids equal HF's;
  *  - masks never split, truncation, 100-char words, invalid UTF-8, a
- *    30,522-line bert-base-uncased-shaped vocab, vocab errors, the learner
+ *    30,522-line bert-base-uncased-shaped vocab, vocab errors, LinMaxMatch
+ *    against the reference walk on random vocabs, the learner
  *    on a corpus small enough to work out by hand, threads, no allocation
  *    in encode, allocation failures.
  */
@@ -515,6 +516,79 @@ static void test_learner_on_loghub(void) {
     lr_rules_free(rules);
 }
 
+/* LinMaxMatch against the reference walk on random small vocabs over a
+ * 3-letter alphabet (many partial matches, dead ends and [UNK]s). */
+static uint64_t rng_state = 7;
+static uint32_t rnd(uint32_t n) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static void test_fast_wordpiece_equals_reference(void) {
+    int compared = 0, differ = 0, unks = 0;
+    for (int trial = 0; trial < 1500; trial++) {
+        lr__buf v;
+        lr__buf_init(&v);
+        lr__buf_puts(&v, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+        int n_tok = 1 + (int)rnd(40);
+        for (int t = 0; t < n_tok; t++) {
+            if (rnd(2)) lr__buf_puts(&v, "##");
+            int len = 1 + (int)rnd(rnd(4) ? 3 : 7);
+            for (int k = 0; k < len; k++) lr__buf_putc(&v, (char)('a' + rnd(3)));
+            lr__buf_putc(&v, '\n');
+        }
+        lr_tok *tok = lr_tok_from_text(v.data, v.len, NULL);
+        T_CHECK(tok != NULL && lr__tok_has_links(tok));
+        if (!tok) break;
+        for (int line = 0; line < 20; line++) {
+            char text[128];
+            int len = 0, words = 1 + (int)rnd(4);
+            for (int w = 0; w < words; w++) {
+                int wl = 1 + (int)rnd(rnd(3) ? 8 : 20);
+                for (int k = 0; k < wl; k++) text[len++] = (char)('a' + rnd(3));
+                text[len++] = ' ';
+            }
+            int32_t fast[160], ref[160];
+            int nf = lr__tok_encode_with(tok, text, (size_t)len, 160, fast, 0);
+            int nr = lr__tok_encode_with(tok, text, (size_t)len, 160, ref, 1);
+            compared++;
+            if (nf != nr || memcmp(fast, ref, (size_t)nf * sizeof fast[0]) != 0) {
+                if (differ++ < 3) T_FAIL("trial %d: fast and reference differ on '%.*s'", trial, len, text);
+            }
+            for (int k = 1; k < nr - 1; k++) unks += ref[k] == 1;
+        }
+        lr_tok_free(tok);
+        lr__buf_free(&v);
+    }
+    T_EQ_INT(differ, 0);
+    T_EQ_INT(compared, 30000);
+    T_CHECK(unks > 1000); /* the random vocabs do exercise failures */
+}
+
+/* A vocab whose links would be quadratic (one 3,000-byte chain of
+ * non-tokens under tokens "a"/"##a") falls back to the reference walk. */
+static void test_hostile_vocab_falls_back(void) {
+    lr__buf v;
+    lr__buf_init(&v);
+    lr__buf_puts(&v, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n##a\n");
+    for (int i = 0; i < 3000; i++) lr__buf_putc(&v, 'a');
+    lr__buf_puts(&v, "b\n");
+    lr_tok *tok = lr_tok_from_text(v.data, v.len, NULL);
+    T_CHECK(tok != NULL);
+    if (tok) {
+        T_EQ_INT(lr__tok_has_links(tok), 0);
+        int32_t ids[8];
+        T_EQ_INT(encode_str(tok, "aaa", 8, ids), 5); /* a ##a ##a */
+        T_EQ_INT(ids[1], 5);
+        T_EQ_INT(ids[3], 6);
+    }
+    lr_tok_free(tok);
+    lr__buf_free(&v);
+    tok = load_vocab("models/vocab/logs-8k.txt");
+    T_EQ_INT(lr__tok_has_links(tok), 1);
+    lr_tok_free(tok);
+}
+
 typedef struct thr_arg {
     const lr_tok *tok;
     char **lines;
@@ -627,6 +701,7 @@ static void test_allocation_failures(void) {
 T_MAIN(T_CASE(test_unicode_every_code_point), T_CASE(test_unicode_named_cases), T_CASE(test_hostile_raw_vs_hf),
        T_CASE(test_hostile_masked_max8_vs_hf), T_CASE(test_loghub_sample_vs_hf), T_CASE(test_masks_never_split),
        T_CASE(test_truncation), T_CASE(test_long_words), T_CASE(test_invalid_utf8_and_random_bytes),
-       T_CASE(test_bert_shaped_vocab), T_CASE(test_vocab_errors), T_CASE(test_learner_by_hand),
+       T_CASE(test_bert_shaped_vocab), T_CASE(test_vocab_errors),
+       T_CASE(test_fast_wordpiece_equals_reference), T_CASE(test_hostile_vocab_falls_back), T_CASE(test_learner_by_hand),
        T_CASE(test_learner_on_loghub), T_CASE(test_threads_share_one_tokenizer),
        T_CASE(test_encode_allocates_nothing), T_CASE(test_allocation_failures))
