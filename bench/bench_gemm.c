@@ -47,6 +47,7 @@ typedef struct {
     const lr__kern *k;
     lr_pool *pool;
     const lr__packed *packed; /* non-NULL: the pre-packed path */
+    char op;                  /* 0 = nt (Linear), 'n' = gemm_nn, 'T' = gemm_tn */
     int M, N, K;
     const float *X, *W, *b;
     float *Y;
@@ -63,6 +64,10 @@ static void run_once(const bench_case *c) {
     if (!c->k) { /* OpenBLAS: Y = X W^T (bias not included) */
         blas_sgemm(101 /* RowMajor */, 111 /* NoTrans */, 112 /* Trans */, c->M, c->N, c->K, 1.0f,
                    c->X, c->K, c->W, c->K, 0.0f, c->Y, c->N);
+    } else if (c->op == 'n') { /* X [M,K] * W [K,N] */
+        lr__gemm_nn_with(c->k, c->pool, c->M, c->N, c->K, c->X, c->K, c->W, c->N, c->Y, c->N, 0);
+    } else if (c->op == 'T') { /* X [K,M]^T * W [K,N] */
+        lr__gemm_tn_with(c->k, c->pool, c->M, c->N, c->K, c->X, c->M, c->W, c->N, c->Y, c->N, 0);
     } else if (c->packed) {
         lr__gemm_nt_packed(c->pool, c->M, c->X, c->K, c->packed, c->b, c->Y, c->N, 0);
     } else {
@@ -128,7 +133,7 @@ int main(int argc, char **argv) {
             double blas = 0.0;
             if (blas_sgemm) {
                 if (blas_threads) blas_threads(t + 1);
-                bench_case bc = {NULL, NULL, NULL, M, N, K, X, W, b, Y};
+                bench_case bc = {NULL, NULL, NULL, 0, M, N, K, X, W, b, Y};
                 blas = gflops(&bc, min_s);
                 printf("%-7s %-6s %-16s %3d %9.1f %6.1f%%\n", "openblas", "", shape, t + 1, blas,
                        100.0 * blas / (peak2 / 2 * (t + 1)));
@@ -143,7 +148,7 @@ int main(int argc, char **argv) {
                         status = 1;
                         continue;
                     }
-                    bench_case bc = {k, pools[t], p, M, N, K, X, W, b, Y};
+                    bench_case bc = {k, pools[t], p, 0, M, N, K, X, W, b, Y};
                     double g = gflops(&bc, min_s);
                     printf("%-7s %-6s %-16s %3d %9.1f %6.1f%%", k->name, pre ? "packed" : "raw",
                            shape, t + 1, g, 100.0 * g / (peak2 / 2 * (t + 1)));
@@ -155,12 +160,30 @@ int main(int argc, char **argv) {
         }
         free(X), free(W), free(b), free(Y);
     }
+    /* the backward GEMMs of a Linear(1024 -> 256) over 768 tokens, default table */
+    if (argc <= 2) {
+        int T = 768, In = 1024, Out = 256;
+        float *A = rand_buf((size_t)T * In, &seed), *B = rand_buf((size_t)T * In, &seed);
+        float *Y = malloc((size_t)T * In * sizeof *Y);
+        for (int t = 0; t < 2; t++) {
+            /* dX [T,In] = dY [T,Out] * W [Out,In]; dW [Out,In] = dY^T [Out,T] * X [T,In] */
+            bench_case nn = {lr__kern_get(), pools[t], NULL, 'n', T, In, Out, A, B, NULL, Y};
+            bench_case tn = {lr__kern_get(), pools[t], NULL, 'T', Out, In, T, A, B, NULL, Y};
+            double g = gflops(&nn, min_s);
+            printf("%-7s %-6s %-16s %3d %9.1f %6.1f%%   (gemm_nn: dX of Linear)\n", lr_kernel_path(),
+                   "nn", "768x1024x256", t + 1, g, 100.0 * g / (peak2 / 2 * (t + 1)));
+            g = gflops(&tn, min_s);
+            printf("%-7s %-6s %-16s %3d %9.1f %6.1f%%   (gemm_tn: dW of Linear)\n", lr_kernel_path(),
+                   "tn", "256x1024x768", t + 1, g, 100.0 * g / (peak2 / 2 * (t + 1)));
+        }
+        free(A), free(B), free(Y);
+    }
     /* the scalar reference once, for scale */
     {
         int M = 96, N = 256, K = 256;
         float *X = rand_buf((size_t)M * K, &seed), *W = rand_buf((size_t)N * K, &seed);
         float *Y = malloc((size_t)M * N * sizeof *Y);
-        bench_case bc = {&lr__kern_ref, NULL, NULL, M, N, K, X, W, NULL, Y};
+        bench_case bc = {&lr__kern_ref, NULL, NULL, 0, M, N, K, X, W, NULL, Y};
         double g = gflops(&bc, min_s);
         printf("%-7s %-6s %-16s %3d %9.1f %6.1f%%\n", "ref", "raw", "96x256x256", 1, g,
                100.0 * g / (peak2 / 2));

@@ -51,10 +51,6 @@
 #error "LR_MC must be a multiple of LR_MR"
 #endif
 
-/* Floats of X rows gemm_core packs on the stack before it allocates (at
- * least one row tile of a full K block). Stack use of gemm_core is about
- * 4 * (LR_STACK_A + LR_KC * LR_NR + LR_MR * LR_NR) bytes: ~52 KB. */
-#define LR_STACK_A (LR_MR * LR_KC > 4096 ? LR_MR * LR_KC : 4096)
 
 /* ------------------------------------------------------ element-wise ops */
 
@@ -185,18 +181,11 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
         }
         return;
     }
-    /* abuf: one block of X rows. Small blocks (attention heads, short
-     * batches) live on the stack; big ones on the heap, and if that
-     * allocation fails we go on a row tile at a time, still correct. */
-    float stack_a[LR_STACK_A];
+    /* abuf: one block of X rows, on the stack (no allocation per call; the
+     * stack use of gemm_core is 4 * (LR_MC * LR_KC + LR_KC * LR_NR +
+     * LR_MR * LR_NR) bytes, about 130 KB; pool threads get >= 1 MB). */
+    float abuf[LR_MC * LR_KC];
     int mc_max = LR_MIN(LR_MC, (M + LR_MR - 1) / LR_MR * LR_MR);
-    int kc_max = LR_MIN(LR_KC, K);
-    float *heap_a = NULL, *abuf = stack_a;
-    if ((size_t)mc_max * kc_max > LR_STACK_A) {
-        heap_a = lr__malloc((size_t)mc_max * kc_max * sizeof(float));
-        if (heap_a) abuf = heap_a;
-        else mc_max = LR_MR;
-    }
     float pbuf[LR_KC * LR_NR];
     float ctile[LR_MR * LR_NR];
 
@@ -244,7 +233,6 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
             }
         }
     }
-    lr__free(heap_a);
 }
 
 static void gemm_nt_packed_simd(int M, int N, int K, const float *X, int ldx, const float *Wp,

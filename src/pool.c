@@ -28,6 +28,9 @@
 #include "util.h"
 
 #define LR_POOL_MAX_THREADS 256
+/* The least stack a worker gets: the GEMM kernels keep their packing
+ * buffers on the stack (~130 KB), and some libcs default to 128 KB. */
+#define LR_POOL_MIN_STACK (1u << 20)
 /* Spin iterations (each with a pause hint, some tens of microseconds in
  * all) before a waiting thread sleeps: long enough to cover the gap between
  * two GEMMs of one forward pass, short enough not to hold a shared core. */
@@ -129,13 +132,22 @@ lr_pool *lr_pool_new(int n_threads, lr_error *err) {
     atomic_init(&pool->stop, 0);
     pool->threads = lr__calloc((size_t)n_threads, sizeof *pool->threads);
     if (!pool->threads) goto oom;
+    pthread_attr_t attr;
+    pthread_attr_t *attrp = NULL;
+    size_t stack = 0;
+    if (pthread_attr_init(&attr) == 0) {
+        attrp = &attr;
+        if (pthread_attr_getstacksize(&attr, &stack) == 0 && stack < LR_POOL_MIN_STACK)
+            pthread_attr_setstacksize(&attr, LR_POOL_MIN_STACK);
+    }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = lr__malloc(sizeof *wa);
         if (!wa) goto oom_started;
         wa->pool = pool;
         wa->ith = i;
-        if (pthread_create(&pool->threads[i], NULL, worker_main, wa) != 0) {
+        if (pthread_create(&pool->threads[i], attrp, worker_main, wa) != 0) {
             lr__free(wa);
+            if (attrp) pthread_attr_destroy(attrp);
             pool->n_threads = i; /* join what was started */
             lr_pool_free(pool);
             lr__err(err, LR_ENOMEM, "cannot start thread %d of %d", i, n_threads);
@@ -143,11 +155,13 @@ lr_pool *lr_pool_new(int n_threads, lr_error *err) {
         }
         continue;
     oom_started:
+        if (attrp) pthread_attr_destroy(attrp);
         pool->n_threads = i;
         lr_pool_free(pool);
         lr__err(err, LR_ENOMEM, "out of memory creating a pool of %d threads", n_threads);
         return NULL;
     }
+    if (attrp) pthread_attr_destroy(attrp);
     return pool;
 oom:
     if (pool) {
