@@ -823,7 +823,8 @@ static void text_quoted(text *t, const uint8_t *s, size_t len, size_t max) {
         else if (ch == '\t') text_put(t, "\\t");
         else if (ch < 0x20 || ch == 0x7f) text_put(t, "\\x%02x", ch);
         else if (ch < 0x80) text_put(t, "%c", ch);
-        else if ((seq = utf8_seq(s + i, end - i)) != 0) {
+        else if ((seq = utf8_seq(s + i, len - i)) != 0) {
+            if (i + seq > end) break; /* abbreviated: never cut a character */
             text_put(t, "%.*s", (int)seq, (const char *)s + i);
             i += seq - 1;
         } else text_put(t, "\\x%02x", ch);

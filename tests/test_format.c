@@ -321,6 +321,12 @@ static void test_utf8_rendering(void) {
         snprintf(key, sizeof key, "s%d", i);
         T_EQ_INT(lr__lrm_set_str(w, key, vals[i], strlen(vals[i]), &err), LR_OK);
     }
+    /* 39 ASCII bytes then a 3-byte character across the 40-byte cut */
+    char long_str[71];
+    memset(long_str, 'a', 70);
+    memcpy(long_str + 39, "\xE2\x9C\x93", 3);
+    long_str[70] = 0;
+    T_EQ_INT(lr__lrm_set_str(w, "long", long_str, 70, &err), LR_OK);
     T_EQ_INT(lr__lrm_writer_write(w, path, &err), LR_OK);
     lr__lrm_writer_free(w);
     lr__lrm *f = lr__lrm_open(path, &err);
@@ -332,6 +338,10 @@ static void test_utf8_rendering(void) {
         T_EQ_INT(lr__lrm_meta_at(f, i, &k, text, sizeof text), LR_OK);
         T_EQ_STR(text, text_want[i]);
     }
+    /* an abbreviated string ends on a character boundary */
+    T_EQ_INT(lr__lrm_meta_at(f, 6, &k, text, sizeof text), LR_OK);
+    T_EQ_STR(k, "long");
+    T_EQ_STR(text, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... (70 bytes)");
     lr__buf json;
     lr__buf_init(&json);
     T_EQ_INT(lr__lrm_describe_json(f, 1, &json), LR_OK);
