@@ -35,19 +35,27 @@
 
 /* ------------------------------------------------------------ characters */
 
-static inline int is_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
-static inline int is_word(unsigned char c) {
-    return is_digit(c) || (unsigned)((c | 32) - 'a') < 26 || c == '_';
-}
-static inline int is_hexl(unsigned char c) { return is_digit(c) || (unsigned)(c - 'a') < 6; }
+/* Character classes of the SPEC patterns in ASCII mode, one byte each:
+ * DIG \d, WRD \w (and \b), HEX [0-9a-f], PTH [a-zA-Z0-9._-]. Bytes >= 0x80
+ * are in no class. */
+enum { DIG = 1, WRD = 2, HEX = 4, PTH = 8 };
+static const uint8_t cls[256] = {
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x00 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x10 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  8,  8,  0,  /* 0x20 */
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  0,  0,  0,  0,  0,  0,  /* 0x30 */
+     0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  /* 0x40 */
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0, 10,  /* 0x50 */
+     0, 14, 14, 14, 14, 14, 14, 10, 10, 10, 10, 10, 10, 10, 10, 10,  /* 0x60 */
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0,  0,  /* 0x70 */
+    /* 0x80-0xff: 0 */
+};
+
+static inline int is_digit(unsigned char c) { return cls[c] & DIG; }
+static inline int is_word(unsigned char c) { return cls[c] & WRD; }
+static inline int is_hexl(unsigned char c) { return cls[c] & HEX; }
 static inline unsigned char lower(unsigned char c) {
     return (unsigned)(c - 'A') < 26 ? (unsigned char)(c + 32) : c;
-}
-/* \b at position p of s[0..n): is_word(before) != is_word(after). */
-static inline int boundary(const unsigned char *s, size_t n, size_t p) {
-    int before = p > 0 && is_word(s[p - 1]);
-    int after = p < n && is_word(s[p]);
-    return before != after;
 }
 
 /* ------------------------------------------------------------ UTF-8 */
@@ -145,25 +153,28 @@ typedef int (*finder_fn)(const unsigned char *s, size_t n, size_t from, size_t *
  * No anchors; everything after the seconds is optional and greedy and
  * nothing follows it, so the regex never backtracks into it: the match is
  * the fixed 19-byte prefix, then one '.' or ',' if present, then all digits,
- * then one 'Z' if present. */
+ * then one 'Z' if present. The prefix has its first ':' at offset 13, so
+ * walking the colons in order visits every candidate start in order. */
 static int find_timestamp(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
-    if (n < 19) return 0;
-    for (size_t p = from; p + 19 <= n; p++) {
-        if (s[p + 4] != '-' && s[p + 4] != '/') continue;
-        const unsigned char *t = s + p;
-        if (!(is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) &&
-              is_digit(t[5]) && is_digit(t[6]) && (t[7] == '-' || t[7] == '/') &&
-              is_digit(t[8]) && is_digit(t[9]) && (t[10] == 'T' || t[10] == ' ') &&
-              is_digit(t[11]) && is_digit(t[12]) && t[13] == ':' && is_digit(t[14]) &&
-              is_digit(t[15]) && t[16] == ':' && is_digit(t[17]) && is_digit(t[18])))
-            continue;
-        size_t e = p + 19;
-        if (e < n && (s[e] == '.' || s[e] == ',')) e++;
-        while (e < n && is_digit(s[e])) e++;
-        if (e < n && s[e] == 'Z') e++;
-        *ms = p;
-        *me = e;
-        return 1;
+    size_t c = from + 13;
+    while (c + 6 <= n) {
+        const unsigned char *colon = memchr(s + c, ':', n - c - 5);
+        if (!colon) return 0;
+        c = (size_t)(colon - s);
+        const unsigned char *t = s + c - 13;
+        if (is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) && (t[4] == '-' || t[4] == '/') &&
+            is_digit(t[5]) && is_digit(t[6]) && (t[7] == '-' || t[7] == '/') && is_digit(t[8]) && is_digit(t[9]) &&
+            (t[10] == 'T' || t[10] == ' ') && is_digit(t[11]) && is_digit(t[12]) && is_digit(t[14]) &&
+            is_digit(t[15]) && t[16] == ':' && is_digit(t[17]) && is_digit(t[18])) {
+            size_t e = c + 6;
+            if (e < n && (s[e] == '.' || s[e] == ',')) e++;
+            while (e < n && is_digit(s[e])) e++;
+            if (e < n && s[e] == 'Z') e++;
+            *ms = c - 13;
+            *me = e;
+            return 1;
+        }
+        c++;
     }
     return 0;
 }
@@ -196,22 +207,25 @@ static int find_uuid(const unsigned char *s, size_t n, size_t from, size_t *ms, 
 
 /* 3 ip \b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b
  * A start needs \b before a digit: the previous byte is not a word byte, so
- * the digit run starts at p. Each of the first three groups must be the
- * whole digit run (1-3 long) because a literal '.' follows; the last group
- * must be the whole run too, because \b after a digit needs a non-word byte
- * and backtracking only leaves a digit next. A failed start skips the rest
- * of its word (no \b inside a word). */
+ * the first group is a whole digit run of 1-3 followed by '.'; walking the
+ * dots in order visits every candidate start in order (a run that begins
+ * before `from` cannot start a match: a digit precedes every position of it
+ * from `from` on). Each of the next two groups must be the whole digit run
+ * (1-3 long) because a literal '.' follows; the last group must be the whole
+ * run too, because \b after a digit needs a non-word byte and backtracking
+ * only leaves a digit next. */
 static int find_ip(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
-    size_t p = from;
-    while (p < n) {
-        if (!is_word(s[p])) {
-            p++;
-            continue;
-        }
-        if (is_digit(s[p]) && (p == 0 || !is_word(s[p - 1]))) {
-            size_t q = p;
+    size_t d = from;
+    while (d < n) {
+        const unsigned char *dot = memchr(s + d, '.', n - d);
+        if (!dot) return 0;
+        d = (size_t)(dot - s);
+        size_t p = d;
+        while (p > 0 && is_digit(s[p - 1]) && d - p < 3) p--;
+        if (p < d && p >= from && (p == 0 || !is_word(s[p - 1]))) {
+            size_t q = d + 1;
             int ok = 1;
-            for (int g = 0; g < 4 && ok; g++) {
+            for (int g = 1; g < 4 && ok; g++) {
                 size_t run = 0;
                 while (q + run < n && is_digit(s[q + run])) run++;
                 if (run < 1 || run > 3) {
@@ -230,7 +244,7 @@ static int find_ip(const unsigned char *s, size_t n, size_t from, size_t *ms, si
                 return 1;
             }
         }
-        while (p < n && is_word(s[p])) p++;
+        d++;
     }
     return 0;
 }
@@ -263,11 +277,16 @@ static int find_long_hex(const unsigned char *s, size_t n, size_t from, size_t *
  * First alternative: at a word start, one of the four names, one optional
  * separator, the whole digit run, then a non-word byte (backtracking the
  * digits only leaves a digit next; dropping the separator leaves a
- * non-digit for \d+). Second: '[', digits, ']'. They begin with different
- * bytes, so at most one can match at a position. */
+ * non-digit for \d+). Second: '[', digits, ']'. The scan looks at each
+ * byte once: a '[' may start the second, a 'd'/'D' may end the name of the
+ * first two bytes back; no candidate of one kind lies between the two
+ * bytes of the other, so candidates are met in order of their start. */
+static int pid_name(const unsigned char *t) {
+    return ((t[0] == 'p' || t[0] == 't') && t[1] == 'i' && t[2] == 'd') ||
+           ((t[0] == 'P' || t[0] == 'T') && t[1] == 'I' && t[2] == 'D');
+}
 static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
-    size_t p = from;
-    while (p < n) {
+    for (size_t p = from; p < n; p++) {
         unsigned char c = s[p];
         if (c == '[') {
             size_t q = p + 1;
@@ -277,29 +296,19 @@ static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, s
                 *me = q + 1;
                 return 1;
             }
-            p++;
-            continue;
-        }
-        if (!is_word(c)) {
-            p++;
-            continue;
-        }
-        if ((p == 0 || !is_word(s[p - 1])) && p + 3 < n) {
-            const unsigned char *t = s + p;
-            if ((t[0] == 'p' && t[1] == 'i' && t[2] == 'd') || (t[0] == 'P' && t[1] == 'I' && t[2] == 'D') ||
-                (t[0] == 't' && t[1] == 'i' && t[2] == 'd') || (t[0] == 'T' && t[1] == 'I' && t[2] == 'D')) {
-                size_t q = p + 3;
-                if (s[q] == '=' || s[q] == ':' || s[q] == ' ') q++;
-                size_t d = q;
-                while (d < n && is_digit(s[d])) d++;
-                if (d > q && (d == n || !is_word(s[d]))) {
-                    *ms = p;
-                    *me = d;
-                    return 1;
-                }
+        } else if ((c | 32) == 'd' && p >= from + 2 && p + 1 < n) {
+            size_t b = p - 2;
+            if (!pid_name(s + b) || (b > 0 && is_word(s[b - 1]))) continue;
+            size_t q = p + 1;
+            if (s[q] == '=' || s[q] == ':' || s[q] == ' ') q++;
+            size_t d = q;
+            while (d < n && is_digit(s[d])) d++;
+            if (d > q && (d == n || !is_word(s[d]))) {
+                *ms = b;
+                *me = d;
+                return 1;
             }
         }
-        while (p < n && is_word(s[p])) p++;
     }
     return 0;
 }
@@ -310,9 +319,7 @@ static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, s
  * a match is a chain of >= 3 whole segments. A chain of fewer segments fails
  * at every '/' inside it too (they start shorter chains), so the scan
  * resumes after it. */
-static inline int is_path(unsigned char c) {
-    return is_digit(c) || (unsigned)((c | 32) - 'a') < 26 || c == '.' || c == '_' || c == '-';
-}
+static inline int is_path(unsigned char c) { return cls[c] & PTH; }
 static int find_path(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
     size_t p = from;
     while (p < n) {

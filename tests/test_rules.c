@@ -113,6 +113,23 @@ static void test_mask_path(void) {
     CHECK_LINE("/usr/lib/x86_64-linux-gnu/libc.so.6:", "<PATH>:", NULL, 3);
 }
 
+static void test_word_boundary_every_byte(void) {
+    /* \b in ASCII mode: only [A-Za-z0-9_] are word bytes */
+    for (int b = 1; b < 256; b++) {
+        if (b == '\r' || b == '\n') continue;
+        char line[16];
+        line[0] = (char)b;
+        memcpy(line + 1, "1.2.3.4 x", 10);
+        int word = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_';
+        char *t = prep_with(defaults(), line, 10, NULL, NULL);
+        const char *rest = t + (b < 0x80 ? 1 : 3); /* a lone byte >= 0x80 becomes U+FFFD */
+        if (b >= '0' && b <= '9') rest = t;         /* "d1.2.3.4" is an IP itself */
+        if (word && !(b >= '0' && b <= '9') ? strcmp(rest, "1.2.3.4 x") != 0 : strcmp(rest, "<IP> x") != 0)
+            T_FAIL("byte 0x%02x before an IP: got '%s'", b, t);
+        free(t);
+    }
+}
+
 static void test_mask_order(void) {
     /* the timestamp mask runs first and changes the \b seen by the ip mask */
     CHECK_LINE("x2024-01-15T10:30:45Z1.2.3.4", "x<TIME><IP>", NULL, 3);
@@ -462,7 +479,7 @@ static void test_alloc_failures(void) {
 }
 
 T_MAIN(T_CASE(test_seed_examples), T_CASE(test_mask_timestamp), T_CASE(test_mask_uuid), T_CASE(test_mask_ip),
-       T_CASE(test_mask_long_hex), T_CASE(test_mask_pid), T_CASE(test_mask_path), T_CASE(test_mask_order),
+       T_CASE(test_mask_long_hex), T_CASE(test_mask_pid), T_CASE(test_mask_path), T_CASE(test_word_boundary_every_byte), T_CASE(test_mask_order),
        T_CASE(test_levels), T_CASE(test_level_raw_line), T_CASE(test_keywords), T_CASE(test_keyword_cap_and_clamp),
        T_CASE(test_crlf), T_CASE(test_utf8_repair), T_CASE(test_nul_and_empty), T_CASE(test_huge_line),
        T_CASE(test_prep_reuse), T_CASE(test_seed_embedded_matches_file), T_CASE(test_yaml_errors),

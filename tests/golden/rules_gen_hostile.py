@@ -18,7 +18,7 @@ PIECES = [
     b"OOMKilled", b"Connection Refused", b"bug:", b"I/O error", b"NotReady", b"kernel panic",
     b"\xff", b"\xc3", b"\xc3\xa9", b"\xe2\x82", b"\xe2\x82\xac", b"\xed\xa0\x80", b"\xf0\x9f\x98",
     b"\xf0\x9f\x98\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\x80", b"\x00", b"\r", b"\x1b", b"\x7f",
-    b"\\", b"\xe4\xb8\xad",
+    b"\\", b"\xe4\xb8\xad", b"{", b"}", b"|", b"~", b"@", b"`", b"^", b"(",
 ]
 
 
