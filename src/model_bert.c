@@ -247,6 +247,12 @@ static void linear(lr_pool *pool, int M, int N, int K, const float *X, int ldx,
  * then 2 MB for BERT-mini instead of 16 MB for a 32 x 128 batch, and GEMMs
  * of 512 rows are as efficient as larger ones. */
 #define FF_ROWS 512
+/* The fused row-block path (see forward_fused) runs the FFN of a thread's
+ * rows this many at a time (256 KB of intermediate for BERT-mini, in L2). */
+#define FF_SUB 64
+/* Fewer packed rows than this per thread: the op-by-op path, whose GEMM
+ * drivers split columns, so two threads do not both stream every weight. */
+#define FUSED_MIN_ROWS_PER_THREAD 48
 
 struct lr__bert_scratch {
     lr__bert_config cfg;
@@ -263,6 +269,7 @@ struct lr__bert_scratch {
     int32_t *tok_pos; /* [T]  position of each packed row      */
     int *seq_start;   /* [T+1] first row of each sequence      */
     float *att;       /* att_slots * max_len * max_len         */
+    float *ff_thr;    /* att_slots * FF_SUB * I: per-thread FFN rows (fused path) */
     int att_slots;
 };
 
@@ -277,6 +284,7 @@ static void scratch_free_bufs(lr__bert_scratch *s) {
     lr__free(s->tok_pos);
     lr__free(s->seq_start);
     lr__free(s->att);
+    lr__free(s->ff_thr);
 }
 
 void lr__bert_scratch_free(lr__bert_scratch *s) {
@@ -289,16 +297,23 @@ int lr__bert_scratch_max_tokens(const lr__bert_scratch *s) { return s ? s->max_t
 
 static float *alloc_floats(size_t a, size_t b) { return lr__alloc_array(a, b * sizeof(float)); }
 
-/* Make room for `slots` per-thread attention buffers. */
+/* Make room for `slots` per-thread buffers (attention scores, FFN rows). */
 static int scratch_att(lr__bert_scratch *s, int slots, lr_error *err) {
     if (slots <= s->att_slots) return LR_OK;
-    size_t per = (size_t)s->max_len * (size_t)s->max_len, total;
-    if (!lr__mul_ok(per, (size_t)slots, &total))
-        return lr__err(err, LR_ENOMEM, "attention scratch too large");
-    float *a = alloc_floats(total, 1);
-    if (!a) return lr__err(err, LR_ENOMEM, "out of memory for attention scratch (%d threads)", slots);
+    size_t per = (size_t)s->max_len * (size_t)s->max_len, total, ff_total;
+    if (!lr__mul_ok(per, (size_t)slots, &total) ||
+        !lr__mul_ok((size_t)FF_SUB * (size_t)s->cfg.intermediate, (size_t)slots, &ff_total))
+        return lr__err(err, LR_ENOMEM, "per-thread scratch too large");
+    float *a = alloc_floats(total, 1), *f = alloc_floats(ff_total, 1);
+    if (!a || !f) {
+        lr__free(a);
+        lr__free(f);
+        return lr__err(err, LR_ENOMEM, "out of memory for per-thread scratch (%d threads)", slots);
+    }
     lr__free(s->att);
+    lr__free(s->ff_thr);
     s->att = a;
+    s->ff_thr = f;
     s->att_slots = slots;
     return LR_OK;
 }
@@ -436,6 +451,83 @@ static void run_attention(lr_pool *pool, att_job *j) {
     else lr__pool_run(pool, attention_task, j);
 }
 
+/* ------------------------------------------------- fused row blocks */
+
+/* Everything between two attentions is row-local: the output projection,
+ * residual, LayerNorm, FFN, LayerNorm and the next layer's Q|K|V of a row
+ * need only that row. The fused path gives each thread a contiguous block
+ * of rows and runs all of that on it with the single-threaded kernels, so a
+ * layer costs two pool barriers (attention, row block) instead of eight,
+ * and a row's activations stay in the thread's cache from one op to the
+ * next. Used when every thread gets enough rows (else the op-by-op path's
+ * column-split GEMMs share the weight traffic better). */
+
+/* Y[m, N] (+)= X W^T + bias on this thread, packed weight if there is one. */
+static void gemm_here(int m, int N, int K, const float *X, int ldx,
+                      const struct lr__packed *packed, const float *W, const float *bias, float *Y,
+                      int ldy, int acc) {
+    if (packed) packed->kern->gemm_nt_packed(m, N, K, X, ldx, packed->data, bias, Y, ldy, acc);
+    else lr__kern_get()->gemm_nt(m, N, K, X, ldx, W, K, bias, Y, ldy, acc);
+}
+
+static void qkv_here(const lr__bert_layer *L, int H, const float *x, int m, float *qkv) {
+    if (L->qkv_p) {
+        gemm_here(m, 3 * H, H, x, H, L->qkv_p, NULL, L->qkv_b, qkv, 3 * H, 0);
+    } else {
+        gemm_here(m, H, H, x, H, NULL, L->q_w, L->q_b, qkv, 3 * H, 0);
+        gemm_here(m, H, H, x, H, NULL, L->k_w, L->k_b, qkv + H, 3 * H, 0);
+        gemm_here(m, H, H, x, H, NULL, L->v_w, L->v_b, qkv + 2 * H, 3 * H, 0);
+    }
+}
+
+typedef struct {
+    const lr__bert *b;
+    lr__bert_scratch *s;
+    int layer;     /* output block of this layer on ctx, or -1: embeddings */
+    int next;      /* Q|K|V of this layer follow on the same rows, or -1 */
+    float *x;      /* the rows: s->x (all tokens) or s->xc ([CLS] rows) */
+    int n_rows;
+} block_job;
+
+static void block_task(int ith, int nth, void *arg) {
+    const block_job *j = arg;
+    const lr__bert *b = j->b;
+    lr__bert_scratch *s = j->s;
+    const lr__kern *k = lr__kern_get();
+    const int H = b->cfg.hidden, I = b->cfg.intermediate;
+    const float eps = b->cfg.ln_eps;
+    int r0, r1;
+    lr__split_range(j->n_rows, ith, nth, 6, &r0, &r1);
+    if (r0 >= r1) return;
+    const int m = r1 - r0;
+    float *x = j->x + (size_t)r0 * H;
+    if (j->layer < 0) {
+        for (int r = r0; r < r1; r++) {
+            float *xr = j->x + (size_t)r * H;
+            const float *w = b->word_emb + (size_t)s->tok_id[r] * H;
+            const float *t = b->type_emb;
+            const float *p = b->pos_emb + (size_t)s->tok_pos[r] * H;
+            for (int i = 0; i < H; i++) xr[i] = (w[i] + t[i]) + p[i];
+            k->layernorm(xr, b->emb_ln_g, b->emb_ln_b, H, eps);
+        }
+    } else {
+        const lr__bert_layer *L = &b->layers[j->layer];
+        float *ff = s->ff_thr + (size_t)ith * FF_SUB * I;
+        gemm_here(m, H, H, s->ctx + (size_t)r0 * H, H, L->ao_p, L->ao_w, L->ao_b, x, H, 1);
+        for (int r = 0; r < m; r++) k->layernorm(x + (size_t)r * H, L->ln1_g, L->ln1_b, H, eps);
+        for (int c = 0; c < m; c += FF_SUB) {
+            int mc = LR_MIN(FF_SUB, m - c);
+            float *xc = x + (size_t)c * H;
+            gemm_here(mc, I, H, xc, H, L->ff1_p, L->ff1_w, L->ff1_b, ff, I, 0);
+            k->gelu(ff, (size_t)mc * I);
+            gemm_here(mc, H, I, ff, I, L->ff2_p, L->ff2_w, L->ff2_b, xc, H, 1);
+            for (int r = 0; r < mc; r++)
+                k->layernorm(xc + (size_t)r * H, L->ln2_g, L->ln2_b, H, eps);
+        }
+    }
+    if (j->next >= 0) qkv_here(&b->layers[j->next], H, x, m, s->qkv + (size_t)r0 * 3 * H);
+}
+
 /* --------------------------------------------------------------- forward */
 
 static int prepare_rows(const lr__bert *b, lr__bert_scratch *s, const int32_t *const *ids,
@@ -474,6 +566,35 @@ static int prepare_rows(const lr__bert *b, lr__bert_scratch *s, const int32_t *c
     return LR_OK;
 }
 
+/* The fused path: embeddings + Q|K|V of layer 0 as one row block, then
+ * per layer attention and one row block (output, FFN, next Q|K|V); the
+ * last layer's row block runs on the gathered [CLS] rows only. */
+static void forward_fused(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool, int n, int T,
+                          float scale) {
+    const lr__bert_config *c = &b->cfg;
+    const int H = c->hidden;
+    block_job bj = {.b = b, .s = s, .layer = -1, .next = 0, .x = s->x, .n_rows = T};
+    lr__pool_run(pool, block_task, &bj);
+    for (int l = 0; l < c->n_layers; l++) {
+        const int last = l == c->n_layers - 1;
+        att_job aj = {.s = s, .n_seq = n, .n_heads = c->n_heads, .head_dim = H / c->n_heads,
+                      .hidden = H, .scale = scale, .q = s->qkv, .ldq = 3 * H, .out = s->ctx,
+                      .cls_only = last};
+        run_attention(pool, &aj);
+        bj.layer = l;
+        bj.next = last ? -1 : l + 1;
+        if (last) {
+            for (int i = 0; i < n; i++)
+                memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
+                       (size_t)H * sizeof(float));
+            bj.x = s->xc;
+            bj.n_rows = n;
+        }
+        if (bj.n_rows < FUSED_MIN_ROWS_PER_THREAD) block_task(0, 1, &bj);
+        else lr__pool_run(pool, block_task, &bj);
+    }
+}
+
 int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
                      const int32_t *const *ids, const int *lens, int n, float *cls_out,
                      float *logits, lr_error *err) {
@@ -488,6 +609,11 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
 
     const int H = c->hidden, I = c->intermediate, A = c->n_heads, H3 = 3 * H;
     const float scale = 1.0f / sqrtf((float)(H / A));
+    const int nth = lr_pool_size(pool);
+    if (T >= FUSED_MIN_ROWS_PER_THREAD * nth) {
+        forward_fused(b, s, pool, n, T, scale);
+        goto head;
+    }
     rows_job rj = {.b = b, .s = s, .n_rows = T, .row_len = (size_t)H};
     run_rows(pool, embed_task, &rj);
 
@@ -541,6 +667,7 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
         run_rows(pool, layernorm_task, &ln);
     }
 
+head:
     /* s->xc holds the final [CLS] rows [n,H]. */
     if (cls_out) memcpy(cls_out, s->xc, (size_t)n * H * sizeof(float));
     if (!logits) return LR_OK;
