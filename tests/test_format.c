@@ -841,6 +841,16 @@ static void test_hostile_tensors(void) {
     const int64_t wrap[4] = {1ll << 32, 1ll << 32, 1, 0}, wrap4[4] = {1ll << 62, 0, 0, 0};
     tensor_file(&r, "t", 0, 3, wrap, 0, 0), EXPECT_BAD(&r, LR_EFORMAT, "product must fit");
     tensor_file(&r, "t", 0, 1, wrap4, 0, 0), EXPECT_BAD(&r, LR_EFORMAT, "overflows");
+    /* the shapes of published GGUF loader bugs: (INT64_MAX, 2, 1, 1) i8,
+     * whose signed element count goes negative elsewhere, a u64 dim of
+     * 2^64 - 1 (here: -1), 2^42 + 1 rows of 1152 f32; with nbytes claiming
+     * the true (unwrapped) size they fail the bounds check, in f32 the first
+     * overflows size_t */
+    const int64_t gguf1[4] = {INT64_MAX, 2, 1, 1}, gguf2[4] = {-1, 2, 1, 1}, gguf3[4] = {1152, (1ll << 42) + 1, 0, 0};
+    tensor_file(&r, "t", 3, 4, gguf1, 0, UINT64_MAX - 1), EXPECT_BAD(&r, LR_EFORMAT, "outside the data section");
+    tensor_file(&r, "t", 0, 4, gguf1, 0, 0), EXPECT_BAD(&r, LR_EFORMAT, "byte size overflows");
+    tensor_file(&r, "t", 0, 4, gguf2, 0, 32), EXPECT_BAD(&r, LR_EFORMAT, "dim 0 is -1");
+    tensor_file(&r, "t", 0, 2, gguf3, 0, 20266198323171840ull), EXPECT_BAD(&r, LR_EFORMAT, "outside the data section");
     const int64_t max[4] = {INT64_MAX, 0, 0, 0};
     tensor_file(&r, "t", 3, 1, max, 0, INT64_MAX), EXPECT_BAD(&r, LR_EFORMAT, "outside the data section");
     tensor_file(&r, "t", 0, 2, SHAPE_2x2, 0, 17), EXPECT_BAD(&r, LR_EFORMAT, "shape needs 16");
