@@ -21,9 +21,17 @@
  *
  * No mask is needed: a sequence's rows never see another sequence's rows,
  * which is exactly what HF's additive finfo.min mask achieves for padding.
- * GEMMs go through the threaded drivers of kern.h; attention, embeddings,
- * LayerNorm and GELU are split over the pool here (attention by an atomic
- * counter over (sequence, head) pairs, since sequence lengths differ).
+ * Two ways to thread it over the pool, the same arithmetic:
+ *  - fused row blocks (enough rows per thread): everything between two
+ *    attentions is row-local, so each thread takes a block of rows through
+ *    output projection, LayerNorm, FFN (64 rows at a time), LayerNorm and
+ *    the next layer's Q|K|V with the single-threaded kernels: two pool
+ *    barriers per layer;
+ *  - op by op (few rows, e.g. one short line): each GEMM through the
+ *    threaded drivers of kern.h, which split columns when rows are few, so
+ *    the threads share the weight traffic; LayerNorm and GELU split by rows.
+ * Attention is always one pool job: an atomic counter hands out (sequence,
+ * head) pairs, since sequence lengths differ.
  * Scratch is allocated once per lr__bert_scratch; per-thread attention
  * buffers grow only when a bigger pool is seen.
  */
