@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
     const int B = 32;
     int lens[2] = {128, 32}, steps[2] = {steps128, steps32};
     lr__bert_train m;
-    if (lr__bert_train_init(&m, &cfg, B, 128, pool, &err)) {
+    if (lr__bert_train_init(&m, &cfg, B, 128, 0, pool, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         lr_pool_free(pool);
         return 1;

@@ -58,11 +58,23 @@ void lr__tape_plan_begin(lr__tape *t) {
     t->used = 0;
     t->n_ops = 0;
     t->scratch_per = 0;
+    t->plan_used = 0;
+    t->plan_ops = 0;
+}
+
+void lr__tape_plan_next(lr__tape *t) {
+    if (t->used > t->plan_used) t->plan_used = t->used;
+    if (t->n_ops > t->plan_ops) t->plan_ops = t->n_ops;
+    t->used = 0;
+    t->n_ops = 0;
 }
 
 int lr__tape_plan_end(lr__tape *t, lr_error *err) {
     t->planning = 0;
     if (t->status) return lr__tape_status(t, err);
+    lr__tape_plan_next(t);
+    t->used = t->plan_used;
+    t->n_ops = t->plan_ops;
     lr__free(t->val);
     lr__free(t->grad);
     lr__free(t->ops);

@@ -104,6 +104,8 @@ typedef struct lr__tape {
     int n_ops, cap_ops;
     float *scratch;  /* per-thread scratch, n_threads * scratch_per */
     size_t scratch_per;
+    size_t plan_used;   /* maxima of earlier graphs of the same plan */
+    int plan_ops;
 } lr__tape;
 
 /* Initialise an empty tape (no memory yet). `pool` is borrowed and must
@@ -116,6 +118,10 @@ void lr__tape_free(lr__tape *t);
  * the arenas (freeing older ones); 0 or LR_ENOMEM (message in err). */
 void lr__tape_plan_begin(lr__tape *t);
 int lr__tape_plan_end(lr__tape *t, lr_error *err);
+
+/* Within a plan: start sizing another graph (e.g. a second head); the arena
+ * is sized for the largest of the graphs planned. */
+void lr__tape_plan_next(lr__tape *t);
 
 /* Start a new step: forget the ops, reuse the arena, set the dropout seed. */
 void lr__tape_begin(lr__tape *t, uint64_t seed);

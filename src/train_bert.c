@@ -72,6 +72,19 @@ static int declare(lr__bert_train *m, lr_error *err) {
             (rc = lr__params_add(p, "classifier.bias", c->n_labels, 0, LR_GROUP_HEAD, err)))
             return rc;
     }
+    m->t_mlm = -1;
+    if (!m->max_masked) return 0;
+    m->t_mlm = p->n;
+    if ((rc = lr__params_add(p, "cls.predictions.transform.dense.weight", H, H, LR_GROUP_HEAD,
+                             err)) ||
+        (rc = lr__params_add(p, "cls.predictions.transform.dense.bias", H, 0, LR_GROUP_HEAD,
+                             err)) ||
+        (rc = lr__params_add(p, "cls.predictions.transform.LayerNorm.weight", H, 0, LR_GROUP_HEAD,
+                             err)) ||
+        (rc = lr__params_add(p, "cls.predictions.transform.LayerNorm.bias", H, 0, LR_GROUP_HEAD,
+                             err)) ||
+        (rc = lr__params_add(p, "cls.predictions.bias", c->vocab_size, 0, LR_GROUP_HEAD, err)))
+        return rc;
     return 0;
 }
 
@@ -126,8 +139,20 @@ static lr__tensor head(lr__bert_train *m, lr__tensor hidden, int B, int L, int t
     return lr__op_linear(t, z, P(m, h + 2), P(m, h + 3), B, c->n_labels, c->head_hidden);
 }
 
-static void build_graph(lr__bert_train *m, int B, int L, int training, int with_loss,
-                        const lr__xent_opts *opts) {
+/* The masked-LM head on the n gathered rows; returns the loss. */
+static lr__tensor mlm_head(lr__bert_train *m, lr__tensor hidden, int B, int L, int n) {
+    const lr__bert_config *c = &m->cfg;
+    lr__tape *t = &m->tape;
+    int H = c->hidden, h = m->t_mlm;
+    lr__tensor x = lr__op_gather(t, hidden, B * L, H, m->mlm_rows, n, -1);
+    x = lr__op_linear(t, x, P(m, h), P(m, h + 1), n, H, H);
+    x = lr__op_gelu(t, x);
+    x = lr__op_layernorm(t, x, P(m, h + 2), P(m, h + 3), n, H, c->ln_eps);
+    lr__tensor logits = lr__op_linear(t, x, P(m, m->t_emb), P(m, h + 4), n, c->vocab_size, H);
+    return lr__op_xent(t, logits, m->mlm_targets, n, c->vocab_size, NULL);
+}
+
+static void fill_positions(lr__bert_train *m, int B, int L) {
     for (int b = 0; b < B; b++) {
         m->cls[b] = b * L;
         for (int i = 0; i < L; i++) {
@@ -137,6 +162,11 @@ static void build_graph(lr__bert_train *m, int B, int L, int training, int with_
     }
     m->B = B;
     m->L = L;
+}
+
+static void build_graph(lr__bert_train *m, int B, int L, int training, int with_loss,
+                        const lr__xent_opts *opts) {
+    fill_positions(m, B, L);
     m->hidden = encode(m, B, L, training);
     m->logits = head(m, m->hidden, B, L, training);
     if (with_loss)
@@ -163,7 +193,7 @@ static int check_config(const lr__bert_config *c, int max_batch, int max_len, lr
 }
 
 int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_batch, int max_len,
-                        lr_pool *pool, lr_error *err) {
+                        unsigned flags, lr_pool *pool, lr_error *err) {
     memset(m, 0, sizeof *m);
     int rc = check_config(cfg, max_batch, max_len, err);
     if (rc) return rc;
@@ -171,10 +201,12 @@ int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_b
     m->max_batch = max_batch;
     m->max_len = max_len;
     m->p_hidden = m->p_attn = m->p_head = 0.1f;
+    size_t BL = (size_t)max_batch * max_len;
+    if (flags & LR_TRAIN_MLM) m->max_masked = (int)LR_MIN(BL, BL / 5 + 64);
     lr__tape_init(&m->tape, pool);
     if ((rc = declare(m, err)) || (rc = lr__params_alloc(&m->params, err))) goto fail;
-    size_t BL = (size_t)max_batch * max_len;
-    m->ints = lr__alloc_array(4 * BL + 2 * (size_t)max_batch, sizeof(int));
+    m->ints = lr__alloc_array(4 * BL + 2 * (size_t)max_batch + 2 * (size_t)m->max_masked,
+                              sizeof(int));
     if (!m->ints) {
         rc = lr__err(err, LR_ENOMEM, "out of memory for batch indices");
         goto fail;
@@ -185,9 +217,17 @@ int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_b
     m->types = m->pos + BL;
     m->labels = m->types + BL;
     m->cls = m->labels + max_batch;
+    m->mlm_rows = m->cls + max_batch;
+    m->mlm_targets = m->mlm_rows + m->max_masked;
     lr__tape_plan_begin(&m->tape);
     lr__xent_opts none = {0};
     build_graph(m, max_batch, max_len, 1, 1, &none);
+    if (m->max_masked) {
+        lr__tape_plan_next(&m->tape);
+        fill_positions(m, max_batch, max_len);
+        lr__tensor hidden = encode(m, max_batch, max_len, 1);
+        mlm_head(m, hidden, max_batch, max_len, m->max_masked);
+    }
     if ((rc = lr__tape_plan_end(&m->tape, err))) goto fail;
     return 0;
 fail:
@@ -255,6 +295,49 @@ int lr__bert_train_forward(lr__bert_train *m, const int *ids, const int *mask, c
     int rc = lr__tape_status(&m->tape, err);
     if (rc) return rc;
     if (loss_out) *loss_out = labels ? m->loss.v[0] : 0.0f;
+    return 0;
+}
+
+int lr__bert_train_forward_mlm(lr__bert_train *m, const int *ids, const int *mask,
+                               const int *targets, int B, int L, int training, uint64_t seed,
+                               float *loss_out, lr_error *err) {
+    if (!m->max_masked) return lr__err(err, LR_EINVAL, "model was not set up for masked-LM");
+    if (B <= 0 || L <= 0 || B > m->max_batch || L > m->max_len)
+        return lr__err(err, LR_ERANGE, "batch %d x %d exceeds the planned %d x %d", B, L,
+                       m->max_batch, m->max_len);
+    int n = 0;
+    for (int i = 0; i < B * L; i++) {
+        if (targets[i] < 0) continue;
+        if (n == m->max_masked)
+            return lr__err(err, LR_ERANGE, "more than %d predicted positions in one batch",
+                           m->max_masked);
+        m->mlm_rows[n] = i;
+        m->mlm_targets[n] = targets[i];
+        n++;
+    }
+    if (n == 0) return lr__err(err, LR_EINVAL, "masked-LM batch with no predicted position");
+    memcpy(m->ids, ids, (size_t)B * L * sizeof(int));
+    memcpy(m->mask, mask, (size_t)B * L * sizeof(int));
+    m->n_masked = n;
+    lr__tape_begin(&m->tape, seed);
+    fill_positions(m, B, L);
+    m->hidden = encode(m, B, L, training);
+    memset(&m->logits, 0, sizeof m->logits);
+    m->loss = mlm_head(m, m->hidden, B, L, n);
+    int rc = lr__tape_status(&m->tape, err);
+    if (rc) return rc;
+    if (loss_out) *loss_out = m->loss.v[0];
+    return 0;
+}
+
+int lr__bert_train_step_mlm(lr__bert_train *m, const int *ids, const int *mask, const int *targets,
+                            int B, int L, uint64_t seed, const lr__adamw_cfg *adamw, double clip,
+                            float *loss_out, double *grad_norm, lr_error *err) {
+    int rc = lr__bert_train_forward_mlm(m, ids, mask, targets, B, L, 1, seed, loss_out, err);
+    if (rc || (rc = lr__bert_train_backward(m, err))) return rc;
+    double norm = lr__clip_grad_norm(&m->params, clip);
+    if (grad_norm) *grad_norm = norm;
+    lr__adamw_step(&m->params, adamw);
     return 0;
 }
 

@@ -14,6 +14,11 @@
  *     output.LayerNorm.{weight,bias}
  *   MLP head:    classifier.1.{weight,bias}  classifier.4.{weight,bias}
  *   linear head: classifier.{weight,bias}
+ *   with LR_TRAIN_MLM, the masked-LM head of HF BertForMaskedLM:
+ *     cls.predictions.transform.dense.{weight,bias}
+ *     cls.predictions.transform.LayerNorm.{weight,bias}
+ *     cls.predictions.bias          (the decoder weight is TIED to
+ *                                    bert.embeddings.word_embeddings.weight)
  *
  * The forward pass is the graph of /work/shared/peers/ref_bert.py:
  *   x = LN(word[ids] + type[0] + pos[0..L-1]) -> dropout
@@ -25,8 +30,12 @@
  * Batches are padded: B sequences of L positions, mask 1 = real token; the
  * word embedding row 0 ([PAD]) gets no gradient, like torch padding_idx=0.
  *
- * The encoder (lr__bert_train_encode) is separate from the head so that a
- * masked-LM head can be added on all rows later.
+ * Masked-LM (lr__bert_train_forward_mlm): the encoder output rows of the
+ * predicted positions only are gathered, then
+ *   Linear(H,H) -> gelu -> LayerNorm -> x · word_embeddingsᵀ + bias -> [n, V]
+ * and cross-entropy against the original ids (HF's loss with
+ * ignore_index -100, i.e. the mean over predicted positions). At most
+ * m->max_masked positions per batch (planned: B*L/5 + 64, capped at B*L).
  */
 #ifndef LR_TRAIN_BERT_H
 #define LR_TRAIN_BERT_H
@@ -38,6 +47,9 @@
 #include "tape.h"
 
 #define LR_BERT_TENSORS_PER_LAYER 16
+
+/* lr__bert_train_init flags */
+#define LR_TRAIN_MLM 1u /* add the masked-LM head and plan for it */
 
 typedef struct lr__bert_train {
     lr__bert_config cfg;
@@ -51,6 +63,9 @@ typedef struct lr__bert_train {
     /* index arrays the tape borrows (one allocation, owned) */
     int *ints;
     int *ids, *mask, *labels, *pos, *types, *cls;
+    int *mlm_rows, *mlm_targets; /* [max_masked] */
+    int max_masked;              /* 0 without LR_TRAIN_MLM */
+    int n_masked;                /* of the last MLM forward */
 
     /* outputs of the last forward */
     int B, L;
@@ -58,16 +73,17 @@ typedef struct lr__bert_train {
     lr__tensor logits; /* [B, C]                   */
     lr__tensor loss;   /* [1]                      */
 
-    /* first tensor of each part in params */
-    int t_emb, t_layer0, t_head;
+    /* first tensor of each part in params (t_mlm -1 without MLM) */
+    int t_emb, t_layer0, t_head, t_mlm;
 } lr__bert_train;
 
 /* Declare and allocate the parameters (all zero), then size the tape for
- * batches of up to max_batch x max_len with dropout on. `pool` is borrowed
- * (NULL = one thread). Dropout defaults to 0.1 everywhere. On failure
- * everything is released and the message is in err. */
+ * batches of up to max_batch x max_len with dropout on (and for the MLM
+ * graph with flags LR_TRAIN_MLM). `pool` is borrowed (NULL = one thread).
+ * Dropout defaults to 0.1 everywhere. On failure everything is released
+ * and the message is in err. */
 int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_batch, int max_len,
-                        lr_pool *pool, lr_error *err);
+                        unsigned flags, lr_pool *pool, lr_error *err);
 
 /* Release everything init allocated (not the pool). Safe after a failed
  * init and on a zeroed struct. */
@@ -86,6 +102,15 @@ int lr__bert_train_forward(lr__bert_train *m, const int *ids, const int *mask, c
                            int B, int L, const lr__xent_opts *opts, int training, uint64_t seed,
                            float *loss_out, lr_error *err);
 
+/* Masked-LM forward (init with LR_TRAIN_MLM). ids (already masked:
+ * [MASK] / random / kept), mask: [B*L]; targets: [B*L], the original id at
+ * predicted positions and a negative value elsewhere. The arrays are
+ * copied. More than m->max_masked predicted positions is LR_ERANGE. The
+ * loss is m->loss; backward and steps work as for the classifier. */
+int lr__bert_train_forward_mlm(lr__bert_train *m, const int *ids, const int *mask,
+                               const int *targets, int B, int L, int training, uint64_t seed,
+                               float *loss_out, lr_error *err);
+
 /* Zero the parameter gradients and backpropagate the last forward's loss
  * (which must have had labels). */
 int lr__bert_train_backward(lr__bert_train *m, lr_error *err);
@@ -97,5 +122,11 @@ int lr__bert_train_step(lr__bert_train *m, const int *ids, const int *mask, cons
                         int B, int L, const lr__xent_opts *opts, uint64_t seed,
                         const lr__adamw_cfg *adamw, double clip, float *loss_out,
                         double *grad_norm, lr_error *err);
+
+/* One MLM optimisation step (forward_mlm in training mode, backward,
+ * clipping, AdamW); like lr__bert_train_step. */
+int lr__bert_train_step_mlm(lr__bert_train *m, const int *ids, const int *mask, const int *targets,
+                            int B, int L, uint64_t seed, const lr__adamw_cfg *adamw, double clip,
+                            float *loss_out, double *grad_norm, lr_error *err);
 
 #endif /* LR_TRAIN_BERT_H */

@@ -240,7 +240,7 @@ static void test_parity_torch(void) {
     lr_pool *pool = lr_pool_new(2, &err);
     T_CHECK(pool != NULL);
     lr__bert_train m;
-    int rc = lr__bert_train_init(&m, &f.cfg, f.batch, f.seq_len, pool, &err);
+    int rc = lr__bert_train_init(&m, &f.cfg, f.batch, f.seq_len, 0, pool, &err);
     T_EQ_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err.msg);
@@ -320,6 +320,65 @@ done:
     fixture_free(&f);
 }
 
+/* The masked-LM head (tied decoder) against torch: loss and the gradient
+ * of every encoder and MLM-head tensor. */
+static void test_parity_mlm(void) {
+    fixture f;
+    if (fixture_load(&f)) return;
+    lr_error err;
+    lr__bert_train m;
+    int rc = lr__bert_train_init(&m, &f.cfg, f.batch, f.seq_len, LR_TRAIN_MLM, NULL, &err);
+    T_EQ_INT(rc, 0);
+    if (rc) {
+        fixture_free(&f);
+        return;
+    }
+    char name[160];
+    for (int i = 0; i < m.params.n; i++) {
+        size_t count = 0;
+        snprintf(name, sizeof name, "init/%s", m.params.info[i].name);
+        const float *src = fx_get(&f, name, &count);
+        if (src && count == m.params.info[i].size)
+            memcpy(m.params.value + m.params.info[i].offset, src, count * sizeof(float));
+    }
+    const int *ids = fx_get(&f, "mlm/input_ids", NULL);
+    const int *mask = fx_get(&f, "attention_mask", NULL);
+    const int *targets = fx_get(&f, "mlm/targets", NULL);
+    const float *ref = fx_get(&f, "mlm/loss", NULL);
+    float loss = 0.0f;
+    if (!ids || !mask || !targets || !ref) goto done;
+    T_EQ_INT(lr__bert_train_forward_mlm(&m, ids, mask, targets, f.batch, f.seq_len, 0, 0, &loss,
+                                        &err),
+             0);
+    T_NEAR(loss, ref[0], 1e-4 * fabs(ref[0]));
+    T_EQ_INT(lr__bert_train_backward(&m, &err), 0);
+    double grad_scale = 0.0, worst = 0.0;
+    for (size_t i = 0; i < m.params.n_floats; i++)
+        grad_scale = fmax(grad_scale, fabs(m.params.grad[i]));
+    int compared = 0;
+    for (int i = 0; i < m.params.n; i++) {
+        const lr__param_info *info = &m.params.info[i];
+        if (!strncmp(info->name, "classifier.", 11)) continue; /* not in this graph */
+        snprintf(name, sizeof name, "mlm/grad/%s", info->name);
+        ref = fx_get(&f, name, NULL);
+        if (!ref) continue;
+        compared++;
+        if (is_zero_grad(info->name)) {
+            for (size_t j = 0; j < info->size; j++)
+                T_CHECK(fabs(m.params.grad[info->offset + j]) <= 1e-6 * grad_scale);
+        } else {
+            worst = fmax(worst, compare(name, m.params.grad + info->offset, ref, info->size));
+        }
+    }
+    T_EQ_INT(compared, m.params.n - 4);
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "    mlm: %d positions, worst grad |diff|/(|ref|+scale) %.2g\n",
+                m.n_masked, worst);
+done:
+    lr__bert_train_free(&m);
+    fixture_free(&f);
+}
+
 /* The cross-entropy variants (weights, smoothing, focal) against torch. */
 static void test_parity_xent(void) {
     fixture f;
@@ -369,11 +428,11 @@ static void test_bad_config(void) {
     lr__bert_config c = {64, 30, 1, 4, 64, 16, 2, 11, 15, LR_HEAD_MLP, 1e-12f};
     lr__bert_train m;
     lr_error err;
-    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 8, NULL, &err), LR_EINVAL);
+    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 8, 0, NULL, &err), LR_EINVAL);
     T_CHECK(strstr(err.msg, "heads") != NULL);
     c.hidden = 32;
-    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 17, NULL, &err), LR_EINVAL); /* > max positions */
-    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 16, NULL, &err), 0);
+    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 17, 0, NULL, &err), LR_EINVAL); /* > max positions */
+    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 16, 0, NULL, &err), 0);
     int ids[2 * 16] = {0}, mask[2 * 16] = {0}, labels[2] = {1, 2};
     /* a batch larger than planned */
     T_EQ_INT(lr__bert_train_forward(&m, ids, mask, labels, 3, 16, NULL, 1, 0, NULL, &err),
@@ -390,7 +449,7 @@ static void test_overfit(void) {
     lr__bert_config c = {32, 32, 2, 2, 64, 16, 2, 4, 16, LR_HEAD_MLP, 1e-12f};
     lr__bert_train m;
     lr_error err;
-    T_EQ_INT(lr__bert_train_init(&m, &c, 8, 8, NULL, &err), 0);
+    T_EQ_INT(lr__bert_train_init(&m, &c, 8, 8, 0, NULL, &err), 0);
     lr__bert_train_init_weights(&m, 1, 0.1f);
     int ids[64], mask[64], labels[8];
     for (int b = 0; b < 8; b++) {
@@ -414,5 +473,5 @@ static void test_overfit(void) {
 }
 
 T_MAIN(T_CASE(test_layout), T_CASE(test_adamw_by_hand), T_CASE(test_clip), T_CASE(test_schedule),
-       T_CASE(test_parity_torch), T_CASE(test_parity_xent), T_CASE(test_bad_config),
+       T_CASE(test_parity_torch), T_CASE(test_parity_mlm), T_CASE(test_parity_xent), T_CASE(test_bad_config),
        T_CASE(test_overfit))

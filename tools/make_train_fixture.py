@@ -27,6 +27,14 @@ Recorded (all float32 unless said otherwise):
                clip_grad_norm_(1.0) before each step, schedule ON:
                get_linear_schedule_with_warmup semantics with warm-up 0 and
                4 total steps (lr factors 1, 0.75, 0.5), implemented as LambdaLR.
+  mlm/input_ids [4*12] i32, mlm/targets [4*12] i32 (original id at the
+               predicted positions, -1 elsewhere), mlm/loss [1], mlm/grad/NAME:
+               the masked-LM head of HF BertForMaskedLM written out here
+               (cls.predictions.transform.dense -> erf gelu ->
+               cls.predictions.transform.LayerNorm (eps 1e-12) -> decoder TIED
+               to the word embeddings + cls.predictions.bias) on the same
+               encoder at init, cross-entropy over the predicted positions;
+               its initial weights are init/cls.predictions.*
   xent/logits [7*5], xent/labels [7] i32 (one label -1 = ignored),
   xent/weights [5], and for each case CASE in plain, weighted, smooth,
   weighted_smooth, focal, focal_all: xent/CASE/loss [1] and xent/CASE/grad
@@ -104,6 +112,39 @@ def main():
     add("input_ids", ids, "i32")
     add("attention_mask", mask, "i32")
     add("labels", labels, "i32")
+
+    # masked-LM head on the same encoder, before any training step
+    H, V = CFG["hidden_size"], CFG["vocab_size"]
+    mlm = {"cls.predictions.transform.dense.weight": 0.2 * torch.randn(H, H, generator=g),
+           "cls.predictions.transform.dense.bias": 0.02 * torch.randn(H, generator=g),
+           "cls.predictions.transform.LayerNorm.weight": 1 + 0.05 * torch.randn(H, generator=g),
+           "cls.predictions.transform.LayerNorm.bias": 0.05 * torch.randn(H, generator=g),
+           "cls.predictions.bias": 0.02 * torch.randn(V, generator=g)}
+    for n, t in mlm.items():
+        t.requires_grad_(True)
+        add("init/" + n, t)
+    pick = (torch.rand(B, L, generator=g) < 0.3) & (mask == 1)
+    pick[:, 1] = True  # every sequence predicts at least one position
+    targets = torch.where(pick, ids, torch.full_like(ids, -100))
+    mlm_ids = ids.clone()
+    mlm_ids[pick & (torch.rand(B, L, generator=g) < 0.8)] = V - 1  # "[MASK]"
+    hidden = model.bert(mlm_ids, mask)
+    x = F.linear(hidden, mlm["cls.predictions.transform.dense.weight"],
+                 mlm["cls.predictions.transform.dense.bias"])
+    x = F.layer_norm(F.gelu(x), (H,), mlm["cls.predictions.transform.LayerNorm.weight"],
+                     mlm["cls.predictions.transform.LayerNorm.bias"], eps=1e-12)
+    word = model.bert.embeddings.word_embeddings.weight
+    mlm_logits = F.linear(x, word, mlm["cls.predictions.bias"])
+    mlm_loss = F.cross_entropy(mlm_logits.reshape(-1, V), targets.reshape(-1), ignore_index=-100)
+    mlm_loss.backward()
+    add("mlm/input_ids", mlm_ids, "i32")
+    add("mlm/targets", torch.where(pick, ids, torch.full_like(ids, -1)), "i32")
+    add("mlm/loss", mlm_loss.reshape(1))
+    for n, p in list(model.bert.named_parameters()):
+        add("mlm/grad/bert." + n, p.grad)
+    for n, t in mlm.items():
+        add("mlm/grad/" + n, t.grad)
+    model.zero_grad(set_to_none=True)
 
     decay = [p for n, p in model.named_parameters() if not (n.endswith(".bias") or "LayerNorm" in n)]
     no_decay = [p for n, p in model.named_parameters() if n.endswith(".bias") or "LayerNorm" in n]
