@@ -3,9 +3,11 @@
  * what the rest of the input is.
  *   0..127    text to encode with a small fixed vocab (with masks), at a
  *             max_len taken from that byte; checks [CLS] .. [SEP], the count
- *             bounds and that every id is in the vocab;
+ *             bounds, that every id is in the vocab and that LinMaxMatch
+ *             gives what the reference walk gives;
  *   128..191  a vocab.txt to load; when it loads, a fixed hostile text is
- *             encoded with it and every token round-trips through lr_tok_id;
+ *             encoded with it (LinMaxMatch == reference) and every token
+ *             round-trips through lr_tok_id;
  *   192..255  lines for the vocabulary learner (written to /dev/null).
  */
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "logrisk.h"
+#include "tok.h"
 
 static const char vocab_txt[] =
     "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n<TIME>\n<ID>\n<IP>\n<PID>\n<PATH>\n"
@@ -36,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(n >= 2 && n <= max_len);
         check(ids[0] == 2 && ids[n - 1] == 3);
         for (int i = 0; i < n; i++) check(ids[i] >= 0 && ids[i] < lr_tok_vocab_size(tok));
+        int32_t ref[512];
+        check(lr__tok_encode_with(tok, rest, len, max_len, ref, 1) == n); /* LinMaxMatch == reference */
+        check(memcmp(ids, ref, (size_t)n * sizeof ids[0]) == 0);
         lr_tok_free(tok);
     } else if (mode < 192) {
         lr_error err;
@@ -44,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             static const char text[] = "Error: <TIME> caf\xc3\xa9 \xe4\xb8\xad [SEP] ab##ab \xff end";
             int n = lr_tok_encode(tok, text, sizeof text - 1, 64, ids);
             check(n >= 2 && n <= 64);
+            int32_t ref[64];
+            check(lr__tok_encode_with(tok, text, sizeof text - 1, 64, ref, 1) == n);
+            check(memcmp(ids, ref, (size_t)n * sizeof ids[0]) == 0);
             for (int i = 0; i < n; i++) {
                 size_t tl;
                 const char *t = lr_tok_token(tok, ids[i], &tl);
