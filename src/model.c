@@ -31,7 +31,10 @@
  */
 #include "model.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "util.h"
@@ -136,7 +139,39 @@ int lr__model_read_config(const lr__lrm *f, lr__bert_config *c, int *max_len, lr
 
 /* ------------------------------------------------------------------ load */
 
-static lr_model *model_from_file(lr__lrm *f, lr_error *err) {
+/* After packing, the mapped pages of the encoder's Linear weights are not
+ * read again by inference: give them back (RSS -12.6 MB for BERT-mini). Only
+ * for a file mapping, where MADV_DONTNEED just drops our page-table entries
+ * and a later read (an exporter, say) faults the same bytes back in from the
+ * page cache; never for a caller's memory image, where it could zero it. */
+static void drop_pages(const void *data, size_t nbytes) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t begin = ((uintptr_t)data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)data + nbytes) & ~((uintptr_t)page - 1);
+    if (end > begin) (void)madvise((void *)begin, end - begin, MADV_DONTNEED);
+#else
+    (void)data;
+    (void)nbytes;
+#endif
+}
+
+static void drop_packed_sources(const lr__bert *b) {
+    const size_t H = (size_t)b->cfg.hidden, I = (size_t)b->cfg.intermediate, f = sizeof(float);
+    for (int l = 0; l < b->cfg.n_layers; l++) {
+        const lr__bert_layer *L = &b->layers[l];
+        if (!L->qkv_p || !L->ao_p || !L->ff1_p || !L->ff2_p) continue;
+        drop_pages(L->q_w, H * H * f);
+        drop_pages(L->k_w, H * H * f);
+        drop_pages(L->v_w, H * H * f);
+        drop_pages(L->ao_w, H * H * f);
+        drop_pages(L->ff1_w, I * H * f);
+        drop_pages(L->ff2_w, H * I * f);
+    }
+}
+
+static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr_model *m = lr__calloc(1, sizeof *m);
     const float **tensors = NULL;
     if (!m) {
@@ -163,6 +198,7 @@ static lr_model *model_from_file(lr__lrm *f, lr_error *err) {
     if (lr__bert_bind(&m->bert, &cfg, tensors, err)) goto fail;
     /* Encoder weights packed once for the GEMM kernel (see model_bert.c). */
     if (lr__bert_pack(&m->bert, NULL, err)) goto fail;
+    if (mapped) drop_packed_sources(&m->bert);
     lr__free(tensors);
     tensors = NULL;
     lr_error ignore;
@@ -181,12 +217,12 @@ fail:
 
 lr_model *lr_model_load(const char *path, lr_error *err) {
     lr__lrm *f = lr__lrm_open(path, err);
-    return f ? model_from_file(f, err) : NULL;
+    return f ? model_from_file(f, 1, err) : NULL;
 }
 
 lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err) {
     lr__lrm *f = lr__lrm_open_memory(data, size, name ? name : "(memory)", err);
-    return f ? model_from_file(f, err) : NULL;
+    return f ? model_from_file(f, 0, err) : NULL;
 }
 
 void lr_model_free(lr_model *m) {
