@@ -6,6 +6,8 @@
  *
  *   bench_tok VOCAB THREADS REPEAT FILE...
  *
+ * LR_TOK_REFERENCE=1 in the environment times the reference WordPiece walk
+ * instead of the linear-time LinMaxMatch.
  * Prints one line: lines=N tokens=N seconds=S lines_per_s=X tokens_per_s=Y
  * (best of REPEAT passes over all lines).
  */
@@ -16,6 +18,7 @@
 #include <time.h>
 
 #include "logrisk.h"
+#include "tok.h"
 
 typedef struct job {
     const lr_tok *tok;
@@ -23,13 +26,14 @@ typedef struct job {
     size_t *lens;
     size_t first, last;
     long long tokens;
+    int reference;
 } job;
 
 static void *run(void *arg) {
     job *j = arg;
     int32_t ids[LR_TOK_MAX_LEN];
     long long n = 0;
-    for (size_t i = j->first; i < j->last; i++) n += lr_tok_encode(j->tok, j->lines[i], j->lens[i], LR_TOK_MAX_LEN, ids);
+    for (size_t i = j->first; i < j->last; i++) n += lr__tok_encode_with(j->tok, j->lines[i], j->lens[i], LR_TOK_MAX_LEN, ids, j->reference);
     j->tokens = n;
     return NULL;
 }
@@ -54,6 +58,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     int threads = atoi(argv[2]), repeat = atoi(argv[3]);
+    const char *ref_env = getenv("LR_TOK_REFERENCE");
+    int reference = ref_env && strcmp(ref_env, "1") == 0;
     if (threads < 1 || threads > 64 || repeat < 1) return 2;
     size_t n = 0, cap = 0;
     char **lines = NULL;
@@ -92,7 +98,8 @@ int main(int argc, char **argv) {
     for (int r = 0; r < repeat + 1; r++) { /* the first pass warms up */
         double t0 = now();
         for (int t = 0; t < threads; t++) {
-            jobs[t] = (job){tok, lines, lens, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads, 0};
+            jobs[t] = (job){tok, lines, lens, n * (size_t)t / (size_t)threads,
+                            n * (size_t)(t + 1) / (size_t)threads, 0, reference};
             if (threads > 1) pthread_create(&tid[t], NULL, run, &jobs[t]);
             else run(&jobs[t]);
         }

@@ -4,7 +4,8 @@
 # masked by logrisk's preprocessor beforehand; masking is not timed), same
 # vocab (models/vocab/logs-8k.txt), same thread count (1 and 2: logrisk
 # splits the lines over pthreads, HF over RAYON_NUM_THREADS workers), best of
-# 5 passes each. Prints lines/s, tokens/s and the ratio.
+# 5 passes each. Prints lines/s, tokens/s and the ratio (also for the
+# reference WordPiece walk that the linear-time LinMaxMatch replaces).
 #
 # Then vocabulary coverage: `logrisk vocab` against HF's own WordPiece trainer
 # (default settings: the npm binding exposes none; its vocab cut to the same
@@ -43,6 +44,9 @@ for t in 1 2; do
     ratio=$(awk -v a="$lr_lps" -v b="$hf_lps" 'BEGIN { printf "%.1fx", a / b }')
     printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "hf tokenizers" "$hf_lps" "$hf_tps" ""
     printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "logrisk" "$lr_lps" "$lr_tps" "$ratio"
+    ref=$(LR_TOK_REFERENCE=1 "$build/bench/bench_tok" "$vocab" "$t" 5 "${loghub[@]}") || status=1
+    printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "logrisk (ref walk)" "$(field lines_per_s <<<"$ref")" \
+        "$(field tokens_per_s <<<"$ref")" "$(awk -v a="$(field lines_per_s <<<"$ref")" -v b="$hf_lps" 'BEGIN { printf "%.1fx", a / b }')"
 done
 
 # coverage VOCAB FILE...: "[UNK] share, tokens per line" over the files.
