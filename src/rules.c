@@ -19,9 +19,11 @@
  *  - User masks and level aliases are PCRE2 patterns compiled in UTF mode
  *    (without UCP, so \d \w \b stay ASCII like the SPEC's patterns); the text
  *    is valid UTF-8 by then, so matching skips PCRE2's UTF check.
- *  - Keywords are found in one pass over the text, lower-casing on the fly:
- *    a 64 Ki-bit table of the first two bytes of every keyword rejects most
- *    positions with one bit test.
+ *  - Keywords are found in one pass over the raw text, probing every
+ *    (shortest keyword - 1) bytes: a 64 Ki-bit table of byte pairs (all ASCII
+ *    cases) rejects most probes with one bit test; hits are verified
+ *    lower-casing on the fly. The level words are found the same way,
+ *    skipping windows whose probe byte is in no level word.
  *  - An lr_prep is per-thread scratch: two text buffers, the PCRE2 match
  *    data and a stamp per keyword (so "each keyword counts once" needs no
  *    clearing between lines).
@@ -250,25 +252,28 @@ static int find_ip(const unsigned char *s, size_t n, size_t from, size_t *ms, si
 }
 
 /* 4 long_hex \b[0-9a-f]{12,}\b
- * From a word start, the greedy hex run must be >= 12 long and followed by a
- * non-word byte (backtracking only leaves a hex byte, a word byte, next). */
+ * A match is a whole maximal hex run of >= 12 bytes with a non-word byte (or
+ * the edge) on both sides: \b before it rules out starting inside a run,
+ * and backtracking at the end only leaves a hex byte (a word byte) next.
+ * Such a run covers position p+11 of any window [p, p+12) it starts in, so
+ * a window whose byte p+11 is not hex is skipped whole. A run that began
+ * before `from` has a word byte before every position from `from` on. */
 static int find_long_hex(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
     size_t p = from;
-    while (p < n) {
-        if (!is_word(s[p])) {
-            p++;
+    while (p + 12 <= n) {
+        if (!is_hexl(s[p + 11])) {
+            p += 12;
             continue;
         }
-        if (p == 0 || !is_word(s[p - 1])) {
-            size_t q = p;
-            while (q < n && is_hexl(s[q])) q++;
-            if (q - p >= 12 && (q == n || !is_word(s[q]))) {
-                *ms = p;
-                *me = q;
-                return 1;
-            }
+        size_t a = p + 11, b = p + 12;
+        while (a > 0 && is_hexl(s[a - 1])) a--;
+        while (b < n && is_hexl(s[b])) b++;
+        if (a >= from && b - a >= 12 && (a == 0 || !is_word(s[a - 1])) && (b == n || !is_word(s[b]))) {
+            *ms = a;
+            *me = b;
+            return 1;
         }
-        while (p < n && is_word(s[p])) p++;
+        p = b;
     }
     return 0;
 }
@@ -419,9 +424,14 @@ int lr__rules_finish(lr_rules *r, lr_error *err) {
     r->word_min = SIZE_MAX;
     r->word_max = 0;
     memset(r->word_first, 0, sizeof r->word_first);
+    memset(r->word_chars, 0, sizeof r->word_chars);
     for (size_t i = 0; i < r->n_words; i++) {
         unsigned char c = (unsigned char)r->words[i].word[0];
         r->word_first[c >> 3] |= (uint8_t)(1u << (c & 7));
+        for (size_t k = 0; k < r->words[i].len; k++) {
+            unsigned char w = (unsigned char)r->words[i].word[k];
+            r->word_chars[w >> 3] |= (uint8_t)(1u << (w & 7));
+        }
         r->word_min = LR_MIN(r->word_min, r->words[i].len);
         r->word_max = LR_MAX(r->word_max, r->words[i].len);
     }
@@ -430,15 +440,27 @@ int lr__rules_finish(lr_rules *r, lr_error *err) {
     r->kw_pair = lr__calloc(8192, 1);
     r->kw_by_first = lr__alloc_array(r->n_keywords ? r->n_keywords : 1, sizeof(uint32_t));
     if (!r->kw_pair || !r->kw_by_first) return lr__err(err, LR_ENOMEM, "out of memory building the keyword index");
+    size_t min_len = SIZE_MAX;
+    for (size_t i = 0; i < r->n_keywords; i++) min_len = LR_MIN(min_len, r->keywords[i].len);
+    r->kw_stride = min_len >= 2 && min_len != SIZE_MAX ? min_len - 1 : 1;
     uint32_t count[256] = {0};
     for (size_t i = 0; i < r->n_keywords; i++) {
         const unsigned char *w = (const unsigned char *)r->keywords[i].word;
         count[w[0]]++;
-        if (r->keywords[i].len == 1) {
-            for (unsigned b = 0; b < 256; b++) r->kw_pair[(w[0] * 256u + b) >> 3] |= (uint8_t)(1u << (b & 7));
-        } else {
-            unsigned idx = w[0] * 256u + w[1];
-            r->kw_pair[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+        for (size_t k = 0; k < r->kw_stride && k < r->keywords[i].len; k++) {
+            /* the index is on raw bytes: set every case variant of the pair */
+            unsigned a0 = w[k], a1 = (unsigned)(w[k] - 'a') < 26 ? w[k] - 32u : w[k];
+            for (int ca = 0; ca < 2; ca++) {
+                unsigned a = ca ? a1 : a0;
+                if (k + 1 >= r->keywords[i].len) { /* a one-byte keyword */
+                    for (unsigned b = 0; b < 256; b++) r->kw_pair[(a * 256u + b) >> 3] |= (uint8_t)(1u << (b & 7));
+                    continue;
+                }
+                unsigned b0 = w[k + 1], b1 = (unsigned)(w[k + 1] - 'a') < 26 ? w[k + 1] - 32u : w[k + 1];
+                unsigned i0 = a * 256u + b0, i1 = a * 256u + b1;
+                r->kw_pair[i0 >> 3] |= (uint8_t)(1u << (i0 & 7));
+                r->kw_pair[i1 >> 3] |= (uint8_t)(1u << (i1 & 7));
+            }
         }
     }
     r->kw_first_off[0] = 0;
@@ -557,21 +579,28 @@ static int find_level(lr_prep *p, const char *line, size_t n) {
             start = next;
         }
     }
+    /* The level is the first whole word that is a level word. A level word
+     * of length >= min covers byte i+min-1 if it starts in [i, i+min); when
+     * that byte is in no level word the window is skipped whole, else the
+     * word around it is checked and the scan goes on after that word. */
     const unsigned char *s = (const unsigned char *)line;
-    size_t i = 0;
-    while (i < n) {
-        if (!is_word(s[i])) {
-            i++;
+    size_t min = r->word_min, i = 0;
+    if (!r->n_words) return -1;
+    while (i + min <= n) {
+        size_t probe = i + min - 1;
+        if (!(r->word_chars[s[probe] >> 3] & (1u << (s[probe] & 7)))) {
+            i += min;
             continue;
         }
-        size_t j = i;
-        while (j < n && is_word(s[j])) j++;
-        size_t len = j - i;
-        if (len >= r->word_min && len <= r->word_max && (r->word_first[s[i] >> 3] & (1u << (s[i] & 7)))) {
+        size_t a = probe, b = probe + 1;
+        while (a > 0 && is_word(s[a - 1])) a--;
+        while (b < n && is_word(s[b])) b++;
+        size_t len = b - a;
+        if (len >= min && len <= r->word_max && (r->word_first[s[a] >> 3] & (1u << (s[a] & 7)))) {
             for (size_t k = 0; k < r->n_words; k++)
-                if (r->words[k].len == len && memcmp(r->words[k].word, s + i, len) == 0) return r->words[k].level;
+                if (r->words[k].len == len && memcmp(r->words[k].word, s + a, len) == 0) return r->words[k].level;
         }
-        i = j;
+        i = b;
     }
     return -1;
 }
@@ -587,19 +616,23 @@ static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
         p->stamp = 1;
     }
     int bonus = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned a = lower(s[i]), b = i + 1 < n ? lower(s[i + 1]) : 0;
-        unsigned idx = a * 256 + b;
-        if (!(r->kw_pair[idx >> 3] & (1u << (idx & 7)))) continue;
-        for (uint32_t k = r->kw_first_off[a]; k < r->kw_first_off[a + 1]; k++) {
-            uint32_t id = r->kw_by_first[k];
-            const lr__keyword *kw = &r->keywords[id];
-            if (p->kw_stamp[id] == p->stamp || kw->len > n - i) continue;
-            size_t j = 1;
-            while (j < kw->len && lower(s[i + j]) == (unsigned char)kw->word[j]) j++;
-            if (j == kw->len) {
-                p->kw_stamp[id] = p->stamp;
-                bonus += kw->bonus;
+    const uint8_t *pair = r->kw_pair;
+    size_t stride = r->kw_stride;
+    for (size_t i = 0; i < n; i += stride) {
+        unsigned idx = s[i] * 256u + (i + 1 < n ? s[i + 1] : 0u);
+        if (!(pair[idx >> 3] & (1u << (idx & 7)))) continue;
+        for (size_t st = i >= stride - 1 ? i - (stride - 1) : 0; st <= i; st++) {
+            unsigned a = lower(s[st]);
+            for (uint32_t k = r->kw_first_off[a]; k < r->kw_first_off[a + 1]; k++) {
+                uint32_t id = r->kw_by_first[k];
+                const lr__keyword *kw = &r->keywords[id];
+                if (p->kw_stamp[id] == p->stamp || kw->len > n - st) continue;
+                size_t j = 1;
+                while (j < kw->len && lower(s[st + j]) == (unsigned char)kw->word[j]) j++;
+                if (j == kw->len) {
+                    p->kw_stamp[id] = p->stamp;
+                    bonus += kw->bonus;
+                }
             }
         }
     }

@@ -101,15 +101,22 @@ struct lr_rules {
     size_t n_words;
     size_t word_min, word_max;  /* length range of words, for a quick filter */
     uint8_t word_first[32];     /* bit set of first bytes of words */
+    uint8_t word_chars[32];     /* bit set of every byte in any word */
 
     lr__alias *aliases;
     size_t n_aliases;
 
     lr__keyword *keywords;
     size_t n_keywords;
-    /* Keyword index: pair[a*256+b] bit set when some keyword starts with
-     * bytes a,b (a one-byte keyword sets every b); kw_by_first lists keyword
-     * indices grouped by first byte, kw_first_off[c]..kw_first_off[c+1]. */
+    /* Keyword index. The text is probed every kw_stride bytes (the shortest
+     * keyword's length - 1, at least 1): every occurrence of a keyword has
+     * one probe at an offset k < kw_stride into it. pair[a*256+b] is set when
+     * some keyword has bytes a,b at such an offset k, in any ASCII case, so
+     * raw text is tested without lower-casing (a one-byte keyword sets every
+     * b). A probe hit verifies the kw_stride starts it may belong to;
+     * kw_by_first lists keyword indices grouped by lower-case first byte,
+     * kw_first_off[c]..kw_first_off[c+1]. */
+    size_t kw_stride;
     uint8_t *kw_pair;           /* 8192 bytes */
     uint32_t *kw_by_first;
     uint32_t kw_first_off[257];

@@ -174,6 +174,77 @@ static void test_keywords(void) {
     CHECK_LINE("/tmp/i/o error", "<PATH> error", NULL, 3);
 }
 
+/* The strided keyword search against a naive one: for each keyword t of a
+ * set with mixed lengths (1 to 9 bytes), rules where t has bonus 1 and the
+ * rest 0 must label a random text 1 exactly when t occurs in it (ASCII
+ * case-insensitively). */
+static void test_keywords_vs_naive(void) {
+    static const char *const sets[][6] = {
+        {"x", "ab", "abc", "bug:", "segfault", NULL},
+        {"ab", "ba", "aab", "abab", NULL},
+        {"no live", "i/o", "oomkilled", "ok", NULL},
+        {"kernel panic", "panic: ", "[running]:", NULL},
+        {"abcd", "bcdab", "dabc", NULL},
+        {"segfault", "kernel panic", "out of memory", NULL},
+    };
+    unsigned seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++) {
+        size_t n_kw = 0;
+        while (sets[si][n_kw]) n_kw++;
+        for (size_t t = 0; t < n_kw; t++) {
+            char yaml[512];
+            int off = snprintf(yaml, sizeof yaml, "no_level_base: 0\nbonus_cap: 10\nkeywords:\n");
+            for (size_t k = 0; k < n_kw; k++)
+                off += snprintf(yaml + off, sizeof yaml - (size_t)off, "  - {bonus: %d, words: ['%s']}\n", k == t ? 1 : 0,
+                                sets[si][k]);
+            lr_error e = {0, ""};
+            lr_rules *r = lr_rules_parse(yaml, strlen(yaml), "kw.yaml", &e);
+            if (!r) {
+                T_FAIL("%s", e.msg);
+                continue;
+            }
+            lr_prep *p = lr_prep_new(r, NULL);
+            const char *kw = sets[si][t];
+            size_t kl = strlen(kw);
+            int hits = 0;
+            for (int iter = 0; iter < 3000; iter++) {
+                /* text: pieces of the set's keywords (random case, cut at
+                 * random ends) and single filler bytes */
+                char text[64];
+                size_t n = 0, want_len = RND() % 48;
+                while (n < want_len) {
+                    const char *src = sets[si][RND() % n_kw];
+                    size_t sl = strlen(src), from = RND() % 3 == 0 ? RND() % sl : 0;
+                    size_t to = RND() % 3 == 0 ? from + RND() % (sl - from + 1) : sl;
+                    for (size_t i = from; i < to && n < sizeof text; i++) {
+                        char c = src[i];
+                        text[n++] = (RND() & 1) && c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+                    }
+                    if (RND() % 2 && n < sizeof text) text[n++] = " _xa"[RND() % 4];
+                }
+                int want = 0;
+                for (size_t i = 0; i + kl <= n && !want; i++) {
+                    size_t j = 0;
+                    while (j < kl && (text[i + j] >= 'A' && text[i + j] <= 'Z' ? text[i + j] + 32 : text[i + j]) == kw[j]) j++;
+                    want = j == kl;
+                }
+                hits += want;
+                lr_line_info info;
+                lr_prep_line(p, text, n, &info);
+                if (info.label != want) {
+                    T_FAIL("keyword '%s' in '%.*s': label %d, want %d", kw, (int)n, text, info.label, want);
+                    break;
+                }
+            }
+            if (hits < 100) T_FAIL("keyword '%s' occurred only %d times: a weak test", kw, hits);
+            lr_prep_free(p);
+            lr_rules_free(r);
+        }
+    }
+#undef RND
+}
+
 static void test_keyword_cap_and_clamp(void) {
     /* 3 + 3 + 3 = 9, capped at 5 */
     CHECK_LINE("INFO kernel panic segfault out of memory", "INFO kernel panic segfault out of memory", "INFO", 7);
@@ -480,7 +551,7 @@ static void test_alloc_failures(void) {
 
 T_MAIN(T_CASE(test_seed_examples), T_CASE(test_mask_timestamp), T_CASE(test_mask_uuid), T_CASE(test_mask_ip),
        T_CASE(test_mask_long_hex), T_CASE(test_mask_pid), T_CASE(test_mask_path), T_CASE(test_word_boundary_every_byte), T_CASE(test_mask_order),
-       T_CASE(test_levels), T_CASE(test_level_raw_line), T_CASE(test_keywords), T_CASE(test_keyword_cap_and_clamp),
+       T_CASE(test_levels), T_CASE(test_level_raw_line), T_CASE(test_keywords), T_CASE(test_keywords_vs_naive), T_CASE(test_keyword_cap_and_clamp),
        T_CASE(test_crlf), T_CASE(test_utf8_repair), T_CASE(test_nul_and_empty), T_CASE(test_huge_line),
        T_CASE(test_prep_reuse), T_CASE(test_seed_embedded_matches_file), T_CASE(test_yaml_errors),
        T_CASE(test_yaml_load_file_errors), T_CASE(test_yaml_replace_mode), T_CASE(test_yaml_extend_mode),
