@@ -319,6 +319,7 @@ struct lr_tok {
     edge *edges;
     uint32_t edge_mask;
     int32_t cont_root; /* node of "##" (always made, token or not)       */
+    int32_t root_kids[256], sharp_kids[256]; /* children of root and "##"  */
     /* Fast WordPiece (LinMaxMatch): failure link and failure pops per node;
      * NULL when the pops would be too large (then the reference walk). */
     int32_t *fail;
@@ -332,7 +333,11 @@ static inline uint32_t edge_slot(uint32_t key, uint32_t mask) {
     return (uint32_t)((key * 2654435761u) >> 7) & mask;
 }
 
+/* The child of `node` by `byte`, -1 if none. The root and the "##" node,
+ * where every word and piece starts, answer from direct tables. */
 static inline int32_t trie_child(const lr_tok *tok, int32_t node, uint8_t byte) {
+    if (node == 0) return tok->root_kids[byte];
+    if (node == tok->cont_root) return tok->sharp_kids[byte];
     uint32_t key = (uint32_t)node * 256u + byte + 1u;
     for (uint32_t i = edge_slot(key, tok->edge_mask);; i = (i + 1) & tok->edge_mask) {
         const edge *e = &tok->edges[i];
@@ -586,6 +591,17 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         pos = end + 1;
     }
     tok->cont_root = trie_walk(tok, "##", 2, 1);
+    for (int b = 0; b < 256; b++) { /* trie_child's direct tables; fill before any use */
+        tok->root_kids[b] = tok->sharp_kids[b] = -1;
+        for (int which = 0; which < 2; which++) {
+            uint32_t key = (uint32_t)(which ? tok->cont_root : 0) * 256u + (uint32_t)b + 1u;
+            for (uint32_t i = edge_slot(key, tok->edge_mask); tok->edges[i].key; i = (i + 1) & tok->edge_mask)
+                if (tok->edges[i].key == key) {
+                    (which ? tok->sharp_kids : tok->root_kids)[b] = tok->edges[i].child;
+                    break;
+                }
+        }
+    }
     int rc = build_failure_links(tok, len);
     if (rc != 0) goto oom;
     for (int k = 0; k < LR_TOK_N_RESERVED; k++) {
@@ -688,16 +704,14 @@ static int wordpiece_fast(const lr_tok *tok, const char *word, size_t len, int32
         int32_t v;
         while ((v = trie_child(tok, u, (uint8_t)word[i])) < 0) {
             if (tok->fail[u] < 0) return 0;
-            memcpy(out + n, tok->pops + tok->pops_off[u], tok->pops_len[u] * sizeof *out);
-            n += (int)tok->pops_len[u];
+            for (uint32_t k = 0; k < tok->pops_len[u]; k++) out[n++] = tok->pops[tok->pops_off[u] + k];
             u = tok->fail[u];
         }
         u = v;
     }
     while (u != tok->cont_root) {
         if (tok->fail[u] < 0) return 0;
-        memcpy(out + n, tok->pops + tok->pops_off[u], tok->pops_len[u] * sizeof *out);
-        n += (int)tok->pops_len[u];
+        for (uint32_t k = 0; k < tok->pops_len[u]; k++) out[n++] = tok->pops[tok->pops_off[u] + k];
         u = tok->fail[u];
     }
     return n;
