@@ -302,6 +302,24 @@ typedef struct lr_convert_options {
 int lr_convert_safetensors(const char *dir, const char *out_path, const lr_convert_options *opts,
                            lr_error *err);
 
+/* ------------------------------------------------------------ onnx export */
+
+typedef struct lr_onnx_options {
+    int opset;          /* 14 (default when 0): LayerNorm and GELU decomposed in the
+                           patterns ONNX Runtime fuses; 17: LayerNormalization nodes */
+    uint64_t max_bytes; /* refuse a larger file; 0 (or more than 2^31 - 1): the
+                           protobuf limit of 2 GB */
+} lr_onnx_options;
+
+/* Export the .lrm model at model_path as an ONNX file at onnx_path (written
+ * atomically: a temporary file beside it, then rename). Inputs input_ids and
+ * attention_mask (int64 [batch, sequence]), output logits (float [batch, C]);
+ * metadata_props carry the labels, max_len, vocabulary and rules (README
+ * "Export to ONNX"). opts may be NULL. LR_ERANGE when the file would exceed
+ * the limit (nothing is written then). */
+int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_options *opts,
+                   lr_error *err);
+
 /* ---------------------------------------------------------------- scoring */
 
 /* The scoring pipeline: raw lines in, one result per line out, in input

@@ -26,6 +26,7 @@ static const struct {
     {"vocab", lr_cmd_vocab, "learn a WordPiece vocabulary from raw log lines"},
     {"convert", lr_cmd_convert, "import a Hugging Face BERT (safetensors) as a model file"},
     {"score", lr_cmd_score, "risk of every log line: one JSON object per line, in order"},
+    {"export", lr_cmd_export, "write a model as an ONNX file (ONNX Runtime, opset 14 or 17)"},
 };
 
 static void print_usage(FILE *f) {
