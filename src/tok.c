@@ -6,8 +6,9 @@
  *                 (those present in the vocab) are cut out of the RAW text
  *                 first, leftmost match, never normalised or split;
  *   BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)
- *                 drop U+0000, U+FFFD and "other" chars (Cc Cf Cn Co Cs except
- *                 \t \n \r); whitespace -> ' '; spaces around CJK ideographs;
+ *                 drop U+0000, U+FFFD and "other" chars (Cc Cf Co Cs; not
+ *                 \t \n \r; not unassigned ones, which HF keeps);
+ *                 whitespace -> ' '; spaces around CJK ideographs;
  *                 NFD, drop nonspacing marks (Mn); lower-case;
  *   BertPreTokenizer  split on whitespace (dropped) and on punctuation (ASCII
  *                 punctuation or Unicode P*; each a word of its own);
@@ -26,12 +27,13 @@
  * older Unicode tables differ from utf8proc's, a small table measured
  * against HF (tests/golden/tok_unicode.txt) says which way.
  *
- * Vocabulary lookup is a byte trie whose edges live in one open-addressing
- * hash table keyed by (node, byte): the longest vocab entry that prefixes the
- * rest of a word is found in one walk, so a word costs O(bytes x longest
- * token) hash probes at worst and allocates nothing. The tokenizer is
- * immutable after load; encode keeps all its scratch on the stack, so any
- * number of threads may share one lr_tok.
+ * The vocabulary is a byte trie whose edges live in one open-addressing
+ * hash table keyed by (node, byte), with direct tables for the root and the
+ * "##" node. WordPiece is LinMaxMatch (Fast WordPiece, see
+ * build_failure_links): each byte of a word is read once. The plain greedy
+ * walk stays as the reference (lr__tok_encode_with). The tokenizer is
+ * immutable after load; encode keeps its scratch (~3 KB) on the stack and
+ * allocates nothing, so any number of threads may share one lr_tok.
  */
 #include "tok.h"
 
@@ -68,7 +70,6 @@ static int is_chinese(int32_t c) {
            (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
-
 
 /* clean_text drops the char: NUL, U+FFFD, or an "other" char that is not
  * \t \n \r. */
