@@ -38,18 +38,18 @@
 /* ------------------------------------------------------------ characters */
 
 /* Character classes of the SPEC patterns in ASCII mode, one byte each:
- * DIG \d, WRD \w (and \b), HEX [0-9a-f], PTH [a-zA-Z0-9._-]. Bytes >= 0x80
- * are in no class. */
-enum { DIG = 1, WRD = 2, HEX = 4, PTH = 8 };
+ * DIG \d, WRD \w (and \b), HEX [0-9a-f], PTH [a-zA-Z0-9._-], NAM the
+ * letters of pid|PID|tid|TID. Bytes >= 0x80 are in no class. */
+enum { DIG = 1, WRD = 2, HEX = 4, PTH = 8, NAM = 16 };
 static const uint8_t cls[256] = {
      0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x00 */
      0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x10 */
      0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  8,  8,  0,  /* 0x20 */
     15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  0,  0,  0,  0,  0,  0,  /* 0x30 */
-     0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  /* 0x40 */
-    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0, 10,  /* 0x50 */
-     0, 14, 14, 14, 14, 14, 14, 10, 10, 10, 10, 10, 10, 10, 10, 10,  /* 0x60 */
-    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0,  0,  /* 0x70 */
+     0, 10, 10, 10, 26, 10, 10, 10, 10, 26, 10, 10, 10, 10, 10, 10,  /* 0x40 */
+    26, 10, 10, 10, 26, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0, 10,  /* 0x50 */
+     0, 14, 14, 14, 30, 14, 14, 10, 10, 26, 10, 10, 10, 10, 10, 10,  /* 0x60 */
+    26, 10, 10, 10, 26, 10, 10, 10, 10, 10, 10,  0,  0,  0,  0,  0,  /* 0x70 */
     /* 0x80-0xff: 0 */
 };
 
@@ -282,38 +282,51 @@ static int find_long_hex(const unsigned char *s, size_t n, size_t from, size_t *
  * First alternative: at a word start, one of the four names, one optional
  * separator, the whole digit run, then a non-word byte (backtracking the
  * digits only leaves a digit next; dropping the separator leaves a
- * non-digit for \d+). Second: '[', digits, ']'. The scan looks at each
- * byte once: a '[' may start the second, a 'd'/'D' may end the name of the
- * first two bytes back; no candidate of one kind lies between the two
- * bytes of the other, so candidates are met in order of their start. */
+ * non-digit for \d+). Second: '[', digits, ']'. They begin with different
+ * bytes, so at most one can match at a position. */
 static int pid_name(const unsigned char *t) {
     return ((t[0] == 'p' || t[0] == 't') && t[1] == 'i' && t[2] == 'd') ||
            ((t[0] == 'P' || t[0] == 'T') && t[1] == 'I' && t[2] == 'D');
 }
+/* The first alternative at `b` (a candidate start of a name). */
+static int pid_at(const unsigned char *s, size_t n, size_t b, size_t *me) {
+    if (b + 3 >= n || !pid_name(s + b) || (b > 0 && is_word(s[b - 1]))) return 0;
+    size_t q = b + 3;
+    if (q < n && (s[q] == '=' || s[q] == ':' || s[q] == ' ')) q++;
+    size_t d = q;
+    while (d < n && is_digit(s[d])) d++;
+    if (d == q || (d < n && is_word(s[d]))) return 0;
+    *me = d;
+    return 1;
+}
+
+/* Starts of the first alternative are found by probing every third byte:
+ * a 3-byte name starting in [q-2, q] covers byte q, which must then be one
+ * of its letters (class NAM). The second alternative's '[' comes from
+ * memchr; the two kinds of candidates are merged in order of their start. */
 static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
-    for (size_t p = from; p < n; p++) {
-        unsigned char c = s[p];
-        if (c == '[') {
-            size_t q = p + 1;
-            while (q < n && is_digit(s[q])) q++;
-            if (q > p + 1 && q < n && s[q] == ']') {
-                *ms = p;
-                *me = q + 1;
-                return 1;
-            }
-        } else if ((c | 32) == 'd' && p >= from + 2 && p + 1 < n) {
-            size_t b = p - 2;
-            if (!pid_name(s + b) || (b > 0 && is_word(s[b - 1]))) continue;
-            size_t q = p + 1;
-            if (s[q] == '=' || s[q] == ':' || s[q] == ' ') q++;
-            size_t d = q;
-            while (d < n && is_digit(s[d])) d++;
-            if (d > q && (d == n || !is_word(s[d]))) {
-                *ms = b;
-                *me = d;
-                return 1;
+    size_t p = from;
+    while (p < n) {
+        const unsigned char *br = memchr(s + p, '[', n - p);
+        size_t lim = br ? (size_t)(br - s) : n; /* names starting in [p, lim) come first */
+        for (size_t q = p + 2; q < lim + 2 && q < n; q += 3) {
+            if (!(cls[s[q]] & NAM)) continue;
+            for (size_t b = q - 2; b <= q && b < lim; b++) {
+                if (pid_at(s, n, b, me)) {
+                    *ms = b;
+                    return 1;
+                }
             }
         }
+        if (!br) return 0;
+        size_t q = lim + 1;
+        while (q < n && is_digit(s[q])) q++;
+        if (q > lim + 1 && q < n && s[q] == ']') {
+            *ms = lim;
+            *me = q + 1;
+            return 1;
+        }
+        p = lim + 1;
     }
     return 0;
 }
@@ -405,6 +418,7 @@ void lr_rules_free(lr_rules *r) {
     lr__free(r->keywords);
     lr__free(r->kw_pair);
     lr__free(r->kw_by_first);
+    lr__free(r->kw_hash);
     for (size_t i = 0; i < r->n_masks; i++) {
         lr__free(r->masks[i].name);
         lr__free(r->masks[i].pattern);
@@ -419,6 +433,8 @@ const char *lr_rules_yaml(const lr_rules *rules, size_t *len) {
     if (len) *len = rules ? rules->yaml_len : 0;
     return rules ? rules->yaml : NULL;
 }
+
+static inline size_t kw_hash_of(uint32_t v, unsigned bits) { return (size_t)((v * 2654435761u) >> (32 - bits)); }
 
 int lr__rules_finish(lr_rules *r, lr_error *err) {
     r->word_min = SIZE_MAX;
@@ -463,12 +479,34 @@ int lr__rules_finish(lr_rules *r, lr_error *err) {
             }
         }
     }
+    /* short keywords (< 4 bytes) by first byte */
+    memset(count, 0, sizeof count);
+    r->n_short_keywords = 0;
+    for (size_t i = 0; i < r->n_keywords; i++)
+        if (r->keywords[i].len < 4) count[(unsigned char)r->keywords[i].word[0]]++, r->n_short_keywords++;
     r->kw_first_off[0] = 0;
     for (int c = 0; c < 256; c++) r->kw_first_off[c + 1] = r->kw_first_off[c] + count[c];
     uint32_t fill[256];
     memcpy(fill, r->kw_first_off, sizeof fill);
     for (size_t i = 0; i < r->n_keywords; i++)
-        r->kw_by_first[fill[(unsigned char)r->keywords[i].word[0]]++] = (uint32_t)i;
+        if (r->keywords[i].len < 4) r->kw_by_first[fill[(unsigned char)r->keywords[i].word[0]]++] = (uint32_t)i;
+    /* long keywords by their folded 4-byte prefix, load factor <= 1/4 */
+    lr__free(r->kw_hash);
+    r->kw_hash_bits = 6;
+    while (((size_t)1 << r->kw_hash_bits) < 4 * r->n_keywords) r->kw_hash_bits++;
+    size_t slots = (size_t)1 << r->kw_hash_bits;
+    r->kw_hash = lr__calloc(slots, sizeof *r->kw_hash);
+    if (!r->kw_hash) return lr__err(err, LR_ENOMEM, "out of memory building the keyword index");
+    for (size_t i = 0; i < r->n_keywords; i++) {
+        if (r->keywords[i].len < 4) continue;
+        uint32_t v;
+        memcpy(&v, r->keywords[i].word, 4);
+        v |= 0x20202020u;
+        size_t h = kw_hash_of(v, r->kw_hash_bits);
+        while (r->kw_hash[h].id1) h = (h + 1) & (slots - 1);
+        r->kw_hash[h].prefix = v;
+        r->kw_hash[h].id1 = (uint32_t)i + 1;
+    }
     r->max_captures = 0;
     for (size_t i = 0; i < r->n_aliases; i++) {
         uint32_t c = 0;
@@ -622,6 +660,25 @@ static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
         unsigned idx = s[i] * 256u + (i + 1 < n ? s[i + 1] : 0u);
         if (!(pair[idx >> 3] & (1u << (idx & 7)))) continue;
         for (size_t st = i >= stride - 1 ? i - (stride - 1) : 0; st <= i; st++) {
+            if (st + 4 <= n) {
+                uint32_t v;
+                memcpy(&v, s + st, 4);
+                v |= 0x20202020u;
+                size_t mask = ((size_t)1 << r->kw_hash_bits) - 1;
+                for (size_t h = kw_hash_of(v, r->kw_hash_bits); r->kw_hash[h].id1; h = (h + 1) & mask) {
+                    if (r->kw_hash[h].prefix != v) continue;
+                    uint32_t id = r->kw_hash[h].id1 - 1;
+                    const lr__keyword *kw = &r->keywords[id];
+                    if (p->kw_stamp[id] == p->stamp || kw->len > n - st) continue;
+                    size_t j = 0;
+                    while (j < kw->len && lower(s[st + j]) == (unsigned char)kw->word[j]) j++;
+                    if (j == kw->len) {
+                        p->kw_stamp[id] = p->stamp;
+                        bonus += kw->bonus;
+                    }
+                }
+            }
+            if (!r->n_short_keywords) continue;
             unsigned a = lower(s[st]);
             for (uint32_t k = r->kw_first_off[a]; k < r->kw_first_off[a + 1]; k++) {
                 uint32_t id = r->kw_by_first[k];

@@ -113,13 +113,21 @@ struct lr_rules {
      * one probe at an offset k < kw_stride into it. pair[a*256+b] is set when
      * some keyword has bytes a,b at such an offset k, in any ASCII case, so
      * raw text is tested without lower-casing (a one-byte keyword sets every
-     * b). A probe hit verifies the kw_stride starts it may belong to;
-     * kw_by_first lists keyword indices grouped by lower-case first byte,
-     * kw_first_off[c]..kw_first_off[c+1]. */
+     * b). A probe hit verifies the kw_stride starts it may belong to:
+     * keywords of >= 4 bytes through kw_hash, an open-addressing table keyed
+     * by their first 4 bytes with bit 0x20 set in each (a text byte and its
+     * lower case agree on that), the others through kw_by_first, their
+     * indices grouped by first byte, kw_first_off[c]..kw_first_off[c+1]. */
     size_t kw_stride;
     uint8_t *kw_pair;           /* 8192 bytes */
     uint32_t *kw_by_first;
     uint32_t kw_first_off[257];
+    size_t n_short_keywords;
+    struct lr__kw_slot {
+        uint32_t prefix;        /* first 4 bytes | 0x20202020 */
+        uint32_t id1;           /* keyword index + 1; 0 = empty slot */
+    } *kw_hash;
+    unsigned kw_hash_bits;
 
     lr__mask *masks;
     size_t n_masks;
