@@ -12,9 +12,38 @@
 #include <math.h>
 #include <string.h>
 
+#include "pool.h"
 #include "util.h"
 
 #define LR_PARAM_ALIGN 16
+#define LR_MAX_THREADS 256
+
+/* Run fn over [0, n_floats) of the block, one contiguous slice per thread
+ * (single-threaded without a pool or for small blocks). */
+typedef void (*slice_fn)(lr__params *p, size_t begin, size_t end, int ith, void *ctx);
+
+typedef struct {
+    lr__params *p;
+    slice_fn fn;
+    void *ctx;
+} slice_job;
+
+static void slice_task(int ith, int nth, void *arg) {
+    slice_job *j = arg;
+    size_t n = j->p->n_floats, per = (n + (size_t)nth - 1) / (size_t)nth;
+    per = (per + LR_PARAM_ALIGN - 1) / LR_PARAM_ALIGN * LR_PARAM_ALIGN;
+    size_t begin = LR_MIN(n, (size_t)ith * per), end = LR_MIN(n, begin + per);
+    if (begin < end) j->fn(j->p, begin, end, ith, j->ctx);
+}
+
+static void for_slices(lr__params *p, slice_fn fn, void *ctx) {
+    if (!p->pool || p->n_floats < 65536 || lr_pool_size(p->pool) > LR_MAX_THREADS) {
+        fn(p, 0, p->n_floats, 0, ctx);
+        return;
+    }
+    slice_job job = {p, fn, ctx};
+    lr__pool_run(p->pool, slice_task, &job);
+}
 
 int lr__params_add(lr__params *p, const char *name, int d0, int d1, int group, lr_error *err) {
     if (p->block) return lr__err(err, LR_EINVAL, "tensor %s declared after allocation", name);
@@ -86,16 +115,36 @@ lr__tensor lr__params_tensor(const lr__params *p, int i) {
     return t;
 }
 
+static void zero_slice(lr__params *p, size_t begin, size_t end, int ith, void *ctx) {
+    (void)ith;
+    (void)ctx;
+    memset(p->grad + begin, 0, (end - begin) * sizeof(float));
+}
+
 void lr__params_zero_grad(lr__params *p) {
-    if (p->grad) memset(p->grad, 0, p->n_floats * sizeof(float));
+    if (p->grad) for_slices(p, zero_slice, NULL);
+}
+
+static void sumsq_slice(lr__params *p, size_t begin, size_t end, int ith, void *ctx) {
+    double sum = 0.0;
+    for (size_t i = begin; i < end; i++) sum += (double)p->grad[i] * p->grad[i];
+    ((double *)ctx)[ith] = sum;
 }
 
 double lr__grad_norm(const lr__params *p) {
     /* torch: norm of the stacked per-tensor norms (same value; the padding
      * between tensors is always 0) */
+    double partial[LR_MAX_THREADS] = {0};
+    for_slices((lr__params *)p, sumsq_slice, partial);
     double sum = 0.0;
-    for (size_t i = 0; i < p->n_floats; i++) sum += (double)p->grad[i] * p->grad[i];
+    for (int i = 0; i < LR_MAX_THREADS; i++) sum += partial[i];
     return sqrt(sum);
+}
+
+static void scale_slice(lr__params *p, size_t begin, size_t end, int ith, void *ctx) {
+    (void)ith;
+    float coef = *(const float *)ctx;
+    for (size_t i = begin; i < end; i++) p->grad[i] *= coef;
 }
 
 double lr__clip_grad_norm(lr__params *p, double max_norm) {
@@ -104,7 +153,7 @@ double lr__clip_grad_norm(lr__params *p, double max_norm) {
     double coef = max_norm / (total + 1e-6);
     if (coef > 1.0) coef = 1.0;
     float fcoef = (float)coef;
-    for (size_t i = 0; i < p->n_floats; i++) p->grad[i] *= fcoef;
+    for_slices(p, scale_slice, &fcoef);
     return total;
 }
 
@@ -113,23 +162,31 @@ lr__adamw_cfg lr__adamw_defaults(double lr) {
     return c;
 }
 
-void lr__adamw_step(lr__params *p, const lr__adamw_cfg *cfg) {
-    long step = ++p->step;
-    double bc1 = 1.0 - pow(cfg->beta1, (double)step);
-    double bc2 = 1.0 - pow(cfg->beta2, (double)step);
-    double bc2_sqrt = sqrt(bc2);
+typedef struct {
+    const lr__adamw_cfg *cfg;
+    double bc1, bc2_sqrt;
+} adamw_ctx;
+
+/* The AdamW update of the block slice [begin, end): the parts of every
+ * tensor that overlap it. */
+static void adamw_slice(lr__params *p, size_t begin, size_t end, int ith, void *arg) {
+    (void)ith;
+    const adamw_ctx *a = arg;
+    const lr__adamw_cfg *cfg = a->cfg;
     float b1 = (float)cfg->beta1, b2 = (float)cfg->beta2;
     float one_b1 = (float)(1.0 - cfg->beta1), one_b2 = (float)(1.0 - cfg->beta2);
-    float eps = (float)cfg->eps, fbc2 = (float)bc2_sqrt;
+    float eps = (float)cfg->eps, fbc2 = (float)a->bc2_sqrt;
     for (int t = 0; t < p->n; t++) {
         const lr__param_info *info = &p->info[t];
+        size_t lo = LR_MAX(begin, info->offset), hi = LR_MIN(end, info->offset + info->size);
+        if (lo >= hi) continue;
         double lr = cfg->lr[info->group];
         if (lr == 0.0) continue;
         float decay = (float)(1.0 - lr * (info->decay ? cfg->weight_decay : 0.0));
-        float step_size = (float)(lr / bc1);
-        float *w = p->value + info->offset, *g = p->grad + info->offset;
-        float *m = p->m + info->offset, *v = p->v + info->offset;
-        for (size_t i = 0; i < info->size; i++) {
+        float step_size = (float)(lr / a->bc1);
+        float *w = p->value + lo, *g = p->grad + lo;
+        float *m = p->m + lo, *v = p->v + lo;
+        for (size_t i = 0; i < hi - lo; i++) {
             w[i] *= decay;
             m[i] = m[i] * b1 + g[i] * one_b1;
             v[i] = v[i] * b2 + g[i] * g[i] * one_b2;
@@ -137,6 +194,13 @@ void lr__adamw_step(lr__params *p, const lr__adamw_cfg *cfg) {
             w[i] -= step_size * (m[i] / denom);
         }
     }
+}
+
+void lr__adamw_step(lr__params *p, const lr__adamw_cfg *cfg) {
+    long step = ++p->step;
+    adamw_ctx a = {cfg, 1.0 - pow(cfg->beta1, (double)step),
+                   sqrt(1.0 - pow(cfg->beta2, (double)step))};
+    for_slices(p, adamw_slice, &a);
 }
 
 double lr__lr_schedule(long step, long warmup, long total) {

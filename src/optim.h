@@ -44,6 +44,7 @@ typedef struct lr__params {
     float *block;     /* the one allocation, owned                     */
     float *value, *grad, *m, *v;
     long step;        /* AdamW steps taken                             */
+    lr_pool *pool;    /* borrowed; NULL = single-threaded updates      */
 } lr__params;
 
 /* Declare the next tensor (before lr__params_alloc). decay is set from the
@@ -63,7 +64,8 @@ int lr__params_find(const lr__params *p, const char *name);
 /* Tensor i as a tape tensor (value and gradient slices). */
 lr__tensor lr__params_tensor(const lr__params *p, int i);
 
-/* Set every gradient to 0. */
+/* Set every gradient to 0. The whole-block operations below (zeroing,
+ * norm, clipping, AdamW) split the block over p->pool when it is set. */
 void lr__params_zero_grad(lr__params *p);
 
 /* The global L2 norm of all gradients (double accumulation). */

@@ -205,6 +205,7 @@ int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_b
     if (flags & LR_TRAIN_MLM) m->max_masked = (int)LR_MIN(BL, BL / 5 + 64);
     lr__tape_init(&m->tape, pool);
     if ((rc = declare(m, err)) || (rc = lr__params_alloc(&m->params, err))) goto fail;
+    m->params.pool = pool;
     m->ints = lr__alloc_array(4 * BL + 2 * (size_t)max_batch + 2 * (size_t)m->max_masked,
                               sizeof(int));
     if (!m->ints) {

@@ -102,6 +102,44 @@ static void test_clip(void) {
     lr__params_free(&p);
 }
 
+/* The pool-split block operations give the same result as one thread:
+ * AdamW and clipping element for element, the norm to rounding. */
+static void test_threaded_block(void) {
+    lr__params a = {0}, b = {0};
+    static const int rows[4] = {300, 1, 517, 64};
+    static const char *names[4] = {"x.weight", "x.bias", "y.weight", "y.LayerNorm.weight"};
+    for (int i = 0; i < 4; i++) {
+        T_EQ_INT(lr__params_add(&a, names[i], rows[i], i == 1 || i == 3 ? 0 : 129, i % 2, NULL), 0);
+        T_EQ_INT(lr__params_add(&b, names[i], rows[i], i == 1 || i == 3 ? 0 : 129, i % 2, NULL), 0);
+    }
+    T_EQ_INT(lr__params_alloc(&a, NULL), 0);
+    T_EQ_INT(lr__params_alloc(&b, NULL), 0);
+    T_CHECK(a.n_floats > 65536);
+    lr_pool *pool = lr_pool_new(2, NULL);
+    b.pool = pool;
+    uint64_t s = 5;
+    for (size_t i = 0; i < a.n_floats; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        a.value[i] = b.value[i] = (float)((s >> 40) * (1.0 / 16777216.0)) - 0.5f;
+        a.grad[i] = b.grad[i] = (float)((s >> 20 & 0xfffff) * (1.0 / 1048576.0)) - 0.5f;
+    }
+    lr__adamw_cfg c = lr__adamw_defaults(1e-2);
+    c.lr[LR_GROUP_HEAD] = 3e-2;
+    for (int step = 0; step < 2; step++) {
+        double na = lr__clip_grad_norm(&a, 1.0), nb = lr__clip_grad_norm(&b, 1.0);
+        T_NEAR(na, nb, 1e-9 * na);
+        lr__adamw_step(&a, &c);
+        lr__adamw_step(&b, &c);
+    }
+    T_CHECK(memcmp(a.value, b.value, a.n_floats * sizeof(float)) == 0);
+    T_CHECK(memcmp(a.m, b.m, a.n_floats * sizeof(float)) == 0);
+    lr__params_zero_grad(&b);
+    T_NEAR(lr__grad_norm(&b), 0.0, 0.0);
+    lr__params_free(&a);
+    lr__params_free(&b);
+    lr_pool_free(pool);
+}
+
 static void test_schedule(void) {
     /* warm-up 10 of 100 steps */
     T_NEAR(lr__lr_schedule(0, 10, 100), 0.0, 1e-12);
@@ -472,6 +510,6 @@ static void test_overfit(void) {
     lr__bert_train_free(&m);
 }
 
-T_MAIN(T_CASE(test_layout), T_CASE(test_adamw_by_hand), T_CASE(test_clip), T_CASE(test_schedule),
+T_MAIN(T_CASE(test_layout), T_CASE(test_adamw_by_hand), T_CASE(test_clip), T_CASE(test_threaded_block), T_CASE(test_schedule),
        T_CASE(test_parity_torch), T_CASE(test_parity_mlm), T_CASE(test_parity_xent), T_CASE(test_bad_config),
        T_CASE(test_overfit))
