@@ -551,8 +551,9 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         lr__err(err, LR_EFORMAT, "vocab: empty (one token a line expected)");
         return NULL;
     }
-    if (n_lines > (1u << 24) || len > (1u << 28)) {
-        lr__err(err, LR_ERANGE, "vocab: too large (%zu lines, %zu bytes)", n_lines, len);
+    /* Trie nodes <= len + 4 must fit the edge key (node * 256 + byte + 1). */
+    if (len > (1u << 24) - 16) {
+        lr__err(err, LR_ERANGE, "vocab: too large (%zu lines, %zu bytes; at most 16 MB)", n_lines, len);
         return NULL;
     }
     lr_tok *tok = lr__calloc(1, sizeof *tok);

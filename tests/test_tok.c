@@ -425,6 +425,16 @@ static void test_vocab_errors(void) {
     T_EQ_INT(err.code, LR_EPARSE);
     T_CHECK(strstr(err.msg, "line 6") != NULL);
     T_CHECK(lr_tok_from_text("", 0, &err) == NULL);
+    /* Past 16 MB the trie's edge keys would overflow: refused, not wrong. */
+    size_t big_len = (size_t)1 << 24;
+    char *big = malloc(big_len);
+    if (big) {
+        memset(big, 'x', big_len);
+        for (size_t i = 63; i < big_len; i += 64) big[i] = '\n';
+        T_CHECK(lr_tok_from_text(big, big_len, &err) == NULL);
+        T_EQ_INT(err.code, LR_ERANGE);
+        free(big);
+    }
     T_CHECK(lr_tok_load("/nonexistent/vocab.txt", &err) == NULL);
     T_EQ_INT(err.code, LR_EIO);
     T_CHECK(strstr(err.msg, "/nonexistent/vocab.txt") != NULL);
