@@ -763,6 +763,15 @@ static void xent_backward(const lr__op *op) {
 
 /* ------------------------------------------------------------ backward */
 
+#define LR_ZERO_CHUNK 65536 /* floats per zeroing job */
+
+static void zero_grad_range(void *ctx, int begin, int end, int ith) {
+    (void)ith;
+    const lr__tape *t = ctx;
+    size_t lo = (size_t)begin * LR_ZERO_CHUNK, hi = LR_MIN(t->used, (size_t)end * LR_ZERO_CHUNK);
+    if (lo < hi) memset(t->grad + lo, 0, (hi - lo) * sizeof(float));
+}
+
 int lr__tape_backward(lr__tape *t, lr__tensor loss) {
     if (t->status) return t->status;
     if (t->planning || !loss.g) {
@@ -770,7 +779,8 @@ int lr__tape_backward(lr__tape *t, lr__tensor loss) {
                   "backward", (size_t)t->n_ops, t->used);
         return t->status;
     }
-    memset(t->grad, 0, t->used * sizeof(float));
+    int chunks = (int)((t->used + LR_ZERO_CHUNK - 1) / LR_ZERO_CHUNK);
+    par_for(t, chunks, 1, (double)t->used, zero_grad_range, t);
     loss.g[0] = 1.0f;
     for (int i = t->n_ops - 1; i >= 0; i--) {
         const lr__op *op = &t->ops[i];
