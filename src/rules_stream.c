@@ -25,6 +25,15 @@
 
 #define FLUSH_AT (64u << 10)
 
+/* ",N" for a label 0..10 (no printf in the per-line path). */
+static int put_label(lr__buf *out, int label, const char *prefix) {
+    char num[4];
+    size_t len = 0;
+    if (label >= 10) num[len++] = (char)('0' + label / 10);
+    num[len++] = (char)('0' + label % 10);
+    return lr__buf_puts(out, prefix) || lr__buf_put(out, num, len) ? LR_ENOMEM : LR_OK;
+}
+
 /* Append the output record of `info` to `out`. */
 static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stream_opts *o) {
     int rc;
@@ -32,14 +41,14 @@ static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stre
         rc = lr__io_csv_put(out, info->text, info->text_len);
         if (!rc) rc = lr__buf_putc(out, ',');
         if (!rc && info->level) rc = lr__io_csv_put(out, info->level, strlen(info->level));
-        if (!rc && o->with_label) rc = lr__buf_printf(out, ",%d", info->label);
+        if (!rc && o->with_label) rc = put_label(out, info->label, ",");
         return rc ? rc : lr__buf_putc(out, '\n');
     }
     rc = lr__buf_puts(out, "{\"text\":");
     if (!rc) rc = lr__buf_put_json_string(out, info->text, info->text_len);
     if (!rc) rc = lr__buf_puts(out, ",\"level_raw\":");
     if (!rc) rc = info->level ? lr__buf_put_json_string(out, info->level, strlen(info->level)) : lr__buf_puts(out, "null");
-    if (!rc && o->with_label) rc = lr__buf_printf(out, ",\"label\":%d", info->label);
+    if (!rc && o->with_label) rc = put_label(out, info->label, ",\"label\":");
     return rc ? rc : lr__buf_puts(out, "}\n");
 }
 
