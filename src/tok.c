@@ -367,6 +367,27 @@ static int32_t trie_walk(lr_tok *tok, const char *s, size_t len, int create) {
     return node;
 }
 
+/* The edge table was sized for the worst case (one node per vocab byte);
+ * rehash it to twice the real edge count so that lookups stay in cache. */
+static int shrink_edges(lr_tok *tok) {
+    size_t cap = 1024;
+    while (cap < 2 * (size_t)tok->n_nodes) cap *= 2;
+    if (cap >= (size_t)tok->edge_mask + 1) return 0;
+    edge *edges = lr__calloc(cap, sizeof *edges);
+    if (!edges) return LR_ENOMEM;
+    uint32_t mask = (uint32_t)(cap - 1);
+    for (uint32_t i = 0; i <= tok->edge_mask; i++) {
+        if (!tok->edges[i].key) continue;
+        uint32_t slot = edge_slot(tok->edges[i].key, mask);
+        while (edges[slot].key) slot = (slot + 1) & mask;
+        edges[slot] = tok->edges[i];
+    }
+    lr__free(tok->edges);
+    tok->edges = edges;
+    tok->edge_mask = mask;
+    return 0;
+}
+
 /* ------------------------------------------------- Fast WordPiece links */
 
 /*
@@ -593,6 +614,7 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         pos = end + 1;
     }
     tok->cont_root = trie_walk(tok, "##", 2, 1);
+    if (shrink_edges(tok) != 0) goto oom;
     for (int b = 0; b < 256; b++) { /* trie_child's direct tables; fill before any use */
         tok->root_kids[b] = tok->sharp_kids[b] = -1;
         for (int which = 0; which < 2; which++) {
