@@ -11,6 +11,7 @@
 
 #include "t.h"
 #include "train_data.h"
+#include "train_loop.h"
 
 static const char k_vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nerror\ndisk\nfull\nok\n";
 
@@ -164,5 +165,73 @@ static void test_load_errors(void) {
     lr_tok_free(tok);
 }
 
+/* The inner loops learn: a tiny model trained a few epochs on a synthetic
+ * four-class risk data set (keyword decides the class, filler words and
+ * word order vary) classifies the held-out 20% with accuracy >= 0.9. */
+static void test_epochs_learn(void) {
+    static const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nkernel\npanic\ndisk\nfull\n"
+                                "timeout\npod\nstarted\nnode\nready\non\nat\nthe\nagain\n";
+    static const char *const keys[4] = {"kernel panic", "disk full", "timeout", "pod started"};
+    static const int risk[4] = {10, 9, 6, 2};
+    static const char *const filler[6] = {"node", "ready", "on", "at", "the", "again"};
+    lr_tok *tok = lr_tok_from_text(vocab, sizeof vocab - 1, NULL);
+    lr__buf text;
+    lr__buf_init(&text);
+    uint64_t s = 11;
+    for (int i = 0; i < 200; i++) {
+        int k = i % 4;
+        lr__buf_puts(&text, "{\"text\":\"");
+        for (int w = 0; w < 5; w++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            if (w == (int)(s >> 61) % 4) lr__buf_printf(&text, "%s ", keys[k]);
+            lr__buf_printf(&text, "%s ", filler[(s >> 33) % 6]);
+        }
+        lr__buf_printf(&text, "%s\",\"label\":%d}\n", keys[k], risk[k]);
+    }
+    const char *path = write_tmp(".jsonl", text.data);
+    lr__buf_free(&text);
+    lr__train_data d;
+    lr_error err;
+    T_EQ_INT(lr__train_data_load(&d, path, tok, 16, &err), 0);
+    unlink(path);
+    int *tr, *va, ntr, nva;
+    T_EQ_INT(lr__train_split(d.n, 0.2, 0, 3, &tr, &ntr, &va, &nva, &err), 0);
+    lr__bert_config c = {18, 32, 1, 2, 64, 16, 2, 11, 16, LR_HEAD_MLP, 1e-12f};
+    lr__bert_train m;
+    T_EQ_INT(lr__bert_train_init(&m, &c, 16, 16, 0, NULL, &err), 0);
+    lr__bert_train_init_weights(&m, 2, 0.1f);
+    lr__train_opts o = lr__train_opts_defaults();
+    o.batch = 16;
+    o.lr_encoder = o.lr_head = 3e-3;
+    o.seed = 4;
+    lr__train_state st;
+    lr__train_state_init(&st, ntr, 8, o.batch, 0.1, o.seed);
+    T_EQ_INT(st.total_steps, 80);
+    T_EQ_INT(st.warmup_steps, 8);
+    lr__metrics met;
+    T_EQ_INT(lr__metrics_init(&met, d.n_classes, d.risk, &err), 0);
+    T_EQ_INT(lr__train_evaluate(&m, &d, va, nva, 16, &met, &err), 0);
+    double before = met.loss, first = 0.0, last = 0.0;
+    for (int e = 0; e < 8; e++) {
+        T_EQ_INT(lr__train_epoch(&m, &d, tr, ntr, &o, &st, &last, &err), 0);
+        if (e == 0) first = last;
+    }
+    T_EQ_INT(st.step, 80);
+    T_EQ_INT(lr__train_evaluate(&m, &d, va, nva, 16, &met, &err), 0);
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "    val loss %.3f -> %.3f, train loss %.3f -> %.3f, acc %.3f, hr recall %.3f\n",
+                before, met.loss, first, last, met.accuracy, met.hr_recall);
+    T_EQ_INT(met.n, nva);
+    T_CHECK(met.accuracy >= 0.9);
+    T_CHECK(met.loss < 0.5 * before);
+    T_CHECK(last < first);
+    lr__metrics_free(&met);
+    lr__bert_train_free(&m);
+    lr__free(tr);
+    lr__free(va);
+    lr__train_data_free(&d);
+    lr_tok_free(tok);
+}
+
 T_MAIN(T_CASE(test_metrics_by_hand), T_CASE(test_split), T_CASE(test_load_jsonl_risk),
-       T_CASE(test_load_named_csv), T_CASE(test_load_errors))
+       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_epochs_learn))
