@@ -10,7 +10,10 @@
 # lr 3e-5 wd 0.01) from a copy of ../shared/peers in bench/out/peers (the
 # shared directory is read-only), in two configurations: plain Debian
 # (OPENBLAS_* unset) and the tuned one (openblas-openmp variant), and prints
-# the ratio of logrisk's tokens/s to the best PyTorch configuration.
+# the ratio of logrisk's tokens/s to the best PyTorch configuration of
+# this run; for reference also the ratio to the best PyTorch number of the
+# peers' published run (../shared/peers/results/latest.jsonl, measured on
+# a quiet machine, possibly with a BLAS variant not installed here).
 # PyTorch needs /usr/bin/python3 with python3-torch (tools/deps.sh test);
 # without it only logrisk's numbers are printed.
 set -u
@@ -36,19 +39,24 @@ torch_out=bench/out/peers/train.jsonl
 : >"$torch_out"
 (
     cd bench/out/peers || exit 1
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench_torch.py --only train \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench_torch.py --only train --train-steps-128 2 --train-steps-32 6 \
         --vocab 30522 --threads "$threads" --tag debian-auto 2>/dev/null
     openmp=/usr/lib/$(uname -m)-linux-gnu/openblas-openmp
     if [ -d "$openmp" ]; then
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$openmp" "$py" \
-            bench_torch.py --only train --vocab 30522 --threads "$threads" \
+            bench_torch.py --only train --train-steps-128 2 --train-steps-32 6 --vocab 30522 --threads "$threads" \
             --tag tuned-openmp 2>/dev/null
     fi
 ) >>"$torch_out"
 
-"$py" - "$torch_out" <<'EOF' "$ours"
+"$py" - "$torch_out" "$ours" ../shared/peers/results/latest.jsonl <<'EOF'
 import json, re, sys
 torch_lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+try:
+    published = [json.loads(l) for l in open(sys.argv[3]) if l.strip().startswith("{")]
+    published = [r for r in published if r.get("bench") == "torch_train"]
+except OSError:
+    published = []
 ours = {}
 for line in sys.argv[2].splitlines():
     m = re.match(r"(train_b32_s\d+): .*?, (\d+) tokens/s", line)
@@ -61,5 +69,11 @@ for wl in ("train_b32_s128", "train_b32_s32"):
     if runs and wl in ours:
         best = max(runs, key=lambda r: r["tokens_per_s"])
         print(f"ratio {wl}: logrisk {ours[wl]:.0f} / pytorch best [{best['tag']}] "
-              f"{best['tokens_per_s']} tokens/s = {ours[wl] / best['tokens_per_s']:.2f}x")
+              f"{best['tokens_per_s']} tokens/s = {ours[wl] / best['tokens_per_s']:.2f}x (same run)")
+    pub = [r for r in published if r.get("workload") == wl]
+    if pub and wl in ours:
+        best = max(pub, key=lambda r: r["tokens_per_s"])
+        print(f"reference {wl}: pytorch best in the peers' published run [{best['tag']}] "
+              f"{best['tokens_per_s']} tokens/s (not this run): logrisk / that = "
+              f"{ours[wl] / best['tokens_per_s']:.2f}x")
 EOF
