@@ -302,8 +302,9 @@ static int pid_at(const unsigned char *s, size_t n, size_t b, size_t *me) {
 
 /* Starts of the first alternative are found by probing every third byte:
  * a 3-byte name starting in [q-2, q] covers byte q, which must then be one
- * of its letters (class NAM). The second alternative's '[' comes from
- * memchr; the two kinds of candidates are merged in order of their start. */
+ * of its letters (class NAM), and that letter tells where the name starts.
+ * The second alternative's '[' comes from memchr; the two kinds of
+ * candidates are merged in order of their start. */
 static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, size_t *me) {
     size_t p = from;
     while (p < n) {
@@ -311,11 +312,13 @@ static int find_pid(const unsigned char *s, size_t n, size_t from, size_t *ms, s
         size_t lim = br ? (size_t)(br - s) : n; /* names starting in [p, lim) come first */
         for (size_t q = p + 2; q < lim + 2 && q < n; q += 3) {
             if (!(cls[s[q]] & NAM)) continue;
-            for (size_t b = q - 2; b <= q && b < lim; b++) {
-                if (pid_at(s, n, b, me)) {
-                    *ms = b;
-                    return 1;
-                }
+            /* each letter has one place in the names: p t P T first, i I
+             * second, d D third, so the probe names one candidate start */
+            unsigned char c = s[q] | 32;
+            size_t b = q - (c == 'i' ? 1 : c == 'd' ? 2 : 0);
+            if (b >= p && b < lim && pid_at(s, n, b, me)) {
+                *ms = b;
+                return 1;
             }
         }
         if (!br) return 0;
@@ -453,32 +456,34 @@ int lr__rules_finish(lr_rules *r, lr_error *err) {
     }
     lr__free(r->kw_pair);
     lr__free(r->kw_by_first);
-    r->kw_pair = lr__calloc(8192, 1);
+    r->kw_pair = lr__calloc(65536, 1);
     r->kw_by_first = lr__alloc_array(r->n_keywords ? r->n_keywords : 1, sizeof(uint32_t));
     if (!r->kw_pair || !r->kw_by_first) return lr__err(err, LR_ENOMEM, "out of memory building the keyword index");
     size_t min_len = SIZE_MAX;
     for (size_t i = 0; i < r->n_keywords; i++) min_len = LR_MIN(min_len, r->keywords[i].len);
-    r->kw_stride = min_len >= 2 && min_len != SIZE_MAX ? min_len - 1 : 1;
+    r->kw_stride = min_len >= 2 && min_len != SIZE_MAX ? LR_MIN(min_len - 1, 8) : 1;
     uint32_t count[256] = {0};
     for (size_t i = 0; i < r->n_keywords; i++) {
         const unsigned char *w = (const unsigned char *)r->keywords[i].word;
-        count[w[0]]++;
         for (size_t k = 0; k < r->kw_stride && k < r->keywords[i].len; k++) {
-            /* the index is on raw bytes: set every case variant of the pair */
+            /* the index is on raw bytes: mark every case variant of the pair */
+            uint8_t bit = (uint8_t)(1u << k);
             unsigned a0 = w[k], a1 = (unsigned)(w[k] - 'a') < 26 ? w[k] - 32u : w[k];
             for (int ca = 0; ca < 2; ca++) {
                 unsigned a = ca ? a1 : a0;
-                if (k + 1 >= r->keywords[i].len) { /* a one-byte keyword */
-                    for (unsigned b = 0; b < 256; b++) r->kw_pair[(a * 256u + b) >> 3] |= (uint8_t)(1u << (b & 7));
+                if (k + 1 >= r->keywords[i].len) { /* the last byte of a short keyword */
+                    for (unsigned b = 0; b < 256; b++) r->kw_pair[a * 256u + b] |= bit;
                     continue;
                 }
                 unsigned b0 = w[k + 1], b1 = (unsigned)(w[k + 1] - 'a') < 26 ? w[k + 1] - 32u : w[k + 1];
-                unsigned i0 = a * 256u + b0, i1 = a * 256u + b1;
-                r->kw_pair[i0 >> 3] |= (uint8_t)(1u << (i0 & 7));
-                r->kw_pair[i1 >> 3] |= (uint8_t)(1u << (i1 & 7));
+                r->kw_pair[a * 256u + b0] |= bit;
+                r->kw_pair[a * 256u + b1] |= bit;
             }
         }
     }
+    memset(r->kw_pair_any, 0, sizeof r->kw_pair_any);
+    for (unsigned idx = 0; idx < 65536; idx++)
+        if (r->kw_pair[idx]) r->kw_pair_any[idx >> 3] |= (uint8_t)(1u << (idx & 7));
     /* short keywords (< 4 bytes) by first byte */
     memset(count, 0, sizeof count);
     r->n_short_keywords = 0;
@@ -658,8 +663,11 @@ static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
     size_t stride = r->kw_stride;
     for (size_t i = 0; i < n; i += stride) {
         unsigned idx = s[i] * 256u + (i + 1 < n ? s[i + 1] : 0u);
-        if (!(pair[idx >> 3] & (1u << (idx & 7)))) continue;
-        for (size_t st = i >= stride - 1 ? i - (stride - 1) : 0; st <= i; st++) {
+        if (!(r->kw_pair_any[idx >> 3] & (1u << (idx & 7)))) continue; /* 8 KiB, stays in L1 */
+        for (unsigned offsets = pair[idx]; offsets; offsets &= offsets - 1) {
+            size_t k = (size_t)__builtin_ctz(offsets);
+            if (k > i) break;
+            size_t st = i - k;
             if (st + 4 <= n) {
                 uint32_t v;
                 memcpy(&v, s + st, 4);
@@ -680,8 +688,8 @@ static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
             }
             if (!r->n_short_keywords) continue;
             unsigned a = lower(s[st]);
-            for (uint32_t k = r->kw_first_off[a]; k < r->kw_first_off[a + 1]; k++) {
-                uint32_t id = r->kw_by_first[k];
+            for (uint32_t q = r->kw_first_off[a]; q < r->kw_first_off[a + 1]; q++) {
+                uint32_t id = r->kw_by_first[q];
                 const lr__keyword *kw = &r->keywords[id];
                 if (p->kw_stamp[id] == p->stamp || kw->len > n - st) continue;
                 size_t j = 1;

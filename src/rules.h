@@ -109,17 +109,18 @@ struct lr_rules {
     lr__keyword *keywords;
     size_t n_keywords;
     /* Keyword index. The text is probed every kw_stride bytes (the shortest
-     * keyword's length - 1, at least 1): every occurrence of a keyword has
-     * one probe at an offset k < kw_stride into it. pair[a*256+b] is set when
-     * some keyword has bytes a,b at such an offset k, in any ASCII case, so
-     * raw text is tested without lower-casing (a one-byte keyword sets every
-     * b). A probe hit verifies the kw_stride starts it may belong to:
+     * keyword's length - 1, 1..8): every occurrence of a keyword has one
+     * probe at an offset k < kw_stride into it. Bit k of pair[a*256+b] is
+     * set when some keyword has bytes a,b at offset k, in any ASCII case, so
+     * raw text is tested without lower-casing (a keyword's last byte pairs
+     * with every b). A probe verifies only the starts i-k of its bits:
      * keywords of >= 4 bytes through kw_hash, an open-addressing table keyed
      * by their first 4 bytes with bit 0x20 set in each (a text byte and its
      * lower case agree on that), the others through kw_by_first, their
      * indices grouped by first byte, kw_first_off[c]..kw_first_off[c+1]. */
     size_t kw_stride;
-    uint8_t *kw_pair;           /* 8192 bytes */
+    uint8_t *kw_pair;           /* 65536 bytes */
+    uint8_t kw_pair_any[8192];  /* bit idx set when kw_pair[idx] != 0 */
     uint32_t *kw_by_first;
     uint32_t kw_first_off[257];
     size_t n_short_keywords;
