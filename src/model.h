@@ -110,6 +110,8 @@ typedef struct lr__bert {
     const float *type_emb;  /* [T,H] (row 0 is used: token_type_ids are 0) */
     const float *emb_ln_g, *emb_ln_b;
     lr__bert_layer *layers; /* n_layers, owned */
+    struct lr__packed *packs; /* 4 per layer after lr__bert_pack, owned */
+    void *pack_mem;           /* the one block all packed weights live in */
     const float *pool_w, *pool_b; /* pooler_linear head */
     const float *cls1_w, *cls1_b; /* MLP head first Linear [head_hidden,H] */
     const float *cls2_w, *cls2_b; /* last Linear: [C,head_hidden] or [C,H] */

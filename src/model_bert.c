@@ -37,8 +37,10 @@
  */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kern.h"
 #include "model.h"
@@ -199,24 +201,44 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
 
 void lr__bert_release(lr__bert *b) {
     if (!b) return;
-    for (int l = 0; b->layers && l < b->cfg.n_layers; l++) {
-        lr__bert_layer *L = &b->layers[l];
-        lr__packed_free(L->qkv_p);
-        lr__packed_free(L->ao_p);
-        lr__packed_free(L->ff1_p);
-        lr__packed_free(L->ff2_p);
-        lr__free(L->qkv_b);
-    }
+    for (int l = 0; b->layers && l < b->cfg.n_layers; l++) lr__free(b->layers[l].qkv_b);
+    lr__free(b->packs);
+    lr__free(b->pack_mem);
     lr__free(b->layers);
     b->layers = NULL;
+    b->packs = NULL;
+    b->pack_mem = NULL;
 }
 
+/* All packed weights go into one block aligned to 2 MB: with transparent
+ * huge pages that is a handful of page faults instead of ~3,000 (BERT-mini),
+ * which dominated load time; each weight starts on a 64-byte boundary. */
+#define PACK_ALIGN ((size_t)2 << 20)
+
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
-    const int H = b->cfg.hidden, I = b->cfg.intermediate;
+    (void)pool;
+    const lr__kern *k = lr__kern_get();
+    const int H = b->cfg.hidden, I = b->cfg.intermediate, nl = b->cfg.n_layers;
+    const int dims[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}}; /* qkv, ao, ff1, ff2: N, K */
+    size_t total = 0;
+    for (int w = 0; w < 4; w++)
+        total += (lr__packed_floats(k->nr, dims[w][0], dims[w][1]) + 15) / 16 * 16;
+    size_t bytes;
+    if (!lr__mul_ok(total, (size_t)nl * sizeof(float), &bytes) || !lr__add_ok(bytes, PACK_ALIGN, &bytes))
+        return lr__err(err, LR_ERANGE, "packed weights too large");
+    b->pack_mem = lr__malloc(bytes);
+    b->packs = lr__calloc((size_t)nl * 4, sizeof *b->packs);
     float *qkv = lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
-    if (!qkv) return lr__err(err, LR_ENOMEM, "out of memory packing the model");
-    int rc = LR_OK;
-    for (int l = 0; l < b->cfg.n_layers && !rc; l++) {
+    if (!b->pack_mem || !b->packs || !qkv) {
+        lr__free(qkv);
+        return lr__err(err, LR_ENOMEM, "out of memory packing the model");
+    }
+    float *dst = (float *)(((uintptr_t)b->pack_mem + PACK_ALIGN - 1) & ~(uintptr_t)(PACK_ALIGN - 1));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* advisory: ask for huge pages even where the system only gives them on request */
+    (void)madvise(dst, (bytes - PACK_ALIGN) & ~(PACK_ALIGN - 1), MADV_HUGEPAGE);
+#endif
+    for (int l = 0; l < nl; l++) {
         lr__bert_layer *L = &b->layers[l];
         size_t hh = (size_t)H * H;
         memcpy(qkv, L->q_w, hh * sizeof(float));
@@ -224,20 +246,28 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
         memcpy(qkv + 2 * hh, L->v_w, hh * sizeof(float));
         L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
         if (!L->qkv_b) {
-            rc = lr__err(err, LR_ENOMEM, "out of memory packing the model");
-            break;
+            lr__free(qkv);
+            return lr__err(err, LR_ENOMEM, "out of memory packing the model");
         }
         memcpy(L->qkv_b, L->q_b, (size_t)H * sizeof(float));
         memcpy(L->qkv_b + H, L->k_b, (size_t)H * sizeof(float));
         memcpy(L->qkv_b + 2 * H, L->v_b, (size_t)H * sizeof(float));
-        if (!(L->qkv_p = lr__pack_nt(pool, NULL, qkv, 3 * H, H, H, err)) ||
-            !(L->ao_p = lr__pack_nt(pool, NULL, L->ao_w, H, H, H, err)) ||
-            !(L->ff1_p = lr__pack_nt(pool, NULL, L->ff1_w, I, H, H, err)) ||
-            !(L->ff2_p = lr__pack_nt(pool, NULL, L->ff2_w, H, I, I, err)))
-            rc = err && err->code ? err->code : LR_ENOMEM;
+        const float *src[4] = {qkv, L->ao_w, L->ff1_w, L->ff2_w};
+        struct lr__packed **slot[4] = {&L->qkv_p, &L->ao_p, &L->ff1_p, &L->ff2_p};
+        for (int w = 0; w < 4; w++) {
+            lr__packed *p = &b->packs[l * 4 + w];
+            p->kern = k;
+            p->N = dims[w][0];
+            p->K = dims[w][1];
+            p->data = dst;
+            p->mem = NULL; /* owned by b->pack_mem */
+            k->pack_nt(p->N, p->K, src[w], p->K, dst);
+            dst += (lr__packed_floats(k->nr, p->N, p->K) + 15) / 16 * 16;
+            *slot[w] = p;
+        }
     }
     lr__free(qkv);
-    return rc;
+    return LR_OK;
 }
 
 /* Y = X W^T + bias (accumulating into Y when acc), from the packed weight
