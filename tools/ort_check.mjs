@@ -11,6 +11,8 @@
 // --batch LIST    batch sizes; lines are taken in input order, each batch
 //                 padded to its longest line (id 0, attention_mask 0)
 // --optimized F   also save ORT's optimised graph (level 'all') to F
+// --sort 1        batch the lines sorted by length (as logrisk's scorer
+//                 does) instead of in input order
 // --reps N        timed passes over all lines per batch size after the
 //                 checked one (best is kept; 0: time the checked pass)
 //
@@ -50,14 +52,18 @@ if (args.threads) {
 if (args.optimized) opts.optimizedModelFilePath = args.optimized;
 const session = await ort.InferenceSession.create(args.model, opts);
 
-// Feeds of one batch: lines [lo, hi) padded to the longest.
+// The order lines are batched in: input order, or by length with --sort.
+const order = ids.map((_, i) => i);
+if (args.sort === "1") order.sort((a, b) => ids[a].length - ids[b].length || a - b);
+
+// Feeds of one batch: lines order[lo..hi) padded to the longest.
 function feeds(lo, hi) {
   const n = hi - lo;
   let len = 0;
-  for (let i = lo; i < hi; i++) len = Math.max(len, ids[i].length);
+  for (let i = lo; i < hi; i++) len = Math.max(len, ids[order[i]].length);
   const inp = new BigInt64Array(n * len), mask = new BigInt64Array(n * len);
   for (let r = 0; r < n; r++) {
-    const row = ids[lo + r];
+    const row = ids[order[lo + r]];
     for (let j = 0; j < row.length; j++) {
       inp[r * len + j] = BigInt(row[j]);
       mask[r * len + j] = 1n;
@@ -82,9 +88,10 @@ for (const bs of batches) {
       if (lg.dims[0] !== hi - lo) throw new Error(`logits batch ${lg.dims[0]} != ${hi - lo}`);
       if (rep === 0) {
         for (let r = 0; r < hi - lo; r++) {
-          tokens += ids[lo + r].length;
-          const want = ref[lo + r];
-          if (want.length !== C) throw new Error(`line ${lo + r + 1}: ${C} logits, logrisk has ${want.length}`);
+          const line = order[lo + r];
+          tokens += ids[line].length;
+          const want = ref[line];
+          if (want.length !== C) throw new Error(`line ${line + 1}: ${C} logits, logrisk has ${want.length}`);
           for (let c = 0; c < C; c++) maxDiff = Math.max(maxDiff, Math.abs(lg.data[r * C + c] - want[c]));
         }
       }

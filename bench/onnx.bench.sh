@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# onnx.bench.sh — the exported ONNX file in ONNX Runtime vs logrisk itself,
+# same BERT-mini-shaped model, same lines, same threads, one invocation.
+#
+#   bash bench/onnx.bench.sh [BUILD_DIR]      (THREADS=N, default 2; REPS=N, default 3)
+#
+# Model: tools/make_onnx_fixture.py (BERT-mini sizes L4 H256 A4 I1024 P512,
+# seeded random weights, the learned logs-8k vocabulary so real lines get
+# realistic token counts), converted and exported at opset 14 (the default).
+# Lines: the first 146 of each of the 14 loghub logs (2,044 lines).
+#   logrisk  `logrisk score --threads N` on the raw lines, wall time of the
+#            whole process (load, masking, tokenizing, scoring, JSON out);
+#   ORT      onnxruntime-node on the ids `logrisk tokenize` made (tokenizing
+#            not timed, session created before timing), intra-op threads N,
+#            batch 1 and batch 32 with the lines sorted by length (as the
+#            logrisk scorer batches them); graph optimisation 'all'.
+# Best of REPS for both. Also prints the max |logit difference| ORT vs
+# logrisk over all lines. ORT comes from tools/node_modules_ort or
+# bench/out/peers (tests/onnx.test.sh installs it).
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+root=$PWD
+shared=${LR_SHARED:-$root/../shared}
+out=$root/bench/out/onnx
+THREADS=${THREADS:-2}
+REPS=${REPS:-3}
+PY=/usr/bin/python3
+say() { echo "onnx.bench: $*" >&2; }
+
+bin=$root/$build/logrisk
+[ -x "$bin" ] || { say "missing $bin (make first)"; exit 1; }
+ort_dir=
+for d in "$root/tools/node_modules_ort" "$root/bench/out/peers"; do
+    [ -e "$d/node_modules/onnxruntime-node/package.json" ] && { ort_dir=$d; break; }
+done
+if [ -z "$ort_dir" ] || ! command -v node >/dev/null || ! $PY -c 'import numpy' 2>/dev/null; then
+    say "SKIP: needs node + onnxruntime-node (run tests/onnx.test.sh once) and /usr/bin/python3 numpy"
+    exit 0
+fi
+
+mkdir -p "$out"
+if [ ! -e "$out/mini.lrm" ] || [ "$out/mini.lrm" -ot tools/make_onnx_fixture.py ]; then
+    $PY tools/make_onnx_fixture.py "$out/mini"
+    "$bin" convert --from-safetensors "$out/mini" -o "$out/mini.lrm"
+fi
+"$bin" export -m "$out/mini.lrm" --onnx "$out/mini.onnx"
+for f in "$shared"/data/loghub/*/*_2k.log; do head -n 146 "$f"; done >"$out/lines.log"
+n=$(wc -l <"$out/lines.log")
+"$bin" tokenize --vocab "$out/mini/vocab.txt" -i "$out/lines.log" >"$out/tok.jsonl"
+
+best=
+for _ in $(seq "$REPS"); do
+    t0=$(date +%s.%N)
+    "$bin" score -m "$out/mini.lrm" --threads "$THREADS" --logits -i "$out/lines.log" >"$out/score.jsonl"
+    t1=$(date +%s.%N)
+    best=$(echo "$t0 $t1 ${best:-1e9}" | awk '{d = $2 - $1; print (d < $3 ? d : $3)}')
+done
+node tools/ort_check.mjs --ort "$ort_dir" --model "$out/mini.onnx" --tokens "$out/tok.jsonl" \
+    --ref "$out/score.jsonl" --batch 1,32 --sort 1 --threads "$THREADS" --reps "$REPS" \
+    >"$out/ort.json" 2>"$out/ort.log"
+$PY - "$out/ort.json" "$n" "$best" "$THREADS" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+n, lr_s, threads = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+lr = n / lr_s
+print(f"BERT-mini shape (L4 H256 A4 I1024, vocab 8000), {n} loghub lines, {threads} threads, opset 14")
+print(f"  logrisk score (whole process)      {lr:9.0f} lines/s")
+for bs in ("1", "32"):
+    b = r["batches"][bs]
+    print(f"  ORT batch {bs:>2} (ids given, sorted)   {b['lines_per_s']:9.0f} lines/s"
+          f"   logrisk/ORT {lr / b['lines_per_s']:.2f}x   max |logit diff| {b['max_diff']:.2g}")
+EOF
