@@ -109,8 +109,10 @@ for ((i = 0; i < COLD; i++)); do
     t1=$(ms_now)
     cold_runs+=($(( (t1 - t0) / 1000 )))
 done
-rss_kb=$( { echo "ERROR disk pressure on node" |
-    /usr/bin/time -f '%M' "$build/logrisk" score -m "$lrm" --threads "$THREADS" >/dev/null; } 2>&1 | tail -n 1)
+rss_kb=$(echo "ERROR disk pressure on node" | $PY -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+    "$build/logrisk" score -m "$lrm" --threads "$THREADS" -o /dev/null)
 printf '{"engine":"logrisk","bench":"cold_start","wall_us":[%s],"score_one_line_peak_rss_kb":%s,"model_bytes":%s}\n' \
     "$(IFS=,; echo "${cold_runs[*]}")" "$rss_kb" "$(stat -c %s "$lrm")" | tee -a "$results"
 

@@ -95,11 +95,16 @@ hostile=$out/hostile.log
     printf 'no trailing newline INFO done'
 } >"$hostile"
 n_in=$(( $(tr -cd '\n' <"$hostile" | wc -c) + 1 ))   # + the last line without '\n'
-/usr/bin/time -f '%M' -o "$out/rss.txt" "$bin" score -m "$model" -i "$hostile" -o "$out/hostile.jsonl" \
-    --batch 4 2>"$out/err.txt"
+# peak RSS (KB) of a command run with the given arguments; its exit status is kept
+peak_rss_kb() {
+    $PY -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:]).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$@"
+}
+rss=$(peak_rss_kb "$bin" score -m "$model" -i "$hostile" -o "$out/hostile.jsonl" --batch 4 2>"$out/err.txt")
 check '[ $? -eq 0 ]' "hostile input scored (exit 0): $(cat "$out/err.txt")"
 check '[ "$(wc -l <"$out/hostile.jsonl")" -eq "$n_in" ]' "hostile: $n_in input lines, $(wc -l <"$out/hostile.jsonl") outputs"
-rss=$(tail -n 1 "$out/rss.txt")
 check '[ "$rss" -lt 40000 ]' "5 MB line read in bounded memory (peak RSS ${rss} KB >= 40 MB)"
 
 # every output: valid JSON, the keys in order, line = 1..N, probabilities sum
