@@ -148,7 +148,8 @@ void lr_rules_free(lr_rules *rules);
 const char *lr_rules_yaml(const lr_rules *rules, size_t *len);
 
 typedef struct lr_line_info {
-    const char *text;  /* masked, valid UTF-8; owned by the lr_prep, valid until its next call */
+    const char *text;  /* masked, valid UTF-8, NUL-terminated (it may also hold NUL bytes);
+                        * owned by the lr_prep, valid until its next call */
     size_t text_len;
     const char *level; /* canonical level name ("ERROR") or NULL; owned by the rules.
                         * This is `level_raw` in outputs: with the default

@@ -386,6 +386,18 @@ static void test_yaml_errors(void) {
     CHECK_YAML_ERROR("bonus_cap: 5\nbonus_cap: 4\n", "duplicate key 'bonus_cap'");
 }
 
+static void test_yaml_source_kept(void) {
+    /* lr_rules_yaml gives back exactly the loaded text (stored in models) */
+    const char *text = "extends: default\nbonus_cap: 4\n";
+    lr_rules *r = parse(text, NULL);
+    T_CHECK(r != NULL);
+    size_t len = 0;
+    const char *yaml = lr_rules_yaml(r, &len);
+    T_EQ_INT(len, strlen(text));
+    T_CHECK(yaml && memcmp(yaml, text, len) == 0);
+    lr_rules_free(r);
+}
+
 static void test_yaml_load_file_errors(void) {
     lr_error e = {0, ""};
     T_CHECK(lr_rules_load("/nonexistent/rules.yaml", &e) == NULL);
@@ -510,6 +522,10 @@ static void test_k8s_rules(void) {
         {"panic: runtime error: invalid memory address or nil pointer dereference", NULL, 7},
         {"goroutine 1 [running]:", NULL, 5},
         {"INFO Liveness probe succeeded", "INFO", 1},
+        {"{\"name\":\"api\",\"level\":50,\"msg\":\"db down\"}", "ERROR", 6},
+        {"<11>Mar 11 08:00:00 host app[12]: disk failure", "ERROR", 9},
+        {"<190>Mar 11 08:00:00 host app: ok", "INFO", 2},
+        {"java invoked oom-killer: gfp_mask=0x100cca", "CRITICAL", 8},
         {"pod coredns-5d78c9869d-x7k2p ready", NULL, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -554,5 +570,5 @@ T_MAIN(T_CASE(test_seed_examples), T_CASE(test_mask_timestamp), T_CASE(test_mask
        T_CASE(test_levels), T_CASE(test_level_raw_line), T_CASE(test_keywords), T_CASE(test_keywords_vs_naive), T_CASE(test_keyword_cap_and_clamp),
        T_CASE(test_crlf), T_CASE(test_utf8_repair), T_CASE(test_nul_and_empty), T_CASE(test_huge_line),
        T_CASE(test_prep_reuse), T_CASE(test_seed_embedded_matches_file), T_CASE(test_yaml_errors),
-       T_CASE(test_yaml_load_file_errors), T_CASE(test_yaml_replace_mode), T_CASE(test_yaml_extend_mode),
+       T_CASE(test_yaml_source_kept), T_CASE(test_yaml_load_file_errors), T_CASE(test_yaml_replace_mode), T_CASE(test_yaml_extend_mode),
        T_CASE(test_yaml_aliases), T_CASE(test_k8s_rules), T_CASE(test_alloc_failures))
