@@ -105,7 +105,9 @@ sys.exit(rc)' "$@"
 rss=$(peak_rss_kb "$bin" score -m "$model" -i "$hostile" -o "$out/hostile.jsonl" --batch 4 2>"$out/err.txt")
 check '[ $? -eq 0 ]' "hostile input scored (exit 0): $(cat "$out/err.txt")"
 check '[ "$(wc -l <"$out/hostile.jsonl")" -eq "$n_in" ]' "hostile: $n_in input lines, $(wc -l <"$out/hostile.jsonl") outputs"
-check '[ "$rss" -lt 40000 ]' "5 MB line read in bounded memory (peak RSS ${rss} KB >= 40 MB)"
+# the same run on one short line: a 5 MB line kept in memory would add >= 5 MB
+rss0=$(peak_rss_kb "$bin" score -m "$model" -i /dev/null -o /dev/null --batch 4)
+check '[ $((rss - rss0)) -lt 2048 ]' "5 MB line read in bounded memory (peak RSS ${rss} KB vs ${rss0} KB without it)"
 
 # every output: valid JSON, the keys in order, line = 1..N, probabilities sum
 # to 1, risk_score = sum p_i * i, risk_label = argmax
