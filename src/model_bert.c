@@ -27,9 +27,10 @@
  *    output projection, LayerNorm, FFN (64 rows at a time), LayerNorm and
  *    the next layer's Q|K|V with the single-threaded kernels: two pool
  *    barriers per layer;
- *  - op by op (few rows, e.g. one short line): each GEMM through the
- *    threaded drivers of kern.h, which split columns when rows are few, so
- *    the threads share the weight traffic; LayerNorm and GELU split by rows.
+ *  - op by op (few rows): each GEMM through the threaded drivers of
+ *    kern.h, which split columns when rows are few, so the threads share
+ *    the weight traffic; LayerNorm and GELU split by rows. Calls of fewer
+ *    than SOLO_MAX_TOKENS tokens (one short line) skip the pool entirely.
  * Attention is always one pool job: an atomic counter hands out (sequence,
  * head) pairs, since sequence lengths differ.
  * Scratch is allocated once per lr__bert_scratch; per-thread attention
