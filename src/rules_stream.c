@@ -59,14 +59,16 @@ int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_s
     if (n_records) *n_records = 0;
     if (!rules) return lr__err(err, LR_EINVAL, "lr_prep_stream: no rules");
     lr_prep *prep = lr_prep_new(rules, err);
-    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, o->max_line, err) : NULL;
+    /* CSV input: the cap applies to the field, not to physical lines */
+    int csv_in = o->in_format == LR_FORMAT_CSV;
+    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, csv_in ? 0 : o->max_line, err) : NULL;
     lr_io_csv *csv = NULL;
     lr__buf out;
     lr__buf_init(&out);
     int rc = prep && reader ? LR_OK : (err ? err->code : LR_ENOMEM);
     int column = -1;
     uint64_t count = 0;
-    if (!rc && o->in_format == LR_FORMAT_CSV) {
+    if (!rc && csv_in) {
         const char *name = o->column ? o->column : "text";
         csv = lr_io_csv_new(reader, err);
         if (!csv) rc = LR_ENOMEM;
@@ -87,6 +89,7 @@ int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_s
             got = lr_io_csv_read(csv, err);
             if (got > 0) {
                 line = lr_io_csv_field(csv, (size_t)column, &len);
+                if (line && o->max_line && len > o->max_line) len = o->max_line;
                 if (!line) {
                     rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
                                  (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);

@@ -92,6 +92,11 @@ printf '\nshort\n' >>"$tmp/long.log"
 expect "--max-line" 0 "$bin" preprocess --max-line 10 -i "$tmp/long.log"
 printf '{"text":"xxxxxxxxxx","level_raw":null}\n{"text":"short","level_raw":null}\n' | cmp -s - "$tmp/out" && ok || bad "--max-line output"
 
+# with CSV input the cap applies to the field (a quoted field spans lines)
+printf 'n,text\n1,"abcdefghijkl\nmnop"\n2,short\n' >"$tmp/cap.csv"
+expect "--max-line csv" 0 "$bin" preprocess --max-line 6 --input-format csv -i "$tmp/cap.csv"
+printf '{"text":"abcdef","level_raw":null}\n{"text":"short","level_raw":null}\n' | cmp -s - "$tmp/out" && ok || bad "--max-line csv output"
+
 # streaming: the first record comes out while the pipe is still open
 mkfifo "$tmp/fifo"
 "$bin" label -i "$tmp/fifo" >"$tmp/stream.out" &
