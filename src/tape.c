@@ -115,6 +115,7 @@ void lr__tape_begin(lr__tape *t, uint64_t seed) {
     t->used = 0;
     t->n_ops = 0;
     t->seed = seed;
+    t->backward_stop = 0;
 }
 
 int lr__tape_status(const lr__tape *t, lr_error *err) {
@@ -782,7 +783,7 @@ int lr__tape_backward(lr__tape *t, lr__tensor loss) {
     int chunks = (int)((t->used + LR_ZERO_CHUNK - 1) / LR_ZERO_CHUNK);
     par_for(t, chunks, 1, (double)t->used, zero_grad_range, t);
     loss.g[0] = 1.0f;
-    for (int i = t->n_ops - 1; i >= 0; i--) {
+    for (int i = t->n_ops - 1; i >= t->backward_stop; i--) {
         const lr__op *op = &t->ops[i];
         op_ctx ctx = {op, NULL};
         switch (op->type) {

@@ -106,6 +106,7 @@ typedef struct lr__tape {
     size_t scratch_per;
     size_t plan_used;   /* maxima of earlier graphs of the same plan */
     int plan_ops;
+    int backward_stop;  /* backward skips the ops before this one (frozen part) */
 } lr__tape;
 
 /* Initialise an empty tape (no memory yet). `pool` is borrowed and must
@@ -133,8 +134,11 @@ int lr__tape_status(const lr__tape *t, lr_error *err);
 lr__tensor lr__tape_tensor(lr__tape *t, size_t n);
 
 /* Run the backward pass: zero all activation gradients, set d(loss) = 1 and
- * run every op's backward in reverse order. `loss` is a 1-float tensor made
- * on this tape. Returns the sticky status. */
+ * run every op's backward in reverse order, down to t->backward_stop (0 by
+ * default; lr__tape_begin resets it): a builder that sets it to t->n_ops
+ * after a frozen sub-graph gets no gradients for that part and pays
+ * nothing for it. `loss` is a 1-float tensor made on this tape. Returns the
+ * sticky status. */
 int lr__tape_backward(lr__tape *t, lr__tensor loss);
 
 /* ------------------------------------------------------------------ ops

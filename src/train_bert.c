@@ -168,6 +168,7 @@ static void build_graph(lr__bert_train *m, int B, int L, int training, int with_
                         const lr__xent_opts *opts) {
     fill_positions(m, B, L);
     m->hidden = encode(m, B, L, training);
+    if (m->freeze_encoder && !m->tape.planning) m->tape.backward_stop = m->tape.n_ops;
     m->logits = head(m, m->hidden, B, L, training);
     if (with_loss)
         m->loss = lr__op_xent(&m->tape, m->logits, m->labels, B, m->cfg.n_labels, opts);

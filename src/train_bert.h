@@ -59,6 +59,8 @@ typedef struct lr__bert_train {
     float p_hidden;   /* dropout after embeddings and sublayers (0.1) */
     float p_attn;     /* dropout on attention probabilities (0.1)     */
     float p_head;     /* dropout in the head (0.1)                    */
+    int freeze_encoder; /* 1: backward stops at the head, encoder grads
+                           stay 0 (train it with lr 0 for the encoder)  */
 
     /* index arrays the tape borrows (one allocation, owned) */
     int *ints;

@@ -482,6 +482,48 @@ static void test_bad_config(void) {
     lr__bert_train_free(&m);
 }
 
+/* A frozen encoder: the head's gradients are those of the full backward,
+ * the encoder's are 0, and a step with encoder lr 0 leaves it bit for bit. */
+static void test_frozen_encoder(void) {
+    lr__bert_config c = {32, 32, 2, 2, 64, 16, 2, 4, 16, LR_HEAD_MLP, 1e-12f};
+    lr__bert_train m;
+    lr_error err;
+    T_EQ_INT(lr__bert_train_init(&m, &c, 4, 8, 0, NULL, &err), 0);
+    lr__bert_train_init_weights(&m, 3, 0.2f);
+    int ids[32], mask[32], labels[4] = {0, 1, 2, 3};
+    for (int i = 0; i < 32; i++) {
+        ids[i] = 1 + (i * 7) % 31;
+        mask[i] = i % 8 < 6;
+    }
+    lr__params *p = &m.params;
+    size_t head = p->info[m.t_head].offset, n = p->n_floats;
+    T_EQ_INT(lr__bert_train_forward(&m, ids, mask, labels, 4, 8, NULL, 1, 9, NULL, &err), 0);
+    T_EQ_INT(lr__bert_train_backward(&m, &err), 0);
+    float *full = malloc(n * sizeof(float)), *before = malloc(n * sizeof(float));
+    memcpy(full, p->grad, n * sizeof(float));
+    memcpy(before, p->value, n * sizeof(float));
+    m.freeze_encoder = 1;
+    T_EQ_INT(lr__bert_train_forward(&m, ids, mask, labels, 4, 8, NULL, 1, 9, NULL, &err), 0);
+    T_EQ_INT(lr__bert_train_backward(&m, &err), 0);
+    T_CHECK(memcmp(full + head, p->grad + head, (n - head) * sizeof(float)) == 0);
+    int encoder_zero = 1, full_nonzero = 0;
+    for (size_t i = 0; i < head; i++) {
+        encoder_zero &= p->grad[i] == 0.0f;
+        full_nonzero |= full[i] != 0.0f;
+    }
+    T_CHECK(encoder_zero);
+    T_CHECK(full_nonzero);
+    lr__adamw_cfg cfg = lr__adamw_defaults(1e-2);
+    cfg.lr[LR_GROUP_ENCODER] = 0.0;
+    T_EQ_INT(lr__bert_train_step(&m, ids, mask, labels, 4, 8, NULL, 9, &cfg, 1.0, NULL, NULL, &err),
+             0);
+    T_CHECK(memcmp(before, p->value, head * sizeof(float)) == 0);
+    T_CHECK(memcmp(before + head, p->value + head, (n - head) * sizeof(float)) != 0);
+    free(full);
+    free(before);
+    lr__bert_train_free(&m);
+}
+
 /* Training actually learns: a tiny model fits 8 fixed sequences. */
 static void test_overfit(void) {
     lr__bert_config c = {32, 32, 2, 2, 64, 16, 2, 4, 16, LR_HEAD_MLP, 1e-12f};
@@ -511,5 +553,5 @@ static void test_overfit(void) {
 }
 
 T_MAIN(T_CASE(test_layout), T_CASE(test_adamw_by_hand), T_CASE(test_clip), T_CASE(test_threaded_block), T_CASE(test_schedule),
-       T_CASE(test_parity_torch), T_CASE(test_parity_mlm), T_CASE(test_parity_xent), T_CASE(test_bad_config),
+       T_CASE(test_parity_torch), T_CASE(test_parity_mlm), T_CASE(test_parity_xent), T_CASE(test_bad_config), T_CASE(test_frozen_encoder),
        T_CASE(test_overfit))
