@@ -28,23 +28,26 @@ if [ ! -d tools/node_modules/tokenizers ]; then
         --no-package-lock --prefix . tokenizers@0.23.2 >"$tmp/npm.log" 2>&1) || { cat "$tmp/npm.log"; exit 1; }
 fi
 [ -x "$build/bench/bench_tok" ] || { echo "build $build/bench/bench_tok first (make bench)"; exit 1; }
+# Private copies: a rebuild of BUILD during the run cannot disturb it.
+cp "$build/logrisk" "$tmp/logrisk" && cp "$build/bench/bench_tok" "$tmp/bench_tok" || exit 1
+build_bin=$tmp
 loghub=("$shared"/data/loghub/*/*_2k.log)
 kubelet=$shared/data/k8s/kubelet_e2e_2020-03-25.log
-for f in "${loghub[@]}"; do "$build/logrisk" preprocess -i "$f"; done >"$tmp/masked.jsonl" || exit 1
+for f in "${loghub[@]}"; do "$build_bin/logrisk" preprocess -i "$f"; done >"$tmp/masked.jsonl" || exit 1
 
 field() { sed -E "s/.*\"?$1\"?[=:]([0-9.e+]+).*/\1/"; }
 echo "speed: $(wc -l <"$tmp/masked.jsonl") masked loghub lines, vocab $vocab, max_len 128"
 printf '%-8s %-20s %12s %14s %8s\n' threads impl lines/s tokens/s ratio
 status=0
 for t in 1 2; do
-    lr=$("$build/bench/bench_tok" "$vocab" "$t" 5 "${loghub[@]}") || status=1
+    lr=$("$build_bin/bench_tok" "$vocab" "$t" 5 "${loghub[@]}") || status=1
     hfo=$(RAYON_NUM_THREADS=$t node "$hf" bench --vocab "$vocab" --file "$tmp/masked.jsonl" --jsonl text --repeat 5) || status=1
     lr_lps=$(field lines_per_s <<<"$lr"); lr_tps=$(field tokens_per_s <<<"$lr")
     hf_lps=$(field lines_per_s <<<"$hfo"); hf_tps=$(field tokens_per_s <<<"$hfo")
     ratio=$(awk -v a="$lr_lps" -v b="$hf_lps" 'BEGIN { printf "%.1fx", a / b }')
     printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "hf tokenizers" "$hf_lps" "$hf_tps" ""
     printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "logrisk" "$lr_lps" "$lr_tps" "$ratio"
-    ref=$(LR_TOK_REFERENCE=1 "$build/bench/bench_tok" "$vocab" "$t" 5 "${loghub[@]}") || status=1
+    ref=$(LR_TOK_REFERENCE=1 "$build_bin/bench_tok" "$vocab" "$t" 5 "${loghub[@]}") || status=1
     printf '%-8s %-20s %12.0f %14.0f %8s\n' "$t" "logrisk (ref walk)" "$(field lines_per_s <<<"$ref")" \
         "$(field tokens_per_s <<<"$ref")" "$(awk -v a="$(field lines_per_s <<<"$ref")" -v b="$hf_lps" 'BEGIN { printf "%.1fx", a / b }')"
 done
@@ -53,7 +56,7 @@ done
 coverage() {
     local v=$1 f
     shift
-    for f in "$@"; do "$build/logrisk" tokenize --vocab "$v" --max-len 65536 -i "$f"; done |
+    for f in "$@"; do "$build_bin/logrisk" tokenize --vocab "$v" --max-len 65536 -i "$f"; done |
         awk -F'"ids":\\[' '{ n = split($2, a, ","); sub(/\].*/, "", a[n]); lines++;
                              for (i = 2; i < n; i++) { tok++; if (a[i] == 1) unk++ } }
                            END { printf "unk %.3f%%, %.2f tokens/line", 100 * unk / tok, tok / lines }'
@@ -64,7 +67,7 @@ node -e '
   const fs = require("fs");
   const out = fs.readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).text);
   fs.writeFileSync(process.argv[2], out.join("\n") + "\n");' "$tmp/masked.jsonl" "$tmp/masked.txt" || exit 1
-"$build/logrisk" vocab -i "$tmp/loghub.log" -o "$tmp/lr.txt" --size $size || exit 1
+"$build_bin/logrisk" vocab -i "$tmp/loghub.log" -o "$tmp/lr.txt" --size $size || exit 1
 node "$hf" train --file "$tmp/masked.txt" --out "$tmp/hf_full.txt" >/dev/null 2>&1 || exit 1
 { head -n 10 "$tmp/lr.txt"; grep -v -x -F -f <(head -n 10 "$tmp/lr.txt") "$tmp/hf_full.txt"; } | head -n $size >"$tmp/hf.txt"
 echo "coverage: vocab of $size learned from loghub; tokenized untruncated"

@@ -41,6 +41,7 @@ if [ ! -d tools/node_modules/tokenizers ]; then
     }
 fi
 [ -x "$bin" ] || { echo "FAIL: $bin not built"; echo "0 passed, 1 failed"; exit 1; }
+cp "$bin" "$tmp/logrisk" && bin=$tmp/logrisk # a rebuild during the run cannot disturb it
 
 vocab=tests/golden/tok_vocab.txt
 hostile=tests/golden/tok_hostile.txt
