@@ -320,6 +320,45 @@ void lr__train_batch(const lr__train_data *d, const int *idx, int n, int pad_id,
     *L_out = L;
 }
 
+/* ------------------------------------------------------------ masked LM */
+
+static double uniform01(uint64_t *rng) {
+    return (double)(splitmix_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void corrupt(int *ids, int i, int vocab_size, int mask_id, uint64_t *rng) {
+    double r = uniform01(rng);
+    if (r < 0.8) ids[i] = mask_id;
+    else if (r < 0.9) ids[i] = (int)(splitmix_next(rng) % (uint64_t)vocab_size);
+}
+
+int lr__mlm_mask(int *ids, const int *mask, int n, int vocab_size, int mask_id, int cls_id,
+                 int sep_id, double prob, int max_masked, uint64_t *rng, int *targets) {
+    int count = 0, eligible = 0;
+    for (int i = 0; i < n; i++) {
+        targets[i] = -1;
+        if (!mask[i] || ids[i] == cls_id || ids[i] == sep_id) continue;
+        eligible++;
+        if (uniform01(rng) >= prob || count >= max_masked) continue;
+        targets[i] = ids[i];
+        corrupt(ids, i, vocab_size, mask_id, rng);
+        count++;
+    }
+    if (count == 0 && eligible > 0 && max_masked > 0) {
+        int pick = (int)(splitmix_next(rng) % (uint64_t)eligible);
+        for (int i = 0; i < n; i++) {
+            if (!mask[i] || ids[i] == cls_id || ids[i] == sep_id) continue;
+            if (pick-- == 0) {
+                targets[i] = ids[i];
+                corrupt(ids, i, vocab_size, mask_id, rng);
+                count = 1;
+                break;
+            }
+        }
+    }
+    return count;
+}
+
 /* ------------------------------------------------------------ metrics */
 
 int lr__metrics_init(lr__metrics *m, int n_classes, int risk, lr_error *err) {

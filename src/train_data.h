@@ -67,6 +67,18 @@ void lr__train_shuffle(int *idx, int n, uint64_t *rng);
 void lr__train_batch(const lr__train_data *d, const int *idx, int n, int pad_id, int *ids,
                      int *mask, int *labels, int *L_out);
 
+/* Masked-LM corruption of one padded batch, like Hugging Face's
+ * DataCollatorForLanguageModeling: every real token (mask != 0) other than
+ * cls_id / sep_id is selected with probability `prob` (0.15); a selected
+ * token becomes mask_id with probability 0.8, a uniformly random id in
+ * [0, vocab_size) with 0.1, and stays with 0.1. targets[i] = the original id
+ * at selected positions, -1 elsewhere. At most max_masked positions are
+ * selected (later ones are dropped); when none was selected and an eligible
+ * position exists, one is chosen uniformly so every batch has a target.
+ * ids are changed in place; *rng is a splitmix64 state. Returns the count. */
+int lr__mlm_mask(int *ids, const int *mask, int n, int vocab_size, int mask_id, int cls_id,
+                 int sep_id, double prob, int max_masked, uint64_t *rng, int *targets);
+
 typedef struct lr__metrics {
     int n_classes;
     int risk;

@@ -165,6 +165,51 @@ static void test_load_errors(void) {
     lr_tok_free(tok);
 }
 
+static void test_mlm_mask(void) {
+    enum { B = 200, L = 100, V = 1000 };
+    static int ids[B * L], orig[B * L], mask[B * L], targets[B * L], again[B * L];
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < L; j++) {
+            int len = 50 + b % 50;
+            orig[b * L + j] = j == 0 ? 2 : j == len - 1 ? 3 : j < len ? 10 + (b * 31 + j * 7) % 900 : 0;
+            mask[b * L + j] = j < len;
+        }
+    memcpy(ids, orig, sizeof ids);
+    uint64_t rng = 99;
+    int n = lr__mlm_mask(ids, mask, B * L, V, 4, 2, 3, 0.15, B * L, &rng, targets);
+    long eligible = 0, sel = 0, masked = 0, same = 0, special_hit = 0;
+    for (int i = 0; i < B * L; i++) {
+        int ok = mask[i] && orig[i] != 2 && orig[i] != 3;
+        eligible += ok;
+        if (targets[i] < 0) {
+            T_CHECK(ids[i] == orig[i]);
+            continue;
+        }
+        sel++;
+        special_hit += !ok;
+        T_CHECK(targets[i] == orig[i]);
+        masked += ids[i] == 4;
+        same += ids[i] == orig[i];
+    }
+    T_EQ_INT(sel, n);
+    T_EQ_INT(special_hit, 0);
+    T_NEAR((double)sel / eligible, 0.15, 0.01);
+    T_NEAR((double)masked / sel, 0.8, 0.03);
+    T_NEAR((double)same / sel, 0.1, 0.03); /* kept (a random id rarely equals it) */
+    /* determinism */
+    memcpy(again, orig, sizeof again);
+    rng = 99;
+    static int targets2[B * L];
+    T_EQ_INT(lr__mlm_mask(again, mask, B * L, V, 4, 2, 3, 0.15, B * L, &rng, targets2), n);
+    T_CHECK(memcmp(again, ids, sizeof ids) == 0);
+    /* the cap, and at least one target */
+    memcpy(ids, orig, sizeof ids);
+    T_EQ_INT(lr__mlm_mask(ids, mask, B * L, V, 4, 2, 3, 0.15, 7, &rng, targets), 7);
+    memcpy(ids, orig, 4 * sizeof(int));
+    T_EQ_INT(lr__mlm_mask(ids, mask, 4, V, 4, 2, 3, 0.0, 10, &rng, targets), 1);
+    T_CHECK(targets[0] < 0 && (targets[1] >= 0 || targets[2] >= 0 || targets[3] >= 0));
+}
+
 /* The inner loops learn: a tiny model trained a few epochs on a synthetic
  * four-class risk data set (keyword decides the class, filler words and
  * word order vary) classifies the held-out 20% with accuracy >= 0.9. */
@@ -234,4 +279,4 @@ static void test_epochs_learn(void) {
 }
 
 T_MAIN(T_CASE(test_metrics_by_hand), T_CASE(test_split), T_CASE(test_load_jsonl_risk),
-       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_epochs_learn))
+       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_epochs_learn))
