@@ -35,7 +35,11 @@ cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 bin=$root/$build/logrisk
 shared=${LR_SHARED:-$root/../shared}
-out=$root/tests/out/onnx
+# A directory of its own per run (several runs may share the tree); removed
+# at the end unless KEEP=1.
+mkdir -p "$root/tests/out"
+out=$(mktemp -d "$root/tests/out/onnx.XXXXXX")
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$out"' EXIT
 PY=/usr/bin/python3
 ORT_VERSION=1.30.0
 pass=0
@@ -45,8 +49,6 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
-rm -rf "$out"
-mkdir -p "$out"
 [ -x "$bin" ] || { bad "missing $bin (make first)"; finish; }
 
 # ---------------------------------------------------------------- command line
@@ -234,4 +236,30 @@ EOF
         echo "ORT $m opset $opset: $res"
     done
 done
+
+# ---------------------------------------------------------------- README example
+# The Node example of the README "Export to ONNX" section, run as written on
+# the tiny model: its risk scores must be logrisk's.
+sed -n '/<!-- ort-example -->/,/<!-- \/ort-example -->/p' README.md | sed '1,2d;$d' | sed '$d' >"$out/ort_score.mjs"
+ln -sfn "$ort_dir/node_modules" "$out/node_modules"
+head -n 40 "$out/lines500.log" >"$out/ex.log"
+if [ -s "$out/ort_score.mjs" ] &&
+   PATH="$root/$build:$PATH" node "$out/ort_score.mjs" "$out/tiny.14.onnx" "$out/tiny.14.vocab.txt" \
+        "$(cat "$out/tiny.14.max_len")" <"$out/ex.log" >"$out/ex.jsonl" 2>"$out/err.txt"; then
+    "$bin" score -m "$out/tiny.lrm" -i "$out/ex.log" >"$out/ex_ref.jsonl"
+    res=$($PY - "$out/ex.jsonl" "$out/ex_ref.jsonl" <<'EOF' 2>&1
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+if len(a) != len(b) or len(a) != 40:
+    print(f"{len(a)} lines vs {len(b)}")
+else:
+    worst = max(abs(x["risk_score"] - y["risk_score"]) for x, y in zip(a, b))
+    print("ok" if worst <= 1e-3 else f"max risk_score diff {worst}")
+EOF
+)
+    check '[ "$res" = ok ]' "README ORT example vs logrisk score: $res"
+else
+    bad "README ORT example failed: $(tail -n 5 "$out/err.txt")"
+fi
 finish
