@@ -17,6 +17,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "t.h"
 #include "tok.h"
@@ -167,6 +168,12 @@ out:
     lr__free(in);
     lr__free(gold);
     lr_tok_free(tok);
+}
+
+/* A per-process scratch file name under /tmp (the tests run from the
+ * repository root, where no build directory need exist). */
+static void tmp_path(char *out, size_t cap, const char *what) {
+    snprintf(out, cap, "/tmp/lr_test_tok_%ld_%s.txt", (long)getpid(), what);
 }
 
 /* --------------------------------------------------------------- cases */
@@ -459,7 +466,8 @@ static void test_vocab_errors(void) {
 /* Corpus "ab ab ab abc": symbols a ##b ##c; (a,##b) seen 4 times merges to
  * "ab"; (ab,##c) seen once merges to "abc" only with min_freq 1. */
 static void test_learner_by_hand(void) {
-    const char *path = "build/test_tok_vocab.txt";
+    char path[64];
+    tmp_path(path, sizeof path, "vocab");
     lr_error err = {0, ""};
     for (int min_freq = 1; min_freq <= 2; min_freq++) {
         lr_vocab_learner *l = lr_vocab_learner_new(&err);
@@ -487,13 +495,15 @@ static void test_learner_by_hand(void) {
     lr__free(got);
     T_EQ_INT(lr_vocab_learner_save(l, 5, 1, path, &err), LR_ERANGE);
     lr_vocab_learner_free(l);
+    remove(path);
 }
 
 /* Learned from loghub, the vocab covers loghub: no [UNK], and the size. */
 static void test_learner_on_loghub(void) {
     char corpus[512];
     snprintf(corpus, sizeof corpus, "%s/data/loghub/OpenSSH/OpenSSH_2k.log", t_shared_dir());
-    const char *path = "build/test_tok_learned.txt";
+    char path[64];
+    tmp_path(path, sizeof path, "learned");
     lr_error err = {0, ""};
     lr_rules *rules = lr_rules_default(&err);
     T_EQ_INT(lr_vocab_learn_file(corpus, rules, 500, 2, path, &err), 0);
@@ -524,6 +534,7 @@ static void test_learner_on_loghub(void) {
     }
     lr_tok_free(tok);
     lr_rules_free(rules);
+    remove(path);
 }
 
 /* LinMaxMatch against the reference walk on random small vocabs over a
@@ -677,6 +688,8 @@ static void test_encode_allocates_nothing(void) {
 /* Every allocation of load and learning may fail: a clean error, no leak
  * (valgrind / ASan check the latter), and success once nothing fails. */
 static void test_allocation_failures(void) {
+    char oom_path[64];
+    tmp_path(oom_path, sizeof oom_path, "oom");
     const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n<TIME>\na\n##b\nab\n";
     lr_error err = {0, ""};
     int ok_at = -1;
@@ -698,7 +711,7 @@ static void test_allocation_failures(void) {
         lr_set_allocator(&counting);
         lr_vocab_learner *l = lr_vocab_learner_new(&err);
         int rc = l ? lr_vocab_learner_add(l, "ab ab ab abc de\xc3\xa9 <IP> x", 25, &err) : LR_ENOMEM;
-        if (rc == 0) rc = lr_vocab_learner_save(l, 50, 1, "build/test_tok_oom.txt", &err);
+        if (rc == 0) rc = lr_vocab_learner_save(l, 50, 1, oom_path, &err);
         lr_vocab_learner_free(l);
         lr_set_allocator(NULL);
         if (rc == 0) ok_at = (int)k;
@@ -706,6 +719,7 @@ static void test_allocation_failures(void) {
     }
     g_fail_at = -1;
     T_CHECK(ok_at > 0);
+    remove(oom_path);
 }
 
 T_MAIN(T_CASE(test_unicode_every_code_point), T_CASE(test_unicode_named_cases), T_CASE(test_hostile_raw_vs_hf),
