@@ -399,6 +399,19 @@ static int parse_into(lr_rules *r, const char *yaml, size_t len, const char *sou
     }
     int rc = apply(&c, allow_extends);
     yaml_document_delete(&doc);
+    if (!rc) { /* a second document would be silently ignored: refuse it */
+        yaml_document_t more;
+        if (!yaml_parser_load(&parser, &more)) {
+            rc = lr__err(err, LR_EPARSE, "%s:%lu:%lu: %s", source, (unsigned long)parser.problem_mark.line + 1,
+                         (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error");
+        } else {
+            yaml_node_t *root = yaml_document_get_root_node(&more);
+            if (root)
+                rc = lr__err(err, LR_EPARSE, "%s:%lu:%lu: a rules file holds one YAML document", source,
+                             (unsigned long)more.start_mark.line + 1, (unsigned long)more.start_mark.column + 1);
+            yaml_document_delete(&more);
+        }
+    }
     yaml_parser_delete(&parser);
     return rc;
 }

@@ -384,6 +384,7 @@ static void test_yaml_errors(void) {
     CHECK_YAML_ERROR("", "empty rules file");
     CHECK_YAML_ERROR("levels: {E: 6}\nlevel_aliases:\n  - {pattern: 'x', levels: {a: E}}\n", "needs a capture group");
     CHECK_YAML_ERROR("bonus_cap: 5\nbonus_cap: 4\n", "duplicate key 'bonus_cap'");
+    CHECK_YAML_ERROR("bonus_cap: 5\n---\nbonus_cap: 4\n", "t.yaml:2:1: a rules file holds one YAML document");
 }
 
 static void test_yaml_source_kept(void) {
