@@ -325,6 +325,64 @@ static void test_load_memory(void) {
     unlink(lrm);
 }
 
+/* The forward has three ways to run a call (model_bert.c): alone on the
+ * calling thread (under 64 tokens), op by op over the pool (64 up to 48 rows
+ * per thread) and fused row blocks (more). Each sequence must get the same
+ * logits whichever way its call went and whoever shares the call. */
+static void test_paths_agree(void) {
+    out_dir();
+    lr_error err = {0};
+    const char *lrm = OUT_DIR "/paths.lrm";
+    lr_convert_options opts = {.vocab_path = make_vocab(512)};
+    T_EQ_INT(lr_convert_safetensors(tiny_dir(), lrm, &opts, &err), 0);
+    lr_model *m = lr_model_load(lrm, &err);
+    T_CHECK(m != NULL);
+    if (!m) return;
+    enum { N = 14 };
+    static const int lens[N] = {1, 2, 5, 9, 17, 30, 31, 40, 63, 64, 7, 12, 50, 33};
+    int32_t *ids[N];
+    unsigned seed = 12345;
+    int total = 0;
+    for (int i = 0; i < N; i++) {
+        ids[i] = malloc((size_t)lens[i] * sizeof(int32_t));
+        for (int p = 0; p < lens[i]; p++) {
+            seed = seed * 1103515245u + 12345u;
+            ids[i][p] = p == 0 ? 2 : (int32_t)((seed >> 8) % 512);
+        }
+        total += lens[i];
+    }
+    lr_model_ctx *ctx = lr_model_ctx_new(m, total, &err);
+    lr_pool *pool = lr_pool_new(2, &err);
+    float alone[N][11], got[N * 11];
+    for (int i = 0; i < N; i++) /* each alone: under 64 tokens runs solo */
+        T_EQ_INT(lr_model_logits(ctx, pool, (const int32_t *const *)&ids[i], &lens[i], 1, alone[i], &err), 0);
+    /* all together: fused, with and without the pool */
+    for (int with_pool = 0; with_pool < 2; with_pool++) {
+        T_EQ_INT(lr_model_logits(ctx, with_pool ? pool : NULL, (const int32_t *const *)ids, lens, N, got, &err), 0);
+        for (int i = 0; i < N; i++)
+            for (int k = 0; k < 11; k++) T_NEAR(got[i * 11 + k], alone[i][k], 2e-5);
+    }
+    /* groups of 64..95 tokens over 2 threads: the op-by-op path */
+    int groups = 0;
+    for (int i = 0; i < N;) {
+        int j = i, t = 0;
+        while (j < N && t < 64) t += lens[j++];
+        if (t >= 64 && t < 96) {
+            groups++;
+            T_EQ_INT(lr_model_logits(ctx, pool, (const int32_t *const *)&ids[i], &lens[i], j - i, got, &err), 0);
+            for (int r = i; r < j; r++)
+                for (int k = 0; k < 11; k++) T_NEAR(got[(r - i) * 11 + k], alone[r][k], 2e-5);
+        }
+        i = j;
+    }
+    T_CHECK(groups >= 2);
+    lr_pool_free(pool);
+    lr_model_ctx_free(ctx);
+    for (int i = 0; i < N; i++) free(ids[i]);
+    lr_model_free(m);
+    unlink(lrm);
+}
+
 /* Label names come from config.json's id2label when there is no --labels. */
 static void test_id2label(void) {
     out_dir();
@@ -547,7 +605,8 @@ static void test_dir_argument(void) {
 static const t_case cases[] = {
     T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
     T_CASE(test_own_fixtures),        T_CASE(test_model_api),
-    T_CASE(test_load_memory),         T_CASE(test_id2label),
+    T_CASE(test_load_memory),         T_CASE(test_paths_agree),
+    T_CASE(test_id2label),
     T_CASE(test_outputs),
     T_CASE(test_half_floats),
     T_CASE(test_safetensors_hostile), T_CASE(test_safetensors_truncations),
