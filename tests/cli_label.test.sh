@@ -7,9 +7,11 @@
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
-bin=$build/logrisk
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# a private copy, so that a concurrent rebuild of the tree cannot disturb the run
+cp "$build/logrisk" "$tmp/logrisk" || { echo "no $build/logrisk; run make first"; echo "0 passed, 1 failed"; exit 1; }
+bin=$tmp/logrisk
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }

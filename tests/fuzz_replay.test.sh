@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.." || exit 1
 cc=${CC:-cc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# a private copy of the library, in case the tree is rebuilt meanwhile
+cp "$build/liblogrisk.a" "$tmp/lib.a" || { echo "no $build/liblogrisk.a; run make first"; echo "0 passed, 1 failed"; exit 1; }
 flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE"
-if nm "$build/liblogrisk.a" 2>/dev/null | grep -q __asan_; then
+if nm "$tmp/lib.a" 2>/dev/null | grep -q __asan_; then
     flags="$flags -fsanitize=address,undefined -fno-sanitize-recover=all"
 fi
 libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
@@ -24,7 +26,7 @@ for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     corpus=tests/fuzz/corpus/$name
     # shellcheck disable=SC2086
-    if ! $cc $flags "$src" tests/fuzz/replay_main.c "$build/liblogrisk.a" $libs -o "$tmp/$name" 2>"$tmp/$name.cc"; then
+    if ! $cc $flags "$src" tests/fuzz/replay_main.c "$tmp/lib.a" $libs -o "$tmp/$name" 2>"$tmp/$name.cc"; then
         fail=$((fail + 1))
         echo "FAIL: $name does not build"
         head -n 10 "$tmp/$name.cc"

@@ -12,7 +12,6 @@
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
-bin=$build/logrisk
 # /usr/bin/python3 starts faster than a pyenv shim; any python3 works
 py=/usr/bin/python3
 [ -x $py ] || py=$(command -v python3)
@@ -20,6 +19,9 @@ ref="$py tools/reference_rules.py"
 shared=${LR_SHARED:-../shared}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# a private copy, so that a concurrent rebuild of the tree cannot disturb the run
+cp "$build/logrisk" "$tmp/logrisk" || { echo "no $build/logrisk; run make first"; echo "0 passed, 1 failed"; exit 1; }
+bin=$tmp/logrisk
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
