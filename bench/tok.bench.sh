@@ -23,7 +23,7 @@ vocab=models/vocab/logs-8k.txt
 tmp=$(mktemp -d /tmp/lr_tok_bench_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 command -v node >/dev/null || { echo "tok bench needs node (tools/deps.sh test)"; exit 1; }
-if [ ! -d tools/node_modules/tokenizers ]; then
+if ! grep -q '"version": "0.23.2"' tools/node_modules/tokenizers/package.json 2>/dev/null; then
     (cd tools && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --no-save \
         --no-package-lock --prefix . tokenizers@0.23.2 >"$tmp/npm.log" 2>&1) || { cat "$tmp/npm.log"; exit 1; }
 fi

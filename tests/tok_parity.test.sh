@@ -31,7 +31,7 @@ if ! command -v node >/dev/null; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-if [ ! -d tools/node_modules/tokenizers ]; then
+if ! grep -q '"version": "0.23.2"' tools/node_modules/tokenizers/package.json 2>/dev/null; then
     (cd tools && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --no-save \
         --no-package-lock --prefix . tokenizers@0.23.2 >"$tmp/npm.log" 2>&1) || {
         cat "$tmp/npm.log"
