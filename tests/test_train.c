@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "train_ckpt.h"
 #include "train_data.h"
 #include "train_loop.h"
 
@@ -210,6 +211,73 @@ static void test_mlm_mask(void) {
     T_CHECK(targets[0] < 0 && (targets[1] >= 0 || targets[2] >= 0 || targets[3] >= 0));
 }
 
+/* Checkpoints: a save/load round trip restores values, moments, step and
+ * the caller's state bit for bit; truncation, a flipped byte and another
+ * model's layout are rejected without touching the parameters; the
+ * temporary file does not survive. */
+static void test_checkpoint(void) {
+    lr__bert_config c = {40, 16, 1, 2, 32, 8, 2, 11, 8, LR_HEAD_MLP, 1e-12f};
+    lr__bert_train m;
+    lr_error err;
+    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 8, 0, NULL, &err), 0);
+    lr__bert_train_init_weights(&m, 5, 0.2f);
+    int ids[16] = {2, 5, 6, 3, 0, 0, 0, 0, 2, 7, 8, 9, 10, 3, 0, 0}, mask[16], labels[2] = {3, 9};
+    for (int i = 0; i < 16; i++) mask[i] = ids[i] != 0;
+    lr__adamw_cfg a = lr__adamw_defaults(1e-2);
+    for (int s = 0; s < 2; s++)
+        T_EQ_INT(lr__bert_train_step(&m, ids, mask, labels, 2, 8, NULL, (uint64_t)s, &a, 1.0, NULL,
+                                     NULL, &err),
+                 0);
+    lr__params *p = &m.params;
+    size_t bytes = p->n_floats * sizeof(float);
+    float *snap = malloc(3 * bytes);
+    memcpy(snap, p->value, bytes);
+    memcpy((char *)snap + bytes, p->m, bytes);
+    memcpy((char *)snap + 2 * bytes, p->v, bytes);
+    char path[256], tmp[300];
+    snprintf(path, sizeof path, "/tmp/lr_test_ckpt_%d.bin", (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    long state[3] = {7, 11, 13}, back[3] = {0};
+    T_EQ_INT(lr__ckpt_save(path, p, &c, state, sizeof state, &err), 0);
+    T_CHECK(access(tmp, F_OK) != 0);
+    /* scramble, then restore */
+    T_EQ_INT(lr__bert_train_step(&m, ids, mask, labels, 2, 8, NULL, 5, &a, 1.0, NULL, NULL, &err), 0);
+    T_EQ_INT(p->step, 3);
+    T_EQ_INT(lr__ckpt_load(path, p, &c, back, sizeof back, &err), 0);
+    T_EQ_INT(p->step, 2);
+    T_CHECK(memcmp(back, state, sizeof state) == 0);
+    T_CHECK(memcmp(p->value, snap, bytes) == 0);
+    T_CHECK(memcmp(p->m, (char *)snap + bytes, bytes) == 0);
+    T_CHECK(memcmp(p->v, (char *)snap + 2 * bytes, bytes) == 0);
+    /* corruption: flip one byte in the middle */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size / 2, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, size / 2, SEEK_SET);
+    fputc(byte ^ 0x40, f);
+    fclose(f);
+    T_EQ_INT(lr__ckpt_load(path, p, &c, back, sizeof back, &err), LR_ECHECKSUM);
+    /* truncation */
+    T_EQ_INT(truncate(path, size - 100), 0);
+    T_EQ_INT(lr__ckpt_load(path, p, &c, back, sizeof back, &err), LR_EFORMAT);
+    T_CHECK(memcmp(p->value, snap, bytes) == 0); /* untouched by the failures */
+    /* another model */
+    T_EQ_INT(lr__ckpt_save(path, p, &c, state, sizeof state, &err), 0);
+    lr__bert_config c2 = c;
+    c2.n_labels = 4;
+    lr__bert_train m2;
+    T_EQ_INT(lr__bert_train_init(&m2, &c2, 2, 8, 0, NULL, &err), 0);
+    T_EQ_INT(lr__ckpt_load(path, &m2.params, &c2, back, sizeof back, &err), LR_EINVAL);
+    T_EQ_INT(lr__ckpt_load(path, p, &c, back, sizeof back - 1, &err), LR_EINVAL);
+    T_EQ_INT(lr__ckpt_load("/nonexistent/ckpt", p, &c, back, sizeof back, &err), LR_EIO);
+    lr__bert_train_free(&m2);
+    unlink(path);
+    free(snap);
+    lr__bert_train_free(&m);
+}
+
 /* The inner loops learn: a tiny model trained a few epochs on a synthetic
  * four-class risk data set (keyword decides the class, filler words and
  * word order vary) classifies the held-out 20% with accuracy >= 0.9. */
@@ -279,4 +347,4 @@ static void test_epochs_learn(void) {
 }
 
 T_MAIN(T_CASE(test_metrics_by_hand), T_CASE(test_split), T_CASE(test_load_jsonl_risk),
-       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_epochs_learn))
+       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_checkpoint), T_CASE(test_epochs_learn))
