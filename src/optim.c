@@ -110,8 +110,8 @@ int lr__params_find(const lr__params *p, const char *name) {
     return -1;
 }
 
-lr__tensor lr__params_tensor(const lr__params *p, int i) {
-    lr__tensor t = {p->value + p->info[i].offset, p->grad + p->info[i].offset, p->info[i].size};
+lr__var lr__params_var(const lr__params *p, int i) {
+    lr__var t = {p->value + p->info[i].offset, p->grad + p->info[i].offset, p->info[i].size};
     return t;
 }
 

@@ -61,8 +61,8 @@ void lr__params_free(lr__params *p);
 /* Index of the tensor with this name, or -1. */
 int lr__params_find(const lr__params *p, const char *name);
 
-/* Tensor i as a tape tensor (value and gradient slices). */
-lr__tensor lr__params_tensor(const lr__params *p, int i);
+/* Tensor i as a tape variable (value and gradient slices). */
+lr__var lr__params_var(const lr__params *p, int i);
 
 /* Set every gradient to 0. The whole-block operations below (zeroing,
  * norm, clipping, AdamW) split the block over p->pool when it is set. */

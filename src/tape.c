@@ -125,8 +125,8 @@ int lr__tape_status(const lr__tape *t, lr_error *err) {
 
 /* n floats of values (and gradient) from the arena; with `with_grad` == 0
  * the gradient pointer is NULL (kept statistics). */
-static lr__tensor arena_take(lr__tape *t, size_t n, int with_grad) {
-    lr__tensor x = {NULL, NULL, n};
+static lr__var arena_take(lr__tape *t, size_t n, int with_grad) {
+    lr__var x = {NULL, NULL, n};
     if (t->status) return x;
     size_t rounded = (n + LR_TAPE_ALIGN - 1) / LR_TAPE_ALIGN * LR_TAPE_ALIGN;
     if (rounded < n || t->used > SIZE_MAX - rounded) {
@@ -148,7 +148,7 @@ static lr__tensor arena_take(lr__tape *t, size_t n, int with_grad) {
     return x;
 }
 
-lr__tensor lr__tape_tensor(lr__tape *t, size_t n) { return arena_take(t, n, 1); }
+lr__var lr__tape_var(lr__tape *t, size_t n) { return arena_take(t, n, 1); }
 
 static void need_scratch(lr__tape *t, size_t per_thread) {
     if (t->status) return;
@@ -236,9 +236,9 @@ static uint64_t op_key(const lr__tape *t, int op_index) {
 
 /* ------------------------------------------------------------ gather */
 
-lr__tensor lr__op_gather(lr__tape *t, lr__tensor table, int V, int D, const int *idx, int n,
+lr__var lr__op_gather(lr__tape *t, lr__var table, int V, int D, const int *idx, int n,
                          int pad_idx) {
-    lr__tensor out = lr__tape_tensor(t, (size_t)n * D);
+    lr__var out = lr__tape_var(t, (size_t)n * D);
     if (!check_len(t, "gather", table.n, (size_t)V * D)) return out;
     lr__op *op = record(t, LR_OP_GATHER);
     if (!op) return out;
@@ -285,8 +285,8 @@ static void add_fwd_range(void *ctx, int begin, int end, int ith) {
     for (int i = begin; i < end; i++) op->out.v[i] = op->a.v[i] + op->b.v[i];
 }
 
-lr__tensor lr__op_add(lr__tape *t, lr__tensor a, lr__tensor b) {
-    lr__tensor out = lr__tape_tensor(t, a.n);
+lr__var lr__op_add(lr__tape *t, lr__var a, lr__var b) {
+    lr__var out = lr__tape_var(t, a.n);
     if (!check_len(t, "add", b.n, a.n)) return out;
     lr__op *op = record(t, LR_OP_ADD);
     if (!op) return out;
@@ -309,9 +309,9 @@ static void add_bwd_range(void *ctx, int begin, int end, int ith) {
 
 /* ------------------------------------------------------------ linear */
 
-lr__tensor lr__op_linear(lr__tape *t, lr__tensor x, lr__tensor w, lr__tensor bias, int M, int N,
+lr__var lr__op_linear(lr__tape *t, lr__var x, lr__var w, lr__var bias, int M, int N,
                          int K) {
-    lr__tensor out = lr__tape_tensor(t, (size_t)M * N);
+    lr__var out = lr__tape_var(t, (size_t)M * N);
     if (!check_len(t, "linear input", x.n, (size_t)M * K) ||
         !check_len(t, "linear weight", w.n, (size_t)N * K) ||
         (bias.n && !check_len(t, "linear bias", bias.n, (size_t)N)))
@@ -375,10 +375,10 @@ static void ln_fwd_range(void *ctx, int begin, int end, int ith) {
     }
 }
 
-lr__tensor lr__op_layernorm(lr__tape *t, lr__tensor x, lr__tensor gamma, lr__tensor beta, int M,
+lr__var lr__op_layernorm(lr__tape *t, lr__var x, lr__var gamma, lr__var beta, int M,
                             int D, float eps) {
-    lr__tensor out = lr__tape_tensor(t, (size_t)M * D);
-    lr__tensor stats = arena_take(t, 2 * (size_t)M, 0);
+    lr__var out = lr__tape_var(t, (size_t)M * D);
+    lr__var stats = arena_take(t, 2 * (size_t)M, 0);
     if (!check_len(t, "layernorm input", x.n, (size_t)M * D) ||
         !check_len(t, "layernorm gamma", gamma.n, (size_t)D) ||
         !check_len(t, "layernorm beta", beta.n, (size_t)D))
@@ -484,8 +484,8 @@ static void relu_bwd_range(void *ctx, int begin, int end, int ith) {
         if (op->a.v[i] > 0.0f) op->a.g[i] += op->out.g[i];
 }
 
-static lr__tensor unary(lr__tape *t, lr__tensor x, lr__op_type type, range_fn fwd, double cost) {
-    lr__tensor out = lr__tape_tensor(t, x.n);
+static lr__var unary(lr__tape *t, lr__var x, lr__op_type type, range_fn fwd, double cost) {
+    lr__var out = lr__tape_var(t, x.n);
     lr__op *op = record(t, type);
     if (!op) return out;
     op->a = x;
@@ -495,11 +495,11 @@ static lr__tensor unary(lr__tape *t, lr__tensor x, lr__op_type type, range_fn fw
     return out;
 }
 
-lr__tensor lr__op_gelu(lr__tape *t, lr__tensor x) {
+lr__var lr__op_gelu(lr__tape *t, lr__var x) {
     return unary(t, x, LR_OP_GELU, gelu_fwd_range, 20.0);
 }
 
-lr__tensor lr__op_relu(lr__tape *t, lr__tensor x) {
+lr__var lr__op_relu(lr__tape *t, lr__var x) {
     return unary(t, x, LR_OP_RELU, relu_fwd_range, 1.0);
 }
 
@@ -521,14 +521,14 @@ static void dropout_bwd_range(void *ctx, int begin, int end, int ith) {
         if (lr__dropout_keep(op->key, (size_t)i, op->p)) op->a.g[i] += op->out.g[i] * scale;
 }
 
-lr__tensor lr__op_dropout(lr__tape *t, lr__tensor x, float p) {
+lr__var lr__op_dropout(lr__tape *t, lr__var x, float p) {
     if (p <= 0.0f) return x;
     if (p >= 1.0f) {
-        lr__tensor none = {NULL, NULL, x.n};
+        lr__var none = {NULL, NULL, x.n};
         tape_fail(t, LR_EINVAL, "dropout: probability %g must be below 1", (double)p);
         return none;
     }
-    lr__tensor out = lr__tape_tensor(t, x.n);
+    lr__var out = lr__tape_var(t, x.n);
     int index = t->n_ops;
     lr__op *op = record(t, LR_OP_DROPOUT);
     if (!op) return out;
@@ -633,10 +633,10 @@ static void attn_bwd_range(void *ctx, int begin, int end, int ith) {
     }
 }
 
-lr__tensor lr__op_attention(lr__tape *t, lr__tensor q, lr__tensor k, lr__tensor v, const int *mask,
+lr__var lr__op_attention(lr__tape *t, lr__var q, lr__var k, lr__var v, const int *mask,
                             int B, int L, int H, int A, float p_drop) {
-    lr__tensor out = lr__tape_tensor(t, (size_t)B * L * H);
-    lr__tensor probs = arena_take(t, (size_t)B * A * L * L, 0);
+    lr__var out = lr__tape_var(t, (size_t)B * L * H);
+    lr__var probs = arena_take(t, (size_t)B * A * L * L, 0);
     need_scratch(t, 2 * (size_t)L * L);
     if (A <= 0 || H % A != 0) {
         tape_fail(t, LR_EINVAL, "%s: hidden %zu is not a multiple of %zu heads", "attention",
@@ -697,9 +697,9 @@ static double row_ce(const float *z, int C, int y, double lse, const lr__xent_op
     return ce;
 }
 
-lr__tensor lr__op_xent(lr__tape *t, lr__tensor logits, const int *labels, int N, int C,
+lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C,
                        const lr__xent_opts *opts) {
-    lr__tensor out = lr__tape_tensor(t, 1);
+    lr__var out = lr__tape_var(t, 1);
     if (!check_len(t, "xent logits", logits.n, (size_t)N * C)) return out;
     lr__op *op = record(t, LR_OP_XENT);
     if (!op) return out;
@@ -773,7 +773,7 @@ static void zero_grad_range(void *ctx, int begin, int end, int ith) {
     if (lo < hi) memset(t->grad + lo, 0, (hi - lo) * sizeof(float));
 }
 
-int lr__tape_backward(lr__tape *t, lr__tensor loss) {
+int lr__tape_backward(lr__tape *t, lr__var loss) {
     if (t->status) return t->status;
     if (t->planning || !loss.g) {
         tape_fail(t, LR_EINVAL, "%s: no loss tensor to differentiate (%zu ops, %zu floats)",

@@ -2,10 +2,11 @@
  * tape.h — autograd-lite: a tape of ops, each a forward/backward pair over
  * plain float buffers (STYLE §8, in the manner of llm.c's train_gpt2.c).
  *
- * A tensor is just two pointers into memory: its values `v` and its
- * gradient `g` (same length `n`). Parameters point into the parameter and
- * gradient blocks of an lr__params (optim.h); activations point into the
- * tape's arena. Shapes are not stored in the tensor: each op takes them as
+ * A variable (lr__var, a tensor on the tape; lr__tensor is the model
+ * file's) is two pointers: its values `v` and its gradient `g` (same
+ * length `n`). Parameters point into the parameter and gradient blocks of
+ * an lr__params (optim.h); activations point into the tape's arena. Shapes
+ * are not stored in the variable: each op takes them as
  * arguments and records them, and they are written in the comments as
  * [rows, cols] of row-major floats.
  *
@@ -49,11 +50,11 @@
 
 #include "logrisk.h"
 
-typedef struct lr__tensor {
+typedef struct lr__var {
     float *v; /* values                                  */
     float *g; /* gradient, same length; NULL = not needed */
     size_t n; /* number of floats                        */
-} lr__tensor;
+} lr__var;
 
 typedef enum lr__op_type {
     LR_OP_GATHER,
@@ -77,9 +78,9 @@ typedef struct lr__xent_opts {
 /* One record of the tape: the op, its operands and its shapes. */
 typedef struct lr__op {
     lr__op_type type;
-    lr__tensor a, b, c; /* inputs (meaning per op)           */
-    lr__tensor w, bias; /* parameters: weight / gamma, bias / beta */
-    lr__tensor out;
+    lr__var a, b, c; /* inputs (meaning per op)           */
+    lr__var w, bias; /* parameters: weight / gamma, bias / beta */
+    lr__var out;
     int M, N, K, A;      /* shapes (meaning per op)           */
     const int *idx;      /* gather indices, mask or labels (caller-owned) */
     int pad_idx;         /* gather: index whose row gets no gradient      */
@@ -131,7 +132,7 @@ void lr__tape_begin(lr__tape *t, uint64_t seed);
 int lr__tape_status(const lr__tape *t, lr_error *err);
 
 /* A new activation of n floats from the arena (uninitialised values). */
-lr__tensor lr__tape_tensor(lr__tape *t, size_t n);
+lr__var lr__tape_var(lr__tape *t, size_t n);
 
 /* Run the backward pass: zero all activation gradients, set d(loss) = 1 and
  * run every op's backward in reverse order, down to t->backward_stop (0 by
@@ -139,7 +140,7 @@ lr__tensor lr__tape_tensor(lr__tape *t, size_t n);
  * after a frozen sub-graph gets no gradients for that part and pays
  * nothing for it. `loss` is a 1-float tensor made on this tape. Returns the
  * sticky status. */
-int lr__tape_backward(lr__tape *t, lr__tensor loss);
+int lr__tape_backward(lr__tape *t, lr__var loss);
 
 /* ------------------------------------------------------------------ ops
  * Each returns its output tensor (NULL pointers in planning mode or after
@@ -149,26 +150,26 @@ int lr__tape_backward(lr__tape *t, lr__tensor loss);
 /* out[n, D] = table[idx[i], :]  (table [V, D]). Backward scatter-adds into
  * table.g, skipping rows with idx == pad_idx (torch padding_idx; -1 = none).
  * An index outside [0, V) is an LR_EINVAL error. */
-lr__tensor lr__op_gather(lr__tape *t, lr__tensor table, int V, int D, const int *idx, int n,
+lr__var lr__op_gather(lr__tape *t, lr__var table, int V, int D, const int *idx, int n,
                          int pad_idx);
 
 /* out = a + b, all of n = a.n floats (b.n must equal a.n). */
-lr__tensor lr__op_add(lr__tape *t, lr__tensor a, lr__tensor b);
+lr__var lr__op_add(lr__tape *t, lr__var a, lr__var b);
 
 /* out[M, N] = x[M, K] · w[N, K]ᵀ + bias[N]   (bias.v may be NULL). */
-lr__tensor lr__op_linear(lr__tape *t, lr__tensor x, lr__tensor w, lr__tensor bias, int M, int N,
+lr__var lr__op_linear(lr__tape *t, lr__var x, lr__var w, lr__var bias, int M, int N,
                          int K);
 
 /* out[M, D] = (x - mean) / sqrt(var + eps) * gamma + beta per row, biased
  * variance (torch.nn.LayerNorm). Keeps mean and 1/std per row. */
-lr__tensor lr__op_layernorm(lr__tape *t, lr__tensor x, lr__tensor gamma, lr__tensor beta, int M,
+lr__var lr__op_layernorm(lr__tape *t, lr__var x, lr__var gamma, lr__var beta, int M,
                             int D, float eps);
 
 /* out = 0.5 x (1 + erf(x / sqrt 2))  (exact GELU), elementwise. */
-lr__tensor lr__op_gelu(lr__tape *t, lr__tensor x);
+lr__var lr__op_gelu(lr__tape *t, lr__var x);
 
 /* out = max(x, 0), elementwise (gradient 0 at x = 0, like torch). */
-lr__tensor lr__op_relu(lr__tape *t, lr__tensor x);
+lr__var lr__op_relu(lr__tape *t, lr__var x);
 
 /* Multi-head self-attention core over a padded batch.
  * q, k, v, out: [B*L, H] with head h in columns [h*d, (h+1)*d), d = H/A.
@@ -176,12 +177,12 @@ lr__tensor lr__op_relu(lr__tape *t, lr__tensor x);
  * the real keys of the same sequence (padded keys get 0; a sequence with
  * no real token attends uniformly), dropout(P, p_drop), out = P v.
  * Keeps P ([B, A, L, L]) for backward. */
-lr__tensor lr__op_attention(lr__tape *t, lr__tensor q, lr__tensor k, lr__tensor v, const int *mask,
+lr__var lr__op_attention(lr__tape *t, lr__var q, lr__var k, lr__var v, const int *mask,
                             int B, int L, int H, int A, float p_drop);
 
 /* Inverted dropout: out = x * keep / (1 - p), keep with probability 1 - p.
  * p <= 0 returns x itself and records nothing. */
-lr__tensor lr__op_dropout(lr__tape *t, lr__tensor x, float p);
+lr__var lr__op_dropout(lr__tape *t, lr__var x, float p);
 
 /* Cross-entropy of logits [N, C] against labels [N] (a negative label is
  * ignored), returned as a 1-float tensor. With w = class weights (1 if
@@ -191,7 +192,7 @@ lr__tensor lr__op_dropout(lr__tape *t, lr__tensor x, float p);
  * For g = 0 this is exactly torch.nn.functional.cross_entropy(logits, y,
  * weight=w, label_smoothing=eps) (mean reduction). A label >= C is an
  * LR_EINVAL error; no labelled row gives loss 0. */
-lr__tensor lr__op_xent(lr__tape *t, lr__tensor logits, const int *labels, int N, int C,
+lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C,
                        const lr__xent_opts *opts);
 
 /* The dropout keep decision for element i of the op with hash key `key`:

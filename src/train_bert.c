@@ -90,34 +90,34 @@ static int declare(lr__bert_train *m, lr_error *err) {
 
 /* ------------------------------------------------------------ graph */
 
-static lr__tensor P(const lr__bert_train *m, int i) { return lr__params_tensor(&m->params, i); }
+static lr__var P(const lr__bert_train *m, int i) { return lr__params_var(&m->params, i); }
 
 /* The encoder: returns the last hidden state [B*L, H]. */
-static lr__tensor encode(lr__bert_train *m, int B, int L, int training) {
+static lr__var encode(lr__bert_train *m, int B, int L, int training) {
     const lr__bert_config *c = &m->cfg;
     lr__tape *t = &m->tape;
     int H = c->hidden, I = c->intermediate, BL = B * L;
     float eps = c->ln_eps;
     float ph = training ? m->p_hidden : 0.0f, pa = training ? m->p_attn : 0.0f;
     int e = m->t_emb;
-    lr__tensor word = lr__op_gather(t, P(m, e), c->vocab_size, H, m->ids, BL, 0);
-    lr__tensor type = lr__op_gather(t, P(m, e + 2), c->type_vocab_size, H, m->types, BL, -1);
-    lr__tensor pos = lr__op_gather(t, P(m, e + 1), c->max_positions, H, m->pos, BL, -1);
-    lr__tensor x = lr__op_add(t, lr__op_add(t, word, type), pos);
+    lr__var word = lr__op_gather(t, P(m, e), c->vocab_size, H, m->ids, BL, 0);
+    lr__var type = lr__op_gather(t, P(m, e + 2), c->type_vocab_size, H, m->types, BL, -1);
+    lr__var pos = lr__op_gather(t, P(m, e + 1), c->max_positions, H, m->pos, BL, -1);
+    lr__var x = lr__op_add(t, lr__op_add(t, word, type), pos);
     x = lr__op_layernorm(t, x, P(m, e + 3), P(m, e + 4), BL, H, eps);
     x = lr__op_dropout(t, x, ph);
     for (int l = 0; l < c->n_layers; l++) {
         int b = m->t_layer0 + l * LR_BERT_TENSORS_PER_LAYER;
-        lr__tensor q = lr__op_linear(t, x, P(m, b + T_QW), P(m, b + T_QB), BL, H, H);
-        lr__tensor k = lr__op_linear(t, x, P(m, b + T_KW), P(m, b + T_KB), BL, H, H);
-        lr__tensor v = lr__op_linear(t, x, P(m, b + T_VW), P(m, b + T_VB), BL, H, H);
-        lr__tensor ctx = lr__op_attention(t, q, k, v, m->mask, B, L, H, c->n_heads, pa);
-        lr__tensor a = lr__op_linear(t, ctx, P(m, b + T_AOW), P(m, b + T_AOB), BL, H, H);
+        lr__var q = lr__op_linear(t, x, P(m, b + T_QW), P(m, b + T_QB), BL, H, H);
+        lr__var k = lr__op_linear(t, x, P(m, b + T_KW), P(m, b + T_KB), BL, H, H);
+        lr__var v = lr__op_linear(t, x, P(m, b + T_VW), P(m, b + T_VB), BL, H, H);
+        lr__var ctx = lr__op_attention(t, q, k, v, m->mask, B, L, H, c->n_heads, pa);
+        lr__var a = lr__op_linear(t, ctx, P(m, b + T_AOW), P(m, b + T_AOB), BL, H, H);
         a = lr__op_add(t, lr__op_dropout(t, a, ph), x);
         a = lr__op_layernorm(t, a, P(m, b + T_ALNW), P(m, b + T_ALNB), BL, H, eps);
-        lr__tensor h = lr__op_linear(t, a, P(m, b + T_IW), P(m, b + T_IB), BL, I, H);
+        lr__var h = lr__op_linear(t, a, P(m, b + T_IW), P(m, b + T_IB), BL, I, H);
         h = lr__op_gelu(t, h);
-        lr__tensor o = lr__op_linear(t, h, P(m, b + T_OW), P(m, b + T_OB), BL, H, I);
+        lr__var o = lr__op_linear(t, h, P(m, b + T_OW), P(m, b + T_OB), BL, H, I);
         o = lr__op_add(t, lr__op_dropout(t, o, ph), a);
         x = lr__op_layernorm(t, o, P(m, b + T_OLNW), P(m, b + T_OLNB), BL, H, eps);
     }
@@ -125,30 +125,30 @@ static lr__tensor encode(lr__bert_train *m, int B, int L, int training) {
 }
 
 /* The classification head on row 0 of each sequence: logits [B, C]. */
-static lr__tensor head(lr__bert_train *m, lr__tensor hidden, int B, int L, int training) {
+static lr__var head(lr__bert_train *m, lr__var hidden, int B, int L, int training) {
     const lr__bert_config *c = &m->cfg;
     lr__tape *t = &m->tape;
     int H = c->hidden, h = m->t_head;
     float pd = training ? m->p_head : 0.0f;
-    lr__tensor cls = lr__op_gather(t, hidden, B * L, H, m->cls, B, -1);
+    lr__var cls = lr__op_gather(t, hidden, B * L, H, m->cls, B, -1);
     cls = lr__op_dropout(t, cls, pd);
     if (c->head == LR_HEAD_LINEAR)
         return lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->n_labels, H);
-    lr__tensor z = lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->head_hidden, H);
+    lr__var z = lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->head_hidden, H);
     z = lr__op_dropout(t, lr__op_relu(t, z), pd);
     return lr__op_linear(t, z, P(m, h + 2), P(m, h + 3), B, c->n_labels, c->head_hidden);
 }
 
 /* The masked-LM head on the n gathered rows; returns the loss. */
-static lr__tensor mlm_head(lr__bert_train *m, lr__tensor hidden, int B, int L, int n) {
+static lr__var mlm_head(lr__bert_train *m, lr__var hidden, int B, int L, int n) {
     const lr__bert_config *c = &m->cfg;
     lr__tape *t = &m->tape;
     int H = c->hidden, h = m->t_mlm;
-    lr__tensor x = lr__op_gather(t, hidden, B * L, H, m->mlm_rows, n, -1);
+    lr__var x = lr__op_gather(t, hidden, B * L, H, m->mlm_rows, n, -1);
     x = lr__op_linear(t, x, P(m, h), P(m, h + 1), n, H, H);
     x = lr__op_gelu(t, x);
     x = lr__op_layernorm(t, x, P(m, h + 2), P(m, h + 3), n, H, c->ln_eps);
-    lr__tensor logits = lr__op_linear(t, x, P(m, m->t_emb), P(m, h + 4), n, c->vocab_size, H);
+    lr__var logits = lr__op_linear(t, x, P(m, m->t_emb), P(m, h + 4), n, c->vocab_size, H);
     return lr__op_xent(t, logits, m->mlm_targets, n, c->vocab_size, NULL);
 }
 
@@ -227,7 +227,7 @@ int lr__bert_train_init(lr__bert_train *m, const lr__bert_config *cfg, int max_b
     if (m->max_masked) {
         lr__tape_plan_next(&m->tape);
         fill_positions(m, max_batch, max_len);
-        lr__tensor hidden = encode(m, max_batch, max_len, 1);
+        lr__var hidden = encode(m, max_batch, max_len, 1);
         mlm_head(m, hidden, max_batch, max_len, m->max_masked);
     }
     if ((rc = lr__tape_plan_end(&m->tape, err))) goto fail;

@@ -71,9 +71,9 @@ typedef struct lr__bert_train {
 
     /* outputs of the last forward */
     int B, L;
-    lr__tensor hidden; /* [B*L, H] encoder output  */
-    lr__tensor logits; /* [B, C]                   */
-    lr__tensor loss;   /* [1]                      */
+    lr__var hidden; /* [B*L, H] encoder output  */
+    lr__var logits; /* [B, C]                   */
+    lr__var loss;   /* [1]                      */
 
     /* first tensor of each part in params (t_mlm -1 without MLM) */
     int t_emb, t_layer0, t_head, t_mlm;

@@ -437,14 +437,14 @@ static void test_parity_xent(void) {
     for (size_t c = 0; c < LR_ARRAY_LEN(cases); c++) {
         lr__xent_opts o = {cases[c].weighted ? w : NULL, cases[c].eps, cases[c].gamma};
         float *grad = calloc(n, sizeof(float));
-        lr__tensor Z = {(float *)z, grad, n};
+        lr__var Z = {(float *)z, grad, n};
         lr__tape t;
         lr__tape_init(&t, NULL);
         lr__tape_plan_begin(&t);
         lr__op_xent(&t, Z, y, N, C, &o);
         T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
         lr__tape_begin(&t, 0);
-        lr__tensor loss = lr__op_xent(&t, Z, y, N, C, &o);
+        lr__var loss = lr__op_xent(&t, Z, y, N, C, &o);
         T_EQ_INT(lr__tape_backward(&t, loss), 0);
         char name[96];
         snprintf(name, sizeof name, "xent/%s/loss", cases[c].name);

@@ -47,14 +47,14 @@ static void buf_free(buf *b) {
     lr__free(b->g);
 }
 
-static lr__tensor T(buf b) {
-    lr__tensor t = {b.v, b.g, b.n};
+static lr__var T(buf b) {
+    lr__var t = {b.v, b.g, b.n};
     return t;
 }
 
 /* A graph under test: builds the op(s) from the inputs, returns the output
  * tensor (reduced to a scalar by the harness unless `scalar`). */
-typedef lr__tensor (*graph_fn)(lr__tape *t, buf *in, void *ctx);
+typedef lr__var (*graph_fn)(lr__tape *t, buf *in, void *ctx);
 
 typedef struct harness {
     graph_fn fn;
@@ -67,17 +67,17 @@ typedef struct harness {
     lr__tape tape;
 } harness;
 
-static lr__tensor reduce(harness *h, lr__tensor out) {
+static lr__var reduce(harness *h, lr__var out) {
     if (h->scalar) return out;
     if (!h->R.v) h->R = buf_new(out.n, -1.0f, 1.0f);
-    lr__tensor none = {NULL, NULL, 0};
-    lr__tensor R = {h->R.v, NULL, h->R.n};
+    lr__var none = {NULL, NULL, 0};
+    lr__var R = {h->R.v, NULL, h->R.n};
     return lr__op_linear(&h->tape, out, R, none, 1, 1, (int)out.n);
 }
 
 static float run_forward(harness *h) {
     lr__tape_begin(&h->tape, h->seed);
-    lr__tensor loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
+    lr__var loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
     T_CHECK(lr__tape_status(&h->tape, NULL) == 0);
     return loss.v ? loss.v[0] : NAN;
 }
@@ -89,10 +89,10 @@ static void check_grads(harness *h, int (*must_be_zero)(int input, size_t i)) {
     lr__tape_init(&h->tape, NULL);
     lr__tape_plan_begin(&h->tape);
     /* planning mode: tensors have no memory, R is created on first real run */
-    lr__tensor o = h->fn(&h->tape, h->in, h->ctx);
+    lr__var o = h->fn(&h->tape, h->in, h->ctx);
     if (!h->scalar) {
-        lr__tensor none = {NULL, NULL, 0};
-        lr__tensor R = {NULL, NULL, o.n};
+        lr__var none = {NULL, NULL, 0};
+        lr__var R = {NULL, NULL, o.n};
         lr__op_linear(&h->tape, o, R, none, 1, 1, (int)o.n);
     }
     lr_error err;
@@ -100,7 +100,7 @@ static void check_grads(harness *h, int (*must_be_zero)(int input, size_t i)) {
 
     for (int k = 0; k < h->n_in; k++) memset(h->in[k].g, 0, h->in[k].n * sizeof(float));
     lr__tape_begin(&h->tape, h->seed);
-    lr__tensor loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
+    lr__var loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
     T_EQ_INT(lr__tape_backward(&h->tape, loss), 0);
 
     for (int k = 0; k < h->n_in; k++) {
@@ -150,7 +150,7 @@ static void free_inputs(buf *in, int n) {
 
 static const int g_idx[6] = {3, 0, 3, 6, 1, 3};
 
-static lr__tensor g_gather(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_gather(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     return lr__op_gather(t, T(in[0]), 7, 5, g_idx, 6, 0);
 }
@@ -183,7 +183,7 @@ static void test_gather_bad_index(void) {
 
 /* ------------------------------------------------------------ add, linear */
 
-static lr__tensor g_add(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_add(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     /* a used twice: its gradient must accumulate */
     return lr__op_add(t, lr__op_add(t, T(in[0]), T(in[1])), T(in[0]));
@@ -196,9 +196,9 @@ static void test_add(void) {
     free_inputs(in, 2);
 }
 
-static lr__tensor g_linear(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_linear(lr__tape *t, buf *in, void *ctx) {
     int with_bias = *(int *)ctx;
-    lr__tensor none = {NULL, NULL, 0};
+    lr__var none = {NULL, NULL, 0};
     return lr__op_linear(t, T(in[0]), T(in[1]), with_bias ? T(in[2]) : none, 4, 5, 6);
 }
 
@@ -213,14 +213,14 @@ static void test_linear(void) {
 
 static void test_linear_forward_value(void) {
     float x[2 * 3] = {1, 2, 3, 4, 5, 6}, w[2 * 3] = {1, 0, -1, 0.5f, 0.5f, 0.5f}, b[2] = {10, 20};
-    lr__tensor X = {x, NULL, 6}, W = {w, NULL, 6}, Bt = {b, NULL, 2};
+    lr__var X = {x, NULL, 6}, W = {w, NULL, 6}, Bt = {b, NULL, 2};
     lr__tape t;
     lr__tape_init(&t, NULL);
     lr__tape_plan_begin(&t);
     lr__op_linear(&t, X, W, Bt, 2, 2, 3);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__tensor y = lr__op_linear(&t, X, W, Bt, 2, 2, 3);
+    lr__var y = lr__op_linear(&t, X, W, Bt, 2, 2, 3);
     T_NEAR(y.v[0], 1 - 3 + 10, 1e-6);
     T_NEAR(y.v[1], 3 + 20, 1e-6);
     T_NEAR(y.v[2], 4 - 6 + 10, 1e-6);
@@ -230,7 +230,7 @@ static void test_linear_forward_value(void) {
 
 /* ------------------------------------------------------------ layernorm */
 
-static lr__tensor g_ln(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_ln(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     return lr__op_layernorm(t, T(in[0]), T(in[1]), T(in[2]), 3, 8, 1e-5f);
 }
@@ -244,14 +244,14 @@ static void test_layernorm(void) {
 
 static void test_layernorm_forward_value(void) {
     float x[4] = {1, 2, 3, 4}, g[4] = {1, 1, 1, 1}, b[4] = {0, 0, 0, 0};
-    lr__tensor X = {x, NULL, 4}, G = {g, NULL, 4}, Bt = {b, NULL, 4};
+    lr__var X = {x, NULL, 4}, G = {g, NULL, 4}, Bt = {b, NULL, 4};
     lr__tape t;
     lr__tape_init(&t, NULL);
     lr__tape_plan_begin(&t);
     lr__op_layernorm(&t, X, G, Bt, 1, 4, 1e-12f);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__tensor y = lr__op_layernorm(&t, X, G, Bt, 1, 4, 1e-12f);
+    lr__var y = lr__op_layernorm(&t, X, G, Bt, 1, 4, 1e-12f);
     /* mean 2.5, biased var 1.25 */
     for (int i = 0; i < 4; i++) T_NEAR(y.v[i], (x[i] - 2.5) / sqrt(1.25), 1e-6);
     lr__tape_free(&t);
@@ -259,12 +259,12 @@ static void test_layernorm_forward_value(void) {
 
 /* ------------------------------------------------------------ gelu, relu */
 
-static lr__tensor g_gelu(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_gelu(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     return lr__op_gelu(t, T(in[0]));
 }
 
-static lr__tensor g_relu(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_relu(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     return lr__op_relu(t, T(in[0]));
 }
@@ -289,7 +289,7 @@ static void test_relu(void) {
 
 static const int g_mask[2 * 5] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
 
-static lr__tensor g_attn(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_attn(lr__tape *t, buf *in, void *ctx) {
     float p = *(float *)ctx;
     return lr__op_attention(t, T(in[0]), T(in[1]), T(in[2]), g_mask, 2, 5, 6, 2, p);
 }
@@ -326,7 +326,7 @@ static void test_attention_forward_value(void) {
     g_attn(&t, in, &p);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__tensor out = g_attn(&t, in, &p);
+    lr__var out = g_attn(&t, in, &p);
     int L = 5, H = 6, d = 3;
     for (int b = 0; b < 2; b++)
         for (int h = 0; h < 2; h++)
@@ -354,7 +354,7 @@ static void test_attention_forward_value(void) {
 
 /* ------------------------------------------------------------ dropout */
 
-static lr__tensor g_dropout(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_dropout(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     return lr__op_dropout(t, T(in[0]), 0.3f);
 }
@@ -376,7 +376,7 @@ static void test_dropout_mask(void) {
     lr__op_dropout(&t, T(in[0]), 0.25f);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 5);
-    lr__tensor y = lr__op_dropout(&t, T(in[0]), 0.25f);
+    lr__var y = lr__op_dropout(&t, T(in[0]), 0.25f);
     float *first = lr__alloc_array(n, sizeof(float));
     memcpy(first, y.v, n * sizeof(float));
     for (size_t i = 0; i < n; i++) {
@@ -402,7 +402,7 @@ static void test_dropout_mask(void) {
 static const int g_labels[6] = {0, 3, -1, 2, 1, 3};
 static const float g_weights[4] = {0.5f, 2.0f, 1.0f, 1.5f};
 
-static lr__tensor g_xent(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_xent(lr__tape *t, buf *in, void *ctx) {
     return lr__op_xent(t, T(in[0]), g_labels, 6, 4, (const lr__xent_opts *)ctx);
 }
 
@@ -425,14 +425,14 @@ static void test_xent_value(void) {
     /* two rows, 3 classes: -log softmax by hand */
     float z[6] = {1, 2, 3, 0, 0, 0};
     static const int y[2] = {2, 0};
-    lr__tensor Z = {z, NULL, 6};
+    lr__var Z = {z, NULL, 6};
     lr__tape t;
     lr__tape_init(&t, NULL);
     lr__tape_plan_begin(&t);
     lr__op_xent(&t, Z, y, 2, 3, NULL);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__tensor loss = lr__op_xent(&t, Z, y, 2, 3, NULL);
+    lr__var loss = lr__op_xent(&t, Z, y, 2, 3, NULL);
     double l0 = log(exp(1) + exp(2) + exp(3)) - 3, l1 = log(3.0);
     T_NEAR(loss.v[0], (l0 + l1) / 2, 1e-6);
     lr__tape_free(&t);
@@ -440,12 +440,12 @@ static void test_xent_value(void) {
 
 /* ------------------------------------------------------------ the checker can fail */
 
-static lr__tensor g_wrong(lr__tape *t, buf *in, void *ctx) {
+static lr__var g_wrong(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     /* forward uses x twice but the harness perturbs it: compare against a
      * graph whose backward is not its forward's derivative (a linear with
      * the weight replaced after recording) */
-    lr__tensor out = lr__op_gelu(t, T(in[0]));
+    lr__var out = lr__op_gelu(t, T(in[0]));
     if (!t->planning && t->n_ops > 0) t->ops[t->n_ops - 1].type = LR_OP_RELU;
     return out;
 }
@@ -472,7 +472,7 @@ static void test_arena_overrun(void) {
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
     lr__op_gelu(&t, T(in[0]));
-    lr__tensor y = lr__op_gelu(&t, T(in[0])); /* one more than planned */
+    lr__var y = lr__op_gelu(&t, T(in[0])); /* one more than planned */
     T_CHECK(y.v == NULL);
     T_EQ_INT(lr__tape_status(&t, NULL), LR_ERANGE);
     lr__tape_free(&t);
