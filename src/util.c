@@ -142,6 +142,9 @@ int lr__buf_printf(lr__buf *b, const char *fmt, ...) {
     return LR_OK;
 }
 
+/* Bytes that JSON strings must escape: '"', '\\' and the C0 controls. */
+static inline int json_needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
 int lr__buf_put_json_string(lr__buf *b, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     /* worst case every byte becomes \u00XX (6 bytes) plus the two quotes */
@@ -150,28 +153,31 @@ int lr__buf_put_json_string(lr__buf *b, const char *s, size_t len) {
     if (lr__buf_reserve(b, worst)) return LR_ENOMEM;
     char *out = b->data + b->len;
     *out++ = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            *out++ = '\\';
-            *out++ = (char)c;
-        } else if (c < 0x20) {
-            *out++ = '\\';
-            switch (c) {
-            case '\n': *out++ = 'n'; break;
-            case '\r': *out++ = 'r'; break;
-            case '\t': *out++ = 't'; break;
-            case '\b': *out++ = 'b'; break;
-            case '\f': *out++ = 'f'; break;
-            default:
-                *out++ = 'u';
-                *out++ = '0';
-                *out++ = '0';
-                *out++ = hex[c >> 4];
-                *out++ = hex[c & 15];
-            }
-        } else {
-            *out++ = (char)c;
+    size_t i = 0;
+    while (i < len) {
+        /* copy the run of ordinary bytes in one go: log text is mostly that */
+        size_t run = i;
+        while (run < len && !json_needs_escape((unsigned char)s[run])) run++;
+        memcpy(out, s + i, run - i);
+        out += run - i;
+        if (run == len) break;
+        unsigned char c = (unsigned char)s[run];
+        i = run + 1;
+        *out++ = '\\';
+        switch (c) {
+        case '"': *out++ = '"'; break;
+        case '\\': *out++ = '\\'; break;
+        case '\n': *out++ = 'n'; break;
+        case '\r': *out++ = 'r'; break;
+        case '\t': *out++ = 't'; break;
+        case '\b': *out++ = 'b'; break;
+        case '\f': *out++ = 'f'; break;
+        default:
+            *out++ = 'u';
+            *out++ = '0';
+            *out++ = '0';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
         }
     }
     *out++ = '"';
