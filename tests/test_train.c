@@ -4,6 +4,7 @@
  * the validation metrics against values worked out by hand (scikit-learn's
  * definitions, see src/train_data.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "t.h"
 #include "train_ckpt.h"
+#include "train_export.h"
 #include "train_data.h"
 #include "train_loop.h"
 
@@ -278,6 +280,54 @@ static void test_checkpoint(void) {
     lr__bert_train_free(&m);
 }
 
+/* A trained model exported as .lrm gives the inference engine the same
+ * logits as the training forward (eval mode, padded batch vs packed). */
+static void test_export_roundtrip(void) {
+    lr__bert_config c = {40, 16, 2, 2, 32, 12, 2, 11, 8, LR_HEAD_MLP, 1e-12f};
+    lr__bert_train m;
+    lr_error err;
+    T_EQ_INT(lr__bert_train_init(&m, &c, 2, 10, 0, NULL, &err), 0);
+    lr__bert_train_init_weights(&m, 8, 0.2f);
+    int ids[20] = {2, 5, 6, 7, 3, 0, 0, 0, 0, 0, 2, 9, 10, 11, 12, 13, 14, 15, 16, 3};
+    int mask[20], labels[2] = {1, 8};
+    for (int i = 0; i < 20; i++) mask[i] = i < 5 || i >= 10;
+    lr__adamw_cfg a = lr__adamw_defaults(1e-2);
+    for (int s = 0; s < 3; s++) /* move away from the init */
+        T_EQ_INT(lr__bert_train_step(&m, ids, mask, labels, 2, 10, NULL, (uint64_t)s, &a, 1.0,
+                                     NULL, NULL, &err), 0);
+    T_EQ_INT(lr__bert_train_forward(&m, ids, mask, NULL, 2, 10, NULL, 0, 0, NULL, &err), 0);
+    float train_logits[22];
+    memcpy(train_logits, m.logits.v, sizeof train_logits);
+    lr__buf vocab;
+    lr__buf_init(&vocab);
+    lr__buf_puts(&vocab, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    for (int i = 5; i < 40; i++) lr__buf_printf(&vocab, "w%d\n", i);
+    const char *labels_txt[11] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
+    lr__model_meta meta = {NULL, labels_txt, 11, vocab.data, vocab.len, 10, NULL, 0, "test"};
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/lr_test_export_%d.lrm", (int)getpid());
+    int rc = lr__bert_train_export(&m, &meta, path, &err);
+    T_EQ_INT(rc, 0);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    lr_model *model = lr_model_load(path, &err);
+    T_CHECK(model != NULL);
+    if (model) {
+        lr_model_ctx *ctx = lr_model_ctx_new(model, 64, &err);
+        int32_t s0[5] = {2, 5, 6, 7, 3}, s1[10] = {2, 9, 10, 11, 12, 13, 14, 15, 16, 3};
+        const int32_t *seqs[2] = {s0, s1};
+        int lens[2] = {5, 10};
+        float logits[22];
+        T_EQ_INT(lr_model_logits(ctx, NULL, seqs, lens, 2, logits, &err), 0);
+        for (int i = 0; i < 22; i++)
+            T_NEAR(logits[i], train_logits[i], 1e-4 * fabs(train_logits[i]) + 1e-5);
+        lr_model_ctx_free(ctx);
+        lr_model_free(model);
+    }
+    unlink(path);
+    lr__buf_free(&vocab);
+    lr__bert_train_free(&m);
+}
+
 /* The inner loops learn: a tiny model trained a few epochs on a synthetic
  * four-class risk data set (keyword decides the class, filler words and
  * word order vary) classifies the held-out 20% with accuracy >= 0.9. */
@@ -347,4 +397,4 @@ static void test_epochs_learn(void) {
 }
 
 T_MAIN(T_CASE(test_metrics_by_hand), T_CASE(test_split), T_CASE(test_load_jsonl_risk),
-       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_checkpoint), T_CASE(test_epochs_learn))
+       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_checkpoint), T_CASE(test_export_roundtrip), T_CASE(test_epochs_learn))
