@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # onnx.bench.sh — the exported ONNX file in ONNX Runtime vs logrisk itself,
-# same BERT-mini-shaped model, same lines, same threads, one invocation.
+# same model, same lines, same threads, one invocation.
 #
 #   bash bench/onnx.bench.sh [BUILD_DIR]      (THREADS=N, default 2; REPS=N, default 3)
 #
-# Model: tools/make_onnx_fixture.py (BERT-mini sizes L4 H256 A4 I1024 P512,
-# seeded random weights, the learned logs-8k vocabulary so real lines get
-# realistic token counts), converted and exported at opset 14 (the default).
+# Model: the peers' BERT-mini (vocab 30522) as bench/engine.bench.sh
+# converts it (bench/out/bert-mini.lrm) when that bench has run; ORT then
+# also runs the peers' own PyTorch export of the same weights
+# (torch.onnx.export, opset 14) for comparison. Otherwise
+# tools/make_onnx_fixture.py (BERT-mini sizes L4 H256 A4 I1024 P512, seeded
+# random weights, logs-8k vocabulary). Exported at opset 14 (the default).
 # Lines: the first 146 of each of the 14 loghub logs (2,044 lines).
 #   logrisk  `logrisk score --threads N` on the raw lines, wall time of the
 #            whole process (load, masking, tokenizing, scoring, JSON out);
@@ -14,7 +17,8 @@
 #            not timed, session created before timing), intra-op threads N,
 #            batch 1 and batch 32 with the lines sorted by length (as the
 #            logrisk scorer batches them); graph optimisation 'all'.
-# Best of REPS for both. Also prints the max |logit difference| ORT vs
+# Best of REPS for each; the ORT runs of the two files alternate so both
+# see the same machine load. Also prints the max |logit difference| ORT vs
 # logrisk over all lines. ORT comes from tools/node_modules_ort or
 # bench/out/peers (tests/onnx.test.sh installs it).
 set -euo pipefail
@@ -40,34 +44,55 @@ if [ -z "$ort_dir" ] || ! command -v node >/dev/null || ! $PY -c 'import numpy' 
 fi
 
 mkdir -p "$out"
-if [ ! -e "$out/mini.lrm" ] || [ "$out/mini.lrm" -ot tools/make_onnx_fixture.py ]; then
-    $PY tools/make_onnx_fixture.py "$out/mini"
-    "$bin" convert --from-safetensors "$out/mini" -o "$out/mini.lrm"
+torch_onnx=$root/bench/out/peers/artifacts/bert-mini/model.onnx
+if [ -e "$root/bench/out/bert-mini.lrm" ] && [ -e "$torch_onnx" ]; then
+    lrm=$root/bench/out/bert-mini.lrm
+    vocab=$root/bench/out/bert-mini/vocab.txt
+    what="peers' BERT-mini (L4 H256 A4 I1024, vocab 30522)"
+else
+    torch_onnx=
+    if [ ! -e "$out/mini.lrm" ] || [ "$out/mini.lrm" -ot tools/make_onnx_fixture.py ]; then
+        $PY tools/make_onnx_fixture.py "$out/mini"
+        "$bin" convert --from-safetensors "$out/mini" -o "$out/mini.lrm"
+    fi
+    lrm=$out/mini.lrm
+    vocab=$out/mini/vocab.txt
+    what="BERT-mini shape (L4 H256 A4 I1024, vocab 8000, random)"
 fi
-"$bin" export -m "$out/mini.lrm" --onnx "$out/mini.onnx"
+"$bin" export -m "$lrm" --onnx "$out/model.onnx"
 for f in "$shared"/data/loghub/*/*_2k.log; do head -n 146 "$f"; done >"$out/lines.log"
 n=$(wc -l <"$out/lines.log")
-"$bin" tokenize --vocab "$out/mini/vocab.txt" -i "$out/lines.log" >"$out/tok.jsonl"
+"$bin" tokenize --vocab "$vocab" -i "$out/lines.log" >"$out/tok.jsonl"
 
 best=
 for _ in $(seq "$REPS"); do
     t0=$(date +%s.%N)
-    "$bin" score -m "$out/mini.lrm" --threads "$THREADS" --logits -i "$out/lines.log" >"$out/score.jsonl"
+    "$bin" score -m "$lrm" --threads "$THREADS" --logits -i "$out/lines.log" >"$out/score.jsonl"
     t1=$(date +%s.%N)
     best=$(echo "$t0 $t1 ${best:-1e9}" | awk '{d = $2 - $1; print (d < $3 ? d : $3)}')
 done
-node tools/ort_check.mjs --ort "$ort_dir" --model "$out/mini.onnx" --tokens "$out/tok.jsonl" \
-    --ref "$out/score.jsonl" --batch 1,32 --sort 1 --threads "$THREADS" --reps "$REPS" \
-    >"$out/ort.json" 2>"$out/ort.log"
-$PY - "$out/ort.json" "$n" "$best" "$THREADS" <<'EOF'
+
+: >"$out/ort.jsonl"
+for _ in $(seq "$REPS"); do
+    for m in "$out/model.onnx" $torch_onnx; do
+        node tools/ort_check.mjs --ort "$ort_dir" --model "$m" --tokens "$out/tok.jsonl" \
+            --ref "$out/score.jsonl" --batch 1,32 --sort 1 --threads "$THREADS" \
+            >>"$out/ort.jsonl" 2>"$out/ort.log"
+    done
+done
+$PY - "$out/ort.jsonl" "$n" "$best" "$THREADS" "$what" "$out/model.onnx" <<'EOF'
 import json, sys
-r = json.load(open(sys.argv[1]))
-n, lr_s, threads = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+runs = [json.loads(l) for l in open(sys.argv[1])]
+n, lr_s, threads, what, ours = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 lr = n / lr_s
-print(f"BERT-mini shape (L4 H256 A4 I1024, vocab 8000), {n} loghub lines, {threads} threads, opset 14")
-print(f"  logrisk score (whole process)      {lr:9.0f} lines/s")
-for bs in ("1", "32"):
-    b = r["batches"][bs]
-    print(f"  ORT batch {bs:>2} (ids given, sorted)   {b['lines_per_s']:9.0f} lines/s"
-          f"   logrisk/ORT {lr / b['lines_per_s']:.2f}x   max |logit diff| {b['max_diff']:.2g}")
+print(f"{what}, {n} loghub lines, {threads} threads, opset 14, best of each")
+print(f"  logrisk score (whole process)               {lr:9.0f} lines/s")
+for model in dict.fromkeys(r["model"] for r in runs):
+    name = "ORT, logrisk's export" if model == ours else "ORT, PyTorch's export"
+    for bs in ("1", "32"):
+        b = [r["batches"][bs] for r in runs if r["model"] == model]
+        best = max(x["lines_per_s"] for x in b)
+        diff = max(x["max_diff"] for x in b)
+        print(f"  {name}, batch {bs:>2} (ids given) {best:9.0f} lines/s"
+              f"   logrisk/ORT {lr / best:.2f}x   max |logit - logrisk| {diff:.2g}")
 EOF
