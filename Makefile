@@ -7,10 +7,12 @@
 #   make sanitize   the test suite under ASan + UBSan (separate build dir)
 #   make valgrind   the C test suites under valgrind memcheck
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
-#   make static     a fully static binary, build-static/logrisk
+#   make static     fully static binaries with the model inside:
+#                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make install    PREFIX=/usr/local
 #
-# Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER.
+# Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER,
+# MODEL (the model built into the CLI; `MODEL=` for none).
 
 CC      ?= cc
 OPT     ?= -O2
@@ -49,7 +51,7 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/obj/kern_avx2.o:   ISAFLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/obj/kern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
-.PHONY: all run test bench sanitize valgrind fuzz static install clean deps model
+.PHONY: all run test bench sanitize valgrind fuzz static install clean deps model lr-force
 
 all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
 
@@ -71,8 +73,28 @@ $(BUILD)/liblogrisk.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/logrisk: $(CLI_OBJ) $(BUILD)/liblogrisk.a
-	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
+$(BUILD)/logrisk: $(CLI_OBJ) $(BUILD)/logrisk-model.o $(BUILD)/liblogrisk.a
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/logrisk-model.o $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
+
+# The built-in model (src/model_builtin.[cS]; README "Static binary and the
+# built-in model"): the file MODEL names is embedded when it exists. Only a
+# program linked with DIR/logrisk-model.o carries it (the CLI; not the
+# library or the tests). DIR/model-path records which file went in and is
+# rewritten only when that changes, so a new MODEL, or a new model file,
+# reassembles the object and relinks the CLI.
+MODEL      ?= models/logrisk-mini.lrm
+MODEL_LRM  := $(abspath $(if $(MODEL),$(wildcard $(MODEL))))
+MODEL_DEFS := $(if $(MODEL_LRM),-DLR_MODEL_FILE='"$(MODEL_LRM)"' -DLR_MODEL_NAME='"$(notdir $(MODEL_LRM))"')
+
+%/model-path: lr-force
+	@mkdir -p $(dir $@)
+	@echo '$(MODEL_LRM)' | cmp -s - $@ 2>/dev/null || echo '$(MODEL_LRM)' > $@
+
+%/logrisk-model.o: src/model_builtin.S %/model-path $(MODEL_LRM)
+	$(CC) $(MODEL_DEFS) -c $< -o $@
+
+lr-force: ;
+.PRECIOUS: %/model-path
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/liblogrisk.a tests/t.h
 	@mkdir -p $(dir $@)
@@ -104,9 +126,29 @@ valgrind: all $(TESTS)
 fuzz:
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-static:
-	$(MAKE) BUILD=build-static LDFLAGS="-static" all
-	@ls -l build-static/logrisk
+# Static binaries (static glibc: README "Static binary and the built-in
+# model"). The host's is the library as built, linked with -static; arm64's
+# is a cross build of everything with $(CROSS_ARM64)gcc (tools/deps.sh test)
+# and Debian's arm64 .a files, when that compiler is installed.
+STATIC       ?= build-static
+STATIC_ARM64 ?= build-static-arm64
+CROSS_ARM64  ?= aarch64-linux-gnu-
+STATIC_LDFLAGS ?= -static -s
+
+static: $(STATIC)/logrisk
+ifneq ($(ARCH),aarch64)
+	@if command -v $(CROSS_ARM64)gcc >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory CC=$(CROSS_ARM64)gcc AR=$(CROSS_ARM64)ar \
+	        BUILD=$(STATIC_ARM64) LDFLAGS="$(STATIC_LDFLAGS)" SANITIZER= $(STATIC_ARM64)/logrisk; \
+	else \
+	    echo "make static: no $(CROSS_ARM64)gcc, arm64 binary not built (bash tools/deps.sh test)"; \
+	fi
+endif
+	@ls -l $(STATIC)/logrisk; [ ! -f $(STATIC_ARM64)/logrisk ] || ls -l $(STATIC_ARM64)/logrisk
+
+$(STATIC)/logrisk: $(CLI_OBJ) $(STATIC)/logrisk-model.o $(BUILD)/liblogrisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(STATIC_LDFLAGS) $(LDFLAGS) $(CLI_OBJ) $(STATIC)/logrisk-model.o $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
@@ -115,6 +157,6 @@ install: all
 	install -m 644 include/logrisk.h $(DESTDIR)$(PREFIX)/include/logrisk.h
 
 clean:
-	rm -rf build build-san build-static build-fuzz
+	rm -rf build build-san build-static build-static-arm64 build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -290,6 +290,17 @@ int lr_model_logits(lr_model_ctx *c, lr_pool *pool, const int32_t *const *ids, c
  * label order), and the argmax label (first maximum). */
 void lr_model_outputs(const float *logits, int n_labels, float *probs, float *score, int *label);
 
+/* --------------------------------------------------------- built-in model */
+
+/* The model embedded in the program at build time (Makefile MODEL=, default
+ * models/logrisk-mini.lrm; README "Static binary and the built-in model").
+ * Only programs linked with BUILD/logrisk-model.o carry one (the CLI does);
+ * elsewhere lr_model_has_builtin() is 0 and the load fails with
+ * LR_EUNSUPPORTED "this build has no built-in model". The image is used in
+ * place (no copy); the caller owns the returned model (lr_model_free). */
+int lr_model_has_builtin(void);
+lr_model *lr_model_load_builtin(lr_error *err);
+
 /* --------------------------------------------------------------- convert */
 
 typedef struct lr_convert_options {

@@ -19,7 +19,7 @@ static const char score_usage[] =
     "N counts lines from 1; L is the most likely class (a number for risk models whose\n"
     "labels are 0..C-1, else the label name); S is the expected class index.\n"
     "\n"
-    "  -m, --model FILE   the model (.lrm); required until a model is built in\n"
+    "  -m, --model FILE   the model (.lrm); default: the one built into this binary\n"
     "  -i, --input FILE   raw log lines (default or '-': standard input)\n"
     "  -o, --output FILE  where to write (default: standard output)\n"
     "  --threads N        threads for the model (default: available cores)\n"
@@ -102,11 +102,11 @@ int lr_cmd_score(int argc, char **argv) {
         return lr_cli_usage(score_usage, 0);
     }
 
-    if (!model_path)
+    if (!model_path && !lr_model_has_builtin())
         return lr_cli_fail("score: no model given (-m) and this build has no built-in model");
 
     lr_error err = {0};
-    lr_model *model = lr_model_load(model_path, &err);
+    lr_model *model = model_path ? lr_model_load(model_path, &err) : lr_model_load_builtin(&err);
     if (!model) return lr_cli_error("score", &err);
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {
