@@ -449,13 +449,13 @@ static void layernorm_backward(lr__tape *t, const lr__op *op) {
 
 /* ------------------------------------------------------------ gelu, relu */
 
+/* Through the kernel table (the SIMD paths evaluate erf with a polynomial,
+ * |error| < 2e-7; backward below uses libm's erff). */
 static void gelu_fwd_range(void *ctx, int begin, int end, int ith) {
     (void)ith;
     const lr__op *op = ((op_ctx *)ctx)->op;
-    for (int i = begin; i < end; i++) {
-        float x = op->a.v[i];
-        op->out.v[i] = 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
-    }
+    memcpy(op->out.v + begin, op->a.v + begin, (size_t)(end - begin) * sizeof(float));
+    lr__kern_get()->gelu(op->out.v + begin, (size_t)(end - begin));
 }
 
 /* d gelu / dx = Phi(x) + x phi(x) */
