@@ -3,13 +3,14 @@
 #
 #   bash tests/onnx.test.sh BUILD_DIR
 #
-# Models (all four heads/shapes, each exported at opset 14 and 17):
+# Models (every head, several shapes; each exported at opset 14 and 17):
 #   tiny    the peers' tiny fixture (MLP head, H32, 2 layers), converted with
 #           a generated 512-token vocabulary
 #   linear  tests/fixtures/model/linear (one Linear on [CLS], 11 labels)
 #   pooler  tests/fixtures/model/pooler (HF pooler + Linear, 3 labels)
 #   mini    BERT-mini shape (L4 H256 A4 I1024 P512, MLP head), random
 #           weights from tools/make_onnx_fixture.py, logs-8k vocabulary
+#   odd     1 layer, H48 with 3 heads, I40, 16 positions, a single label
 # For each export:
 #   - /usr/bin/python3 tools/onnx_check.py: onnx.checker full_check, the
 #     inputs/outputs (int64 [batch, sequence] x2, float [batch, C]), the
@@ -86,6 +87,14 @@ if $PY -c 'import numpy' 2>/dev/null; then
         models+=(mini)
     else
         bad "make_onnx_fixture.py: $(tail -n 3 "$out/mini.log")"
+    fi
+    # Odd sizes: 3 heads of 16, I = 40, 16 positions (lines cut at 16
+    # tokens), a single label.
+    if $PY tools/make_onnx_fixture.py "$out/odd" --layers 1 --hidden 48 --heads 3 --intermediate 40 \
+            --positions 16 --labels 1 --seed 7 >"$out/odd.log" 2>&1; then
+        models+=(odd)
+    else
+        bad "make_onnx_fixture.py odd: $(tail -n 3 "$out/odd.log")"
     fi
 fi
 for m in "${models[@]}"; do
