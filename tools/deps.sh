@@ -13,6 +13,23 @@ if [ "$what" = test ]; then
     pkgs+=(python3 python3-torch python3-onnx python3-numpy clang libclang-rt-14-dev
            valgrind nodejs npm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 fi
+if [ "$what" = test ] && [ "$(dpkg --print-architecture)" != arm64 ]; then
+    # arm64 .a files of the libraries, for `make static`'s arm64 binary
+    pkgs+=(libyaml-dev:arm64 libpcre2-dev:arm64 libutf8proc-dev:arm64)
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        if [ "$(id -u)" = 0 ]; then
+            dpkg --add-architecture arm64
+        else
+            echo "arm64 libraries need: sudo dpkg --add-architecture arm64" >&2
+        fi
+    fi
+fi
+if [ "$what" = test ] && command -v npm >/dev/null 2>&1; then
+    # a nodejs that bundles npm (NodeSource's) conflicts with Debian's npm
+    keep=()
+    for p in "${pkgs[@]}"; do [ "$p" = npm ] || keep+=("$p"); done
+    pkgs=("${keep[@]}")
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
