@@ -622,17 +622,18 @@ static int write_file(const graph *g, const char *path, lr_error *err) {
     return rc;
 }
 
-int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_options *opts,
-                   lr_error *err) {
-    if (!model_path || !onnx_path) return lr__err(err, LR_EINVAL, "export: no model or output path");
-    int opset = opts && opts->opset ? opts->opset : 14;
-    if (opset != 14 && opset != 17)
-        return lr__err(err, LR_EINVAL, "opset %d is not supported (14 or 17)", opset);
-    uint64_t limit = opts && opts->max_bytes ? opts->max_bytes : LR_ONNX_MAX_BYTES;
-    if (limit > LR_ONNX_MAX_BYTES) limit = LR_ONNX_MAX_BYTES;
+static int check_options(const lr_onnx_options *opts, int *opset, uint64_t *limit, lr_error *err) {
+    *opset = opts && opts->opset ? opts->opset : 14;
+    if (*opset != 14 && *opset != 17)
+        return lr__err(err, LR_EINVAL, "opset %d is not supported (14 or 17)", *opset);
+    *limit = opts && opts->max_bytes ? opts->max_bytes : LR_ONNX_MAX_BYTES;
+    if (*limit > LR_ONNX_MAX_BYTES) *limit = LR_ONNX_MAX_BYTES;
+    return 0;
+}
 
-    lr__lrm *f = lr__lrm_open(model_path, err);
-    if (!f) return err ? err->code : LR_EFORMAT;
+/* Export the opened model file f (closed here, whatever happens). */
+static int export_lrm(lr__lrm *f, const char *model_name, const char *onnx_path, int opset,
+                      uint64_t limit, lr_error *err) {
     graph g = {.opset = opset};
     lr__bert b = {0};
     lr__buf labels;
@@ -667,7 +668,7 @@ int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_
         rc = lr__err(err, LR_ERANGE,
                      "%s: the ONNX file would be %llu bytes, over the %llu-byte limit of a protobuf "
                      "message (2 GB); export to ONNX external data is not supported",
-                     model_path, (unsigned long long)size, (unsigned long long)limit);
+                     model_name, (unsigned long long)size, (unsigned long long)limit);
         goto done;
     }
     rc = write_file(&g, onnx_path, err);
@@ -678,4 +679,29 @@ done:
     graph_free(&g);
     lr__lrm_close(f);
     return rc;
+}
+
+int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_options *opts,
+                   lr_error *err) {
+    if (!model_path || !onnx_path) return lr__err(err, LR_EINVAL, "export: no model or output path");
+    int opset;
+    uint64_t limit;
+    int rc = check_options(opts, &opset, &limit, err);
+    if (rc) return rc;
+    lr__lrm *f = lr__lrm_open(model_path, err);
+    if (!f) return err ? err->code : LR_EFORMAT;
+    return export_lrm(f, model_path, onnx_path, opset, limit, err);
+}
+
+int lr_export_onnx_memory(const void *image, size_t size, const char *name, const char *onnx_path,
+                          const lr_onnx_options *opts, lr_error *err) {
+    if (!image || !onnx_path) return lr__err(err, LR_EINVAL, "export: no model image or output path");
+    if (!name) name = "(model in memory)";
+    int opset;
+    uint64_t limit;
+    int rc = check_options(opts, &opset, &limit, err);
+    if (rc) return rc;
+    lr__lrm *f = lr__lrm_open_memory(image, size, name, err);
+    if (!f) return err ? err->code : LR_EFORMAT;
+    return export_lrm(f, name, onnx_path, opset, limit, err);
 }

@@ -331,6 +331,11 @@ typedef struct lr_onnx_options {
  * the limit (nothing is written then). */
 int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_options *opts,
                    lr_error *err);
+/* The same from a model image in memory (64-byte aligned, e.g. the model
+ * built into the binary); `image` is borrowed for the call, `name` (may be
+ * NULL) is used in messages. */
+int lr_export_onnx_memory(const void *image, size_t size, const char *name, const char *onnx_path,
+                          const lr_onnx_options *opts, lr_error *err);
 
 /* ---------------------------------------------------------------- scoring */
 

@@ -280,6 +280,45 @@ static void test_export_size_limit(void) {
     T_EQ_INT(LR_ONNX_MAX_BYTES, 2147483647);
 }
 
+/* Whole file into a fresh buffer (64-byte aligned); *size set. NULL on error. */
+static unsigned char *read_all(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = n > 0 ? aligned_alloc(64, ((size_t)n + 63) / 64 * 64) : NULL;
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return p;
+}
+
+static void test_export_from_memory(void) {
+    const char *lrm = fixture_lrm();
+    if (!*lrm) return;
+    const char *a = "tests/out/protobuf/file.onnx", *b = "tests/out/protobuf/memory.onnx";
+    lr_error err = {0};
+    T_EQ_INT(lr_export_onnx(lrm, a, NULL, &err), 0);
+    size_t n = 0, na = 0, nb = 0;
+    unsigned char *image = read_all(lrm, &n);
+    T_CHECK(image != NULL);
+    if (!image) return;
+    T_EQ_INT(lr_export_onnx_memory(image, n, "linear (memory)", b, NULL, &err), 0);
+    unsigned char *fa = read_all(a, &na), *fb = read_all(b, &nb);
+    T_CHECK(fa && fb && na == nb && memcmp(fa, fb, na) == 0); /* the same bytes */
+    /* A damaged image is refused with the name given. */
+    image[n / 2] ^= 1;
+    T_CHECK(lr_export_onnx_memory(image, n, "damaged", b, NULL, &err) != 0);
+    T_CHECK(strstr(err.msg, "damaged") != NULL);
+    free(fa);
+    free(fb);
+    free(image);
+}
+
 static long g_alloc_budget = -1;
 static void *failing_malloc(size_t n) { return g_alloc_budget-- == 0 ? NULL : malloc(n); }
 static void *failing_realloc(void *p, size_t n) { return g_alloc_budget-- == 0 ? NULL : realloc(p, n); }
@@ -313,4 +352,5 @@ static void test_export_allocation_failures(void) {
 T_MAIN(T_CASE(test_varints), T_CASE(test_scalar_fields), T_CASE(test_length_delimited),
        T_CASE(test_packed), T_CASE(test_nested_messages), T_CASE(test_bytes_fn),
        T_CASE(test_nondeterministic_message_is_an_error), T_CASE(test_sink_errors_are_sticky),
-       T_CASE(test_export_size_limit), T_CASE(test_export_allocation_failures))
+       T_CASE(test_export_size_limit), T_CASE(test_export_from_memory),
+       T_CASE(test_export_allocation_failures))
