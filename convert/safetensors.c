@@ -16,7 +16,8 @@
  * its shape; F16/BF16/F64 are converted to F32. Tensors the model does not
  * use (position_ids buffers, an unused pooler, MLM heads) are ignored.
  * Names are looked up with the `bert.` prefix first, then without it (plain
- * BertModel checkpoints). The rules stored with the model are --rules
+ * BertModel checkpoints), and LayerNorm.gamma/.beta stand in for
+ * LayerNorm.weight/.bias (older checkpoints). The rules stored with the model are --rules
  * (loaded first, so a bad file is an error) or the built-in seed rules.
  */
 #include "safetensors.h"
@@ -438,10 +439,22 @@ static int read_config(const char *path, convert_state *s, const lr__json **id2l
     return LR_OK;
 }
 
-/* Find `name` (also without its "bert." prefix). */
+/* Find `name`, also without its "bert." prefix (plain BertModel files) and
+ * with the LayerNorm.gamma / LayerNorm.beta names of older checkpoints. */
 static const lr__st_tensor *find_tensor(const lr__safetensors *st, const char *name) {
     const lr__st_tensor *t = lr__safetensors_find(st, name);
     if (!t && strncmp(name, "bert.", 5) == 0) t = lr__safetensors_find(st, name + 5);
+    size_t n = strlen(name);
+    static const char *const suffix[2][2] = {{"LayerNorm.weight", "LayerNorm.gamma"},
+                                             {"LayerNorm.bias", "LayerNorm.beta"}};
+    for (int i = 0; !t && i < 2; i++) {
+        size_t sl = strlen(suffix[i][0]);
+        if (n < sl || strcmp(name + n - sl, suffix[i][0]) != 0 || n + 8 > 128) continue;
+        char old[128];
+        snprintf(old, sizeof old, "%.*s%s", (int)(n - sl), name, suffix[i][1]);
+        t = lr__safetensors_find(st, old);
+        if (!t && strncmp(old, "bert.", 5) == 0) t = lr__safetensors_find(st, old + 5);
+    }
     return t;
 }
 

@@ -17,7 +17,8 @@ heads made here:
            stored as a mix of F16, BF16 and F32 (logits computed from the
            rounded weights), so the import of every float dtype is checked;
   linear   a single Linear classifier.* on the [CLS] state, 11 labels, plus
-           an unused int64 position_ids buffer (as old HF checkpoints have);
+           an unused int64 position_ids buffer, with old-style names (no
+           'bert.' prefix, LayerNorm.gamma/.beta) as older checkpoints have;
   pooler   HF BertForSequenceClassification: bert.pooler.dense + tanh, then
            classifier.*, 3 labels;
   mini     BERT-mini sizes (L4/H256/A4/I1024/P512) with a 1000-token vocab,
@@ -136,8 +137,16 @@ def make_batches(vocab, max_pos, groups, seed):
     return out
 
 
+def old_style(name):
+    """Tensor names as older / plain-BertModel checkpoints have them: no
+    'bert.' prefix, LayerNorm.gamma / .beta."""
+    if name.startswith("bert."):
+        name = name[5:]
+    return name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+
+
 def write_fixture(out_dir, name, cfg, head, n_labels, dtypes_cycle, groups, seed,
-                  id2label=None, extra_i64=False):
+                  id2label=None, extra_i64=False, old_names=False):
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(seed)
@@ -150,7 +159,7 @@ def write_fixture(out_dir, name, cfg, head, n_labels, dtypes_cycle, groups, seed
         for i, (pname, p) in enumerate(model.named_parameters()):
             dt = dtypes_cycle[i % len(dtypes_cycle)]
             p.copy_(round_dtype(p.detach(), dt))
-            tensors.append((pname, dt, p.detach().clone()))
+            tensors.append((old_style(pname) if old_names else pname, dt, p.detach().clone()))
     if extra_i64:
         tensors.insert(3, ("bert.embeddings.position_ids", "I64",
                            torch.arange(cfg["max_position_embeddings"]).unsqueeze(0)))
@@ -187,7 +196,8 @@ def small(out_dir):
                   id2label=["noise", "info", "warn", "error", "outage"])
     lin = dict(base, num_hidden_layers=1, num_attention_heads=2, hidden_size=16,
                intermediate_size=48)
-    write_fixture(out_dir, "linear", lin, "linear", 11, ["F32"], groups, 12, extra_i64=True)
+    write_fixture(out_dir, "linear", lin, "linear", 11, ["F32"], groups, 12, extra_i64=True,
+                  old_names=True)
     pool = dict(base, num_hidden_layers=3, num_attention_heads=4, hidden_size=32,
                 intermediate_size=24)
     write_fixture(out_dir, "pooler", pool, "pooler", 3, ["F32"], groups, 13,
