@@ -14,8 +14,9 @@
  *                           format's alignment: tensor data is at offsets
  *                           that are multiples of 64 from the file start)
  *   lr__builtin_model_size  a 64-bit count of those bytes
- *   lr__builtin_model_name  LR_MODEL_NAME (default "logrisk-mini.lrm"),
- *                           NUL-terminated, for error messages
+ *   lr__builtin_model_name  "built-in " LR_MODEL_NAME (default
+ *                           "logrisk-mini.lrm"), NUL-terminated, the name
+ *                           messages and `inspect --builtin` give it
  *
  * Without LR_MODEL_FILE the object defines nothing and the library's weak
  * references to these symbols stay NULL ("this build has no built-in
@@ -45,6 +46,7 @@ lr__builtin_model_size:
     .globl lr__builtin_model_name
     .type lr__builtin_model_name, %object
 lr__builtin_model_name:
+    .ascii "built-in "
     .asciz LR_MODEL_NAME
     .size lr__builtin_model_name, . - lr__builtin_model_name
 #endif

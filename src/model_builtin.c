@@ -20,9 +20,9 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "logrisk.h"
+#include "model_builtin.h"
 #include "util.h"
 
 /* Defined by model_builtin.S when a model is embedded; weak so that their
@@ -38,6 +38,15 @@ int lr_model_has_builtin(void) {
     return lr__builtin_model != NULL && &lr__builtin_model_size != NULL && lr__builtin_model_size > 0;
 }
 
+/* See model_builtin.h. */
+int lr__model_builtin_image(const void **data, size_t *size, const char **name) {
+    if (!lr_model_has_builtin() || lr__builtin_model_size > SIZE_MAX) return 0;
+    if (data) *data = lr__builtin_model;
+    if (size) *size = (size_t)lr__builtin_model_size;
+    if (name) *name = lr__builtin_model_name ? lr__builtin_model_name : "built-in model";
+    return 1;
+}
+
 /* Load the built-in model (lr_model_load_memory on the embedded image,
  * named "built-in NAME" in messages). The caller owns the returned model
  * and frees it with lr_model_free; the image itself is static and never
@@ -49,14 +58,13 @@ lr_model *lr_model_load_builtin(lr_error *err) {
         lr__err(err, LR_EUNSUPPORTED, "this build has no built-in model");
         return NULL;
     }
-    uint64_t size = lr__builtin_model_size;
-    if (size > SIZE_MAX) {
+    const void *data;
+    size_t size;
+    const char *name;
+    if (!lr__model_builtin_image(&data, &size, &name)) {
         lr__err(err, LR_ERANGE, "the built-in model (%llu bytes) does not fit in memory",
-                (unsigned long long)size);
+                (unsigned long long)lr__builtin_model_size);
         return NULL;
     }
-    char name[300];
-    snprintf(name, sizeof name, "built-in %.256s",
-             lr__builtin_model_name ? lr__builtin_model_name : "model");
-    return lr_model_load_memory(lr__builtin_model, (size_t)size, name, err);
+    return lr_model_load_memory(data, size, name, err);
 }

@@ -152,6 +152,12 @@ else
     run_alone "$root" /logrisk score -m /b.lrm <"$out/in.txt" >"$out/x86_b.jsonl" 2>/dev/null
     check '[ $? -eq 0 ] && cmp -s "$out/x86_b.jsonl" "$out/ref_b.jsonl"' "-m with a model copied into the empty root"
     rm -f "$root/b.lrm"
+    # inspect --builtin: the same report as inspect on the file, bar the name
+    run_alone "$root" /logrisk inspect --builtin >"$out/insp.txt" 2>&1
+    "$bin" inspect "$model" >"$out/insp_ref.txt" 2>&1
+    check '[ $? -eq 0 ] && grep -q "^file: *built-in $(basename "$model")\$" "$out/insp.txt" &&
+           diff <(tail -n +2 "$out/insp.txt") <(tail -n +2 "$out/insp_ref.txt") >/dev/null' \
+        "inspect --builtin differs from inspect on the model file"
     run_alone "$root" /logrisk score --help >"$out/help.txt" 2>&1
     check '[ $? -eq 0 ] && grep -q "usage: logrisk score" "$out/help.txt"' "score --help in the empty root"
 fi
@@ -163,6 +169,8 @@ check '[ $? -eq 0 ] && [ -x "$nm_dir/logrisk" ]' "static build with MODEL= faile
 if [ -x "$nm_dir/logrisk" ]; then
     echo x | "$nm_dir/logrisk" score >/dev/null 2>"$out/nm.err"
     check '[ $? -ne 0 ] && grep -q "no built-in model" "$out/nm.err"' "MODEL= build: score without -m must say there is no built-in model"
+    "$nm_dir/logrisk" inspect --builtin >/dev/null 2>"$out/nm.err"
+    check '[ $? -eq 1 ] && grep -q "no built-in model" "$out/nm.err"' "MODEL= build: inspect --builtin must fail"
     "$nm_dir/logrisk" score -m "$model" <"$out/in.txt" >"$out/nm.jsonl" 2>/dev/null
     check 'cmp -s "$out/nm.jsonl" "$out/ref.jsonl"' "MODEL= build with -m"
     with=$(wc -c <"$st/logrisk")

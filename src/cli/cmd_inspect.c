@@ -15,17 +15,20 @@
 
 #include "cli.h"
 #include "format.h"
+#include "model_builtin.h"
 #include "util.h"
 
 static const char inspect_usage[] =
     "usage: logrisk inspect [--json] MODEL.lrm\n"
+    "       logrisk inspect [--json] --builtin\n"
     "\n"
     "Prints a model file's header (format version, size, checksums), its\n"
     "metadata (long strings abbreviated) and its tensor table (name, dtype,\n"
     "shape, offset, bytes), with the total number of parameters. Both\n"
     "checksums are verified; exit status 1 if the file is invalid.\n"
     "\n"
-    "  --json   one JSON object instead, with full metadata values\n";
+    "  --json     one JSON object instead, with full metadata values\n"
+    "  --builtin  the model built into this binary instead of a file\n";
 
 /* --json: the library renders, we print; closes f. */
 static int print_json(lr__lrm *f, int data_rc, const lr_error *data_err) {
@@ -43,11 +46,15 @@ static int print_json(lr__lrm *f, int data_rc, const lr_error *data_err) {
 
 int lr_cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
-    int json = 0;
+    int json = 0, builtin = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return lr_cli_usage(inspect_usage, 1);
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--builtin") == 0) {
+            builtin = 1;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -60,13 +67,26 @@ int lr_cmd_inspect(int argc, char **argv) {
         }
         path = argv[i];
     }
-    if (!path) {
+    if (!path && !builtin) {
         fprintf(stderr, "logrisk inspect: no model file given\n\n");
+        return lr_cli_usage(inspect_usage, 0);
+    }
+    if (path && builtin) {
+        fprintf(stderr, "logrisk inspect: a model file or --builtin, not both\n\n");
         return lr_cli_usage(inspect_usage, 0);
     }
 
     lr_error err = {0};
-    lr__lrm *f = lr__lrm_open_flags(path, LR_LRM_SKIP_DATA_CHECKSUM, &err);
+    lr__lrm *f;
+    if (builtin) {
+        const void *image;
+        size_t size;
+        if (!lr__model_builtin_image(&image, &size, &path))
+            return lr_cli_fail("inspect: this build has no built-in model");
+        f = lr__lrm_open_memory_flags(image, size, path, LR_LRM_SKIP_DATA_CHECKSUM, &err);
+    } else {
+        f = lr__lrm_open_flags(path, LR_LRM_SKIP_DATA_CHECKSUM, &err);
+    }
     if (!f) return lr_cli_error("inspect", &err);
     lr_error data_err = {0};
     int data_rc = lr__lrm_verify_data(f, &data_err);
