@@ -167,7 +167,7 @@ static int assign_classes(loader *ld, lr_error *err) {
         d->class_names = lr__calloc(LR_RISK_CLASSES, sizeof(char *));
         if (!d->class_names) return lr__err(err, LR_ENOMEM, "out of memory for class names");
         for (int c = 0; c < LR_RISK_CLASSES; c++) {
-            char name[4];
+            char name[16];
             snprintf(name, sizeof name, "%d", c);
             if (!(d->class_names[c] = lr__strdup(name)))
                 return lr__err(err, LR_ENOMEM, "out of memory for class names");
