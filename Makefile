@@ -145,6 +145,7 @@ ifneq ($(ARCH),aarch64)
 	fi
 endif
 	@ls -l $(STATIC)/logrisk; [ ! -f $(STATIC_ARM64)/logrisk ] || ls -l $(STATIC_ARM64)/logrisk
+	@[ -n "$(MODEL_LRM)" ] || echo "make static: no model file '$(MODEL)': these binaries have no built-in model"
 
 $(STATIC)/logrisk: $(CLI_OBJ) $(STATIC)/logrisk-model.o $(BUILD)/liblogrisk.a
 	@mkdir -p $(dir $@)
