@@ -101,6 +101,10 @@ typedef struct lr__bert_layer {
      * the GEMM kernel, Q|K|V fused into one [3H,H] weight with its bias. */
     struct lr__packed *qkv_p, *ao_p, *ff1_p, *ff2_p;
     float *qkv_b; /* [3H] */
+    /* Views of qkv_p's Q and K|V columns (when H is a multiple of the
+     * kernel's panel width, else NULL): the last layer needs queries for
+     * the [CLS] rows only. */
+    struct lr__packed *q_view, *kv_view;
 } lr__bert_layer;
 
 typedef struct lr__bert {
@@ -110,7 +114,7 @@ typedef struct lr__bert {
     const float *type_emb;  /* [T,H] (row 0 is used: token_type_ids are 0) */
     const float *emb_ln_g, *emb_ln_b;
     lr__bert_layer *layers; /* n_layers, owned */
-    struct lr__packed *packs; /* 4 per layer after lr__bert_pack, owned */
+    struct lr__packed *packs; /* 6 per layer after lr__bert_pack, owned */
     void *pack_mem;           /* the one block all packed weights live in */
     const float *pool_w, *pool_b; /* pooler_linear head */
     const float *cls1_w, *cls1_b; /* MLP head first Linear [head_hidden,H] */

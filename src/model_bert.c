@@ -228,7 +228,7 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
     if (!lr__mul_ok(total, (size_t)nl * sizeof(float), &bytes) || !lr__add_ok(bytes, PACK_ALIGN, &bytes))
         return lr__err(err, LR_ERANGE, "packed weights too large");
     b->pack_mem = lr__malloc(bytes);
-    b->packs = lr__calloc((size_t)nl * 4, sizeof *b->packs);
+    b->packs = lr__calloc((size_t)nl * 6, sizeof *b->packs);
     float *qkv = lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
     if (!b->pack_mem || !b->packs || !qkv) {
         lr__free(qkv);
@@ -256,7 +256,7 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
         const float *src[4] = {qkv, L->ao_w, L->ff1_w, L->ff2_w};
         struct lr__packed **slot[4] = {&L->qkv_p, &L->ao_p, &L->ff1_p, &L->ff2_p};
         for (int w = 0; w < 4; w++) {
-            lr__packed *p = &b->packs[l * 4 + w];
+            lr__packed *p = &b->packs[l * 6 + w];
             p->kern = k;
             p->N = dims[w][0];
             p->K = dims[w][1];
@@ -265,6 +265,16 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
             k->pack_nt(p->N, p->K, src[w], p->K, dst);
             dst += (lr__packed_floats(k->nr, p->N, p->K) + 15) / 16 * 16;
             *slot[w] = p;
+        }
+        if (H % k->nr == 0) { /* panels never straddle Q and K: views at a panel boundary */
+            lr__packed *q = &b->packs[l * 6 + 4], *kv = &b->packs[l * 6 + 5];
+            *q = *L->qkv_p;
+            q->N = H;
+            *kv = *L->qkv_p;
+            kv->N = 2 * H;
+            kv->data = L->qkv_p->data + (size_t)H * H;
+            L->q_view = q;
+            L->kv_view = kv;
         }
     }
     lr__free(qkv);
@@ -452,6 +462,7 @@ typedef struct {
     int ldq;
     int cls_only;    /* 1: only each sequence's first query row, its
                         context written to out row = sequence index */
+    int q_by_seq;    /* 1: that query is row `sequence index` of q */
     float *out;      /* context rows, ld = hidden          */
     float scale;
     atomic_int next;
@@ -471,7 +482,7 @@ static void attention_task(int ith, int nth, void *arg) {
         int seq = task / j->n_heads, h = task % j->n_heads;
         int r0 = s->seq_start[seq], L = s->seq_start[seq + 1] - r0;
         int n_q = j->cls_only ? 1 : L, out_row = j->cls_only ? seq : r0;
-        const float *Q = j->q + (size_t)r0 * j->ldq + (size_t)h * d;
+        const float *Q = j->q + (size_t)(j->q_by_seq ? seq : r0) * j->ldq + (size_t)h * d;
         const float *K = s->qkv + (size_t)r0 * H3 + j->hidden + (size_t)h * d;
         const float *V = s->qkv + (size_t)r0 * H3 + 2 * j->hidden + (size_t)h * d;
         float *out = j->out + (size_t)out_row * j->hidden + (size_t)h * d;
@@ -566,7 +577,21 @@ static void block_task(int ith, int nth, void *arg) {
                 k->layernorm(xc + (size_t)r * H, L->ln2_g, L->ln2_b, H, eps);
         }
     }
-    if (j->next >= 0) qkv_here(&b->layers[j->next], H, x, m, s->qkv + (size_t)r0 * 3 * H);
+    if (j->next >= 0) {
+        const lr__bert_layer *N = &b->layers[j->next];
+        float *qkv = s->qkv + (size_t)r0 * 3 * H;
+        if (j->next == b->cfg.n_layers - 1 && N->kv_view) /* last layer: keys and values only */
+            gemm_here(m, 2 * H, H, x, H, N->kv_view, NULL, N->qkv_b + H, qkv + H, 3 * H, 0);
+        else
+            qkv_here(N, H, x, m, qkv);
+    }
+}
+
+/* The last layer's queries, for the n [CLS] rows gathered in xc, into
+ * q[n,H] (when its Q|K|V weight has a Q view; see lr__bert_pack). */
+static void cls_queries(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool, int n, float *q) {
+    const lr__bert_layer *L = &b->layers[b->cfg.n_layers - 1];
+    lr__gemm_nt_packed(pool, n, s->xc, b->cfg.hidden, L->q_view, L->qkv_b, q, b->cfg.hidden, 0);
 }
 
 /* --------------------------------------------------------------- forward */
@@ -621,13 +646,22 @@ static void forward_fused(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
         att_job aj = {.s = s, .n_seq = n, .n_heads = c->n_heads, .head_dim = H / c->n_heads,
                       .hidden = H, .scale = scale, .q = s->qkv, .ldq = 3 * H, .out = s->ctx,
                       .cls_only = last};
+        if (last) {
+            /* from here on the [CLS] rows only: gathered into xc */
+            for (int i = 0; i < n; i++)
+                memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
+                       (size_t)H * sizeof(float));
+            if (b->layers[l].kv_view) { /* the block before computed K|V only */
+                cls_queries(b, s, pool, n, s->head);
+                aj.q = s->head;
+                aj.ldq = H;
+                aj.q_by_seq = 1;
+            }
+        }
         run_attention(pool, &aj);
         bj.layer = l;
         bj.next = last ? -1 : l + 1;
         if (last) {
-            for (int i = 0; i < n; i++)
-                memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
-                       (size_t)H * sizeof(float));
             bj.x = s->xc;
             bj.n_rows = n;
         }
@@ -666,9 +700,12 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
     for (int l = 0; l < c->n_layers; l++) {
         const lr__bert_layer *L = &b->layers[l];
         const int last = l == c->n_layers - 1;
-        /* qkv[T,3H] = x [Wq|Wk|Wv]^T + [bq|bk|bv] (all rows: the last layer
-         * needs every key and value; its unused queries cost 1/12 of it) */
-        if (L->qkv_p) {
+        /* qkv[T,3H] = x [Wq|Wk|Wv]^T + [bq|bk|bv]; in the last layer K|V
+         * for every row but Q for the [CLS] rows only (when there are views) */
+        const int cls_q = last && L->kv_view;
+        if (cls_q) {
+            lr__gemm_nt_packed(pool, T, s->x, H, L->kv_view, L->qkv_b + H, s->qkv + H, H3, 0);
+        } else if (L->qkv_p) {
             lr__gemm_nt_packed(pool, T, s->x, H, L->qkv_p, L->qkv_b, s->qkv, H3, 0);
         } else {
             lr__gemm_nt(pool, T, H, H, s->x, H, L->q_w, H, L->q_b, s->qkv, H3, 0);
@@ -689,6 +726,12 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
                 memcpy(s->xc + (size_t)i * H, s->x + (size_t)s->seq_start[i] * H,
                        (size_t)H * sizeof(float));
             aj.cls_only = 1;
+            if (cls_q) {
+                cls_queries(b, s, pool, n, s->head);
+                aj.q = s->head;
+                aj.ldq = H;
+                aj.q_by_seq = 1;
+            }
             x = s->xc;
             rows = n;
         }

@@ -10,7 +10,8 @@
 #    regenerated when the generator or the reference model changes).
 # 2. BUILD_DIR/tests/test_model DIR converts it and compares every logit and
 #    [CLS] state to 1e-4 with 1 and 2 threads.
-# 3. `logrisk convert` end to end: success, and the exit status and message
+# 3. The small fixtures on the reference kernels (LOGRISK_ISA=ref).
+# 4. `logrisk convert` end to end: success, and the exit status and message
 #    of each kind of bad input.
 set -u
 build=${1:-build}
@@ -40,6 +41,14 @@ else
         fi
         grep -E '^parity|FAIL|diff' "$out/parity.log" | head -n 20
     fi
+fi
+
+# The small fixtures again on the scalar reference kernels (panel width 1,
+# so the last layer's Q / K|V weight views are used even for H = 24 or 32).
+if LOGRISK_ISA=ref "$build/tests/test_model" tiny own paths >"$out/ref.log" 2>&1; then
+    ok
+else
+    bad "small fixtures with LOGRISK_ISA=ref: $(tail -n 5 "$out/ref.log")"
 fi
 
 # --- the command line -------------------------------------------------------
