@@ -12,9 +12,10 @@
  *     x         = LN(x + ctx Wo^T + bo)                          GEMM accumulating into x
  *     ff[T,I]   = gelu(x W1^T + b1)                              in chunks of 512 rows
  *     x         = LN(x + ff W2^T + b2)
- *   last layer: qkv for all T rows (keys and values are needed); attention,
- *     output and FFN for the n [CLS] rows only (residual rows gathered into
- *     xc[n,H]), which saves most of a layer;
+ *   last layer: keys and values for all T rows; queries, attention, output
+ *     and FFN for the n [CLS] rows only (residual rows gathered into
+ *     xc[n,H]; Q and K|V come from views of the packed Q|K|V weight when H
+ *     is a multiple of the kernel's panel width), which saves most of a layer;
  *   head on xc: MLP  relu(xc W1^T + b1) W2^T + b2
  *               linear  xc W^T + b
  *               pooler_linear  tanh(xc Wp^T + bp) W^T + b
