@@ -162,6 +162,56 @@ else
     check '[ $? -eq 0 ] && grep -q "usage: logrisk score" "$out/help.txt"' "score --help in the empty root"
 fi
 
+# ------------------------------------- the image, through the C API
+# A program of our own linked with the model object (as the README tells
+# users to): the image is 64-byte aligned, in a read-only mapping of the
+# executable, byte-identical to the file, and loads.
+cat >"$out/probe.c" <<'PROBE'
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "logrisk.h"
+#include "model_builtin.h"
+int main(int argc, char **argv) {
+    const void *img;
+    size_t n;
+    const char *name;
+    if (argc != 2 || !lr_model_has_builtin() || !lr__model_builtin_image(&img, &n, &name)) return puts("no image"), 1;
+    if ((uintptr_t)img % 64) return puts("not 64-byte aligned"), 1;
+    FILE *f = fopen(argv[1], "rb");
+    char *buf = malloc(n + 1);
+    if (!f || !buf || fread(buf, 1, n + 1, f) != n || memcmp(buf, img, n)) return puts("differs from the file"), 1;
+    fclose(f);
+    free(buf);
+    char line[512], perms[8] = "";
+    FILE *maps = fopen("/proc/self/maps", "r");
+    while (maps && fgets(line, sizeof line, maps)) {
+        uintptr_t lo, hi;
+        char p[8];
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) == 3 && lo <= (uintptr_t)img &&
+            (uintptr_t)img < hi)
+            memcpy(perms, p, 5);
+    }
+    if (maps) fclose(maps);
+    if (strcmp(perms, "r--p") != 0) return printf("mapped '%s', not r--p\n", perms), 1;
+    lr_error err = {0};
+    lr_model *m = lr_model_load_builtin(&err);
+    if (!m) return printf("load: %s\n", err.msg), 1;
+    lr_model_free(m);
+    printf("ok %s\n", name);
+    return 0;
+}
+PROBE
+if cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc "$out/probe.c" "$st/logrisk-model.o" \
+      "$build/liblogrisk.a" -lyaml -lpcre2-8 -lutf8proc -lpthread -lm -o "$out/probe" 2>"$out/probe.err"; then
+    "$out/probe" "$model" >"$out/probe.txt" 2>&1
+    check '[ $? -eq 0 ] && [ "$(cat "$out/probe.txt")" = "ok built-in $(basename "$model")" ]' \
+        "embedded image via the C API: $(cat "$out/probe.txt")"
+else
+    bad "a program linked with the model object does not build: $(cat "$out/probe.err")"
+fi
+
 # ------------------------------------------------------------- no model
 nm_dir=$out/nomodel
 mk "$nm_dir/logrisk" STATIC="$nm_dir" MODEL=
