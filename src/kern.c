@@ -9,9 +9,10 @@
  * (an unknown name is ignored).
  *
  * Threading: a GEMM smaller than LR_KERN_PAR_MIN_MACS multiply-adds runs on
- * the calling thread. Larger ones are split into one contiguous range per
- * pool thread: rows (in multiples of the 6-row register tile) when there
- * are enough of them, else column panels. gemm_nt with many rows first
+ * the calling thread. Larger ones are cut into about four chunks per pool
+ * thread, which the threads take from an atomic counter: rows (in multiples
+ * of the 6-row register tile) when there are enough of them, else column
+ * panels. Which thread computes a chunk never changes its result. gemm_nt with many rows first
  * packs W once, in parallel (each thread packs its share of the panels),
  * then every thread computes its rows from the shared packed copy, so no
  * thread repeats another's packing. The pool never has more threads than
@@ -20,6 +21,7 @@
 #include "kern.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,8 @@
 #include "pool.h"
 #include "util.h"
 
-#define ROW_TILE 6 /* row split granularity: the SIMD tables' MR */
+#define ROW_TILE 6          /* row split granularity: the SIMD tables' MR */
+#define CHUNK_ROWS_MAX 192  /* rows per work chunk at most (an X block)  */
 
 /* ------------------------------------------------------------ dispatch */
 
@@ -143,15 +146,14 @@ typedef struct {
     int split_rows;
     int col_align; /* column split granularity (the panel width for 'p') */
     int gelu;      /* 't' and 'p' only: Y = gelu(X W^T + bias)            */
+    int chunk;     /* rows or columns per chunk handed out by `next`      */
+    atomic_int next;
 } gemm_job;
 
-static void gemm_task(int ith, int nth, void *arg) {
-    const gemm_job *j = arg;
+/* Computes the outputs [begin, end) of the split dimension (rows of Y when
+ * j->split_rows, else columns) on this thread. */
+static void gemm_range(const gemm_job *j, int begin, int end) {
     const lr__kern *k = j->k;
-    int begin, end;
-    lr__split_range(j->split_rows ? j->M : j->N, ith, nth, j->split_rows ? ROW_TILE : j->col_align,
-                    &begin, &end);
-    if (begin >= end) return;
     int M = j->M, N = j->N;
     const float *X = j->X, *W = j->W, *bias = j->bias;
     float *Y = j->Y;
@@ -184,19 +186,43 @@ static void gemm_task(int ith, int nth, void *arg) {
     }
 }
 
+/* Each pool thread takes chunks from the shared counter until none are
+ * left: a thread that loses its core to another process simply takes
+ * fewer chunks instead of holding everyone at the barrier. */
+static void gemm_task(int ith, int nth, void *arg) {
+    gemm_job *j = arg;
+    (void)ith, (void)nth;
+    long total = j->split_rows ? j->M : j->N;
+    for (;;) {
+        long begin = (long)atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed) * j->chunk;
+        if (begin >= total) break;
+        gemm_range(j, (int)begin, (int)LR_MIN(total, begin + j->chunk));
+    }
+}
+
 /* Runs the job on the calling thread when it is small or there is one
- * thread, else over the pool. */
+ * thread, else over the pool in about 4 chunks per thread. */
 static void run_gemm(lr_pool *pool, gemm_job *j) {
     if (j->M <= 0 || j->N <= 0) return;
     int nth = lr_pool_size(pool);
     double macs = (double)j->M * j->N * (j->K > 0 ? j->K : 1);
     if (nth == 1 || macs < (double)LR_KERN_PAR_MIN_MACS) {
-        gemm_task(0, 1, j);
+        j->split_rows = 1;
+        gemm_range(j, 0, j->M);
         return;
     }
     if (j->col_align < 1) j->col_align = j->k->nr > 1 ? j->k->nr : 16;
     /* rows when every thread gets at least 4 row tiles, or columns are few */
     j->split_rows = j->M >= 4 * ROW_TILE * nth || j->N < 2 * j->col_align;
+    if (j->split_rows) {
+        int rows = (j->M + 4 * nth - 1) / (4 * nth);
+        rows = (rows + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
+        j->chunk = LR_MAX(4 * ROW_TILE, LR_MIN(CHUNK_ROWS_MAX, rows));
+    } else {
+        int panels = (j->N + j->col_align - 1) / j->col_align;
+        j->chunk = LR_MAX(1, panels / (4 * nth)) * j->col_align;
+    }
+    atomic_init(&j->next, 0);
     lr__pool_run(pool, gemm_task, j);
 }
 
@@ -205,16 +231,22 @@ typedef struct {
     const float *W;
     int N, K, ldw;
     float *dst;
+    atomic_int next; /* the next panel to pack */
 } pack_job;
 
+/* Packs panels taken one at a time from the shared counter. */
 static void pack_task(int ith, int nth, void *arg) {
-    const pack_job *j = arg;
-    int nr = j->k->nr, panels = (j->N + nr - 1) / nr, p0, p1;
-    lr__split_range(panels, ith, nth, 1, &p0, &p1);
-    if (p0 >= p1) return;
-    int n0 = p0 * nr, n1 = LR_MIN(j->N, p1 * nr);
-    j->k->pack_nt(n1 - n0, j->K, j->W + (size_t)n0 * j->ldw, j->ldw,
-                  j->dst + (size_t)n0 * j->K);
+    pack_job *j = arg;
+    (void)ith, (void)nth;
+    int nr = j->k->nr, panels = (j->N + nr - 1) / nr;
+    int per = nr == 1 ? 64 : 1; /* ref packs single rows: hand out 64 */
+    for (;;) {
+        int p0 = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed) * per;
+        if (p0 >= panels) break;
+        int n0 = p0 * nr, n1 = LR_MIN(j->N, (p0 + per) * nr);
+        j->k->pack_nt(n1 - n0, j->K, j->W + (size_t)n0 * j->ldw, j->ldw,
+                      j->dst + (size_t)n0 * j->K);
+    }
 }
 
 /* gemm_nt (gelu: with the GELU epilogue, accumulate ignored) over the pool. */
@@ -231,7 +263,7 @@ static void gemm_nt_drive(const lr__kern *kern, lr_pool *pool, int M, int N, int
         (double)M * N * K >= (double)LR_KERN_PAR_MIN_MACS) {
         float *wp = lr__malloc(lr__packed_floats(kern->nr, N, K) * sizeof(float));
         if (wp) {
-            pack_job pj = {kern, W, N, K, ldw, wp};
+            pack_job pj = {kern, W, N, K, ldw, wp, 0};
             lr__pool_run(pool, pack_task, &pj);
             job.op = 'p';
             job.W = wp;
@@ -330,7 +362,7 @@ lr__packed *lr__pack_nt(lr_pool *pool, const lr__kern *kern, const float *W, int
     p->K = K;
     p->mem = mem;
     p->data = (float *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
-    pack_job pj = {kern, W, N, K, ldw, p->data};
+    pack_job pj = {kern, W, N, K, ldw, p->data, 0};
     if ((double)N * K >= 65536.0) lr__pool_run(pool, pack_task, &pj);
     else pack_task(0, 1, &pj);
     return p;
