@@ -61,9 +61,12 @@ model=$out/tiny.lrm
 # ---------------------------------------------------------------- CLI basics
 "$bin" score --help >"$out/help.txt" 2>/dev/null
 check '[ $? -eq 0 ] && grep -q "usage: logrisk score" "$out/help.txt"' "--help: usage on stdout, exit 0"
-echo x | "$bin" score >/dev/null 2>"$out/err.txt"
+# without -m: the built-in model when the binary carries one, else a clear error
+printf 'x\ny\n' | "$bin" score >"$out/nom.jsonl" 2>"$out/err.txt"
 rc=$?
-check '[ $rc -ne 0 ] && grep -q "no model given (-m)" "$out/err.txt"' "no -m: clear error, non-zero exit"
+check '{ [ $rc -ne 0 ] && grep -q "no model given (-m)" "$out/err.txt"; } ||
+       { [ $rc -eq 0 ] && [ "$(grep -c "^{\"line\":" "$out/nom.jsonl")" -eq 2 ]; }' \
+    "no -m: a clear error, or two lines scored by the built-in model (rc $rc)"
 "$bin" score -m "$model" --bogus </dev/null >/dev/null 2>"$out/err.txt"
 rc=$?
 check '[ $rc -eq 2 ] && grep -q "usage:" "$out/err.txt"' "unknown option: usage, exit 2"
