@@ -9,7 +9,8 @@
  *
  *   build/bench/bench_gemm [min_seconds_per_case [shape_filter]]
  *
- * (default 0.25 s; shape_filter keeps shapes whose "MxNxK" contains it).
+ * (default 0.25 s; shape_filter keeps shapes whose "MxNxK" contains it;
+ * "backward" keeps only the gemm_nn / gemm_tn rows).
  *
  * Fixed seed; each case runs once to warm up, then in 8 rounds of
  * min_seconds / 8 each; the best round is reported (on a shared machine the
@@ -162,7 +163,7 @@ int main(int argc, char **argv) {
         free(X), free(W), free(b), free(Y);
     }
     /* the backward GEMMs of a Linear(1024 -> 256) over 768 tokens, default table */
-    if (argc <= 2) {
+    if (argc <= 2 || strstr("backward", argv[2])) {
         int T = 768, In = 1024, Out = 256;
         float *A = rand_buf((size_t)T * In, &seed), *B = rand_buf((size_t)T * In, &seed);
         float *Y = malloc((size_t)T * In * sizeof *Y);

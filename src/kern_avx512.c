@@ -138,17 +138,7 @@ static inline void transpose16(const float *src, ptrdiff_t lds, float *dst, ptrd
     }
 }
 
-/* The full 16 x 16 blocks of a W panel (see pack_panel_nk); returns the
- * number of leading columns and k done: whole groups of 16 of each. */
-#define LR_PACK_PANEL_FAST pack_panel_fast
-static void pack_panel_fast(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst,
-                            int *cols_done, int *k_done) {
-    int cols = nr / 16 * 16, ks = kc / 16 * 16;
-    for (int j = 0; j < cols; j += 16)
-        for (int k = 0; k < ks; k += 16)
-            transpose16(W + (size_t)(n0 + j) * ldw + k0 + k, ldw, dst + (size_t)k * LR_NR + j, LR_NR);
-    *cols_done = cols;
-    *k_done = ks;
-}
+#define LR_TB 16 /* transpose16 is the packing transpose (kern_simd.h) */
+#define LR_TRANSPOSE transpose16
 
 #include "kern_simd.h"

@@ -10,6 +10,8 @@
  *   micro(kc, a, lda, b, ldb, c, ldc, load_c, bias)
  *                            the MR x NR micro-kernel (contract below)
  *   vf, LR_VL and the vf_* primitives used by the element-wise ops
+ *   optionally LR_TB and LR_TRANSPOSE(src, lds, dst, ldd): an in-register
+ *   LR_TB x LR_TB transpose that the packing of W (nt) and of X (tn) use
  *
  * GEMM (all three layouts) is one blocked loop, gemm_core:
  *
@@ -19,9 +21,9 @@
  *       padded with zeros to a multiple of MR: contiguous, so no cache-set
  *       conflicts whatever ldx is)
  *       for each panel of NR columns
- *         B micro-panel [kc][NR]: pre-packed W, or W itself (nn/tn), or a
- *         panel packed on the fly into `pbuf` (nt without a packed W, and
- *         the ragged last panel of nn/tn)
+ *         B micro-panel [kc][NR]: pre-packed W, or a panel packed on the
+ *         fly into `pbuf` (nt without a packed W: a transpose; nn/tn: a
+ *         row copy, contiguous and zero padded)
  *         for each tile of MR rows: micro()
  *
  * The B micro-panel (kc * NR floats) stays in L1 while the row tiles of
@@ -105,8 +107,12 @@ static void gelu_simd(float *x, size_t n) {
  * dst[k*LR_NR + j] with zeros for j >= nr. */
 static void pack_panel_nk(const float *W, int ldw, int n0, int nr, int k0, int kc, float *dst) {
     int cols_done = 0, k_done = 0;
-#ifdef LR_PACK_PANEL_FAST /* the ISA's transposes do [0, cols_done) x [0, k_done) */
-    LR_PACK_PANEL_FAST(W, ldw, n0, nr, k0, kc, dst, &cols_done, &k_done);
+#ifdef LR_TRANSPOSE /* whole LR_TB x LR_TB blocks in registers */
+    cols_done = nr / LR_TB * LR_TB;
+    k_done = kc / LR_TB * LR_TB;
+    for (int j = 0; j < cols_done; j += LR_TB)
+        for (int k = 0; k < k_done; k += LR_TB)
+            LR_TRANSPOSE(W + (size_t)(n0 + j) * ldw + k0 + k, ldw, dst + (size_t)k * LR_NR + j, LR_NR);
 #endif
     for (int j = 0; j < nr; j++) {
         const float *w = W + (size_t)(n0 + j) * ldw + k0;
@@ -153,9 +159,17 @@ static void pack_a(const float *X, int ldx, int x_trans, int m0, int mc, int k0,
             memcpy(abuf + (size_t)i * kc, X + (size_t)(m0 + i) * ldx + k0,
                    (size_t)kc * sizeof(float));
     } else {
+        int i_done = 0, k_done = 0;
+#ifdef LR_TRANSPOSE
+        i_done = mc / LR_TB * LR_TB;
+        k_done = kc / LR_TB * LR_TB;
+        for (int k = 0; k < k_done; k += LR_TB)
+            for (int i = 0; i < i_done; i += LR_TB)
+                LR_TRANSPOSE(X + (size_t)(k0 + k) * ldx + m0 + i, ldx, abuf + (size_t)i * kc + k, kc);
+#endif
         for (int k = 0; k < kc; k++) {
             const float *x = X + (size_t)(k0 + k) * ldx + m0;
-            for (int i = 0; i < mc; i++) abuf[(size_t)i * kc + k] = x[i];
+            for (int i = k < k_done ? i_done : 0; i < mc; i++) abuf[(size_t)i * kc + k] = x[i];
         }
     }
     if (rows > mc) memset(abuf + (size_t)mc * kc, 0, (size_t)(rows - mc) * kc * sizeof(float));
@@ -204,10 +218,9 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
                 } else if (b_kind == B_NK) {
                     pack_panel_nk(B, ldb, n0, nr, k0, kc, pbuf);
                     bp = pbuf;
-                } else if (nr == LR_NR) {
-                    bp = B + (size_t)k0 * ldb + n0;
-                    bstride = ldb;
                 } else {
+                    /* copied even when whole: rows of W at a stride of 4 KB
+                     * would all fall in the same few L1 sets */
                     pack_panel_kn(B, ldb, n0, nr, k0, kc, pbuf);
                     bp = pbuf;
                 }
