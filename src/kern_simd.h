@@ -15,8 +15,8 @@
  *
  * GEMM (all three layouts) is one blocked loop, gemm_core:
  *
- *   for each block of LR_KC along K
- *     for each block of LR_MC rows of Y
+ *   for each block of LR_MC rows of Y
+ *     for each block of LR_KC along K
  *       copy those rows of X into `abuf` (row-major, row stride kc, rows
  *       padded with zeros to a multiple of MR: contiguous, so no cache-set
  *       conflicts whatever ldx is)
@@ -27,7 +27,9 @@
  *         for each tile of MR rows: micro()
  *
  * The B micro-panel (kc * NR floats) stays in L1 while the row tiles of
- * the X block stream through from L2. Ragged tiles are computed into a
+ * the X block stream through from L2, and the LR_MC rows of Y being summed
+ * over the K blocks stay in L2 (K outside the row blocks instead would sweep
+ * all of Y once per K block: half the speed once Y outgrows the caches). Ragged tiles are computed into a
  * local MR x NR tile and merged with scalar code. The GELU epilogue
  * (gemm_nt_gelu) runs on each tile right after its last K block, while it
  * is still in L1.
@@ -203,11 +205,11 @@ static void gemm_core(int M, int N, int K, const float *X, int ldx, int x_trans,
     float pbuf[LR_KC * LR_NR];
     float ctile[LR_MR * LR_NR];
 
-    for (int k0 = 0; k0 < K; k0 += LR_KC) {
-        int kc = LR_MIN(LR_KC, K - k0);
-        int load_c = accumulate || k0 > 0;
-        for (int m0 = 0; m0 < M; m0 += mc_max) {
-            int mc = LR_MIN(mc_max, M - m0);
+    for (int m0 = 0; m0 < M; m0 += mc_max) {
+        int mc = LR_MIN(mc_max, M - m0);
+        for (int k0 = 0; k0 < K; k0 += LR_KC) {
+            int kc = LR_MIN(LR_KC, K - k0);
+            int load_c = accumulate || k0 > 0;
             pack_a(X, ldx, x_trans, m0, mc, k0, kc, abuf);
             for (int n0 = 0; n0 < N; n0 += LR_NR) {
                 int nr = LR_MIN(LR_NR, N - n0);
