@@ -403,6 +403,21 @@ int lr_scorer_run(lr_scorer *scorer, int in_fd, FILE *out, lr_error *err);
 void lr_scorer_stats(const lr_scorer *scorer, uint64_t *lines, uint64_t *tokens,
                      uint64_t *truncated);
 
+/* --------------------------------------------------------------- training */
+
+/* Receives one progress line (no newline) per epoch and event. */
+typedef void (*lr_train_log_fn)(void *user, const char *line);
+
+/* Train a classifier as the YAML file at config_path says (keys: README
+ * "Training"; data, vocab required): tokenize and split the labelled data,
+ * train with AdamW, validate every epoch, keep the best model by validation
+ * loss in `output` (out_path, if not NULL, overrides it), write the metrics
+ * JSON and a checkpoint each epoch, stop early after `patience` epochs
+ * without improvement; `resume: true` continues from the checkpoint. `log`
+ * may be NULL. Returns 0 or an LR_E* code with the message in err. */
+int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn log, void *user,
+                 lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,61 @@
+/*
+ * train.h — the trainer: a YAML configuration, then the whole run (data,
+ * split, model, epochs with validation, early stopping, checkpoints,
+ * metrics file, the best model written as .lrm). Public entry point:
+ * lr_train_run (logrisk.h); the pieces live in train_data, train_loop,
+ * train_ckpt and train_export.
+ *
+ * Configuration (a flat YAML mapping; unknown keys are errors):
+ *
+ *   data: labelled.jsonl        required; JSONL or .csv with text, label
+ *   vocab: vocab.txt            required; Hugging Face vocab.txt
+ *   output: model.lrm           the best model (CLI -o overrides)
+ *   metrics: PATH               default OUTPUT.metrics.json
+ *   checkpoint: PATH            default OUTPUT.ckpt ("" = none)
+ *   resume: false               continue from the checkpoint if present
+ *   rules: rules.yaml           optional, stored in the model
+ *   max_len: 128                tokens incl. [CLS] [SEP]
+ *   epochs: 5    batch: 32      patience: 2 (early stopping on val loss)
+ *   lr: 5e-4     lr_head: (lr)  weight_decay: 0.01  warmup: 0.1  clip: 1.0
+ *   dropout: 0.1                hidden, attention and head dropout
+ *   split: random | chronological      valid_fraction: 0.1    seed: 42
+ *   threads: 0 (all cores)
+ *   class_weights: balanced | [w0, w1, ...]    label_smoothing: 0
+ *   focal_gamma: 0              freeze_encoder: false
+ *   hidden: 256  layers: 4  heads: 4  intermediate: 1024  head_hidden: 128
+ *   max_positions: 512          init_std: 0.02
+ */
+#ifndef LR_TRAIN_H
+#define LR_TRAIN_H
+
+#include <stdint.h>
+
+#include "logrisk.h"
+
+typedef struct lr__train_config {
+    char *data, *vocab, *output, *metrics, *checkpoint, *rules;
+    int resume;
+    int max_len, epochs, batch, patience, threads;
+    double lr, lr_head, weight_decay, warmup, clip, dropout;
+    int chronological;
+    double valid_fraction;
+    uint64_t seed;
+    int balanced;          /* class_weights: balanced  */
+    double *class_weights; /* explicit list, or NULL   */
+    int n_class_weights;
+    double label_smoothing, focal_gamma;
+    int freeze_encoder;
+    int hidden, layers, heads, intermediate, head_hidden, max_positions;
+    double init_std;
+} lr__train_config;
+
+/* Defaults (see above); strings NULL. */
+void lr__train_config_defaults(lr__train_config *c);
+/* Parse a YAML file over the defaults. Errors name file:line:column. */
+int lr__train_config_load(lr__train_config *c, const char *path, lr_error *err);
+/* The same from text in memory (source_name for messages). */
+int lr__train_config_parse(lr__train_config *c, const char *yaml, size_t len,
+                           const char *source_name, lr_error *err);
+void lr__train_config_free(lr__train_config *c);
+
+#endif /* LR_TRAIN_H */
