@@ -418,6 +418,13 @@ typedef void (*lr_train_log_fn)(void *user, const char *line);
 int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn log, void *user,
                  lr_error *err);
 
+/* Masked-LM pre-training of the encoder on unlabelled raw log lines (the
+ * same YAML keys; `data` is a raw log file, masked with `rules`): the best
+ * encoder by validation MLM loss is written to `output` as a model file
+ * that lr_train_run starts from with `init:`. */
+int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_fn log,
+                    void *user, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

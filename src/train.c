@@ -62,6 +62,7 @@ void lr__train_config_free(lr__train_config *c) {
     lr__free(c->metrics);
     lr__free(c->checkpoint);
     lr__free(c->rules);
+    lr__free(c->init);
     lr__free(c->class_weights);
     memset(c, 0, sizeof *c);
 }
@@ -83,6 +84,7 @@ static const key_spec k_keys[] = {
     KEY("metrics", K_STR, metrics, 0, 0),
     KEY("checkpoint", K_STR, checkpoint, 0, 0),
     KEY("rules", K_STR, rules, 0, 0),
+    KEY("init", K_STR, init, 0, 0),
     KEY("resume", K_BOOL, resume, 0, 1),
     KEY("max_len", K_INT, max_len, 2, 8192),
     KEY("epochs", K_INT, epochs, 1, 100000),
@@ -253,7 +255,7 @@ done:
     return rc;
 }
 
-static int read_file(const char *path, char **out, size_t *len, lr_error *err) {
+int lr__train_read_file(const char *path, char **out, size_t *len, lr_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
     lr__buf b;
@@ -281,7 +283,7 @@ static int read_file(const char *path, char **out, size_t *len, lr_error *err) {
 int lr__train_config_load(lr__train_config *c, const char *path, lr_error *err) {
     char *text;
     size_t len;
-    int rc = read_file(path, &text, &len, err);
+    int rc = lr__train_read_file(path, &text, &len, err);
     if (rc) return rc;
     rc = lr__train_config_parse(c, text, len, path, err);
     lr__free(text);
@@ -316,7 +318,7 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int write_text_atomic(const char *path, const char *text, size_t len, lr_error *err) {
+int lr__train_write_atomic(const char *path, const char *text, size_t len, lr_error *err) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return lr__err(err, LR_EINVAL, "path too long: %s", path);
@@ -411,8 +413,8 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
                      c.max_positions);
         goto done;
     }
-    if ((rc = read_file(c.vocab, &vocab_text, &vocab_len, err))) goto done;
-    if (c.rules && (rc = read_file(c.rules, &rules_text, &rules_len, err))) goto done;
+    if ((rc = lr__train_read_file(c.vocab, &vocab_text, &vocab_len, err))) goto done;
+    if (c.rules && (rc = lr__train_read_file(c.rules, &rules_text, &rules_len, err))) goto done;
     if (!(tok = lr_tok_from_text(vocab_text, vocab_len, err))) {
         rc = err ? err->code : LR_EPARSE;
         goto done;
@@ -431,6 +433,7 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     m.p_hidden = m.p_attn = m.p_head = (float)c.dropout;
     m.freeze_encoder = c.freeze_encoder;
     lr__bert_train_init_weights(&m, c.seed, (float)c.init_std);
+    if (c.init && (rc = lr__bert_train_load_encoder(&m, c.init, err))) goto done;
     if ((rc = make_weights(&c, &d, tr, ntr, &weights, err))) goto done;
     if ((rc = lr__metrics_init(&met, d.n_classes, d.risk, err))) goto done;
 
@@ -499,7 +502,7 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
             lr__buf_free(&out);
             goto oom;
         }
-        rc = write_text_atomic(c.metrics, out.data, out.len, err);
+        rc = lr__train_write_atomic(c.metrics, out.data, out.len, err);
         lr__buf_free(&out);
         if (rc) goto done;
         rs.next_epoch = e + 1;

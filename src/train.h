@@ -13,7 +13,9 @@
  *   metrics: PATH               default OUTPUT.metrics.json
  *   checkpoint: PATH            default OUTPUT.ckpt ("" = none)
  *   resume: false               continue from the checkpoint if present
- *   rules: rules.yaml           optional, stored in the model
+ *   rules: rules.yaml           optional, stored in the model (pretrain:
+ *                               masks the raw lines; default built-in)
+ *   init: encoder.lrm           start from this model's encoder (bert.*)
  *   max_len: 128                tokens incl. [CLS] [SEP]
  *   epochs: 5    batch: 32      patience: 2 (early stopping on val loss)
  *   lr: 5e-4     lr_head: (lr)  weight_decay: 0.01  warmup: 0.1  clip: 1.0
@@ -33,7 +35,7 @@
 #include "logrisk.h"
 
 typedef struct lr__train_config {
-    char *data, *vocab, *output, *metrics, *checkpoint, *rules;
+    char *data, *vocab, *output, *metrics, *checkpoint, *rules, *init;
     int resume;
     int max_len, epochs, batch, patience, threads;
     double lr, lr_head, weight_decay, warmup, clip, dropout;
@@ -57,5 +59,11 @@ int lr__train_config_load(lr__train_config *c, const char *path, lr_error *err);
 int lr__train_config_parse(lr__train_config *c, const char *yaml, size_t len,
                            const char *source_name, lr_error *err);
 void lr__train_config_free(lr__train_config *c);
+
+/* Shared by train and pretrain: read a whole file (NUL-terminated,
+ * caller frees). */
+int lr__train_read_file(const char *path, char **out, size_t *len, lr_error *err);
+/* Write text to path atomically (tmp, fsync, rename). */
+int lr__train_write_atomic(const char *path, const char *text, size_t len, lr_error *err);
 
 #endif /* LR_TRAIN_H */

@@ -226,6 +226,48 @@ int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, 
     return rc;
 }
 
+int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok *tok,
+                              const lr_rules *rules, int max_len, lr_error *err) {
+    memset(d, 0, sizeof *d);
+    if (max_len < 2) return lr__err(err, LR_EINVAL, "maximum sequence length %d < 2", max_len);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
+    lr_io_reader *r = lr_io_reader_new(fd, 1 << 20, err);
+    lr_prep *prep = r ? lr_prep_new(rules, err) : NULL;
+    int rc = prep ? 0 : (err ? err->code : LR_ENOMEM);
+    loader ld = {d, tok, max_len, 0, 0, NULL, path};
+    const char *line;
+    size_t len;
+    while (!rc && (rc = lr_io_read_line(r, &line, &len, NULL, err)) == 1) {
+        rc = 0;
+        lr_line_info info;
+        if ((rc = lr_prep_line(prep, line, len, &info)) < 0) {
+            rc = lr__err(err, rc, "%s:%llu: cannot preprocess the line", path,
+                         (unsigned long long)lr_io_lines(r));
+            break;
+        }
+        rc = 0;
+        if (info.text_len == 0) continue;
+        rc = add_example(&ld, info.text, info.text_len, "0", 1, lr_io_lines(r), err);
+    }
+    if (rc > 0) rc = 0;
+    lr_prep_free(prep);
+    lr_io_reader_free(r);
+    close(fd);
+    if (!rc && d->n == 0) rc = lr__err(err, LR_EPARSE, "%s: no lines", path);
+    if (!rc) {
+        d->n_classes = 1;
+        d->class_names = lr__calloc(1, sizeof(char *));
+        if (!d->class_names || !(d->class_names[0] = lr__strdup("text")))
+            rc = lr__err(err, LR_ENOMEM, "out of memory");
+        for (int i = 0; i < d->n && !rc; i++) d->label[i] = 0;
+    }
+    for (int i = 0; i < d->n; i++) lr__free(ld.raw[i]);
+    lr__free(ld.raw);
+    if (rc) lr__train_data_free(d);
+    return rc;
+}
+
 void lr__train_data_free(lr__train_data *d) {
     lr__free(d->ids);
     lr__free(d->start);

@@ -49,6 +49,12 @@ int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, 
                         lr_error *err);
 void lr__train_data_free(lr__train_data *d);
 
+/* Unlabelled raw log lines for pre-training: every non-empty line of
+ * `path` is masked with `rules` (lr_prep_line) and tokenized; all labels
+ * are 0 and there is one class. */
+int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok *tok,
+                              const lr_rules *rules, int max_len, lr_error *err);
+
 /* Split n examples into train and validation index lists (allocated, the
  * caller frees both). valid_fraction in [0, 1): n_valid = round(n * f),
  * at least 1 when f > 0 and n >= 2. Chronological: validation is the last

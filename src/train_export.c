@@ -6,6 +6,8 @@
  */
 #include "train_export.h"
 
+#include <string.h>
+
 #include "format.h"
 #include "util.h"
 
@@ -38,5 +40,21 @@ int lr__bert_train_export(const lr__bert_train *m, const lr__model_meta *meta, c
     }
     if (!rc) rc = lr__lrm_writer_write(w, path, err);
     lr__lrm_writer_free(w);
+    return rc;
+}
+
+int lr__bert_train_load_encoder(lr__bert_train *m, const char *path, lr_error *err) {
+    lr__lrm *f = lr__lrm_open(path, err);
+    if (!f) return err ? err->code : LR_EIO;
+    int rc = 0;
+    for (int i = 0; i < m->params.n && !rc; i++) {
+        const lr__param_info *info = &m->params.info[i];
+        if (strncmp(info->name, "bert.", 5) != 0) continue;
+        int64_t shape[2] = {info->shape[0], info->shape[1]};
+        const lr__tensor *t;
+        rc = lr__lrm_expect(f, info->name, LR_DTYPE_F32, info->ndim, shape, &t, err);
+        if (!rc) memcpy(m->params.value + info->offset, t->data, info->size * sizeof(float));
+    }
+    lr__lrm_close(f);
     return rc;
 }

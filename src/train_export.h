@@ -20,4 +20,10 @@
 int lr__bert_train_export(const lr__bert_train *m, const lr__model_meta *meta, const char *path,
                           lr_error *err);
 
+/* Copy every encoder tensor (names starting with "bert.") of the model
+ * file at `path` into m's parameters: starting `train` from a pre-trained
+ * encoder. Each must exist there as F32 with m's shape (LR_EFORMAT naming
+ * it otherwise); the head keeps its values. */
+int lr__bert_train_load_encoder(lr__bert_train *m, const char *path, lr_error *err);
+
 #endif /* LR_TRAIN_EXPORT_H */

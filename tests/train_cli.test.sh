@@ -108,5 +108,23 @@ grep -q "epoch 3/3" "$tmp/log_b1" && bad "the killed run had already finished" |
 grep -q "resumed from" "$tmp/log_b2" && ok || bad "resume did not load the checkpoint"
 cmp -s "$tmp/a.lrm" "$tmp/b.lrm" && ok || bad "resumed model differs from the uninterrupted one"
 
+# --- MLM pre-training on the raw lines, then train from that encoder
+sed -e "s|^data: .*|data: $tmp/raw.log|" -e "s|^output: .*|output: $tmp/enc.lrm|" \
+    -e 's|^epochs: .*|epochs: 2|' "$tmp/train.yaml" >"$tmp/pre.yaml"
+if "$bin" pretrain --config "$tmp/pre.yaml" 2>"$tmp/log_pre"; then ok; else bad "pretrain"; cat "$tmp/log_pre"; fi
+/usr/bin/env python3 - "$tmp/enc.lrm.metrics.json" <<'EOF2' && ok || bad "MLM loss did not fall"
+import json, sys
+e = json.load(open(sys.argv[1]))["epochs"]
+print("MLM loss curve:", [(x["train_loss"], x["val_loss"]) for x in e])
+assert len(e) == 2 and e[1]["train_loss"] < e[0]["train_loss"] and e[1]["val_loss"] < e[0]["val_loss"], e
+EOF2
+sed -e "s|^output: .*|output: $tmp/c.lrm|" -e "\$ainit: $tmp/enc.lrm" -e 's|^epochs: .*|epochs: 1|' \
+    "$tmp/train.yaml" >"$tmp/fine.yaml"
+"$bin" train --config "$tmp/fine.yaml" 2>"$tmp/log_c" && ok || { bad "train from the encoder"; cat "$tmp/log_c"; }
+"$bin" score -m "$tmp/c.lrm" -i "$tmp/raw.log" -o "$tmp/scores_c.jsonl" && ok || bad "score fine-tuned"
+sed -e "s|^init: .*|init: $tmp/raw.log|" "$tmp/fine.yaml" >"$tmp/wrong.yaml"
+"$bin" train --config "$tmp/wrong.yaml" 2>"$tmp/err" >/dev/null
+[ $? -eq 1 ] && grep -q "raw.log" "$tmp/err" && ok || { bad "init from a non-model"; cat "$tmp/err"; }
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

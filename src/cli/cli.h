@@ -40,5 +40,6 @@ int lr_cmd_convert(int argc, char **argv);
 int lr_cmd_score(int argc, char **argv);
 int lr_cmd_export(int argc, char **argv);
 int lr_cmd_train(int argc, char **argv);
+int lr_cmd_pretrain(int argc, char **argv);
 
 #endif /* LR_CLI_H */

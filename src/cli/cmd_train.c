@@ -1,6 +1,7 @@
 /*
- * cmd_train.c — `logrisk train --config train.yaml [-o model.lrm]`: flags
- * only; the run is lr_train_run, whose progress lines go to stderr.
+ * cmd_train.c — `logrisk train --config train.yaml [-o model.lrm]` and
+ * `logrisk pretrain` (same flags): flags only; the runs are lr_train_run /
+ * lr_pretrain_run, whose progress lines go to stderr.
  */
 #include <string.h>
 
@@ -18,32 +19,50 @@ static const char usage[] =
     "  --config FILE   the training configuration (YAML)\n"
     "  -o FILE         output model (overrides `output` in the config)\n";
 
+static const char usage_pretrain[] =
+    "usage: logrisk pretrain --config PRETRAIN.yaml [-o ENCODER.lrm]\n"
+    "\n"
+    "Masked-LM pre-training (15% of tokens, 80/10/10) of the encoder on raw\n"
+    "log lines (masked with the rules first). Writes the best encoder by\n"
+    "validation loss as a model file that `train` starts from with `init:`,\n"
+    "and the loss curve as JSON. Same YAML keys as train (README, Training).\n"
+    "\n"
+    "  --config FILE   the configuration (YAML); `data` is a raw log file\n"
+    "  -o FILE         output model (overrides `output` in the config)\n";
+
 static void log_line(void *user, const char *line) {
-    (void)user;
-    fprintf(stderr, "logrisk train: %s\n", line);
+    fprintf(stderr, "logrisk %s: %s\n", (const char *)user, line);
 }
 
-int lr_cmd_train(int argc, char **argv) {
+typedef int (*run_fn)(const char *, const char *, lr_train_log_fn, void *, lr_error *);
+
+static int run_cmd(int argc, char **argv, const char *name, const char *text, run_fn run) {
     const char *config = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(usage, 1);
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(text, 1);
         const char **dst = strcmp(a, "--config") == 0 ? &config : strcmp(a, "-o") == 0 ? &out : NULL;
         if (!dst) {
-            fprintf(stderr, "logrisk train: unknown option '%s'\n\n", a);
-            return lr_cli_usage(usage, 0);
+            fprintf(stderr, "logrisk %s: unknown option '%s'\n\n", name, a);
+            return lr_cli_usage(text, 0);
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "logrisk train: option '%s' needs a value\n\n", a);
-            return lr_cli_usage(usage, 0);
+            fprintf(stderr, "logrisk %s: option '%s' needs a value\n\n", name, a);
+            return lr_cli_usage(text, 0);
         }
         *dst = argv[++i];
     }
     if (!config) {
-        fprintf(stderr, "logrisk train: --config is required\n\n");
-        return lr_cli_usage(usage, 0);
+        fprintf(stderr, "logrisk %s: --config is required\n\n", name);
+        return lr_cli_usage(text, 0);
     }
     lr_error err = {0};
-    if (lr_train_run(config, out, log_line, NULL, &err) != 0) return lr_cli_error("train", &err);
+    if (run(config, out, log_line, (void *)name, &err) != 0) return lr_cli_error(name, &err);
     return 0;
+}
+
+int lr_cmd_train(int argc, char **argv) { return run_cmd(argc, argv, "train", usage, lr_train_run); }
+
+int lr_cmd_pretrain(int argc, char **argv) {
+    return run_cmd(argc, argv, "pretrain", usage_pretrain, lr_pretrain_run);
 }

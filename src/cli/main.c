@@ -28,6 +28,7 @@ static const struct {
     {"score", lr_cmd_score, "risk of every log line: one JSON object per line, in order"},
     {"export", lr_cmd_export, "write a model as an ONNX file (ONNX Runtime, opset 14 or 17)"},
     {"train", lr_cmd_train, "train a classifier on labelled lines (YAML config) into a model file"},
+    {"pretrain", lr_cmd_pretrain, "masked-LM pre-training of the encoder on raw log lines"},
 };
 
 static void print_usage(FILE *f) {
