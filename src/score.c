@@ -285,33 +285,23 @@ void lr_scorer_set_output(lr_scorer *s, FILE *out) {
     s->out = out;
 }
 
-int lr__score_put_float(lr__buf *b, float v) {
-    if (!isfinite(v)) return lr__buf_puts(b, "null");
-    char text[32];
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(text, sizeof text, "%.*g", prec, (double)v);
-        if (strtof(text, NULL) == v) break;
-    }
-    return lr__buf_puts(b, text);
-}
-
 /* Append one result as a JSON object and '\n' to b. */
 static int put_result_json(const lr_scorer *s, lr__buf *b, const lr_score_result *r) {
     int rc = lr__buf_printf(b, "{\"line\":%llu,\"risk_label\":", (unsigned long long)r->line);
     rc = rc ? rc : lr__buf_put(b, s->label_json[r->label], s->label_json_len[r->label]);
     rc = rc ? rc : lr__buf_puts(b, ",\"risk_score\":");
-    rc = rc ? rc : lr__score_put_float(b, r->score);
+    rc = rc ? rc : lr__buf_put_json_float(b, r->score);
     rc = rc ? rc : lr__buf_puts(b, ",\"probabilities\":[");
     for (int i = 0; i < r->n_labels && !rc; i++) {
         if (i) rc = lr__buf_putc(b, ',');
-        rc = rc ? rc : lr__score_put_float(b, r->probs[i]);
+        rc = rc ? rc : lr__buf_put_json_float(b, r->probs[i]);
     }
     rc = rc ? rc : lr__buf_putc(b, ']');
     if (s->with_logits) {
         rc = rc ? rc : lr__buf_puts(b, ",\"logits\":[");
         for (int i = 0; i < r->n_labels && !rc; i++) {
             if (i) rc = lr__buf_putc(b, ',');
-            rc = rc ? rc : lr__score_put_float(b, r->logits[i]);
+            rc = rc ? rc : lr__buf_put_json_float(b, r->logits[i]);
         }
         rc = rc ? rc : lr__buf_putc(b, ']');
     }

@@ -14,9 +14,4 @@
  * longer line is read and dropped (see the design note in score.c). */
 #define LR_SCORE_MAX_LINE_BYTES ((size_t)64 * 1024)
 
-/* Append the shortest decimal form of v that reads back as the same float
- * (at most 9 significant digits; "0.1", not "0.100000001"); non-finite
- * values as JSON null. Returns 0 or LR_ENOMEM. */
-int lr__score_put_float(lr__buf *b, float v);
-
 #endif /* LR_SCORE_H */

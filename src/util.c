@@ -188,5 +188,11 @@ int lr__buf_put_json_string(lr__buf *b, const char *s, size_t len) {
 
 int lr__buf_put_json_float(lr__buf *b, float v) {
     if (!isfinite(v)) return lr__buf_puts(b, "null");
-    return lr__buf_printf(b, "%.9g", (double)v);
+    /* the shortest %g form that reads back as the same float (at most 9 digits) */
+    char text[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(text, sizeof text, "%.*g", prec, (double)v);
+        if (strtof(text, NULL) == v) break;
+    }
+    return lr__buf_puts(b, text);
 }

@@ -78,8 +78,9 @@ int lr__buf_printf(lr__buf *b, const char *fmt, ...) LR_PRINTF(2, 3);
  * copied as is. */
 int lr__buf_put_json_string(lr__buf *b, const char *s, size_t len);
 
-/* Append a float the way JSON readers expect: shortest "%.9g" form that
- * round-trips a float, never "nan"/"inf" (written as null). */
+/* Append a float the way JSON readers expect: the shortest "%g" form that
+ * reads back as the same float (0.1f is "0.1"), never "nan"/"inf" (written
+ * as null). */
 int lr__buf_put_json_float(lr__buf *b, float v);
 
 #endif /* LR_UTIL_H */

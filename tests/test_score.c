@@ -21,7 +21,7 @@ static void test_float_shortest(void) {
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         lr__buf b;
         lr__buf_init(&b);
-        T_EQ_INT(lr__score_put_float(&b, values[i]), 0);
+        T_EQ_INT(lr__buf_put_json_float(&b, values[i]), 0);
         T_CHECK(strtof(b.data, NULL) == values[i]); /* round-trips */
         /* and no shorter precision would */
         char shorter[320];
@@ -39,13 +39,13 @@ static void test_float_shortest(void) {
     }
     lr__buf b;
     lr__buf_init(&b);
-    lr__score_put_float(&b, 0.1f);
+    lr__buf_put_json_float(&b, 0.1f);
     T_EQ_STR(b.data, "0.1");
     lr__buf_clear(&b);
-    lr__score_put_float(&b, NAN);
+    lr__buf_put_json_float(&b, NAN);
     T_EQ_STR(b.data, "null");
     lr__buf_clear(&b);
-    lr__score_put_float(&b, -INFINITY);
+    lr__buf_put_json_float(&b, -INFINITY);
     T_EQ_STR(b.data, "null");
     lr__buf_free(&b);
 }
