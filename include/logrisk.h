@@ -21,6 +21,7 @@
 #ifndef LOGRISK_H
 #define LOGRISK_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,6 +105,12 @@ uint64_t lr_io_lines(const lr_io_reader *r);
 /* 1 when a complete line is already buffered (the next read will not
  * block), else 0 — for callers that flush output or poll() before reading. */
 int lr_io_reader_buffered(const lr_io_reader *r);
+/* Follow mode: lr_io_read_line returns 2 instead of blocking, and on a
+ * regular file returns 2 at end of file (more may be appended, tail -f)
+ * keeping an unterminated last line. end_input: from now on act as at end
+ * of input (the buffered lines, an unterminated last line, then 0). */
+void lr_io_reader_set_follow(lr_io_reader *r, int on);
+void lr_io_reader_end_input(lr_io_reader *r);
 
 /* An RFC 4180 CSV reader on top of a line reader (borrowed, not owned):
  * ',' separated, '"' quoted fields with "" for a quote, newlines inside
@@ -125,6 +132,54 @@ const char *lr_io_csv_field(const lr_io_csv *c, size_t i, size_t *len);
 int lr_io_csv_find(const lr_io_csv *c, const char *name);
 /* The input line number (1-based) where the current record starts. */
 uint64_t lr_io_csv_line(const lr_io_csv *c);
+
+/* ---------------------------------------------------------------- records */
+
+/* Log records from the formats logs are stored in (src/records.c): raw
+ * lines, CRI container logs (partial P lines joined until F), Docker
+ * json-file (split "log" values joined until one ends in '\n', which is
+ * stripped), JSON lines (message in a field), CSV (message in a column).
+ * auto decides on the first non-empty line. Lines not of the format are
+ * records of their raw text, flagged malformed and counted. */
+typedef enum lr_rec_format {
+    LR_REC_AUTO = 0, LR_REC_RAW, LR_REC_CRI, LR_REC_DOCKER, LR_REC_JSONL, LR_REC_CSV
+} lr_rec_format;
+
+typedef struct lr_records_opts {
+    lr_rec_format format;   /* default LR_REC_AUTO (csv when column is set)       */
+    const char *field;      /* jsonl: dotted path; NULL: message, msg, log        */
+    const char *column;     /* csv: header name or 1-based number; NULL: message,
+                               msg, log                                           */
+    size_t max_bytes;       /* a message is cut at this many bytes (64 KiB)       */
+    int follow;             /* never block: next() returns 2 (not csv)           */
+} lr_records_opts;
+
+/* One record; msg is owned by the reader and valid until the next call. */
+typedef struct lr_record {
+    const char *msg;        /* the message bytes (no '\n', no trailing '\r')    */
+    size_t len;
+    uint64_t line;          /* 1-based physical line where the record starts   */
+    int truncated;          /* cut at max_bytes                                */
+    int malformed;          /* not of the format: the raw line                 */
+} lr_record;
+
+typedef struct lr_records lr_records;
+
+void lr_records_opts_init(lr_records_opts *opts);
+int lr_records_parse_format(const char *name, lr_rec_format *out); /* 0 or LR_EINVAL */
+const char *lr_records_format_name(lr_rec_format f);
+/* fd is borrowed (not closed); opts strings are copied. */
+lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err);
+void lr_records_free(lr_records *r);
+/* 1 and *rec, 0 at end of input, 2 (follow) nothing complete yet, or < 0. */
+int lr_records_next(lr_records *r, lr_record *rec, lr_error *err);
+/* Treat the input as ended (SIGTERM): what is buffered is still returned. */
+void lr_records_end_input(lr_records *r);
+/* 1 when a record may be available without reading. */
+int lr_records_buffered(const lr_records *r);
+/* The format in use (auto: as detected so far) and the malformed count. */
+lr_rec_format lr_records_format(const lr_records *r);
+uint64_t lr_records_malformed(const lr_records *r);
 
 /* ------------------------------------------------------------------ rules */
 
@@ -356,6 +411,11 @@ typedef struct lr_score_opts {
     size_t max_line_bytes;  /* bytes of a raw line kept (default 64 KiB); the rest
                                of a longer line is dropped, see score.c           */
     const lr_rules *rules;  /* borrowed; NULL: the model's rules, else the defaults */
+    int cache_entries;      /* LRU cache of token sequences -> logits (4096; 0 off) */
+    int echo;               /* output adds "message" (the record's message)        */
+    int top_k;              /* output adds "top":[{"label":L,"p":P},..] (0: none)   */
+    double min_risk;        /* write only lines with risk_label or risk_score >= it */
+    int csv;                /* built-in writer: CSV with a header, not JSON lines  */
 } lr_score_opts;
 
 /* One scored line. Pointers are valid only during the sink call. */
@@ -402,6 +462,23 @@ int lr_scorer_run(lr_scorer *scorer, int in_fd, FILE *out, lr_error *err);
 /* Counters since creation: lines, tokens, lines truncated. Any may be NULL. */
 void lr_scorer_stats(const lr_scorer *scorer, uint64_t *lines, uint64_t *tokens,
                      uint64_t *truncated);
+/* Cache hits and lookups, results written (after min_risk). Any may be NULL. */
+void lr_scorer_cache_stats(const lr_scorer *scorer, uint64_t *hits, uint64_t *lookups,
+                           uint64_t *written);
+/* Queue one record's message under its own line number (see push). */
+int lr_scorer_push_record(lr_scorer *scorer, const char *msg, size_t len, uint64_t line,
+                          int truncated, lr_error *err);
+
+typedef struct lr_score_run_opts {
+    int follow;                       /* records were opened with follow        */
+    double interval;                  /* follow: seconds a queued line may wait */
+    volatile sig_atomic_t *stop;      /* set by a signal handler: end input     */
+} lr_score_run_opts;
+void lr_score_run_opts_init(lr_score_run_opts *opts);
+/* Score every record (recs reads in_fd; both borrowed) to out in the
+ * scorer's output format; follow mode and *stop as described in score.c. */
+int lr_scorer_run_records(lr_scorer *scorer, lr_records *recs, int in_fd, FILE *out,
+                          const lr_score_run_opts *opts, lr_error *err);
 
 /* --------------------------------------------------------------- training */
 

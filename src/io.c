@@ -19,7 +19,9 @@
 #include "io.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IO_MIN_CAP (64u << 10)
@@ -30,6 +32,9 @@ struct lr_io_reader {
     char *buf;
     size_t cap, start, end, scan;
     int skipping;       /* the current line passed max_line: drop input to '\n' */
+    int follow;         /* never block; 2 instead of waiting (see set_follow) */
+    int regular;        /* fd is a regular file (follow: EOF is not final)    */
+    int ended;          /* end_input was called: behave as at end of input    */
     uint64_t lines;
 };
 
@@ -54,6 +59,19 @@ void lr_io_reader_free(lr_io_reader *r) {
 }
 
 uint64_t lr_io_lines(const lr_io_reader *r) { return r->lines; }
+
+/* Follow mode (--follow): a read that would block returns 2 instead, and on
+ * a regular file end of file returns 2 too (the file may grow, like
+ * tail -f) without handing out the unterminated last line. */
+void lr_io_reader_set_follow(lr_io_reader *r, int on) {
+    struct stat st;
+    r->follow = on != 0;
+    r->regular = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* From now on behave as at end of input: the buffered lines, then an
+ * unterminated last line, then 0 (used on SIGTERM in follow mode). */
+void lr_io_reader_end_input(lr_io_reader *r) { r->ended = 1; }
 
 int lr_io_reader_buffered(const lr_io_reader *r) {
     return r->scan < r->end && memchr(r->buf + r->scan, '\n', r->end - r->scan) != NULL;
@@ -104,7 +122,16 @@ int lr_io_read_line(lr_io_reader *r, const char **line, size_t *len, int *trunca
             r->buf = nb;
             r->cap = cap;
         }
-        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        ssize_t got = 0;
+        if (!r->ended) {
+            if (r->follow && !r->regular) {
+                struct pollfd p = {.fd = r->fd, .events = POLLIN};
+                int pr = poll(&p, 1, 0);
+                if (pr == 0 || (pr < 0 && errno == EINTR)) return 2;
+            }
+            got = read(r->fd, r->buf + r->end, r->cap - r->end);
+            if (got == 0 && r->follow && r->regular) return 2;
+        }
         if (got < 0) {
             if (errno == EINTR) continue;
             return lr__err(err, LR_EIO, "read error after line %llu: %s", (unsigned long long)r->lines,

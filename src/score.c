@@ -31,6 +31,28 @@
  *    forward; preprocessing and tokenizing run on the caller's thread
  *    (they cost ~1% of the model time).
  *
+ * Production additions (issue 7)
+ *  - Records: lr_scorer_push_record takes a message with the caller's line
+ *    number (src/records.c gives the first physical line of a record);
+ *    lr_scorer_run_records drives a record reader, in follow mode too.
+ *  - Cache: a bounded LRU (opts.cache_entries, default 4096) keyed by the
+ *    token id sequence (64-bit FNV-1a hash, then a full compare) holding the
+ *    logits. A hit is looked up at push time and never reaches the model;
+ *    misses are inserted after scoring. Entries are preallocated (max_len
+ *    ids + n_labels floats each), so memory is fixed. The model's logits of
+ *    a line do not depend on the other lines of its batch, so results are
+ *    identical with and without the cache (tested).
+ *  - Output options: "message" (echo: the record's message, invalid UTF-8
+ *    bytes replaced by U+FFFD), "top" (top_k classes by probability, ties
+ *    by class index), min_risk (only lines with risk_label >= N or
+ *    risk_score >= N are written), CSV instead of JSON lines.
+ *  - Follow: the run loop never blocks in read(2) (the line reader's follow
+ *    mode); it polls the fd with a timeout that ends `interval` after the
+ *    oldest queued line arrived, then scores what is queued. A regular file
+ *    at EOF is polled every 100 ms (poll(2) says regular files are always
+ *    readable). *stop (set by the caller's signal handler) makes the loop
+ *    treat the input as ended: everything read so far is scored and written.
+ *
  * Label output: when the model's label names are exactly "0", "1", ...,
  * "C-1" (the risk model), risk_label is written as a JSON number; otherwise
  * as the label's name, a JSON string. risk_score is always the expected
@@ -45,7 +67,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <time.h>
+
+#include "io.h"
 #include "pool.h"
+
+/* An LRU cache entry; prev/next link the recency list, hnext the bucket. */
+typedef struct cache_ent {
+    uint64_t hash;
+    int n;                  /* token count; 0 = free */
+    int prev, next, hnext;
+} cache_ent;
 
 struct lr_scorer {
     const lr_model *model; /* borrowed */
@@ -79,6 +111,28 @@ struct lr_scorer {
 
     uint64_t next_line; /* number of the next pushed line (1-based) */
     uint64_t stat_lines, stat_tokens, stat_truncated;
+    uint64_t stat_written, stat_hits, stat_lookups;
+
+    /* output options */
+    int echo, top_k, csv, csv_header_done;
+    double min_risk;
+    int numeric_labels;
+    unsigned char *cached; /* window slot answered by the cache (1) or by an
+                              earlier slot of the window with the same ids (2) */
+    int *dup_of;           /* cached == 2: that slot */
+    uint64_t *hashes;      /* window slot token hash */
+    lr__buf echo_text;     /* messages of the window (echo) */
+    size_t *echo_off, *echo_len;
+    lr__buf tmp;           /* UTF-8 repair */
+    int *top_idx;          /* n_labels */
+
+    /* the cache */
+    int cache_cap, cache_used, cache_head, cache_tail;
+    cache_ent *ents;
+    int32_t *cache_ids;     /* cache_cap * max_len */
+    float *cache_logits;    /* cache_cap * n_labels */
+    int *buckets;           /* n_buckets heads (-1 empty) */
+    size_t n_buckets;
 
     lr_score_sink_fn sink;
     void *sink_user;
@@ -97,6 +151,92 @@ void lr_score_opts_init(lr_score_opts *opts) {
     opts->with_logits = 0;
     opts->max_line_bytes = LR_SCORE_MAX_LINE_BYTES;
     opts->rules = NULL;
+    opts->cache_entries = 4096;
+    opts->echo = 0;
+    opts->top_k = 0;
+    opts->min_risk = 0;
+    opts->csv = 0;
+}
+
+/* --------------------------------------------------------------- cache */
+
+/* Preallocate `cap` entries (0: no cache). Returns 0 or LR_ENOMEM. */
+static int cache_init(lr_scorer *s, int cap, lr_error *err) {
+    s->cache_cap = cap;
+    s->cache_head = s->cache_tail = -1;
+    if (cap == 0) return 0;
+    size_t nb = 16;
+    while (nb < (size_t)cap * 2) nb *= 2;
+    s->n_buckets = nb;
+    s->ents = lr__alloc_array((size_t)cap, sizeof *s->ents);
+    s->cache_ids = lr__alloc_array((size_t)cap * (size_t)s->max_len, sizeof *s->cache_ids);
+    s->cache_logits = lr__alloc_array((size_t)cap * (size_t)s->n_labels, sizeof *s->cache_logits);
+    s->buckets = lr__alloc_array(nb, sizeof *s->buckets);
+    if (!s->ents || !s->cache_ids || !s->cache_logits || !s->buckets)
+        return lr__err(err, LR_ENOMEM, "out of memory for a cache of %d entries", cap);
+    for (size_t i = 0; i < nb; i++) s->buckets[i] = -1;
+    return 0;
+}
+
+/* FNV-1a over the ids' values. */
+static uint64_t hash_ids(const int32_t *ids, int n) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++) {
+        uint32_t v = (uint32_t)ids[i];
+        for (int k = 0; k < 4; k++) {
+            h ^= (v >> (8 * k)) & 0xffu;
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+static void lru_unlink(lr_scorer *s, int e) {
+    cache_ent *x = &s->ents[e];
+    if (x->prev >= 0) s->ents[x->prev].next = x->next; else s->cache_head = x->next;
+    if (x->next >= 0) s->ents[x->next].prev = x->prev; else s->cache_tail = x->prev;
+}
+
+static void lru_front(lr_scorer *s, int e) {
+    cache_ent *x = &s->ents[e];
+    x->prev = -1;
+    x->next = s->cache_head;
+    if (s->cache_head >= 0) s->ents[s->cache_head].prev = e;
+    s->cache_head = e;
+    if (s->cache_tail < 0) s->cache_tail = e;
+}
+
+/* The entry holding exactly ids[0..n), or -1. */
+static int cache_find(lr_scorer *s, uint64_t h, const int32_t *ids, int n) {
+    for (int e = s->buckets[h & (s->n_buckets - 1)]; e >= 0; e = s->ents[e].hnext)
+        if (s->ents[e].hash == h && s->ents[e].n == n &&
+            memcmp(s->cache_ids + (size_t)e * (size_t)s->max_len, ids, (size_t)n * sizeof *ids) == 0)
+            return e;
+    return -1;
+}
+
+/* Insert (ids, logits) unless present; evicts the least recently used. */
+static void cache_put(lr_scorer *s, uint64_t h, const int32_t *ids, int n, const float *logits) {
+    if (s->cache_cap == 0 || cache_find(s, h, ids, n) >= 0) return;
+    int e;
+    if (s->cache_used < s->cache_cap) {
+        e = s->cache_used++;
+    } else {
+        e = s->cache_tail;
+        lru_unlink(s, e);
+        int *pp = &s->buckets[s->ents[e].hash & (s->n_buckets - 1)];
+        while (*pp != e) pp = &s->ents[*pp].hnext;
+        *pp = s->ents[e].hnext;
+    }
+    cache_ent *x = &s->ents[e];
+    x->hash = h;
+    x->n = n;
+    memcpy(s->cache_ids + (size_t)e * (size_t)s->max_len, ids, (size_t)n * sizeof *ids);
+    memcpy(s->cache_logits + (size_t)e * (size_t)s->n_labels, logits, (size_t)s->n_labels * sizeof *logits);
+    size_t b = h & (s->n_buckets - 1);
+    x->hnext = s->buckets[b];
+    s->buckets[b] = e;
+    lru_front(s, e);
 }
 
 /* ---------------------------------------------------------- new / free */
@@ -112,6 +252,7 @@ static int build_label_json(lr_scorer *s, lr_error *err) {
         int n = snprintf(want, sizeof want, "%d", i);
         if (!name || (size_t)n != len || memcmp(name, want, len) != 0) numeric = 0;
     }
+    s->numeric_labels = numeric;
     s->label_json = lr__calloc((size_t)s->n_labels, sizeof *s->label_json);
     s->label_json_len = lr__calloc((size_t)s->n_labels, sizeof *s->label_json_len);
     if (!s->label_json || !s->label_json_len)
@@ -182,6 +323,16 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
     s->max_line_bytes = opts->max_line_bytes;
     s->next_line = 1;
     lr__buf_init(&s->out_buf);
+    s->echo = opts->echo != 0;
+    s->csv = opts->csv != 0;
+    s->min_risk = opts->min_risk;
+    lr__buf_init(&s->echo_text);
+    lr__buf_init(&s->tmp);
+    if (opts->cache_entries < 0 || opts->cache_entries > (1 << 22) || opts->top_k < 0) {
+        lr__err(err, LR_EINVAL, "cache of %d entries / top_k %d out of range", opts->cache_entries,
+                opts->top_k);
+        goto fail;
+    }
     if (s->n_labels < 1 || s->max_len < 2) {
         lr__err(err, LR_EFORMAT, "model has %d labels and max_len %d; need >= 1 and >= 2",
                 s->n_labels, s->max_len);
@@ -233,6 +384,18 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
         lr__err(err, LR_ENOMEM, "out of memory for a window of %d lines", s->window_lines);
         goto fail;
     }
+    s->cached = lr__calloc(w, 1);
+    s->hashes = lr__alloc_array(w, sizeof *s->hashes);
+    s->dup_of = lr__alloc_array(w, sizeof *s->dup_of);
+    s->echo_off = lr__alloc_array(w, sizeof *s->echo_off);
+    s->echo_len = lr__alloc_array(w, sizeof *s->echo_len);
+    s->top_idx = lr__alloc_array(c, sizeof *s->top_idx);
+    if (!s->cached || !s->hashes || !s->dup_of || !s->echo_off || !s->echo_len || !s->top_idx) {
+        lr__err(err, LR_ENOMEM, "out of memory for a window of %d lines", s->window_lines);
+        goto fail;
+    }
+    s->top_k = LR_MIN(opts->top_k, s->n_labels);
+    if (cache_init(s, opts->cache_entries, err)) goto fail;
     if (build_label_json(s, err)) goto fail;
     return s;
 fail:
@@ -259,6 +422,18 @@ void lr_scorer_free(lr_scorer *s) {
     lr__free(s->batch_lens);
     lr__free(s->logits);
     lr__free(s->probs);
+    lr__free(s->cached);
+    lr__free(s->hashes);
+    lr__free(s->dup_of);
+    lr__free(s->echo_off);
+    lr__free(s->echo_len);
+    lr__free(s->top_idx);
+    lr__free(s->ents);
+    lr__free(s->cache_ids);
+    lr__free(s->cache_logits);
+    lr__free(s->buckets);
+    lr__buf_free(&s->echo_text);
+    lr__buf_free(&s->tmp);
     lr__buf_free(&s->out_buf);
     lr_model_ctx_free(s->ctx);
     lr_pool_free(s->pool);
@@ -285,8 +460,58 @@ void lr_scorer_set_output(lr_scorer *s, FILE *out) {
     s->out = out;
 }
 
-/* Append one result as a JSON object and '\n' to b. */
-static int put_result_json(const lr_scorer *s, lr__buf *b, const lr_score_result *r) {
+/* Append `s` to tmp with every byte that is not part of a valid UTF-8
+ * sequence replaced by U+FFFD, so the output is valid UTF-8 text. */
+static int utf8_repair(lr__buf *tmp, const char *str, size_t len) {
+    const unsigned char *p = (const unsigned char *)str;
+    lr__buf_clear(tmp);
+    size_t i = 0;
+    while (i < len) {
+        size_t run = i;
+        while (run < len && p[run] < 0x80) run++;
+        if (run > i && lr__buf_put(tmp, p + i, run - i)) return LR_ENOMEM;
+        i = run;
+        if (i == len) break;
+        unsigned c = p[i];
+        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        int ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++) ok = (p[i + k] & 0xc0) == 0x80;
+        if (ok && n == 3) {
+            unsigned c1 = p[i + 1];
+            if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) ok = 0; /* overlong, surrogate */
+        }
+        if (ok && n == 4) {
+            unsigned c1 = p[i + 1];
+            if ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) ok = 0;
+        }
+        if (ok) {
+            if (lr__buf_put(tmp, p + i, n)) return LR_ENOMEM;
+            i += n;
+        } else {
+            if (lr__buf_put(tmp, "\xef\xbf\xbd", 3)) return LR_ENOMEM;
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* The classes of r in descending probability (ties: lower index first);
+ * the first top_k land in s->top_idx. */
+static void top_classes(lr_scorer *s, const lr_score_result *r) {
+    int k = s->top_k;
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < r->n_labels; i++) {
+            int used = 0;
+            for (int q = 0; q < j && !used; q++) used = s->top_idx[q] == i;
+            if (!used && (best < 0 || r->probs[i] > r->probs[best])) best = i;
+        }
+        s->top_idx[j] = best;
+    }
+}
+
+/* Append one result as a JSON object and '\n' to b; msg (echo) may be NULL. */
+static int put_result_json(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
     int rc = lr__buf_printf(b, "{\"line\":%llu,\"risk_label\":", (unsigned long long)r->line);
     rc = rc ? rc : lr__buf_put(b, s->label_json[r->label], s->label_json_len[r->label]);
     rc = rc ? rc : lr__buf_puts(b, ",\"risk_score\":");
@@ -305,8 +530,92 @@ static int put_result_json(const lr_scorer *s, lr__buf *b, const lr_score_result
         }
         rc = rc ? rc : lr__buf_putc(b, ']');
     }
+    if (s->top_k > 0) {
+        top_classes(s, r);
+        rc = rc ? rc : lr__buf_puts(b, ",\"top\":[");
+        for (int j = 0; j < s->top_k && !rc; j++) {
+            int c = s->top_idx[j];
+            rc = lr__buf_puts(b, j ? ",{\"label\":" : "{\"label\":");
+            rc = rc ? rc : lr__buf_put(b, s->label_json[c], s->label_json_len[c]);
+            rc = rc ? rc : lr__buf_puts(b, ",\"p\":");
+            rc = rc ? rc : lr__buf_put_json_float(b, r->probs[c]);
+            rc = rc ? rc : lr__buf_putc(b, '}');
+        }
+        rc = rc ? rc : lr__buf_putc(b, ']');
+    }
+    if (msg) {
+        rc = rc ? rc : utf8_repair(&s->tmp, msg, msg_len);
+        rc = rc ? rc : lr__buf_puts(b, ",\"message\":");
+        rc = rc ? rc : lr__buf_put_json_string(b, s->tmp.data ? s->tmp.data : "", s->tmp.len);
+    }
     rc = rc ? rc : lr__buf_puts(b, "}\n");
     return rc;
+}
+
+/* A label's name as CSV text. */
+static int put_label_csv(const lr_scorer *s, lr__buf *b, int c) {
+    size_t len = 0;
+    const char *name = lr_model_label(s->model, c, &len);
+    return lr__io_csv_put(b, name ? name : "", name ? len : 0);
+}
+
+/* The CSV header: line,risk_label,risk_score,p_<label>...[,logit_<label>...]
+ * [,top<j>_label,top<j>_p...][,message]. */
+static int put_csv_header(lr_scorer *s, lr__buf *b) {
+    int rc = lr__buf_puts(b, "line,risk_label,risk_score");
+    lr__buf name;
+    lr__buf_init(&name);
+    for (int pass = 0; pass < 1 + s->with_logits && !rc; pass++)
+        for (int i = 0; i < s->n_labels && !rc; i++) {
+            size_t len = 0;
+            const char *l = lr_model_label(s->model, i, &len);
+            lr__buf_clear(&name);
+            rc = lr__buf_puts(&name, pass ? "logit_" : "p_");
+            rc = rc ? rc : lr__buf_put(&name, l ? l : "", l ? len : 0);
+            rc = rc ? rc : lr__buf_putc(b, ',');
+            rc = rc ? rc : lr__io_csv_put(b, name.data, name.len);
+        }
+    lr__buf_free(&name);
+    for (int j = 1; j <= s->top_k && !rc; j++) rc = lr__buf_printf(b, ",top%d_label,top%d_p", j, j);
+    if (s->echo && !rc) rc = lr__buf_puts(b, ",message");
+    return rc ? rc : lr__buf_puts(b, "\r\n");
+}
+
+/* Append one result as a CSV record (RFC 4180, CRLF). */
+static int put_result_csv(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
+    int rc = lr__buf_printf(b, "%llu,", (unsigned long long)r->line);
+    rc = rc ? rc : put_label_csv(s, b, r->label);
+    rc = rc ? rc : lr__buf_putc(b, ',');
+    rc = rc ? rc : lr__buf_put_json_float(b, r->score);
+    for (int i = 0; i < r->n_labels && !rc; i++) {
+        rc = lr__buf_putc(b, ',');
+        rc = rc ? rc : lr__buf_put_json_float(b, r->probs[i]);
+    }
+    for (int i = 0; s->with_logits && i < r->n_labels && !rc; i++) {
+        rc = lr__buf_putc(b, ',');
+        rc = rc ? rc : lr__buf_put_json_float(b, r->logits[i]);
+    }
+    if (s->top_k > 0 && !rc) {
+        top_classes(s, r);
+        for (int j = 0; j < s->top_k && !rc; j++) {
+            rc = lr__buf_putc(b, ',');
+            rc = rc ? rc : put_label_csv(s, b, s->top_idx[j]);
+            rc = rc ? rc : lr__buf_putc(b, ',');
+            rc = rc ? rc : lr__buf_put_json_float(b, r->probs[s->top_idx[j]]);
+        }
+    }
+    if (msg && !rc) {
+        rc = utf8_repair(&s->tmp, msg, msg_len);
+        rc = rc ? rc : lr__buf_putc(b, ',');
+        rc = rc ? rc : lr__io_csv_put(b, s->tmp.data ? s->tmp.data : "", s->tmp.len);
+    }
+    return rc ? rc : lr__buf_puts(b, "\r\n");
+}
+
+/* Whether a result passes --min-risk: risk_label (its class index) >= N or
+ * risk_score >= N. */
+static int passes(const lr_scorer *s, const lr_score_result *r) {
+    return s->min_risk <= 0 || (double)r->label >= s->min_risk || (double)r->score >= s->min_risk;
 }
 
 /* Write the bytes of out_buf to the output FILE; LR_EIO with the errno
@@ -332,20 +641,22 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Score every queued line and hand the results to the sink in arrival
- * order; empties the window. */
+/* Score every queued line (those not answered by the cache) and hand the
+ * results to the sink in arrival order; empties the window. */
 static int score_window(lr_scorer *s, lr_error *err) {
     int n = s->n_pending;
     if (n == 0) return 0;
-    /* order the slots by (token count, slot); the slot lives in the low bits */
+    /* order the model's slots by (token count, slot); the slot is in the low bits */
     uint64_t *k = s->sort_keys;
-    for (int i = 0; i < n; i++) k[i] = ((uint64_t)(uint32_t)s->n_tokens[i] << 32) | (uint32_t)i;
-    qsort(k, (size_t)n, sizeof *k, cmp_u64);
-    for (int i = 0; i < n; i++) s->order[i] = (int)(k[i] & 0xffffffffu);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!s->cached[i]) k[m++] = ((uint64_t)(uint32_t)s->n_tokens[i] << 32) | (uint32_t)i;
+    qsort(k, (size_t)m, sizeof *k, cmp_u64);
+    for (int i = 0; i < m; i++) s->order[i] = (int)(k[i] & 0xffffffffu);
 
     size_t c = (size_t)s->n_labels;
-    for (int start = 0; start < n; start += s->batch) {
-        int nb = LR_MIN(s->batch, n - start);
+    for (int start = 0; start < m; start += s->batch) {
+        int nb = LR_MIN(s->batch, m - start);
         for (int j = 0; j < nb; j++) {
             int slot = s->order[start + j];
             s->batch_ids[j] = s->ids + (size_t)slot * (size_t)s->max_len;
@@ -357,10 +668,21 @@ static int score_window(lr_scorer *s, lr_error *err) {
         int rc = lr_model_logits(s->ctx, s->pool, s->batch_ids, s->batch_lens, nb, tmp, err);
         if (rc) return rc;
     }
+    for (int i = 0; i < m; i++) {
+        int slot = s->order[i];
+        memcpy(s->logits + (size_t)slot * c, s->probs + (size_t)i * c, c * sizeof(float));
+        cache_put(s, s->hashes[slot], s->ids + (size_t)slot * (size_t)s->max_len, s->n_tokens[slot],
+                  s->logits + (size_t)slot * c);
+    }
     for (int i = 0; i < n; i++)
-        memcpy(s->logits + (size_t)s->order[i] * c, s->probs + (size_t)i * c, c * sizeof(float));
+        if (s->cached[i] == 2)
+            memcpy(s->logits + (size_t)i * c, s->logits + (size_t)s->dup_of[i] * c, c * sizeof(float));
 
     int rc = 0;
+    if (s->out && s->csv && !s->csv_header_done) {
+        if (put_csv_header(s, &s->out_buf)) return lr__err(err, LR_ENOMEM, "out of memory");
+        s->csv_header_done = 1;
+    }
     for (int i = 0; i < n && !rc; i++) {
         lr_score_result r;
         float *probs = s->probs + (size_t)i * c;
@@ -371,35 +693,72 @@ static int score_window(lr_scorer *s, lr_error *err) {
         r.n_tokens = s->n_tokens[i];
         r.truncated = s->truncated[i];
         lr_model_outputs(r.logits, s->n_labels, probs, &r.score, &r.label);
+        if (!passes(s, &r)) continue;
+        s->stat_written++;
         if (s->sink) {
             rc = s->sink(s->sink_user, &r, err);
         } else if (s->out) {
-            if (put_result_json(s, &s->out_buf, &r))
-                rc = lr__err(err, LR_ENOMEM, "out of memory formatting line %llu",
-                             (unsigned long long)r.line);
+            const char *msg = s->echo ? s->echo_text.data + s->echo_off[i] : NULL;
+            size_t ml = s->echo ? s->echo_len[i] : 0;
+            int e = s->csv ? put_result_csv(s, &s->out_buf, &r, msg, ml) : put_result_json(s, &s->out_buf, &r, msg, ml);
+            if (e) rc = lr__err(err, LR_ENOMEM, "out of memory formatting line %llu", (unsigned long long)r.line);
         }
     }
     s->n_pending = 0;
+    lr__buf_clear(&s->echo_text);
     if (!rc && s->out) rc = write_out(s, err);
     return rc;
 }
 
-/* Queue one raw line (bytes without the '\n'; may hold NUL, invalid UTF-8,
- * a trailing '\r'); `truncated` says the caller cut it. The line is
- * preprocessed and tokenized now (the bytes are not kept); when the window
- * is full, it is scored and the results go to the sink. */
-static int push_line(lr_scorer *s, const char *line, size_t len, int truncated, lr_error *err) {
+/* Queue one message (bytes without the '\n'; may hold NUL, invalid UTF-8,
+ * a trailing '\r') numbered `line_no`; `truncated` says the caller cut it.
+ * The line is preprocessed and tokenized now and looked up in the cache;
+ * only its ids (and with echo its text) are kept. When the window is full
+ * it is scored and the results go to the sink. */
+static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_no, int truncated,
+                     lr_error *err) {
     lr_line_info info;
     int rc = lr_prep_line(s->prep, line, len, &info);
-    if (rc) return lr__err(err, rc, "preprocessing line %llu failed: %s",
-                           (unsigned long long)s->next_line, lr_strerror(rc));
+    if (rc) return lr__err(err, rc, "preprocessing line %llu failed: %s", (unsigned long long)line_no,
+                           lr_strerror(rc));
     int slot = s->n_pending;
     int32_t *ids = s->ids + (size_t)slot * (size_t)s->max_len;
     int n_tok = lr_tok_encode(s->tok, info.text, info.text_len, s->max_len, ids);
     if (n_tok < 2 || n_tok > s->max_len)
         return lr__err(err, n_tok < 0 ? n_tok : LR_ERANGE, "tokenizing line %llu failed (%d tokens)",
-                       (unsigned long long)s->next_line, n_tok);
-    s->line_no[slot] = s->next_line++;
+                       (unsigned long long)line_no, n_tok);
+    if (s->echo) {
+        s->echo_off[slot] = s->echo_text.len;
+        s->echo_len[slot] = len;
+        if (lr__buf_put(&s->echo_text, line, len)) return lr__err(err, LR_ENOMEM, "out of memory");
+    }
+    s->cached[slot] = 0;
+    if (s->cache_cap > 0) {
+        uint64_t h = hash_ids(ids, n_tok);
+        s->hashes[slot] = h;
+        s->stat_lookups++;
+        int e = cache_find(s, h, ids, n_tok);
+        if (e >= 0) {
+            s->stat_hits++;
+            s->cached[slot] = 1;
+            memcpy(s->logits + (size_t)slot * (size_t)s->n_labels, s->cache_logits + (size_t)e * (size_t)s->n_labels,
+                   (size_t)s->n_labels * sizeof(float));
+            lru_unlink(s, e);
+            lru_front(s, e);
+        } else {
+            /* the same ids queued earlier in this window: reuse its result */
+            for (int j = 0; j < slot; j++)
+                if (s->hashes[j] == h && s->cached[j] != 2 && s->n_tokens[j] == n_tok &&
+                    memcmp(s->ids + (size_t)j * (size_t)s->max_len, ids, (size_t)n_tok * sizeof *ids) == 0) {
+                    s->stat_hits++;
+                    s->cached[slot] = 2;
+                    s->dup_of[slot] = j;
+                    break;
+                }
+        }
+    }
+    s->line_no[slot] = line_no;
+    s->next_line = line_no + 1;
     s->n_tokens[slot] = n_tok;
     s->truncated[slot] = truncated != 0;
     s->n_pending++;
@@ -412,7 +771,14 @@ static int push_line(lr_scorer *s, const char *line, size_t len, int truncated, 
 
 int lr_scorer_push(lr_scorer *s, const char *line, size_t len, lr_error *err) {
     size_t keep = len > s->max_line_bytes ? s->max_line_bytes : len;
-    return push_line(s, line, keep, keep != len, err);
+    return push_line(s, line, keep, s->next_line, keep != len, err);
+}
+
+/* Queue one record's message with its own line number (see push_line). */
+int lr_scorer_push_record(lr_scorer *s, const char *msg, size_t len, uint64_t line_no, int truncated,
+                          lr_error *err) {
+    size_t keep = len > s->max_line_bytes ? s->max_line_bytes : len;
+    return push_line(s, msg, keep, line_no, truncated || keep != len, err);
 }
 
 /* Score whatever is queued, deliver it, and flush the output FILE. */
@@ -430,6 +796,14 @@ void lr_scorer_stats(const lr_scorer *s, uint64_t *lines, uint64_t *tokens, uint
     if (lines) *lines = s->stat_lines;
     if (tokens) *tokens = s->stat_tokens;
     if (truncated) *truncated = s->stat_truncated;
+}
+
+/* Cache hits and lookups since creation, and results written (after
+ * --min-risk). Any may be NULL. */
+void lr_scorer_cache_stats(const lr_scorer *s, uint64_t *hits, uint64_t *lookups, uint64_t *written) {
+    if (hits) *hits = s->stat_hits;
+    if (lookups) *lookups = s->stat_lookups;
+    if (written) *written = s->stat_written;
 }
 
 /* True when a read of fd would block now (nothing to read yet): a pipe or
@@ -462,10 +836,92 @@ int lr_scorer_run(lr_scorer *s, int in_fd, FILE *out, lr_error *err) {
         int cut = 0;
         rc = lr_io_read_line(reader, &line, &len, &cut, err);
         if (rc <= 0) break;
-        rc = push_line(s, line, len, cut, err);
+        rc = push_line(s, line, len, s->next_line, cut, err);
         if (rc) break;
     }
     lr_io_reader_free(reader);
     if (rc < 0) return rc;
+    return lr_scorer_flush(s, err);
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Defaults: no follow, interval 1 s, no stop flag. */
+void lr_score_run_opts_init(lr_score_run_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->interval = 1.0;
+}
+
+/* Score every record of `recs` (borrowed; it reads `in_fd`, also borrowed)
+ * to `out` (borrowed, flushed, not closed), in the scorer's output format.
+ * Follow mode (recs created with follow): lines are scored when a batch is
+ * full or ro->interval seconds after the oldest queued line arrived; the
+ * loop waits in poll(2). When *ro->stop becomes non-zero the input counts
+ * as ended: every record read so far is scored and written, then 0.
+ * Without follow, a pipe that goes quiet gets what is queued written. */
+int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, const lr_score_run_opts *ro,
+                          lr_error *err) {
+    lr_score_run_opts def;
+    if (!ro) {
+        lr_score_run_opts_init(&def);
+        ro = &def;
+    }
+    lr_scorer_set_output(s, out);
+    struct stat st;
+    bool regular = fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode);
+    int rc = 0, ended = 0;
+    double oldest = 0;
+    for (;;) {
+        if (ro->stop && *ro->stop && !ended) {
+            lr_records_end_input(recs);
+            ended = 1;
+        }
+        if (!ro->follow && !regular && s->n_pending > 0 && !lr_records_buffered(recs) && input_is_quiet(in_fd)) {
+            rc = lr_scorer_flush(s, err);
+            if (rc) break;
+        }
+        lr_record rec;
+        rc = lr_records_next(recs, &rec, err);
+        if (rc <= 0) break;
+        if (rc == 1) {
+            int before = s->n_pending;
+            rc = lr_scorer_push_record(s, rec.msg, rec.len, rec.line, rec.truncated, err);
+            if (rc) break;
+            if (before == 0 && s->n_pending > 0) oldest = now_s();
+            if (ro->follow && s->n_pending > 0 && now_s() - oldest >= ro->interval) rc = lr_scorer_flush(s, err);
+            if (rc) break;
+            continue;
+        }
+        /* rc == 2: nothing complete to read; wait for input or the timer */
+        rc = 0;
+        int timeout = -1;
+        if (s->n_pending > 0) {
+            double left = ro->interval - (now_s() - oldest);
+            if (left <= 0) {
+                rc = lr_scorer_flush(s, err);
+                if (rc) break;
+                continue;
+            }
+            timeout = (int)(left * 1000.0) + 1;
+        }
+        if (regular) {
+            int ms = timeout < 0 || timeout > 100 ? 100 : timeout;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
+            nanosleep(&ts, NULL); /* EINTR (a signal) just ends the nap */
+        } else {
+            struct pollfd p = {.fd = in_fd, .events = POLLIN};
+            (void)poll(&p, 1, timeout); /* EINTR: the loop looks at *stop */
+        }
+    }
+    if (rc < 0) {
+        /* a read error: still deliver what was read, then report it */
+        lr_error keep = err ? *err : (lr_error){0};
+        if (s->n_pending > 0 && lr_scorer_flush(s, err) == 0 && err) *err = keep;
+        return rc;
+    }
     return lr_scorer_flush(s, err);
 }
