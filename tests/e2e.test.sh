@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End to end (issue 5 item 6): raw logs -> `logrisk label` with the
+# Kubernetes rules -> `logrisk vocab` -> `logrisk train` a tiny model ->
+# `logrisk score` -> agreement with the weak labels. Unlike
+# tests/train_cli.test.sh (built-in rules, three logs, mostly classes 2-3)
+# the data here hold every risk class 0..10: real loghub and kubelet lines
+# plus the Kubernetes lines of models/data/k8s_extra.log, so the test also
+# proves the model learns the rare high-risk classes and that the rules
+# stored in the model are the ones it was trained with. Then the built-in
+# model, when the binary carries one: `score` without -m from another
+# directory, against the weak labels of models/data/k8s_extra.log.
+#
+#   bash tests/e2e.test.sh BUILD_DIR
+set -u
+build=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+root=$(pwd)
+bin="$root/$build/logrisk"
+shared=../shared/data
+py=python3
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rules=models/rules/k8s.yaml
+
+# --- 600 raw lines: three real logs and 300 Kubernetes lines with every class
+{
+    sed -n '1,100p' "$shared/loghub/Linux/Linux_2k.log"
+    sed -n '1,100p' "$shared/loghub/Hadoop/Hadoop_2k.log"
+    sed -n '1,100p' "$shared/k8s/kubelet_e2e_2020-03-25.log"
+    sed -n '1,300p' models/data/k8s_extra.log
+} >"$tmp/raw.log"
+"$bin" label --rules "$rules" -i "$tmp/raw.log" -o "$tmp/labelled.jsonl" && ok || bad "label"
+"$bin" vocab --rules "$rules" -i "$tmp/raw.log" -o "$tmp/vocab.txt" --size 1000 && ok || bad "vocab"
+# the data must hold all 11 classes, or the rest of the test proves less
+$py - "$tmp/labelled.jsonl" <<'EOF' && ok || bad "weak labels do not cover 0..10"
+import json, sys
+labels = {json.loads(l)["label"] for l in open(sys.argv[1])}
+assert labels == set(range(11)), sorted(labels)
+EOF
+
+cat >"$tmp/train.yaml" <<EOF
+data: $tmp/labelled.jsonl
+vocab: $tmp/vocab.txt
+rules: $rules
+output: $tmp/tiny.lrm
+checkpoint: ""
+max_len: 64
+max_positions: 64
+hidden: 64
+layers: 1
+heads: 2
+intermediate: 128
+head_hidden: 64
+epochs: 15
+patience: 15
+batch: 16
+lr: 1.0e-3
+valid_fraction: 0.2
+class_weights: balanced
+seed: 2
+threads: 2
+EOF
+start=$(date +%s)
+if "$bin" train --config "$tmp/train.yaml" 2>"$tmp/train.log"; then ok; else bad "train"; cat "$tmp/train.log"; fi
+echo "e2e: trained in $(($(date +%s) - start)) s"
+
+# --- score the raw lines (the model masks them with the k8s rules it stores)
+"$bin" score -m "$tmp/tiny.lrm" --threads 2 -i "$tmp/raw.log" -o "$tmp/scores.jsonl" && ok || bad "score"
+# Measured (seed 2): agreement 0.923, high-risk recall 0.959. A model this
+# small on 480 lines is sensitive to its seed (seeds 1-4: agreement
+# 0.81-0.92, recall 0.65-0.96), and other machines round differently, so
+# the thresholds sit below the worst seed; a broken pipeline (wrong rules
+# or labels, an untrained model) lands far below them (always predicting
+# the most common class agrees on 0.36 of the lines, recall 0).
+$py - "$tmp/labelled.jsonl" "$tmp/scores.jsonl" <<'EOF' && ok || bad "agreement with the weak labels"
+import json, sys
+ref = [json.loads(l)["label"] for l in open(sys.argv[1])]
+got = [json.loads(l)["risk_label"] for l in open(sys.argv[2])]
+assert len(ref) == len(got) == 600, (len(ref), len(got))
+agree = sum(r == g for r, g in zip(ref, got)) / len(ref)
+hi = [g >= 7 for r, g in zip(ref, got) if r >= 7]
+recall = sum(hi) / len(hi)
+print("e2e: agreement %.3f, high-risk recall %.3f (%d lines >= 7)" % (agree, recall, len(hi)))
+assert agree >= 0.75, agree
+assert recall >= 0.50, recall
+EOF
+
+# --- the rules travel with the model: the same lines masked differently
+# (built-in rules instead of k8s.yaml) change what the model sees. A
+# k8s-only level alias: a klog "E..." line is ERROR only with k8s.yaml.
+printf 'E1122 10:00:01.000001       1 kubelet.go:1234] Failed to write to log: no space left on device\n' >"$tmp/one.log"
+"$bin" label --rules "$rules" -i "$tmp/one.log" | grep -q '"label":9' && ok || bad "k8s rules label"
+"$bin" score -m "$tmp/tiny.lrm" -i "$tmp/one.log" | $py -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+assert r["risk_label"] >= 7, r' && ok || bad "tiny model on an ERROR + full-disk line"
+
+# --- the built-in model (if this build carries one): no -m, any directory
+if "$bin" inspect --builtin >"$tmp/inspect" 2>&1; then
+    (cd "$tmp" && "$bin" score --threads 2 -i "$root/models/data/k8s_extra.log" -o builtin.jsonl) && ok ||
+        bad "score with the built-in model from another directory"
+    "$bin" label --rules "$rules" -i models/data/k8s_extra.log -o "$tmp/extra.jsonl"
+    # Measured: 0.9x agreement on these (mostly training) lines; high-risk
+    # recall well above 0.9. A model trained without these lines, or with
+    # other rules, scores far lower.
+    $py - "$tmp/extra.jsonl" "$tmp/builtin.jsonl" <<'EOF' && ok || bad "built-in model vs weak labels"
+import json, sys
+ref = [json.loads(l)["label"] for l in open(sys.argv[1])]
+got = [json.loads(l)["risk_label"] for l in open(sys.argv[2])]
+assert len(ref) == len(got), (len(ref), len(got))
+agree = sum(abs(r - g) <= 1 for r, g in zip(ref, got)) / len(ref)
+exact = sum(r == g for r, g in zip(ref, got)) / len(ref)
+hi = [g >= 7 for r, g in zip(ref, got) if r >= 7]
+print("e2e: built-in model: exact %.3f, within 1: %.3f, high-risk recall %.3f" % (exact, agree, sum(hi) / len(hi)))
+assert agree >= 0.85 and sum(hi) / len(hi) >= 0.85
+EOF
+else
+    echo "e2e: this build has no built-in model; skipping its checks"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

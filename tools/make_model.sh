@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# make_model.sh — the recipe of the built-in default model
+# models/logrisk-mini.lrm, from the public logs to the committed file, with
+# one command (`make model`; README "The default model").
+#
+#   bash tools/make_model.sh [LOGRISK_BINARY] [WORK_DIR]
+#
+# 1. weak labels: every source (loghub's 14 *_2k.log, the kubelet e2e
+#    journal, models/data/k8s_extra.log) through `logrisk label` with
+#    models/rules/k8s.yaml;
+# 2. vocabulary: `logrisk vocab --size 4096` over all the raw lines (no
+#    labels involved);
+# 3. data sets (models/train/prepare.py): dedup by masked text, a seeded
+#    10% held-out split per source, at most 450 training lines per source
+#    (minority labels kept first), sqrt-balanced class weights;
+# 4. MLM pre-training of BERT-mini (models/train/pretrain.yaml) on the raw
+#    training lines;
+# 5. fine-tuning from that encoder on the weak labels
+#    (models/train/train.yaml), best epoch by validation loss;
+# 6. held-out evaluation per source (models/train/evaluate.py) into
+#    models/logrisk-mini.metrics.json.
+#
+# Every step is seeded (2 threads, fixed seeds), so a rerun on the same
+# machine type gives the same model. Intermediate files go to WORK_DIR
+# (default build/model); the model and the metrics are only replaced at
+# the end, after a complete run. Prints the time each step took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-build/logrisk}
+work=${2:-build/model}
+py=${PYTHON:-python3}
+rules=models/rules/k8s.yaml
+shared=../shared/data
+[ -x "$bin" ] || { echo "make_model: $bin not built (run make first)" >&2; exit 1; }
+[ -d "$shared/loghub" ] || { echo "make_model: no data in $shared (see README, Data and citation)" >&2; exit 1; }
+mkdir -p "$work"
+start=$(date +%s)
+t0=$start
+step() { local now; now=$(date +%s); echo "make_model: $1 ($((now - t0)) s)"; t0=$now; }
+
+# --- 1. weak labels
+sources=()
+: >"$work/corpus.log"
+add_source() { # NAME RAW
+    "$bin" label --rules "$rules" -i "$2" -o "$work/$1.jsonl"
+    cat "$2" >>"$work/corpus.log"
+    sources+=("$1=$2:$work/$1.jsonl")
+}
+for f in "$shared"/loghub/*/*_2k.log; do
+    n=$(basename "$f" _2k.log)
+    add_source "$n" "$f"
+done
+add_source kubelet "$shared/k8s/kubelet_e2e_2020-03-25.log"
+add_source k8s_extra models/data/k8s_extra.log
+step "labelled ${#sources[@]} sources, $(wc -l <"$work/corpus.log") lines"
+
+# --- 2. vocabulary
+"$bin" vocab --rules "$rules" -i "$work/corpus.log" -o "$work/vocab.txt" --size 4096
+step "vocab: $(wc -l <"$work/vocab.txt") tokens"
+
+# --- 3. data sets
+"$py" models/train/prepare.py "$work" "${sources[@]}"
+step "data sets"
+
+# --- 4. MLM pre-training
+{
+    cat models/train/pretrain.yaml
+    echo "data: $work/pretrain.log"
+    echo "vocab: $work/vocab.txt"
+    echo "rules: $rules"
+    echo "output: $work/encoder.lrm"
+    echo "metrics: $work/pretrain.metrics.json"
+    echo "checkpoint: \"\""
+} >"$work/pretrain.yaml"
+"$bin" pretrain --config "$work/pretrain.yaml"
+step "pre-training"
+
+# --- 5. fine-tuning
+{
+    cat models/train/train.yaml
+    cat "$work/class_weights.yaml"
+    echo "data: $work/train.jsonl"
+    echo "vocab: $work/vocab.txt"
+    echo "rules: $rules"
+    echo "init: $work/encoder.lrm"
+    echo "output: $work/logrisk-mini.lrm"
+    echo "metrics: $work/train.metrics.json"
+} >"$work/train.yaml"
+"$bin" train --config "$work/train.yaml"
+step "fine-tuning"
+
+# --- 6. held-out evaluation, then install the model and its metrics
+"$bin" score -m "$work/logrisk-mini.lrm" --threads 2 -i "$work/heldout.log" -o "$work/heldout.scores.jsonl"
+"$py" models/train/evaluate.py "$work/heldout.jsonl" "$work/heldout.scores.jsonl" "$work/stats.json" \
+    "$work/pretrain.metrics.json" "$work/train.metrics.json" "$work/metrics.json" \
+    "$(($(date +%s) - start))"
+cp "$work/logrisk-mini.lrm" models/logrisk-mini.lrm.tmp
+mv models/logrisk-mini.lrm.tmp models/logrisk-mini.lrm
+cp "$work/metrics.json" models/logrisk-mini.metrics.json
+step "evaluation"
+total=$(($(date +%s) - start))
+echo "make_model: models/logrisk-mini.lrm ($(wc -c <models/logrisk-mini.lrm) bytes) in $((total / 60)) min $((total % 60)) s"
