@@ -32,7 +32,10 @@ if [ ${#missing[@]} -ne 0 ]; then
 fi
 
 mkdir -p "$out"
-flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude -Isrc -Itests -D_GNU_SOURCE)
+# Static: with Debian's multiarch arm64 libc also installed, a dynamic binary
+# under `qemu-aarch64 -L` can load ld.so and libc from different packages
+# and hang in pthread_create; a static one depends on nothing.
+flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -static -Iinclude -Isrc -Itests -D_GNU_SOURCE)
 lib=(src/util.c src/pool.c src/kern.c src/kern_ref.c src/kern_neon.c)
 pass=0
 fail=0
@@ -47,7 +50,9 @@ done
 run() {
     local env=$1 bin=$2 line
     shift 2
-    line=$(env "$env" qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1 | tee /dev/stderr | tail -n 1)
+    # a hang (emulation trouble) must fail the suite, not stall the run
+    line=$(env "$env" timeout 300 qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1 | tee /dev/stderr |
+           tail -n 1)
     if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         pass=$((pass + BASH_REMATCH[1]))
         fail=$((fail + BASH_REMATCH[2]))
