@@ -306,6 +306,16 @@ lr_model *lr_model_load(const char *path, lr_error *err);
 lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err);
 void lr_model_free(lr_model *m);
 
+/* Cold start: lr_model_load with flags (0 = lr_model_load). With
+ * LR_MODEL_LOAD_SKIP_DATA_CHECKSUM the header checksum and every structural
+ * check still run (no bad offset or size gets through), but the 64-bit
+ * checksum over all weight bytes is skipped and pages are read lazily:
+ * corrupted weight VALUES would go unnoticed (lr_model_verify checks them
+ * later: LR_OK or LR_ECHECKSUM). `logrisk score` uses it unless --verify. */
+enum { LR_MODEL_LOAD_SKIP_DATA_CHECKSUM = 1u };
+lr_model *lr_model_load_flags(const char *path, unsigned flags, lr_error *err);
+int lr_model_verify(const lr_model *m, lr_error *err);
+
 /* Sizes and head of a model (for FLOP counts and `inspect`). */
 typedef struct lr_model_info {
     int vocab_size, hidden, n_layers, n_heads, intermediate, max_positions;

@@ -648,6 +648,8 @@ lr__lrm *lr__lrm_open_flags(const char *path, unsigned flags, lr_error *err) {
     return f;
 }
 
+int lr__lrm_is_mapped(const lr__lrm *f) { return f && f->map != NULL; }
+
 /* ------------------------------------------------------------- lookups */
 
 static const lrm_meta *find_meta(const lr__lrm *f, const char *key) {

@@ -137,6 +137,10 @@ enum { LR_LRM_SKIP_DATA_CHECKSUM = 1u };
 lr__lrm *lr__lrm_open_flags(const char *path, unsigned flags, lr_error *err);
 lr__lrm *lr__lrm_open_memory_flags(const void *data, size_t size, const char *name, unsigned flags,
                                    lr_error *err);
+/* 1 when f is a private read-only mmap of a file (lr__lrm_open*), 0 for a
+ * caller's memory image (lr__lrm_open_memory*): only the former may have
+ * pages given back with madvise(MADV_DONTNEED). */
+int lr__lrm_is_mapped(const lr__lrm *f);
 /* Check the data section against its checksum: LR_OK or LR_ECHECKSUM. */
 int lr__lrm_verify_data(const lr__lrm *f, lr_error *err);
 

@@ -216,8 +216,29 @@ fail:
 }
 
 lr_model *lr_model_load(const char *path, lr_error *err) {
-    lr__lrm *f = lr__lrm_open(path, err);
-    return f ? model_from_file(f, 1, err) : NULL;
+    return lr_model_load_flags(path, 0, err);
+}
+
+/* Skipping the data checksum leaves every structural check of format.c in
+ * place (no offset or size goes unchecked); only corrupted weight values
+ * would go unnoticed (lr_model_verify finds them later). It also maps the
+ * file without MAP_POPULATE: pages are read as first used, and the
+ * embedding rows of tokens never seen are never read at all. */
+lr_model *lr_model_load_flags(const char *path, unsigned flags, lr_error *err) {
+    if (flags & ~(unsigned)LR_MODEL_LOAD_SKIP_DATA_CHECKSUM) {
+        lr__err(err, LR_EINVAL, "lr_model_load_flags: unknown flags 0x%x", flags);
+        return NULL;
+    }
+    unsigned f_flags = (flags & LR_MODEL_LOAD_SKIP_DATA_CHECKSUM) ? LR_LRM_SKIP_DATA_CHECKSUM : 0;
+    lr__lrm *f = lr__lrm_open_flags(path, f_flags, err);
+    /* lr__lrm_open_flags always maps the file (never reads it into a
+     * buffer), so the packed weights' source pages may be dropped. */
+    return f ? model_from_file(f, lr__lrm_is_mapped(f), err) : NULL;
+}
+
+int lr_model_verify(const lr_model *m, lr_error *err) {
+    if (!m) return lr__err(err, LR_EINVAL, "lr_model_verify: NULL model");
+    return lr__lrm_verify_data(m->file, err);
 }
 
 lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err) {

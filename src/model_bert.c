@@ -571,8 +571,11 @@ static void block_task(int ith, int nth, void *arg) {
         for (int c = 0; c < m; c += FF_SUB) {
             int mc = LR_MIN(FF_SUB, m - c);
             float *xc = x + (size_t)c * H;
-            gemm_here(mc, I, H, xc, H, L->ff1_p, L->ff1_w, L->ff1_b, ff, I, 0);
-            k->gelu(ff, (size_t)mc * I);
+            /* first Linear and erf GELU fused: ff is written once, not re-read */
+            if (L->ff1_p)
+                L->ff1_p->kern->gemm_nt_gelu(mc, I, H, xc, H, L->ff1_p->data, 0, 1, L->ff1_b, ff, I);
+            else
+                k->gemm_nt_gelu(mc, I, H, xc, H, L->ff1_w, H, 0, L->ff1_b, ff, I);
             gemm_here(mc, H, I, ff, I, L->ff2_p, L->ff2_w, L->ff2_b, xc, H, 1);
             for (int r = 0; r < mc; r++)
                 k->layernorm(xc + (size_t)r * H, L->ln2_g, L->ln2_b, H, eps);

@@ -16,7 +16,7 @@ static const char score_usage[] =
     "                     [--input-format auto|raw|cri|docker|jsonl|csv] [--field PATH]\n"
     "                     [--column NAME] [--format jsonl|csv] [--echo] [--logits]\n"
     "                     [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
-    "                     [--cache N] [--stats]\n"
+    "                     [--cache N] [--stats] [--verify]\n"
     "\n"
     "Scores every input record with the model: one JSON object per record, in input order:\n"
     "  {\"line\":N,\"risk_label\":L,\"risk_score\":S,\"probabilities\":[...]}\n"
@@ -47,6 +47,8 @@ static const char score_usage[] =
     "  --cache N            remember the scores of the last N distinct token sequences\n"
     "                       (default 4096; 0: off)\n"
     "  --stats              report records, lines/s, cache hit rate on stderr\n"
+    "  --verify             also check the checksum of all weight bytes at load (-m; the\n"
+    "                       structure is always checked; inspect checks everything)\n"
     "  -h, --help           show this help\n";
 
 static volatile sig_atomic_t stop_flag;
@@ -112,7 +114,7 @@ int lr_cmd_score(int argc, char **argv) {
     lr_records_opts_init(&ropts);
     lr_score_run_opts run;
     lr_score_run_opts_init(&run);
-    int stats = 0;
+    int stats = 0, verify = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -129,6 +131,10 @@ int lr_cmd_score(int argc, char **argv) {
         }
         if (strcmp(a, "--follow") == 0) {
             run.follow = ropts.follow = 1;
+            continue;
+        }
+        if (strcmp(a, "--verify") == 0) {
+            verify = 1;
             continue;
         }
         if (strcmp(a, "--stats") == 0) {
@@ -204,7 +210,9 @@ int lr_cmd_score(int argc, char **argv) {
         return lr_cli_fail("score: no model given (-m) and this build has no built-in model");
 
     lr_error err = {0};
-    lr_model *model = model_path ? lr_model_load(model_path, &err) : lr_model_load_builtin(&err);
+    unsigned load_flags = verify ? 0 : LR_MODEL_LOAD_SKIP_DATA_CHECKSUM;
+    lr_model *model = model_path ? lr_model_load_flags(model_path, load_flags, &err)
+                                 : lr_model_load_builtin(&err);
     if (!model) return lr_cli_error("score", &err);
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {

@@ -1,0 +1,222 @@
+/* Tests of the cold-start load path (lr_model_load_flags, lr_model_verify,
+ * lr__lrm_is_mapped) against the fully verified load as the reference.
+ *
+ * The peers' tiny fixture is converted to an .lrm once, then:
+ *  - a load without the data checksum gives logits identical (bit for bit)
+ *    to the verified load, on one line and on a batch;
+ *  - a flipped bit in a weight value: the verified load fails with
+ *    LR_ECHECKSUM, the fast load succeeds and lr_model_verify reports
+ *    LR_ECHECKSUM; a flipped bit in the header still fails both loads
+ *    (the structure is always checked);
+ *  - unknown flags are LR_EINVAL;
+ *  - a memory image (lr_model_load_memory) is never given back with
+ *    MADV_DONTNEED: after load its bytes still equal the file's and its
+ *    logits the file model's; lr__lrm_is_mapped says which is which. */
+#include "../convert/safetensors.h"
+#include "format.h"
+#include "model.h"
+#include "t.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OUT_DIR "tests/out/coldstart"
+
+static const char *tiny_dir(void) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/peers/fixtures/tiny", t_shared_dir());
+    return path;
+}
+
+static int read_all(const char *path, lr__buf *b) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char chunk[1 << 15];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (lr__buf_put(b, chunk, n)) {
+            rc = -1;
+            break;
+        }
+    fclose(f);
+    return rc;
+}
+
+static int write_all(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* The tiny model as an .lrm (made once per run). */
+static const char *tiny_lrm(void) {
+    static char lrm[256];
+    if (lrm[0]) return lrm;
+    mkdir("tests/out", 0755);
+    mkdir(OUT_DIR, 0755);
+    char vocab[256];
+    snprintf(vocab, sizeof vocab, OUT_DIR "/vocab_%d.txt", (int)getpid());
+    lr__buf b;
+    lr__buf_init(&b);
+    static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    for (int i = 0; i < 512; i++) {
+        if (i < 5) lr__buf_printf(&b, "%s\n", specials[i]);
+        else lr__buf_printf(&b, "tok%d\n", i);
+    }
+    int ok = write_all(vocab, b.data, b.len) == 0;
+    lr__buf_free(&b);
+    snprintf(lrm, sizeof lrm, OUT_DIR "/tiny_%d.lrm", (int)getpid());
+    lr_error err = {0};
+    lr_convert_options opts = {.vocab_path = vocab, .labels = "a,b,c,d,e,f,g,h,i,j,k"};
+    if (!ok || lr_convert_safetensors(tiny_dir(), lrm, &opts, &err) != 0) {
+        fprintf(stderr, "  cannot make the tiny model: %s\n", err.msg);
+        lrm[0] = '\0';
+    }
+    unlink(vocab);
+    return lrm[0] ? lrm : NULL;
+}
+
+/* Logits of a fixed batch (lengths 1, 5, 24 and 64 with [CLS] first). */
+#define N_SEQ 4
+static int batch_logits(const lr_model *m, float *logits) {
+    static const int lens[N_SEQ] = {1, 5, 24, 64};
+    int32_t ids[N_SEQ][64];
+    const int32_t *rows[N_SEQ];
+    for (int s = 0; s < N_SEQ; s++) {
+        for (int t = 0; t < lens[s]; t++) ids[s][t] = t == 0 ? 2 : (int32_t)(5 + (s * 131 + t * 17) % 500);
+        rows[s] = ids[s];
+    }
+    lr_error err = {0};
+    lr_model_ctx *ctx = lr_model_ctx_new(m, 128, &err);
+    if (!ctx) return -1;
+    int rc = lr_model_logits(ctx, NULL, rows, lens, N_SEQ, logits, &err);
+    lr_model_ctx_free(ctx);
+    return rc;
+}
+
+static void test_fast_load_same_logits(void) {
+    const char *lrm = tiny_lrm();
+    T_CHECK(lrm != NULL);
+    if (!lrm) return;
+    lr_error err = {0};
+    lr_model *full = lr_model_load(lrm, &err);
+    lr_model *fast = lr_model_load_flags(lrm, LR_MODEL_LOAD_SKIP_DATA_CHECKSUM, &err);
+    lr_model *zero = lr_model_load_flags(lrm, 0, &err);
+    T_CHECK(full && fast && zero);
+    if (full && fast && zero) {
+        int C = lr_model_n_labels(full);
+        T_EQ_INT(C, 11);
+        float a[N_SEQ * 11], b[N_SEQ * 11], c[N_SEQ * 11];
+        T_EQ_INT(batch_logits(full, a), 0);
+        T_EQ_INT(batch_logits(fast, b), 0);
+        T_EQ_INT(batch_logits(zero, c), 0);
+        T_CHECK(memcmp(a, b, sizeof a) == 0);
+        T_CHECK(memcmp(a, c, sizeof a) == 0);
+        T_EQ_INT(lr_model_verify(fast, &err), LR_OK);
+        T_EQ_INT(lr_model_verify(full, &err), LR_OK);
+    }
+    lr_model_free(full);
+    lr_model_free(fast);
+    lr_model_free(zero);
+    T_CHECK(lr_model_load_flags(lrm, 2, &err) == NULL);
+    T_EQ_INT(err.code, LR_EINVAL);
+    T_EQ_INT(lr_model_verify(NULL, &err), LR_EINVAL);
+}
+
+static void test_corrupt_weight_value(void) {
+    const char *lrm = tiny_lrm();
+    if (!lrm) {
+        T_CHECK(lrm != NULL);
+        return;
+    }
+    lr__buf img;
+    lr__buf_init(&img);
+    T_EQ_INT(read_all(lrm, &img), 0);
+    lr_error err = {0};
+    lr__lrm *f = lr__lrm_open(lrm, &err);
+    T_CHECK(f != NULL);
+    if (!f || img.len == 0) {
+        lr__lrm_close(f);
+        lr__buf_free(&img);
+        return;
+    }
+    /* one bit of the first word embedding value */
+    const lr__tensor *t = lr__lrm_tensor(f, "bert.embeddings.word_embeddings.weight");
+    T_CHECK(t != NULL);
+    uint64_t off = t ? lr__lrm_tensor_offset(f, t) : 0;
+    size_t hdr = lr__lrm_data_offset(f);
+    lr__lrm_close(f);
+    T_CHECK(off >= hdr && off + 4 <= img.len);
+    char bad[256];
+    snprintf(bad, sizeof bad, OUT_DIR "/bad_%d.lrm", (int)getpid());
+    img.data[off + 3] ^= 0x01;
+    T_EQ_INT(write_all(bad, img.data, img.len), 0);
+    T_CHECK(lr_model_load(bad, &err) == NULL);
+    T_EQ_INT(err.code, LR_ECHECKSUM);
+    lr_model *fast = lr_model_load_flags(bad, LR_MODEL_LOAD_SKIP_DATA_CHECKSUM, &err);
+    T_CHECK(fast != NULL);
+    if (fast) {
+        T_EQ_INT(lr_model_verify(fast, &err), LR_ECHECKSUM);
+        lr_model_free(fast);
+    }
+    img.data[off + 3] ^= 0x01;
+    /* a header byte (inside the metadata, past the fixed fields): both fail */
+    img.data[hdr / 2] ^= 0x10;
+    T_EQ_INT(write_all(bad, img.data, img.len), 0);
+    T_CHECK(lr_model_load(bad, &err) == NULL);
+    T_CHECK(lr_model_load_flags(bad, LR_MODEL_LOAD_SKIP_DATA_CHECKSUM, &err) == NULL);
+    T_CHECK(err.code != LR_OK);
+    unlink(bad);
+    lr__buf_free(&img);
+}
+
+static void test_memory_image_kept(void) {
+    const char *lrm = tiny_lrm();
+    if (!lrm) {
+        T_CHECK(lrm != NULL);
+        return;
+    }
+    lr__buf img;
+    lr__buf_init(&img);
+    T_EQ_INT(read_all(lrm, &img), 0);
+    /* a 64-byte aligned, page-spanning copy of the file */
+    char *raw = lr__malloc(img.len + 64);
+    char *mem = raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
+    T_CHECK(mem != NULL && img.len > 0);
+    if (!mem || !img.len) {
+        lr__buf_free(&img);
+        lr__free(raw);
+        return;
+    }
+    memcpy(mem, img.data, img.len);
+    lr_error err = {0};
+    lr__lrm *fm = lr__lrm_open(lrm, &err), *mm = lr__lrm_open_memory(mem, img.len, "mem", &err);
+    T_CHECK(fm && mm);
+    T_EQ_INT(lr__lrm_is_mapped(fm), 1);
+    T_EQ_INT(lr__lrm_is_mapped(mm), 0);
+    T_EQ_INT(lr__lrm_is_mapped(NULL), 0);
+    lr__lrm_close(fm);
+    lr__lrm_close(mm);
+    lr_model *from_mem = lr_model_load_memory(mem, img.len, "mem", &err);
+    lr_model *from_file = lr_model_load_flags(lrm, LR_MODEL_LOAD_SKIP_DATA_CHECKSUM, &err);
+    T_CHECK(from_mem && from_file);
+    if (from_mem && from_file) {
+        float a[N_SEQ * 11], b[N_SEQ * 11];
+        T_EQ_INT(batch_logits(from_file, a), 0);
+        T_EQ_INT(batch_logits(from_mem, b), 0);
+        T_CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+    /* packing read the image; nothing may have zeroed or changed it */
+    T_CHECK(memcmp(mem, img.data, img.len) == 0);
+    lr_model_free(from_mem);
+    lr_model_free(from_file);
+    lr__free(raw);
+    lr__buf_free(&img);
+}
+
+T_MAIN(T_CASE(test_fast_load_same_logits), T_CASE(test_corrupt_weight_value),
+       T_CASE(test_memory_image_kept))
