@@ -317,8 +317,9 @@ struct lr_tok {
     uint32_t *str_len;
     int32_t *node_id;  /* token ending at node, -1 if none; [n_nodes]     */
     uint32_t n_nodes;
-    edge *edges;
+    edge *edges;       /* the edges of every node but the root and "##"  */
     uint32_t edge_mask;
+    uint32_t n_edges;
     int32_t cont_root; /* node of "##" (always made, token or not)       */
     int32_t root_kids[256], sharp_kids[256]; /* children of root and "##"  */
     /* Fast WordPiece (LinMaxMatch): failure link and failure pops per node;
@@ -347,32 +348,8 @@ static inline int32_t trie_child(const lr_tok *tok, int32_t node, uint8_t byte) 
     }
 }
 
-/* Node of `s` (creating the path when `create`); -1 when absent. */
-static int32_t trie_walk(lr_tok *tok, const char *s, size_t len, int create) {
-    int32_t node = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint32_t key = (uint32_t)node * 256u + (uint8_t)s[i] + 1u;
-        uint32_t slot = edge_slot(key, tok->edge_mask);
-        while (tok->edges[slot].key != 0 && tok->edges[slot].key != key) slot = (slot + 1) & tok->edge_mask;
-        if (tok->edges[slot].key == key) {
-            node = tok->edges[slot].child;
-            continue;
-        }
-        if (!create) return -1;
-        tok->edges[slot].key = key;
-        tok->edges[slot].child = (int32_t)tok->n_nodes;
-        tok->node_id[tok->n_nodes] = -1;
-        node = (int32_t)tok->n_nodes++;
-    }
-    return node;
-}
-
-/* The edge table was sized for the worst case (one node per vocab byte);
- * rehash it to twice the real edge count so that lookups stay in cache. */
-static int shrink_edges(lr_tok *tok) {
-    size_t cap = 1024;
-    while (cap < 2 * (size_t)tok->n_nodes) cap *= 2;
-    if (cap >= (size_t)tok->edge_mask + 1) return 0;
+/* Rehash the edge table into `cap` slots (a power of two, > 2x the edges). */
+static int rehash_edges(lr_tok *tok, size_t cap) {
     edge *edges = lr__calloc(cap, sizeof *edges);
     if (!edges) return LR_ENOMEM;
     uint32_t mask = (uint32_t)(cap - 1);
@@ -386,6 +363,49 @@ static int shrink_edges(lr_tok *tok) {
     tok->edges = edges;
     tok->edge_mask = mask;
     return 0;
+}
+
+/* Node of `s`, creating the missing part of its path: -1 only when out of
+ * memory. Used while loading only. The root's and the "##" node's children
+ * go to the direct tables (root_kids, sharp_kids: every token starts at one
+ * of them), the others to the hash table, kept at most half full (it starts
+ * small and doubles: a 30k-token vocab has ~40k nodes, far fewer than its
+ * bytes, so sizing it for the worst case would touch megabytes for nothing).
+ * Load factor up to 3/4: linear probing still takes ~2.5 probes a miss. */
+static int32_t trie_walk(lr_tok *tok, const char *s, size_t len) {
+    int32_t node = 0;
+    for (size_t i = 0; i < len; i++) {
+        const uint8_t byte = (uint8_t)s[i];
+        int32_t *direct = node == 0 ? &tok->root_kids[byte]
+                          : node == tok->cont_root ? &tok->sharp_kids[byte] : NULL;
+        if (direct) {
+            if (*direct < 0) {
+                *direct = (int32_t)tok->n_nodes;
+                tok->node_id[tok->n_nodes] = -1;
+                tok->n_nodes++;
+            }
+            node = *direct;
+            continue;
+        }
+        uint32_t key = (uint32_t)node * 256u + byte + 1u;
+        uint32_t slot = edge_slot(key, tok->edge_mask);
+        while (tok->edges[slot].key != 0 && tok->edges[slot].key != key) slot = (slot + 1) & tok->edge_mask;
+        if (tok->edges[slot].key == key) {
+            node = tok->edges[slot].child;
+            continue;
+        }
+        if (4 * ((size_t)tok->n_edges + 1) > 3 * ((size_t)tok->edge_mask + 1)) {
+            if (rehash_edges(tok, 2 * ((size_t)tok->edge_mask + 1))) return -1;
+            slot = edge_slot(key, tok->edge_mask);
+            while (tok->edges[slot].key != 0) slot = (slot + 1) & tok->edge_mask;
+        }
+        tok->edges[slot].key = key;
+        tok->edges[slot].child = (int32_t)tok->n_nodes;
+        tok->n_edges++;
+        tok->node_id[tok->n_nodes] = -1;
+        node = (int32_t)tok->n_nodes++;
+    }
+    return node;
 }
 
 /* ------------------------------------------------- Fast WordPiece links */
@@ -413,8 +433,9 @@ static int build_failure_links(lr_tok *tok, size_t text_len) {
     uint8_t *kid_byte = lr__alloc_array((size_t)LR_MAX(n, 1), 1);
     int32_t *queue = lr__alloc_array((size_t)n, sizeof *queue);
     tok->fail = lr__alloc_array(n, sizeof *tok->fail);
-    tok->pops_off = lr__calloc(n, sizeof *tok->pops_off);
-    tok->pops_len = lr__calloc(n, sizeof *tok->pops_len);
+    /* set for every node below (all are reached from the root) */
+    tok->pops_off = lr__alloc_array(n, sizeof *tok->pops_off);
+    tok->pops_len = lr__alloc_array(n, sizeof *tok->pops_len);
     size_t cap = 1024, used = 0, budget = 16 * text_len + 65536;
     tok->pops = lr__alloc_array(cap, sizeof *tok->pops);
     int rc = LR_ENOMEM;
@@ -423,6 +444,10 @@ static int build_failure_links(lr_tok *tok, size_t text_len) {
     /* Children lists (CSR) from the edge table. */
     for (uint32_t i = 0; i <= tok->edge_mask; i++)
         if (tok->edges[i].key) first[(tok->edges[i].key - 1) >> 8]++;
+    for (int c = 0; c < 256; c++) {
+        if (tok->root_kids[c] >= 0) first[0]++;
+        if (tok->sharp_kids[c] >= 0) first[tok->cont_root]++;
+    }
     uint32_t sum = 0;
     for (uint32_t v = 0; v <= n; v++) {
         uint32_t c = v < n ? first[v] : 0;
@@ -438,7 +463,19 @@ static int build_failure_links(lr_tok *tok, size_t text_len) {
         kid_byte[fill[parent]] = (uint8_t)((tok->edges[i].key - 1) & 255);
         fill[parent]++;
     }
-    for (uint32_t v = 0; v < n; v++) tok->fail[v] = -1;
+    for (int c = 0; c < 256; c++) {
+        const int32_t from[2] = {0, tok->cont_root}, to[2] = {tok->root_kids[c], tok->sharp_kids[c]};
+        for (int w = 0; w < 2; w++) {
+            if (to[w] < 0) continue;
+            kids[fill[from[w]]] = to[w];
+            kid_byte[fill[from[w]]] = (uint8_t)c;
+            fill[from[w]]++;
+        }
+    }
+    for (uint32_t v = 0; v < n; v++) {
+        tok->fail[v] = -1;
+        tok->pops_off[v] = tok->pops_len[v] = 0;
+    }
     const int32_t sharp = tok->cont_root;
     uint32_t head = 0, tail = 0;
     queue[tail++] = 0;
@@ -580,8 +617,10 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
     lr_tok *tok = lr__calloc(1, sizeof *tok);
     if (!tok) goto oom;
     tok->n_vocab = (int)n_lines;
+    /* ~1.3 nodes per token in real vocabs (BERT's: 39,462 for 30,522);
+     * the table grows if needed */
     size_t edge_cap = 1024;
-    while (edge_cap < 2 * (len + 4)) edge_cap *= 2;
+    while (edge_cap < 2 * n_lines && edge_cap < 2 * (len + 4)) edge_cap *= 2;
     tok->strings = lr__malloc(len + n_lines + 1);
     tok->str_off = lr__alloc_array(n_lines, sizeof *tok->str_off);
     tok->str_len = lr__alloc_array(n_lines, sizeof *tok->str_len);
@@ -591,6 +630,11 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
     tok->edge_mask = (uint32_t)(edge_cap - 1);
     tok->n_nodes = 1;
     tok->node_id[0] = -1;
+    for (int b = 0; b < 256; b++) tok->root_kids[b] = tok->sharp_kids[b] = -1;
+    /* "##" first, so that its children go to the direct table */
+    tok->cont_root = -1;
+    tok->cont_root = trie_walk(tok, "##", 2);
+    if (tok->cont_root < 0) goto oom;
 
     size_t pos = 0, out = 0;
     for (size_t line = 0; line < n_lines; line++) {
@@ -598,33 +642,30 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t tlen = end - pos;
         if (tlen > 0 && text[pos + tlen - 1] == '\r') tlen--;
-        if (!valid_utf8(text + pos, tlen)) {
+        /* almost every token is ASCII: check that first, utf8proc otherwise */
+        int ascii = 1;
+        for (size_t i = 0; i < tlen; i++) ascii &= (uint8_t)text[pos + i] < 0x80;
+        if (!ascii && !valid_utf8(text + pos, tlen)) {
             lr__err(err, LR_EPARSE, "vocab line %zu: invalid UTF-8", line + 1);
             lr_tok_free(tok);
             return NULL;
         }
-        tlen = trim_end(text + pos, tlen);
+        if (ascii) /* trim_end for ASCII: \t \n \v \f \r and space */
+            while (tlen > 0 && (text[pos + tlen - 1] == ' ' ||
+                                (text[pos + tlen - 1] >= 0x09 && text[pos + tlen - 1] <= 0x0D)))
+                tlen--;
+        else
+            tlen = trim_end(text + pos, tlen);
         memcpy(tok->strings + out, text + pos, tlen);
         tok->strings[out + tlen] = '\0';
         tok->str_off[line] = (uint32_t)out;
         tok->str_len[line] = (uint32_t)tlen;
         /* A later duplicate wins, like HF's HashMap insert. */
-        tok->node_id[trie_walk(tok, text + pos, tlen, 1)] = (int32_t)line;
+        int32_t node = trie_walk(tok, text + pos, tlen);
+        if (node < 0) goto oom;
+        tok->node_id[node] = (int32_t)line;
         out += tlen + 1;
         pos = end + 1;
-    }
-    tok->cont_root = trie_walk(tok, "##", 2, 1);
-    if (shrink_edges(tok) != 0) goto oom;
-    for (int b = 0; b < 256; b++) { /* trie_child's direct tables; fill before any use */
-        tok->root_kids[b] = tok->sharp_kids[b] = -1;
-        for (int which = 0; which < 2; which++) {
-            uint32_t key = (uint32_t)(which ? tok->cont_root : 0) * 256u + (uint32_t)b + 1u;
-            for (uint32_t i = edge_slot(key, tok->edge_mask); tok->edges[i].key; i = (i + 1) & tok->edge_mask)
-                if (tok->edges[i].key == key) {
-                    (which ? tok->sharp_kids : tok->root_kids)[b] = tok->edges[i].child;
-                    break;
-                }
-        }
     }
     int rc = build_failure_links(tok, len);
     if (rc != 0) goto oom;
@@ -699,7 +740,8 @@ const char *lr_tok_token(const lr_tok *tok, int id, size_t *len) {
 
 int lr_tok_id(const lr_tok *tok, const char *token, size_t len) {
     if (!tok || (!token && len)) return -1;
-    int32_t node = trie_walk((lr_tok *)tok, token, len, 0); /* create=0: read only */
+    int32_t node = 0;
+    for (size_t i = 0; i < len && node >= 0; i++) node = trie_child(tok, node, (uint8_t)token[i]);
     return node < 0 ? -1 : tok->node_id[node];
 }
 
