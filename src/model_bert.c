@@ -230,8 +230,13 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
         return lr__err(err, LR_ERANGE, "packed weights too large");
     b->pack_mem = lr__malloc(bytes);
     b->packs = lr__calloc((size_t)nl * 6, sizeof *b->packs);
-    float *qkv = lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
-    if (!b->pack_mem || !b->packs || !qkv) {
+    /* When H is a multiple of the panel width, the packed [3H,H] Q|K|V is
+     * packed Q, K and V back to back (panels never straddle two of them):
+     * each is packed straight from the mapping. Else Q|K|V is copied into
+     * one [3H,H] matrix first. */
+    const int split = H % k->nr == 0;
+    float *qkv = split ? NULL : lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
+    if (!b->pack_mem || !b->packs || (!split && !qkv)) {
         lr__free(qkv);
         return lr__err(err, LR_ENOMEM, "out of memory packing the model");
     }
@@ -243,9 +248,11 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
     for (int l = 0; l < nl; l++) {
         lr__bert_layer *L = &b->layers[l];
         size_t hh = (size_t)H * H;
-        memcpy(qkv, L->q_w, hh * sizeof(float));
-        memcpy(qkv + hh, L->k_w, hh * sizeof(float));
-        memcpy(qkv + 2 * hh, L->v_w, hh * sizeof(float));
+        if (!split) {
+            memcpy(qkv, L->q_w, hh * sizeof(float));
+            memcpy(qkv + hh, L->k_w, hh * sizeof(float));
+            memcpy(qkv + 2 * hh, L->v_w, hh * sizeof(float));
+        }
         L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
         if (!L->qkv_b) {
             lr__free(qkv);
@@ -263,7 +270,13 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
             p->K = dims[w][1];
             p->data = dst;
             p->mem = NULL; /* owned by b->pack_mem */
-            k->pack_nt(p->N, p->K, src[w], p->K, dst);
+            if (w == 0 && split) {
+                k->pack_nt(H, H, L->q_w, H, dst);
+                k->pack_nt(H, H, L->k_w, H, dst + hh);
+                k->pack_nt(H, H, L->v_w, H, dst + 2 * hh);
+            } else {
+                k->pack_nt(p->N, p->K, src[w], p->K, dst);
+            }
             dst += (lr__packed_floats(k->nr, p->N, p->K) + 15) / 16 * 16;
             *slot[w] = p;
         }
