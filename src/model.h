@@ -131,7 +131,8 @@ void lr__bert_release(lr__bert *b);
 
 /* Pack every encoder Linear weight once for the chosen GEMM kernel (a
  * copy: H*(4H+2I) floats per layer, owned by b, freed by lr__bert_release),
- * so that no call re-packs them. Optional: forward works either way. */
+ * so that no call re-packs them. Optional: forward works either way.
+ * The weights are packed over pool (NULL: on the calling thread). */
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err);
 
 /* --------------------------------------------------------------- forward */

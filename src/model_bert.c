@@ -217,8 +217,29 @@ void lr__bert_release(lr__bert *b) {
  * which dominated load time; each weight starts on a 64-byte boundary. */
 #define PACK_ALIGN ((size_t)2 << 20)
 
+/* One weight to pack; the jobs are handed out from an atomic counter. */
+typedef struct {
+    int N, K;
+    const float *src;
+    float *dst;
+} pack_job;
+
+typedef struct {
+    const lr__kern *k;
+    const pack_job *jobs;
+    int n;
+    atomic_int next;
+} pack_jobs;
+
+static void pack_task(int ith, int nth, void *arg) {
+    (void)ith;
+    (void)nth;
+    pack_jobs *pj = arg;
+    for (int i; (i = atomic_fetch_add(&pj->next, 1)) < pj->n;)
+        pj->k->pack_nt(pj->jobs[i].N, pj->jobs[i].K, pj->jobs[i].src, pj->jobs[i].K, pj->jobs[i].dst);
+}
+
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
-    (void)pool;
     const lr__kern *k = lr__kern_get();
     const int H = b->cfg.hidden, I = b->cfg.intermediate, nl = b->cfg.n_layers;
     const int dims[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}}; /* qkv, ao, ff1, ff2: N, K */
@@ -236,8 +257,11 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
      * one [3H,H] matrix first. */
     const int split = H % k->nr == 0;
     float *qkv = split ? NULL : lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
-    if (!b->pack_mem || !b->packs || (!split && !qkv)) {
+    pack_job *jobs = split ? lr__alloc_array((size_t)nl * 6, sizeof *jobs) : NULL;
+    int n_jobs = 0;
+    if (!b->pack_mem || !b->packs || (!split && !qkv) || (split && !jobs)) {
         lr__free(qkv);
+        lr__free(jobs);
         return lr__err(err, LR_ENOMEM, "out of memory packing the model");
     }
     float *dst = (float *)(((uintptr_t)b->pack_mem + PACK_ALIGN - 1) & ~(uintptr_t)(PACK_ALIGN - 1));
@@ -256,6 +280,7 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
         L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
         if (!L->qkv_b) {
             lr__free(qkv);
+            lr__free(jobs);
             return lr__err(err, LR_ENOMEM, "out of memory packing the model");
         }
         memcpy(L->qkv_b, L->q_b, (size_t)H * sizeof(float));
@@ -271,9 +296,11 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
             p->data = dst;
             p->mem = NULL; /* owned by b->pack_mem */
             if (w == 0 && split) {
-                k->pack_nt(H, H, L->q_w, H, dst);
-                k->pack_nt(H, H, L->k_w, H, dst + hh);
-                k->pack_nt(H, H, L->v_w, H, dst + 2 * hh);
+                jobs[n_jobs++] = (pack_job){H, H, L->q_w, dst};
+                jobs[n_jobs++] = (pack_job){H, H, L->k_w, dst + hh};
+                jobs[n_jobs++] = (pack_job){H, H, L->v_w, dst + 2 * hh};
+            } else if (split) {
+                jobs[n_jobs++] = (pack_job){p->N, p->K, src[w], dst};
             } else {
                 k->pack_nt(p->N, p->K, src[w], p->K, dst);
             }
@@ -291,6 +318,12 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
             L->kv_view = kv;
         }
     }
+    if (split) { /* over the pool, a weight per job */
+        pack_jobs pj = {.k = k, .jobs = jobs, .n = n_jobs};
+        atomic_init(&pj.next, 0);
+        lr__pool_run(pool, pack_task, &pj);
+    }
+    lr__free(jobs);
     lr__free(qkv);
     return LR_OK;
 }
