@@ -11,9 +11,11 @@
  *  - unknown flags are LR_EINVAL;
  *  - a memory image (lr_model_load_memory) is never given back with
  *    MADV_DONTNEED: after load its bytes still equal the file's and its
- *    logits the file model's; lr__lrm_is_mapped says which is which. */
+ *    logits the file model's; lr__lrm_is_mapped says which is which;
+ *  - lr__bert_pack over a pool packs the same bytes as on one thread. */
 #include "../convert/safetensors.h"
 #include "format.h"
+#include "kern.h"
 #include "model.h"
 #include "t.h"
 #include "util.h"
@@ -218,5 +220,55 @@ static void test_memory_image_kept(void) {
     lr__buf_free(&img);
 }
 
+/* lr__bert_pack over a pool gives the same packed bytes as on one thread. */
+static void test_pack_over_pool(void) {
+    const char *lrm = tiny_lrm();
+    if (!lrm) {
+        T_CHECK(lrm != NULL);
+        return;
+    }
+    lr_error err = {0};
+    lr__lrm *f = lr__lrm_open(lrm, &err);
+    T_CHECK(f != NULL);
+    if (!f) return;
+    lr__bert_config cfg;
+    int max_len;
+    T_EQ_INT(lr__model_read_config(f, &cfg, &max_len, &err), 0);
+    int n = lr__bert_n_tensors(&cfg);
+    const float **tensors = lr__calloc((size_t)n, sizeof *tensors);
+    T_CHECK(tensors != NULL);
+    for (int i = 0; tensors && i < n; i++) {
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(&cfg, i, &sp);
+        const lr__tensor *t = NULL;
+        T_EQ_INT(lr__lrm_expect(f, sp.name, LR_DTYPE_F32, sp.ndim, sp.shape, &t, &err), 0);
+        tensors[i] = t ? t->data : NULL;
+    }
+    lr__bert one = {0}, two = {0};
+    lr_pool *pool = lr_pool_new(3, &err);
+    T_CHECK(pool != NULL);
+    if (tensors && pool && lr__bert_bind(&one, &cfg, tensors, &err) == 0 &&
+        lr__bert_bind(&two, &cfg, tensors, &err) == 0) {
+        T_EQ_INT(lr__bert_pack(&one, NULL, &err), 0);
+        T_EQ_INT(lr__bert_pack(&two, pool, &err), 0);
+        for (int l = 0; l < cfg.n_layers; l++) {
+            const lr__bert_layer *a = &one.layers[l], *b = &two.layers[l];
+            const struct lr__packed *pa[4] = {a->qkv_p, a->ao_p, a->ff1_p, a->ff2_p};
+            const struct lr__packed *pb[4] = {b->qkv_p, b->ao_p, b->ff1_p, b->ff2_p};
+            for (int w = 0; w < 4; w++) {
+                T_CHECK(pa[w] && pb[w]);
+                if (!pa[w] || !pb[w]) continue;
+                size_t nf = lr__packed_floats(pa[w]->kern->nr, pa[w]->N, pa[w]->K);
+                T_CHECK(memcmp(pa[w]->data, pb[w]->data, nf * sizeof(float)) == 0);
+            }
+        }
+    }
+    lr__bert_release(&one);
+    lr__bert_release(&two);
+    lr_pool_free(pool);
+    lr__free(tensors);
+    lr__lrm_close(f);
+}
+
 T_MAIN(T_CASE(test_fast_load_same_logits), T_CASE(test_corrupt_weight_value),
-       T_CASE(test_memory_image_kept))
+       T_CASE(test_memory_image_kept), T_CASE(test_pack_over_pool))
