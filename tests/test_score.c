@@ -299,5 +299,55 @@ static void test_sink_error_and_cap(void) {
     lr_model_free(m);
 }
 
+/* Push lines[seq[k]] as records numbered 10, 20, ... and check every
+ * result against the reference and the cache counters. */
+static void run_cache_case(lr_model *m, int cache, int batch, int window, const int *seq, int n, uint64_t want_hits) {
+    lr_score_opts o;
+    lr_score_opts_init(&o);
+    o.batch = batch;
+    o.window = window;
+    o.n_threads = 1;
+    o.cache_entries = cache;
+    lr_error err = {0};
+    lr_scorer *s = lr_scorer_new(m, &o, &err);
+    T_CHECK(s != NULL);
+    if (!s) return;
+    collected c = {0};
+    lr_scorer_set_sink(s, collect, &c);
+    for (int k = 0; k < n; k++)
+        T_EQ_INT(lr_scorer_push_record(s, lines[seq[k]], line_len((size_t)seq[k]), (uint64_t)(k + 1) * 10, 0, &err), 0);
+    T_EQ_INT(lr_scorer_flush(s, &err), 0);
+    T_EQ_INT(c.n, n);
+    for (int k = 0; k < c.n && k < 64; k++) {
+        T_EQ_INT(c.line[k], (uint64_t)(k + 1) * 10);
+        float probs[11], score;
+        int label;
+        reference(m, (size_t)seq[k], probs, &score, &label);
+        T_EQ_INT(c.label[k], label);
+        for (int j = 0; j < 11; j++) T_NEAR(c.probs[k][j], probs[j], 1e-6);
+    }
+    uint64_t hits = 99, lookups = 99, written = 0;
+    lr_scorer_cache_stats(s, &hits, &lookups, &written);
+    T_EQ_INT(hits, want_hits);
+    T_EQ_INT(lookups, cache ? (uint64_t)n : 0);
+    T_EQ_INT(written, (uint64_t)n);
+    lr_scorer_free(s);
+}
+
+static void test_cache_lru(void) {
+    lr_model *m = tiny_model();
+    if (!m) return;
+    /* A B A C B C with 2 entries, scored one at a time: A miss, B miss,
+     * A hit, C miss (evicts B, the least recently used), B miss (evicts A),
+     * C hit */
+    static const int seq[] = {0, 3, 0, 4, 3, 4};
+    run_cache_case(m, 2, 1, 1, seq, 6, 2);
+    run_cache_case(m, 0, 1, 1, seq, 6, 0);
+    /* repeats inside one window reuse the first one's result: A A B A */
+    static const int dup[] = {0, 0, 3, 0};
+    run_cache_case(m, 16, 2, 2, dup, 4, 2);
+    lr_model_free(m);
+}
+
 T_MAIN(T_CASE(test_float_shortest), T_CASE(test_opts_defaults), T_CASE(test_push_flush_order),
-       T_CASE(test_window_sizes_agree), T_CASE(test_sink_error_and_cap))
+       T_CASE(test_window_sizes_agree), T_CASE(test_sink_error_and_cap), T_CASE(test_cache_lru))
