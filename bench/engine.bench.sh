@@ -31,7 +31,7 @@ lrm=$root/bench/out/bert-mini.lrm
 results=$root/bench/out/engine.jsonl
 PY=/usr/bin/python3
 THREADS=${THREADS:-2}
-if [ "${QUICK:-0}" = 1 ]; then REPS=3; COLD=3; else REPS=5; COLD=5; fi
+if [ "${QUICK:-0}" = 1 ]; then REPS=3; COLD=3; else REPS=5; COLD=10; fi
 
 say() { echo "engine.bench: $*" >&2; }
 for f in "$build/logrisk" "$build/bench/bench_engine"; do
@@ -197,7 +197,9 @@ if e:
           (f'; in-process model load {load["load_ms"]:.2f} ms, context {load["ctx_ms"]:.2f} ms' if load else ""))
 if load and "scorer_new_ms" in load:
     print(f'in-process cold start: model load {load["load_ms"]:.1f} ms + scorer (rules, tokenizer, pool) '
-          f'{load["scorer_new_ms"]:.1f} ms + first line {load["first_line_ms"]:.1f} ms')
+          f'{load["scorer_new_ms"]:.1f} ms + first line {load["first_line_ms"]:.1f} ms' +
+          (f' (model load with the data checksum, as inspect and score --verify: '
+           f'{load["load_verified_ms"]:.1f} ms)' if "load_verified_ms" in load else ""))
 p = find(eng, "score_pipeline")
 if p:
     print(f'`logrisk score` pipeline on {p["lines"]} loghub lines: {p["lines"] / (p["wall_us"] / 1e6):.0f} lines/s '
