@@ -12,12 +12,14 @@
  *  - a memory image (lr_model_load_memory) is never given back with
  *    MADV_DONTNEED: after load its bytes still equal the file's and its
  *    logits the file model's; lr__lrm_is_mapped says which is which;
- *  - lr__bert_pack over a pool packs the same bytes as on one thread. */
+ *  - lr__bert_pack over a pool packs the same bytes as on one thread;
+ *  - the tokenizer's trie table, sized from the token count, grows right. */
 #include "../convert/safetensors.h"
 #include "format.h"
 #include "kern.h"
 #include "model.h"
 #include "t.h"
+#include "tok.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -270,5 +272,66 @@ static void test_pack_over_pool(void) {
     lr__lrm_close(f);
 }
 
+/* A vocab whose trie outgrows the edge table several times over (few, long
+ * tokens: the table starts from the token count and must grow): every
+ * token is found at its line, and encoding matches the reference walk. */
+static void test_tok_table_growth(void) {
+    uint64_t st = 12345;
+    lr__buf v;
+    lr__buf_init(&v);
+    lr__buf_puts(&v, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    enum { N_TOK = 400 };
+    static char toks[N_TOK][48];
+    for (int t = 0; t < N_TOK; t++) {
+        int len = 8 + (int)((st >> 40) % 40);
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        int p = 0;
+        if (t % 3 == 0) p += snprintf(toks[t], sizeof toks[t], "##");
+        for (; p < len && p < 46; p++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            toks[t][p] = (char)('a' + (st >> 59) % 4);
+        }
+        toks[t][p] = '\0';
+        lr__buf_printf(&v, "%s\n", toks[t]);
+    }
+    lr_error err = {0};
+    lr_tok *tok = lr_tok_from_text(v.data, v.len, &err);
+    T_CHECK(tok != NULL);
+    if (tok) {
+        int found = 0;
+        for (int t = 0; t < N_TOK; t++) {
+            int id = lr_tok_id(tok, toks[t], strlen(toks[t]));
+            /* a later duplicate wins */
+            int last = t;
+            for (int u = t + 1; u < N_TOK; u++)
+                if (strcmp(toks[u], toks[t]) == 0) last = u;
+            found += id == 5 + last;
+        }
+        T_EQ_INT(found, N_TOK);
+        T_EQ_INT(lr_tok_id(tok, "zzz", 3), -1);
+        int differ = 0;
+        for (int line = 0; line < 300; line++) {
+            char text[200];
+            int len = 0;
+            for (int w = 0; w < 3; w++) {
+                const char *src = toks[(line * 7 + w * 13) % N_TOK];
+                if (src[0] == '#') src += 2;
+                int n = (int)strlen(src);
+                int cut = n - line % 5;
+                for (int k = 0; k < cut && len < 190; k++) text[len++] = src[k];
+                text[len++] = ' ';
+            }
+            int32_t fast[160], ref[160];
+            int nf = lr__tok_encode_with(tok, text, (size_t)len, 160, fast, 0);
+            int nr = lr__tok_encode_with(tok, text, (size_t)len, 160, ref, 1);
+            differ += nf != nr || memcmp(fast, ref, (size_t)(nf > 0 ? nf : 0) * sizeof fast[0]) != 0;
+        }
+        T_EQ_INT(differ, 0);
+    }
+    lr_tok_free(tok);
+    lr__buf_free(&v);
+}
+
 T_MAIN(T_CASE(test_fast_load_same_logits), T_CASE(test_corrupt_weight_value),
-       T_CASE(test_memory_image_kept), T_CASE(test_pack_over_pool))
+       T_CASE(test_memory_image_kept), T_CASE(test_pack_over_pool),
+       T_CASE(test_tok_table_growth))
