@@ -913,8 +913,11 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
             nanosleep(&ts, NULL); /* EINTR (a signal) just ends the nap */
         } else {
+            /* EINTR: the loop looks at *stop. A signal that lands between
+             * that look and poll() is noticed at the latest 250 ms later. */
             struct pollfd p = {.fd = in_fd, .events = POLLIN};
-            (void)poll(&p, 1, timeout); /* EINTR: the loop looks at *stop */
+            if (ro->stop && (timeout < 0 || timeout > 250)) timeout = 250;
+            (void)poll(&p, 1, timeout);
         }
     }
     if (rc < 0) {
