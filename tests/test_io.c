@@ -285,6 +285,56 @@ static void test_stream_csv(void) {
     free(out);
 }
 
-T_MAIN(T_CASE(test_lines_basic), T_CASE(test_lines_huge), T_CASE(test_lines_cap), T_CASE(test_lines_not_sticky),
+/* Follow mode on a pipe: 2 instead of blocking, a line as soon as its '\n'
+ * arrives, a long line cut at the cap across several 2s; end_input hands
+ * out the unterminated rest, then 0. */
+static void test_lines_follow_pipe(void) {
+    int p[2];
+    T_EQ_INT(pipe(p), 0);
+    lr_io_reader *r = lr_io_reader_new(p[0], 8, NULL);
+    lr_io_reader_set_follow(r, 1);
+    const char *line;
+    size_t n;
+    int cut = -1;
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 2);
+    T_EQ_INT((int)write(p[1], "0123456", 7), 7);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 2);
+    T_EQ_INT((int)write(p[1], "789abc", 6), 6); /* past the cap of 8 */
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 2);
+    T_EQ_INT((int)write(p[1], "def\nnext\ntail", 13), 13);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 1);
+    T_CHECK(n == 8 && memcmp(line, "01234567", 8) == 0 && cut == 1);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 1);
+    T_CHECK(n == 4 && memcmp(line, "next", 4) == 0 && cut == 0);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 2);
+    lr_io_reader_end_input(r);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 1);
+    T_CHECK(n == 4 && memcmp(line, "tail", 4) == 0);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, &cut, NULL), 0);
+    T_EQ_INT((int)lr_io_lines(r), 3);
+    lr_io_reader_free(r);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Follow mode on a closed pipe: EOF is final as without follow. */
+static void test_lines_follow_eof(void) {
+    int p[2];
+    T_EQ_INT(pipe(p), 0);
+    T_EQ_INT((int)write(p[1], "a\nb", 3), 3);
+    close(p[1]);
+    lr_io_reader *r = lr_io_reader_new(p[0], 0, NULL);
+    lr_io_reader_set_follow(r, 1);
+    const char *line;
+    size_t n;
+    T_EQ_INT(lr_io_read_line(r, &line, &n, NULL, NULL), 1);
+    T_EQ_INT(lr_io_read_line(r, &line, &n, NULL, NULL), 1);
+    T_CHECK(n == 1 && line[0] == 'b');
+    T_EQ_INT(lr_io_read_line(r, &line, &n, NULL, NULL), 0);
+    lr_io_reader_free(r);
+    close(p[0]);
+}
+
+T_MAIN(T_CASE(test_lines_follow_pipe), T_CASE(test_lines_follow_eof), T_CASE(test_lines_basic), T_CASE(test_lines_huge), T_CASE(test_lines_cap), T_CASE(test_lines_not_sticky),
        T_CASE(test_lines_pipe_buffered), T_CASE(test_read_error), T_CASE(test_csv_read),
        T_CASE(test_csv_unterminated), T_CASE(test_csv_write), T_CASE(test_stream_jsonl), T_CASE(test_stream_csv))
