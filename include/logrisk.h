@@ -293,8 +293,9 @@ int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int voca
 
 /* ------------------------------------------------------------------ model */
 
-/* A BERT classifier loaded from an .lrm file: weights are used in place from
- * the mapping (no copy). Read-only after load: share one lr_model across
+/* A BERT classifier loaded from an .lrm file, mapped with mmap: embedding
+ * tables are used in place; the encoder's Linear weights are repacked once
+ * at load into the GEMM's panel layout (and their mapped pages dropped). Read-only after load: share one lr_model across
  * threads, with one lr_model_ctx (scratch) per calling thread. */
 typedef struct lr_model lr_model;
 
@@ -314,6 +315,8 @@ void lr_model_free(lr_model *m);
  * later: LR_OK or LR_ECHECKSUM). `logrisk score` uses it unless --verify. */
 enum { LR_MODEL_LOAD_SKIP_DATA_CHECKSUM = 1u };
 lr_model *lr_model_load_flags(const char *path, unsigned flags, lr_error *err);
+lr_model *lr_model_load_memory_flags(const void *data, size_t size, const char *name,
+                                     unsigned flags, lr_error *err);
 int lr_model_verify(const lr_model *m, lr_error *err);
 
 /* Sizes and head of a model (for FLOP counts and `inspect`). */
@@ -365,6 +368,8 @@ void lr_model_outputs(const float *logits, int n_labels, float *probs, float *sc
  * place (no copy); the caller owns the returned model (lr_model_free). */
 int lr_model_has_builtin(void);
 lr_model *lr_model_load_builtin(lr_error *err);
+/* The same with lr_model_load_flags' flags (LR_MODEL_LOAD_SKIP_DATA_CHECKSUM). */
+lr_model *lr_model_load_builtin_flags(unsigned flags, lr_error *err);
 
 /* --------------------------------------------------------------- convert */
 

@@ -244,9 +244,20 @@ int lr_model_verify(const lr_model *m, lr_error *err) {
     return lr__lrm_verify_data(m->file, err);
 }
 
-lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err) {
-    lr__lrm *f = lr__lrm_open_memory(data, size, name ? name : "(memory)", err);
+lr_model *lr_model_load_memory_flags(const void *data, size_t size, const char *name,
+                                     unsigned flags, lr_error *err) {
+    if (flags & ~(unsigned)LR_MODEL_LOAD_SKIP_DATA_CHECKSUM) {
+        lr__err(err, LR_EINVAL, "lr_model_load_memory_flags: unknown flags 0x%x", flags);
+        return NULL;
+    }
+    unsigned f_flags = (flags & LR_MODEL_LOAD_SKIP_DATA_CHECKSUM) ? LR_LRM_SKIP_DATA_CHECKSUM : 0;
+    lr__lrm *f = lr__lrm_open_memory_flags(data, size, name ? name : "(memory)", f_flags, err);
+    /* never drop pages of a memory image: it may be the binary's .rodata */
     return f ? model_from_file(f, 0, err) : NULL;
+}
+
+lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, lr_error *err) {
+    return lr_model_load_memory_flags(data, size, name, 0, err);
 }
 
 void lr_model_free(lr_model *m) {

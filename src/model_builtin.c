@@ -53,7 +53,9 @@ int lr__model_builtin_image(const void **data, size_t *size, const char **name) 
  * freed. NULL + err: LR_EUNSUPPORTED "this build has no built-in model" when
  * the program was linked without one, or whatever lr_model_load_memory
  * reports for a damaged image (LR_EFORMAT, LR_ECHECKSUM, LR_ENOMEM). */
-lr_model *lr_model_load_builtin(lr_error *err) {
+lr_model *lr_model_load_builtin(lr_error *err) { return lr_model_load_builtin_flags(0, err); }
+
+lr_model *lr_model_load_builtin_flags(unsigned flags, lr_error *err) {
     if (!lr_model_has_builtin()) {
         lr__err(err, LR_EUNSUPPORTED, "this build has no built-in model");
         return NULL;
@@ -66,5 +68,5 @@ lr_model *lr_model_load_builtin(lr_error *err) {
                 (unsigned long long)lr__builtin_model_size);
         return NULL;
     }
-    return lr_model_load_memory(data, size, name, err);
+    return lr_model_load_memory_flags(data, size, name, flags, err);
 }

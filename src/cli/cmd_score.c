@@ -47,7 +47,7 @@ static const char score_usage[] =
     "  --cache N            remember the scores of the last N distinct token sequences\n"
     "                       (default 4096; 0: off)\n"
     "  --stats              report records, lines/s, cache hit rate on stderr\n"
-    "  --verify             also check the checksum of all weight bytes at load (-m; the\n"
+    "  --verify             also check the checksum of all weight bytes at load (the\n"
     "                       structure is always checked; inspect checks everything)\n"
     "  -h, --help           show this help\n";
 
@@ -212,7 +212,7 @@ int lr_cmd_score(int argc, char **argv) {
     lr_error err = {0};
     unsigned load_flags = verify ? 0 : LR_MODEL_LOAD_SKIP_DATA_CHECKSUM;
     lr_model *model = model_path ? lr_model_load_flags(model_path, load_flags, &err)
-                                 : lr_model_load_builtin(&err);
+                                 : lr_model_load_builtin_flags(load_flags, &err);
     if (!model) return lr_cli_error("score", &err);
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {
