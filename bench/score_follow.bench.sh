@@ -9,6 +9,7 @@
 #    lines, fixed order) piped in at once, --follow (window of one batch,
 #    interval 1 s) vs the batch mode (window of 8 batches) in the same run;
 #    both with --cache 0 so the model scores every line; lines/s and ratio.
+#    Then the latency of a lone line with --interval 0.2 (median of 5).
 # 2. The cache: hit rate (--cache 4096, the default) on each loghub system's
 #    2k log, and the lines/s with and without the cache on all of them.
 set -euo pipefail
@@ -37,6 +38,28 @@ cmp -s "$out/batch.jsonl" "$out/follow.jsonl" || { echo "score_follow.bench: fol
 rb=$(rate "$n" "$t0" "$t1")
 rf=$(rate "$n" "$t1" "$t2")
 echo "score --follow: $n lines, $rf lines/s (batch mode $rb lines/s; follow/batch $(awk -v a="$rf" -v b="$rb" 'BEGIN { printf "%.2f", a / b }')), $THREADS threads, cache off"
+
+# latency of a lone line: written to a FIFO, until its score is in the file
+# (--interval 0.2: the line waits for the interval, then one model call)
+fifo=$out/fifo
+rm -f "$fifo"
+mkfifo "$fifo"
+"$build/logrisk" score -m "$lrm" --threads "$THREADS" --follow --interval 0.2 -i "$fifo" -o "$out/lat.jsonl" &
+spid=$!
+exec 7>"$fifo"
+lats=""
+for i in 1 2 3 4 5; do
+    sleep 0.3
+    t0=$(now)
+    printf 'kubelet ERROR lone line %d\n' "$i" >&7
+    while [ "$(wc -l <"$out/lat.jsonl")" -lt "$i" ]; do sleep 0.005; done
+    t1=$(now)
+    lats="$lats $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+done
+exec 7>&-
+wait "$spid"
+rm -f "$fifo"
+echo "score --follow --interval 0.2: latency of a lone line (s):$lats (median $(tr ' ' '\n' <<<"$lats" | sed '/^$/d' | sort -n | sed -n 3p))"
 
 echo "cache hit rate per loghub system (2k lines each, --cache 4096):"
 total=0 hits_all=0
