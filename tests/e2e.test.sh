@@ -15,7 +15,7 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
-bin="$root/$build/logrisk"
+bin="$(cd "$build" && pwd)/logrisk"  # BUILD may be relative or absolute
 shared=../shared/data
 py=python3
 pass=0

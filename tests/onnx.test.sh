@@ -34,7 +34,7 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
-bin=$root/$build/logrisk
+bin="$(cd "$build" && pwd)/logrisk"  # BUILD may be relative or absolute
 shared=${LR_SHARED:-$root/../shared}
 # A directory of its own per run (several runs may share the tree); removed
 # at the end unless KEEP=1.
@@ -253,7 +253,7 @@ sed -n '/<!-- ort-example -->/,/<!-- \/ort-example -->/p' README.md | sed '1,2d;
 ln -sfn "$ort_dir/node_modules" "$out/node_modules"
 head -n 40 "$out/lines500.log" >"$out/ex.log"
 if [ -s "$out/ort_score.mjs" ] &&
-   PATH="$root/$build:$PATH" node "$out/ort_score.mjs" "$out/tiny.14.onnx" "$out/tiny.14.vocab.txt" \
+   PATH="$(dirname "$bin"):$PATH" node "$out/ort_score.mjs" "$out/tiny.14.onnx" "$out/tiny.14.vocab.txt" \
         "$(cat "$out/tiny.14.max_len")" <"$out/ex.log" >"$out/ex.jsonl" 2>"$out/err.txt"; then
     "$bin" score -m "$out/tiny.lrm" -i "$out/ex.log" >"$out/ex_ref.jsonl"
     res=$($PY - "$out/ex.jsonl" "$out/ex_ref.jsonl" <<'EOF' 2>&1
