@@ -16,12 +16,7 @@ bin=$build/logrisk
 shared=${LR_SHARED:-../shared}
 tiny=$shared/peers/fixtures/tiny
 out=tests/out/coldstart_cli
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+. tests/lib.sh
 
 rm -rf "$out"
 mkdir -p "$out/tiny"

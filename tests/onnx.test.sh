@@ -43,12 +43,7 @@ out=$(mktemp -d "$root/tests/out/onnx.XXXXXX")
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$out"' EXIT
 PY=/usr/bin/python3
 ORT_VERSION=1.30.0
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+. tests/lib.sh
 
 [ -x "$bin" ] || { bad "missing $bin (make first)"; finish; }
 

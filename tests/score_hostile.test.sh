@@ -21,36 +21,13 @@ shared=${LR_SHARED:-../shared}
 tiny=$shared/peers/fixtures/tiny
 out=tests/out/score_hostile
 PY=/usr/bin/python3
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+. tests/lib.sh
 
 rm -rf "$out"
 mkdir -p "$out/tiny"
 # ---------------------------------------------------------------- the model
-cp "$tiny/model.safetensors" "$tiny/config.json" "$out/tiny/"
-{
-    echo "[PAD]"
-    for i in $(seq 0 98); do echo "[unused$i]"; done
-    printf '%s\n' "[UNK]" "[CLS]" "[SEP]" "[MASK]" "<TIME>" "<ID>" "<IP>" "<PID>" "<PATH>"
-    for w in error warn info debug fatal failed connection refused kubelet pod node disk \
-             pressure timeout panic kernel memory out of to the a is not ready image pull back off; do
-        echo "$w"
-    done
-    for c in a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9; do
-        echo "$c"; echo "##$c"
-    done
-    for c in '.' ',' ':' ';' '-' '_' '/' '=' '[' ']' '(' ')' '"' "'" '<' '>' '!' '?' '*' '#' '@' '%' '&' '+'; do
-        echo "$c"
-    done
-    i=0
-    while :; do echo "filler$i"; i=$((i + 1)); [ $i -ge 512 ] && break; done
-} | head -n 512 >"$out/tiny/vocab.txt"
-if ! "$bin" convert --from-safetensors "$out/tiny" -o "$out/tiny.lrm" >"$out/convert.log" 2>&1; then
-    bad "convert of the tiny fixture failed: $(cat "$out/convert.log")"
+if ! msg=$(make_tiny_model "$bin" "$out"); then
+    bad "convert of the tiny fixture failed: $msg"
     finish
 fi
 ok

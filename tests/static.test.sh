@@ -29,12 +29,7 @@ bin=$build/logrisk
 out=tests/out/static
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+. tests/lib.sh
 skip_or_fail() {
     if [ "${CI:-}" = true ]; then bad "$1"; else echo "static: SKIPPED: $1" >&2; fi
 }

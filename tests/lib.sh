@@ -1,0 +1,42 @@
+# tests/lib.sh — sourced by the script suites (tests/*.test.sh) after they
+# cd to the repository root: the pass/fail counters that end in the
+# `N passed, N failed` line tests/run.sh reads, and the tiny test model.
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+# make_tiny_model BIN OUT: converts the peers' tiny random BERT
+# (../shared/peers/fixtures/tiny: vocab 512, H32, 2 layers) with a generated
+# 512-line vocabulary (specials, masks, log words, letters with ## forms,
+# punctuation, fillers) into OUT/tiny.lrm; the vocabulary is OUT/tiny/vocab.txt.
+# Returns non-zero, with the converter's message on stdout, on failure.
+make_tiny_model() {
+    local bin=$1 out=$2 tiny=${LR_SHARED:-../shared}/peers/fixtures/tiny
+    mkdir -p "$out/tiny"
+    cp "$tiny/model.safetensors" "$tiny/config.json" "$out/tiny/" || return 1
+    {
+        echo "[PAD]"
+        for i in $(seq 0 98); do echo "[unused$i]"; done
+        printf '%s\n' "[UNK]" "[CLS]" "[SEP]" "[MASK]" "<TIME>" "<ID>" "<IP>" "<PID>" "<PATH>"
+        for w in error warn info debug fatal failed connection refused kubelet pod node disk \
+                 pressure timeout panic kernel memory out of to the a is not ready image pull back off; do
+            echo "$w"
+        done
+        for c in a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9; do
+            echo "$c"; echo "##$c"
+        done
+        for c in '.' ',' ':' ';' '-' '_' '/' '=' '[' ']' '(' ')' '"' "'" '<' '>' '!' '?' '*' '#' '@' '%' '&' '+'; do
+            echo "$c"
+        done
+        i=0
+        while [ $i -lt 512 ]; do echo "filler$i"; i=$((i + 1)); done
+    } | head -n 512 >"$out/tiny/vocab.txt"
+    if ! "$bin" convert --from-safetensors "$out/tiny" -o "$out/tiny.lrm" >"$out/convert.log" 2>&1; then
+        cat "$out/convert.log"
+        return 1
+    fi
+}
