@@ -10,6 +10,8 @@
 #   make static     fully static binaries with the model inside:
 #                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make install    PREFIX=/usr/local
+#   make model      retrain models/logrisk-mini.lrm from ../shared/data
+#                   (tools/make_model.sh, ~30 min on 2 cores)
 #
 # Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER,
 # MODEL (the model built into the CLI; `MODEL=` for none).
@@ -108,7 +110,11 @@ deps:
 	@bash tools/deps.sh build
 
 run: deps all
-	$(BUILD)/logrisk label -i models/samples/sample_logs.log
+	$(BUILD)/logrisk score -i models/samples/sample_logs.log
+
+# The built-in default model from the public logs (README "The default model").
+model: $(BUILD)/logrisk
+	bash tools/make_model.sh $(BUILD)/logrisk $(BUILD)/model
 
 test: all $(TESTS)
 	@bash tests/run.sh $(BUILD)

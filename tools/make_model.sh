@@ -11,8 +11,9 @@
 # 2. vocabulary: `logrisk vocab --size 4096` over all the raw lines (no
 #    labels involved);
 # 3. data sets (models/train/prepare.py): dedup by masked text, a seeded
-#    10% held-out split per source, at most 450 training lines per source
-#    (minority labels kept first), sqrt-balanced class weights;
+#    10% held-out split per source, at most 300 training lines per source
+#    (round-robin over labels; k8s_extra uncapped, twice), sqrt-balanced class
+#    weights;
 # 4. MLM pre-training of BERT-mini (models/train/pretrain.yaml) on the raw
 #    training lines;
 # 5. fine-tuning from that encoder on the weak labels

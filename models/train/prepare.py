@@ -15,9 +15,11 @@ RAW.log is a source's raw log, LABELLED.jsonl its `logrisk label` output
    texts goes to heldout.jsonl ({"source","label","raw"}), never trained
    on; it gives the per-source validation metrics.
 3. cap: of the rest, at most CAP examples per source go to training
-   (train.jsonl, {"text","label"}); lines whose label is not the source's
-   most common label are kept first, so the cap only thins the majority
-   class (BERT-mini's training time on 2 shared cores is the budget).
+   (train.jsonl, {"text","label"}), taken round-robin over the source's
+   labels, so rare labels keep all their lines and the cap thins the
+   common ones (BERT-mini's training time on 2 shared cores is the budget).
+   The hand-written Kubernetes lines (k8s_extra) are not capped and go in
+   twice (OVERSAMPLE).
    The raw lines of the training set also go to pretrain.log (the MLM
    corpus: the same lines, unlabelled).
 
@@ -35,15 +37,36 @@ import random
 import sys
 
 HELDOUT = 0.10
-CAP = 450
+CAP = 300
+# k8s_extra is the only source with many high-risk lines and the one most
+# like what the model will score; its training lines are repeated this often
+OVERSAMPLE = {"k8s_extra": 2}
 SEED = 5
 CLASSES = 11
+
+
+def round_robin(items, cap):
+    """At most `cap` of the (text, (raw, label)) items, taken one label at a
+    time in turn (labels in ascending order, each label's items in their
+    shuffled order): a label with fewer than its share keeps all its lines,
+    the rest share the remaining room evenly."""
+    by = {}
+    for it in items:
+        by.setdefault(it[1][1], []).append(it)
+    queues = [by[k] for k in sorted(by)]
+    kept, i = [], 0
+    while len(kept) < cap and any(queues):
+        for q in queues:
+            if i < len(q) and len(kept) < cap:
+                kept.append(q[i])
+        i += 1
+    return kept
 
 
 def main():
     outdir = sys.argv[1]
     rng = random.Random(SEED)
-    stats = {"heldout_fraction": HELDOUT, "cap_per_source": CAP, "seed": SEED, "sources": {}}
+    stats = {"heldout_fraction": HELDOUT, "cap_per_source": CAP, "oversample": OVERSAMPLE, "seed": SEED, "sources": {}}
     train, held, pre = [], [], []
     for arg in sys.argv[2:]:
         name, files = arg.split("=", 1)
@@ -64,16 +87,12 @@ def main():
         rng.shuffle(items)
         n_held = max(1, round(len(items) * HELDOUT))
         h, rest = items[:n_held], items[n_held:]
-        counts = {}
-        for _, (_, lab) in rest:
-            counts[lab] = counts.get(lab, 0) + 1
-        major = max(counts, key=lambda k: (counts[k], -k))
-        rest.sort(key=lambda it: it[1][1] == major)  # stable: minority labels first
-        kept = rest[:CAP]
+        kept = rest if name in OVERSAMPLE else round_robin(rest, CAP)
         for text, (raw, lab) in h:
             held.append({"source": name, "label": lab, "raw": raw})
         for text, (raw, lab) in kept:
-            train.append({"text": text, "label": lab})
+            for _ in range(OVERSAMPLE.get(name, 1)):
+                train.append({"text": text, "label": lab})
             pre.append(raw)
 
         def hist(xs):
