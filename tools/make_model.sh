@@ -24,7 +24,9 @@
 # Every step is seeded (2 threads, fixed seeds), so a rerun on the same
 # machine type gives the same model. Intermediate files go to WORK_DIR
 # (default build/model); the model and the metrics are only replaced at
-# the end, after a complete run. Prints the time each step took.
+# the end, after a complete run (MODEL_OUT=FILE writes FILE and
+# FILE.metrics.json instead, e.g. to compare with the committed model).
+# Prints the time each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/logrisk}
@@ -95,9 +97,10 @@ step "fine-tuning"
 "$py" models/train/evaluate.py "$work/heldout.jsonl" "$work/heldout.scores.jsonl" "$work/stats.json" \
     "$work/pretrain.metrics.json" "$work/train.metrics.json" "$work/metrics.json" \
     "$(($(date +%s) - start))"
-cp "$work/logrisk-mini.lrm" models/logrisk-mini.lrm.tmp
-mv models/logrisk-mini.lrm.tmp models/logrisk-mini.lrm
-cp "$work/metrics.json" models/logrisk-mini.metrics.json
+out=${MODEL_OUT:-models/logrisk-mini.lrm}
+cp "$work/logrisk-mini.lrm" "$out.tmp"
+mv "$out.tmp" "$out"
+cp "$work/metrics.json" "${out%.lrm}.metrics.json"
 step "evaluation"
 total=$(($(date +%s) - start))
-echo "make_model: models/logrisk-mini.lrm ($(wc -c <models/logrisk-mini.lrm) bytes) in $((total / 60)) min $((total % 60)) s"
+echo "make_model: $out ($(wc -c <"$out") bytes) in $((total / 60)) min $((total % 60)) s"
