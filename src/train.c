@@ -462,8 +462,12 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     lr__model_meta meta = {NULL, (const char *const *)d.class_names, (size_t)d.n_classes,
                            vocab_text, vocab_len, c.max_len, rules_text, rules_len,
                            "logrisk train"};
+    lr__progress progress;
+    lr__progress_init(&progress, log, user, c.epochs, rs.st.step, rs.st.total_steps);
+    o.progress = &progress;
     for (int e = rs.next_epoch; e < c.epochs; e++) {
         double t0 = now_s(), train_loss = 0.0;
+        progress.epoch = e + 1;
         if ((rc = lr__train_epoch(&m, &d, tr, ntr, &o, &rs.st, &train_loss, err))) goto done;
         double secs = now_s() - t0;
         size_t tokens = 0;

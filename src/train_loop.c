@@ -5,7 +5,9 @@
 #include "train_loop.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -26,6 +28,45 @@ void lr__train_state_init(lr__train_state *st, int n_train, int epochs, int batc
     st->total_steps = per_epoch * (epochs > 0 ? epochs : 0);
     st->warmup_steps = (long)(warmup_fraction * (double)st->total_steps);
     st->rng = seed ^ 0x5EEDF00Dull;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void lr__progress_init(lr__progress *p, lr_train_log_fn log, void *user, int epochs,
+                       long step, long total_steps) {
+    memset(p, 0, sizeof *p);
+    p->log = log;
+    p->user = user;
+    p->epochs = epochs;
+    p->first_step = step;
+    p->total_steps = total_steps;
+    p->t_start = p->t_last = now_s();
+}
+
+void lr__progress_step(lr__progress *p, long step, double loss, int n_tokens) {
+    p->tokens += n_tokens;
+    double t = now_s();
+    if (!p->log || (t - p->t_last < 1.0 && step < p->total_steps)) return;
+    p->t_last = t;
+    double elapsed = t - p->t_start;
+    long done = step - p->first_step;
+    double eta = done > 0 ? elapsed / (double)done * (double)(p->total_steps - step) : 0.0;
+    char line[160];
+    snprintf(line, sizeof line,
+             "progress: epoch %d/%d step %ld/%ld loss %.4f %.0f tokens/s ETA %ldm%02lds", p->epoch,
+             p->epochs, step, p->total_steps, loss, elapsed > 0 ? p->tokens / elapsed : 0.0,
+             (long)eta / 60, (long)eta % 60);
+    p->log(p->user, line);
+}
+
+int lr__count_tokens(const int *mask, int n, int L) {
+    int count = 0;
+    for (int i = 0; i < n * L; i++) count += mask[i] != 0;
+    return count;
 }
 
 typedef struct batch_buf {
@@ -87,6 +128,8 @@ int lr__train_epoch(lr__bert_train *m, const lr__train_data *d, const int *train
         loss_sum += loss;
         n_steps++;
         st->step++;
+        if (opts->progress)
+            lr__progress_step(opts->progress, st->step, loss, lr__count_tokens(b.mask, n, L));
     }
     if (!rc && mean_loss) *mean_loss = n_steps ? loss_sum / n_steps : 0.0;
     batch_free(&b);

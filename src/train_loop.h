@@ -16,6 +16,27 @@
 #include "train_bert.h"
 #include "train_data.h"
 
+/* Progress of a run, reported through the run's log callback as lines that
+ * start with "progress: " (step, loss, tokens/s, ETA), at most one a
+ * second; the CLI overwrites them in place on a terminal and thins them out
+ * otherwise. */
+typedef struct lr__progress {
+    lr_train_log_fn log;
+    void *user;
+    int epoch, epochs;    /* 1-based epoch being run, of `epochs`          */
+    long first_step;      /* the step the timing started at                */
+    long total_steps;
+    double t_start, t_last;
+    double tokens;        /* real (non-pad) tokens trained since t_start   */
+} lr__progress;
+
+void lr__progress_init(lr__progress *p, lr_train_log_fn log, void *user, int epochs,
+                       long step, long total_steps);
+/* After optimiser step `step` (already counted) with this loss and n_tokens. */
+void lr__progress_step(lr__progress *p, long step, double loss, int n_tokens);
+/* Count the real (mask != 0) tokens of a padded batch of n x L. */
+int lr__count_tokens(const int *mask, int n, int L);
+
 typedef struct lr__train_opts {
     int batch;               /* examples per step (32)                       */
     double lr_encoder;       /* peak learning rates per group (0 = frozen)   */
@@ -24,6 +45,7 @@ typedef struct lr__train_opts {
     double clip;             /* global gradient norm (1.0; <= 0: none)       */
     lr__xent_opts loss;      /* class weights, label smoothing, focal gamma  */
     uint64_t seed;           /* shuffling and dropout                        */
+    lr__progress *progress;  /* optional: step-by-step progress lines        */
 } lr__train_opts;
 
 /* Defaults of SPEC §6: batch 32, lr 3e-5 for both groups, wd 0.01, clip 1. */

@@ -39,7 +39,7 @@ static void plog(lr_train_log_fn log, void *user, const char *fmt, ...) {
 static int mlm_pass(lr__bert_train *m, const lr__train_data *d, const int *idx, int n, int batch,
                     const lr_tok *tok, uint64_t *rng, const lr__adamw_cfg *adamw_base,
                     double clip, long *step, long warmup, long total, uint64_t seed,
-                    double *mean, lr_error *err) {
+                    lr__progress *progress, double *mean, lr_error *err) {
     size_t cells = (size_t)batch * m->max_len;
     int *ids = lr__alloc_array(cells, sizeof(int)), *mask = lr__alloc_array(cells, sizeof(int));
     int *targets = lr__alloc_array(cells, sizeof(int)), *labels = lr__alloc_array((size_t)batch,
@@ -66,6 +66,8 @@ static int mlm_pass(lr__bert_train *m, const lr__train_data *d, const int *idx, 
                                          seed * 0x9E3779B97F4A7C15ull + (uint64_t)*step, &a, clip,
                                          &loss, NULL, err);
             ++*step;
+            if (!rc && progress)
+                lr__progress_step(progress, *step, loss, lr__count_tokens(mask, nb, L));
         } else {
             rc = lr__bert_train_forward_mlm(m, ids, mask, targets, nb, L, 0, 0, &loss, err);
         }
@@ -150,15 +152,18 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
          m.params.n_floats, st.total_steps);
     double best = INFINITY;
     int best_epoch = -1;
+    lr__progress progress;
+    lr__progress_init(&progress, log, user, c.epochs, st.step, st.total_steps);
     for (int e = 0; e < c.epochs; e++) {
         lr__train_shuffle(tr, ntr, &st.rng);
         double train_loss = 0.0, val_loss = 0.0;
+        progress.epoch = e + 1;
         if ((rc = mlm_pass(&m, &d, tr, ntr, c.batch, tok, &st.rng, &adamw, c.clip, &st.step,
-                           st.warmup_steps, st.total_steps, c.seed, &train_loss, err)))
+                           st.warmup_steps, st.total_steps, c.seed, &progress, &train_loss, err)))
             goto done;
         uint64_t val_rng = c.seed ^ 0xA11CEull; /* the same masks every epoch */
         if (nva > 0 && (rc = mlm_pass(&m, &d, va, nva, c.batch, tok, &val_rng, NULL, 0.0, NULL, 0,
-                                      0, 0, &val_loss, err)))
+                                      0, 0, NULL, &val_loss, err)))
             goto done;
         if (nva == 0) val_loss = train_loss;
         int improved = val_loss < best;

@@ -68,6 +68,9 @@ sed "s|^data: .*|data: $tmp/missing.jsonl|" "$tmp/train.yaml" >"$tmp/missing.yam
 
 # --- train, then score with the model
 if "$bin" train --config "$tmp/train.yaml" 2>"$tmp/log"; then ok; else bad "train"; cat "$tmp/log"; fi
+# progress: step, loss, tokens/s and ETA (plain lines when stderr is not a tty)
+grep -Eq '^logrisk train: epoch [0-9]+/[0-9]+ step [0-9]+/[0-9]+ loss [0-9.]+ [0-9]+ tokens/s ETA [0-9]+m[0-9]{2}s$' "$tmp/log" && ok ||
+    bad "no progress line in the train log: $(head -3 "$tmp/log")"
 grep -q "epoch 3/3" "$tmp/log" && ok || { bad "no epoch lines"; cat "$tmp/log"; }
 /usr/bin/env python3 - "$tmp/a.lrm.metrics.json" <<'EOF' && ok || bad "metrics file"
 import json, sys
@@ -112,6 +115,8 @@ cmp -s "$tmp/a.lrm" "$tmp/b.lrm" && ok || bad "resumed model differs from the un
 sed -e "s|^data: .*|data: $tmp/raw.log|" -e "s|^output: .*|output: $tmp/enc.lrm|" \
     -e 's|^epochs: .*|epochs: 2|' "$tmp/train.yaml" >"$tmp/pre.yaml"
 if "$bin" pretrain --config "$tmp/pre.yaml" 2>"$tmp/log_pre"; then ok; else bad "pretrain"; cat "$tmp/log_pre"; fi
+grep -Eq '^logrisk pretrain: epoch [0-9]+/[0-9]+ step [0-9]+/[0-9]+ loss [0-9.]+ [0-9]+ tokens/s ETA' "$tmp/log_pre" && ok ||
+    bad "no progress line in the pretrain log"
 /usr/bin/env python3 - "$tmp/enc.lrm.metrics.json" <<'EOF2' && ok || bad "MLM loss did not fall"
 import json, sys
 e = json.load(open(sys.argv[1]))["epochs"]

@@ -4,6 +4,8 @@
  * lr_pretrain_run, whose progress lines go to stderr.
  */
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -30,8 +32,28 @@ static const char usage_pretrain[] =
     "  --config FILE   the configuration (YAML); `data` is a raw log file\n"
     "  -o FILE         output model (overrides `output` in the config)\n";
 
+/* Log lines go to stderr. Progress lines ("progress: ...", at most one a
+ * second from the library) are redrawn in place when stderr is a terminal,
+ * and written as plain lines at most every 30 s otherwise (logs, CI). */
+static int progress_open;        /* a redrawn progress line ends the tty */
+static time_t progress_last_plain;
+
 static void log_line(void *user, const char *line) {
-    fprintf(stderr, "logrisk %s: %s\n", (const char *)user, line);
+    const char *cmd = user;
+    static const char prefix[] = "progress: ";
+    if (strncmp(line, prefix, sizeof prefix - 1) == 0) {
+        if (isatty(STDERR_FILENO)) {
+            fprintf(stderr, "\r\033[Klogrisk %s: %s", cmd, line + sizeof prefix - 1);
+            progress_open = 1;
+        } else if (time(NULL) - progress_last_plain >= 30) {
+            progress_last_plain = time(NULL);
+            fprintf(stderr, "logrisk %s: %s\n", cmd, line + sizeof prefix - 1);
+        }
+        return;
+    }
+    if (progress_open) fputc('\n', stderr);
+    progress_open = 0;
+    fprintf(stderr, "logrisk %s: %s\n", cmd, line);
 }
 
 typedef int (*run_fn)(const char *, const char *, lr_train_log_fn, void *, lr_error *);
