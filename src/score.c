@@ -844,12 +844,6 @@ int lr_scorer_run(lr_scorer *s, int in_fd, FILE *out, lr_error *err) {
     return lr_scorer_flush(s, err);
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Defaults: no follow, interval 1 s, no stop flag. */
 void lr_score_run_opts_init(lr_score_run_opts *o) {
     memset(o, 0, sizeof *o);
@@ -891,8 +885,8 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             int before = s->n_pending;
             rc = lr_scorer_push_record(s, rec.msg, rec.len, rec.line, rec.truncated, err);
             if (rc) break;
-            if (before == 0 && s->n_pending > 0) oldest = now_s();
-            if (ro->follow && s->n_pending > 0 && now_s() - oldest >= ro->interval) rc = lr_scorer_flush(s, err);
+            if (before == 0 && s->n_pending > 0) oldest = lr__now_s();
+            if (ro->follow && s->n_pending > 0 && lr__now_s() - oldest >= ro->interval) rc = lr_scorer_flush(s, err);
             if (rc) break;
             continue;
         }
@@ -900,7 +894,7 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
         rc = 0;
         int timeout = -1;
         if (s->n_pending > 0) {
-            double left = ro->interval - (now_s() - oldest);
+            double left = ro->interval - (lr__now_s() - oldest);
             if (left <= 0) {
                 rc = lr_scorer_flush(s, err);
                 if (rc) break;

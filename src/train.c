@@ -312,12 +312,6 @@ static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
     log(user, line);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int lr__train_write_atomic(const char *path, const char *text, size_t len, lr_error *err) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -466,10 +460,10 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     lr__progress_init(&progress, log, user, c.epochs, rs.st.step, rs.st.total_steps);
     o.progress = &progress;
     for (int e = rs.next_epoch; e < c.epochs; e++) {
-        double t0 = now_s(), train_loss = 0.0;
+        double t0 = lr__now_s(), train_loss = 0.0;
         progress.epoch = e + 1;
         if ((rc = lr__train_epoch(&m, &d, tr, ntr, &o, &rs.st, &train_loss, err))) goto done;
-        double secs = now_s() - t0;
+        double secs = lr__now_s() - t0;
         size_t tokens = 0;
         for (int i = 0; i < ntr; i++) tokens += d.start[tr[i] + 1] - d.start[tr[i]];
         if (nva > 0 && (rc = lr__train_evaluate(&m, &d, va, nva, c.batch, &met, err))) goto done;

@@ -30,12 +30,6 @@ void lr__train_state_init(lr__train_state *st, int n_train, int epochs, int batc
     st->rng = seed ^ 0x5EEDF00Dull;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void lr__progress_init(lr__progress *p, lr_train_log_fn log, void *user, int epochs,
                        long step, long total_steps) {
     memset(p, 0, sizeof *p);
@@ -44,12 +38,12 @@ void lr__progress_init(lr__progress *p, lr_train_log_fn log, void *user, int epo
     p->epochs = epochs;
     p->first_step = step;
     p->total_steps = total_steps;
-    p->t_start = p->t_last = now_s();
+    p->t_start = p->t_last = lr__now_s();
 }
 
 void lr__progress_step(lr__progress *p, long step, double loss, int n_tokens) {
     p->tokens += n_tokens;
-    double t = now_s();
+    double t = lr__now_s();
     if (!p->log || (t - p->t_last < 1.0 && step < p->total_steps)) return;
     p->t_last = t;
     double elapsed = t - p->t_start;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static lr_allocator g_alloc = {malloc, realloc, free};
 
@@ -52,6 +53,12 @@ char *lr__strndup(const char *s, size_t len) {
 }
 
 char *lr__strdup(const char *s) { return lr__strndup(s, strlen(s)); }
+
+double lr__now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 const char *lr_strerror(int code) {
     switch (code) {

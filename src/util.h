@@ -40,6 +40,9 @@ char *lr__strndup(const char *s, size_t len);
 int lr__err(lr_error *err, int code, const char *fmt, ...) LR_PRINTF(3, 4);
 int lr__verr(lr_error *err, int code, const char *fmt, va_list ap);
 
+/* Seconds on the monotonic clock (for rates, intervals and ETAs). */
+double lr__now_s(void);
+
 /* Overflow-checked arithmetic: true and *out set when the result fits. */
 static inline bool lr__mul_ok(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;

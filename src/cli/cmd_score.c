@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "util.h"
 
 static const char score_usage[] =
     "usage: logrisk score [-m model.lrm] [-i FILE|-] [-o FILE] [--threads N] [--batch N]\n"
@@ -57,12 +58,6 @@ static volatile sig_atomic_t stop_flag;
 static void on_stop(int sig) {
     (void)sig;
     stop_flag = 1;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* Parse a whole finite double in [lo, hi]; 0 on success. */
@@ -237,14 +232,14 @@ int lr_cmd_score(int argc, char **argv) {
             sigaction(SIGINT, &sa, NULL);
             run.stop = &stop_flag;
         }
-        double t0 = now_s();
+        double t0 = lr__now_s();
         if (lr_scorer_run_records(scorer, recs, fileno(in), out, &run, &err) == 0) {
             status = lr_cli_close_out(out, out_path, "score");
         } else {
             lr_cli_error("score", &err);
             if (out != stdout) fclose(out);
         }
-        double dt = now_s() - t0;
+        double dt = lr__now_s() - t0;
         uint64_t lines = 0, cut = 0, hits = 0, lookups = 0, written = 0;
         lr_scorer_stats(scorer, &lines, NULL, &cut);
         lr_scorer_cache_stats(scorer, &hits, &lookups, &written);
