@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int lr_cli_fail(const char *fmt, ...) {
@@ -51,5 +52,28 @@ int lr_cli_close_out(FILE *f, const char *path, const char *cmd) {
                 path && strcmp(path, "-") ? path : "standard output", strerror(saved ? saved : EIO));
         return 1;
     }
+    return 0;
+}
+
+int lr_cli_is_opt(const char *arg, const char *name) {
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
+}
+
+const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (a[n] == '=') return a + n + 1;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int lr_cli_parse_int(const char *text, int lo, int hi, int *out) {
+    if (!text || !*text) return -1;
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
     return 0;
 }

@@ -28,6 +28,15 @@ FILE *lr_cli_open_out(const char *path, const char *cmd);
  * write error (EPIPE, ENOSPC...). Returns 0 or 1. */
 int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
 
+/* Option parsing shared by the subcommands. lr_cli_is_opt: argv entry
+ * `arg` is option `name`, alone or, for long options, as "--name=VALUE".
+ * lr_cli_opt_value: the value of the option at argv[*i] ("--name=V" or
+ * "--name V", advancing *i), NULL when it is missing. lr_cli_parse_int: a
+ * whole decimal int in [lo, hi] into *out; 0 on success, -1 otherwise. */
+int lr_cli_is_opt(const char *arg, const char *name);
+const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name);
+int lr_cli_parse_int(const char *text, int lo, int hi, int *out);
+
 /* Subcommands (src/cli/cmd_*.c). */
 int lr_cmd_preprocess(int argc, char **argv);
 int lr_cmd_label(int argc, char **argv);

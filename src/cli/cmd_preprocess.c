@@ -42,21 +42,6 @@ static const char *usage_text(int with_label) {
                  "  --max-line BYTES     cut lines longer than this (default: no limit)\n";
 }
 
-/* The value of option argv[*i] ("--x V" or "--x=V"), advancing *i; NULL
- * when it is missing. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
-
-static int is_opt(const char *arg, const char *name) {
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
-}
-
 int lr_cli_prep_main(int argc, char **argv, int with_label) {
     const char *cmd = with_label ? "label" : "preprocess";
     const char *in_path = NULL, *out_path = NULL, *rules_path = NULL;
@@ -69,12 +54,12 @@ int lr_cli_prep_main(int argc, char **argv, int with_label) {
                                                  "--max-line"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
-            if (is_opt(a, with_value[k])) opt = with_value[k];
+            if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
         if (!opt) {
             fprintf(stderr, "logrisk %s: unknown option '%s'\n\n", cmd, a);
             return lr_cli_usage(usage_text(with_label), 0);
         }
-        if (!(v = opt_value(argc, argv, &i, opt))) {
+        if (!(v = lr_cli_opt_value(argc, argv, &i, opt))) {
             fprintf(stderr, "logrisk %s: option '%s' needs a value\n\n", cmd, opt);
             return lr_cli_usage(usage_text(with_label), 0);
         }

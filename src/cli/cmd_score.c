@@ -71,17 +71,6 @@ static int parse_double(const char *text, double lo, double hi, double *out) {
     return 0;
 }
 
-/* Parse a whole decimal int in [lo, hi]; 0 on success. */
-static int parse_int(const char *text, int lo, int hi, int *out) {
-    if (!text || !*text) return -1;
-    errno = 0;
-    char *end = NULL;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 /* The value of option `name` at argv[*i]: "--name=value" or "--name value"
  * (also "-m value"). NULL if absent (and *i unchanged on a mismatch). */
 static const char *opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng,
@@ -148,10 +137,10 @@ int lr_cmd_score(int argc, char **argv) {
             out_path = v;
         } else if ((v = opt_value(argc, argv, &i, NULL, "--threads", &m)) || m) {
             if (!v) goto missing;
-            if (parse_int(v, 1, 256, &opts.n_threads)) bad = "a number 1..256";
+            if (lr_cli_parse_int(v, 1, 256, &opts.n_threads)) bad = "a number 1..256";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--batch", &m)) || m) {
             if (!v) goto missing;
-            if (parse_int(v, 1, 256, &opts.batch)) bad = "a number 1..256";
+            if (lr_cli_parse_int(v, 1, 256, &opts.batch)) bad = "a number 1..256";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--input-format", &m)) || m) {
             if (!v) goto missing;
             if (lr_records_parse_format(v, &ropts.format)) bad = "auto, raw, cri, docker, jsonl or csv";
@@ -170,7 +159,7 @@ int lr_cmd_score(int argc, char **argv) {
             else bad = "jsonl or csv";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--top-k", &m)) || m) {
             if (!v) goto missing;
-            if (parse_int(v, 0, 1000, &opts.top_k)) bad = "a number 0..1000";
+            if (lr_cli_parse_int(v, 0, 1000, &opts.top_k)) bad = "a number 0..1000";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--min-risk", &m)) || m) {
             if (!v) goto missing;
             if (parse_double(v, 0, 1e6, &opts.min_risk)) bad = "a number >= 0";
@@ -179,7 +168,7 @@ int lr_cmd_score(int argc, char **argv) {
             if (parse_double(v, 0.001, 3600, &run.interval)) bad = "seconds, 0.001..3600";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--cache", &m)) || m) {
             if (!v) goto missing;
-            if (parse_int(v, 0, 1 << 22, &opts.cache_entries)) bad = "a number 0..4194304";
+            if (lr_cli_parse_int(v, 0, 1 << 22, &opts.cache_entries)) bad = "a number 0..4194304";
         } else {
             fprintf(stderr, "logrisk score: unknown option '%s'\n\n", a);
             return lr_cli_usage(score_usage, 0);

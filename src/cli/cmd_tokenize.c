@@ -28,19 +28,6 @@ static const char usage[] =
     "  --rules FILE   YAML rules for masking (default: the built-in rules)\n"
     "  --max-len N    sequence length with [CLS] and [SEP], 2..65536 (default 128)\n";
 
-static int is_opt(const char *arg, const char *name) {
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
-}
-
-static const char *opt_value(int argc, char **argv, int *i, const char *name) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
-
 int lr_cmd_tokenize(int argc, char **argv) {
     const char *vocab = NULL, *in_path = NULL, *out_path = NULL, *rules_path = NULL;
     int mask = 1, max_len = LR_TOK_MAX_LEN;
@@ -54,12 +41,12 @@ int lr_cmd_tokenize(int argc, char **argv) {
         static const char *const with_value[] = {"--vocab", "-i", "-o", "--rules", "--max-len"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
-            if (is_opt(a, with_value[k])) opt = with_value[k];
+            if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
         if (!opt) {
             fprintf(stderr, "logrisk tokenize: unknown option '%s'\n\n", a);
             return lr_cli_usage(usage, 0);
         }
-        if (!(v = opt_value(argc, argv, &i, opt))) {
+        if (!(v = lr_cli_opt_value(argc, argv, &i, opt))) {
             fprintf(stderr, "logrisk tokenize: option '%s' needs a value\n\n", opt);
             return lr_cli_usage(usage, 0);
         }

@@ -23,27 +23,6 @@ static const char usage[] =
     "  --no-mask      learn from the lines as they are, without masking\n"
     "  --rules FILE   YAML rules for masking (default: the built-in rules)\n";
 
-static int is_opt(const char *arg, const char *name) {
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
-}
-
-static const char *opt_value(int argc, char **argv, int *i, const char *name) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
-
-static int parse_int(const char *v, long lo, long hi, int *out) {
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < lo || n > hi) return -1;
-    *out = (int)n;
-    return 0;
-}
-
 int lr_cmd_vocab(int argc, char **argv) {
     const char *in_path = NULL, *out_path = NULL, *rules_path = NULL;
     int size = 0, min_freq = 2, mask = 1;
@@ -57,12 +36,12 @@ int lr_cmd_vocab(int argc, char **argv) {
         static const char *const with_value[] = {"-i", "-o", "--size", "--min-freq", "--rules"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
-            if (is_opt(a, with_value[k])) opt = with_value[k];
+            if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
         if (!opt) {
             fprintf(stderr, "logrisk vocab: unknown option '%s'\n\n", a);
             return lr_cli_usage(usage, 0);
         }
-        if (!(v = opt_value(argc, argv, &i, opt))) {
+        if (!(v = lr_cli_opt_value(argc, argv, &i, opt))) {
             fprintf(stderr, "logrisk vocab: option '%s' needs a value\n\n", opt);
             return lr_cli_usage(usage, 0);
         }
@@ -70,11 +49,11 @@ int lr_cmd_vocab(int argc, char **argv) {
         else if (strcmp(opt, "-o") == 0) out_path = v;
         else if (strcmp(opt, "--rules") == 0) rules_path = v;
         else if (strcmp(opt, "--size") == 0) {
-            if (parse_int(v, 11, 1000000, &size) != 0) {
+            if (lr_cli_parse_int(v, 11, 1000000, &size) != 0) {
                 fprintf(stderr, "logrisk vocab: --size must be an integer in 11..1000000, not '%s'\n\n", v);
                 return lr_cli_usage(usage, 0);
             }
-        } else if (parse_int(v, 1, 1000000000, &min_freq) != 0) {
+        } else if (lr_cli_parse_int(v, 1, 1000000000, &min_freq) != 0) {
             fprintf(stderr, "logrisk vocab: --min-freq must be a positive integer, not '%s'\n\n", v);
             return lr_cli_usage(usage, 0);
         }
