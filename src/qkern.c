@@ -96,6 +96,7 @@ static unsigned cpu_features(void) { return 0; }
 
 /* The SIMD tables of this build (one extern line each, by architecture). */
 #if defined(__x86_64__)
+extern const lr__qkern lr__qkern_avx2;
 #endif
 #if defined(__aarch64__)
 #endif
@@ -109,6 +110,7 @@ typedef struct {
 /* Best first; "ref" last. {table, family, needed features} */
 static const entry g_tables[] = {
 #if defined(__x86_64__)
+    {&lr__qkern_avx2, "avx2", F_AVX2},
 #endif
 #if defined(__aarch64__)
 #endif
