@@ -62,6 +62,7 @@
 #include "format.h"
 #include "model.h"
 #include "protobuf.h"
+#include "quant.h"
 #include "rules.h"
 #include "util.h"
 
@@ -642,6 +643,13 @@ static int export_lrm(lr__lrm *f, const char *model_name, const char *onnx_path,
     lr__bert_config cfg;
     int max_len, rc;
     if ((rc = lr__model_read_config(f, &cfg, &max_len, err))) goto done;
+    lr__wtype wt;
+    if ((rc = lr__model_read_wtype(f, &wt, err))) goto done;
+    if (wt != LR_WTYPE_F32) {
+        rc = lr__err(err, LR_EUNSUPPORTED, "%s is a %s model: export its f32 original (the "
+                     "ONNX graph is f32)", model_name, lr__wtype_name(wt));
+        goto done;
+    }
     int n = lr__bert_n_tensors(&cfg);
     tensors = lr__calloc((size_t)n, sizeof *tensors);
     if (!tensors) {

@@ -324,6 +324,7 @@ typedef struct lr_model_info {
     int vocab_size, hidden, n_layers, n_heads, intermediate, max_positions;
     int n_labels, head_hidden; /* head_hidden: MLP head only, else 0 */
     const char *head;          /* "mlp", "linear" or "pooler_linear" */
+    const char *dtype;         /* encoder weights: "f32", "q8" or "bf16" (lr_model_quantize) */
 } lr_model_info;
 void lr_model_get_info(const lr_model *m, lr_model_info *info);
 
@@ -383,6 +384,19 @@ typedef struct lr_convert_options {
  * vocab.txt) to an .lrm file at out_path. opts may be NULL. */
 int lr_convert_safetensors(const char *dir, const char *out_path, const lr_convert_options *opts,
                            lr_error *err);
+
+/* ------------------------------------------------------------ quantize */
+
+/* Write a quantized copy of the f32 model at in_path (NULL: the model built
+ * into this program) to out_path, atomically. dtype "q8": the encoder's
+ * Linear weights as int8 with a scale per output channel (activations are
+ * quantized per row at run time); "bf16": those weights as bfloat16.
+ * Everything else (embeddings, LayerNorms, biases, head, vocabulary, rules,
+ * labels) is copied unchanged, and `model.dtype` records the type. Errors:
+ * LR_EINVAL (unknown dtype), LR_EUNSUPPORTED (the input is already
+ * quantized), the load and write errors of the model file. */
+int lr_model_quantize(const char *in_path, const char *out_path, const char *dtype,
+                      lr_error *err);
 
 /* ------------------------------------------------------------ onnx export */
 

@@ -137,7 +137,8 @@ typedef struct {
     int M, N, K;
     const float *X;
     int ldx;
-    const float *W; /* W, or the packed W for 'p' */
+    const float *W; /* W ('p': unused, see P) */
+    const lr__packed *P; /* 'p': the packed weight, any type */
     int ldw;
     const float *bias;
     float *Y;
@@ -161,10 +162,14 @@ static void gemm_range(const gemm_job *j, int begin, int end) {
         M = end - begin;
         X += j->op == 'T' ? (size_t)begin : (size_t)begin * j->ldx;
         Y += (size_t)begin * j->ldy;
+    } else if (j->op == 'p') {
+        /* begin is a panel boundary; the helper offsets weight and bias */
+        lr__packed_gemm_here(j->P, begin, end - begin, M, X, j->ldx, bias, Y, j->ldy,
+                             j->accumulate, j->gelu);
+        return;
     } else {
         N = end - begin;
         if (j->op == 't') W += (size_t)begin * j->ldw;
-        else if (j->op == 'p') W += (size_t)begin * j->K; /* begin is a panel boundary */
         else W += begin;
         if (bias) bias += begin;
         Y += begin;
@@ -175,8 +180,7 @@ static void gemm_range(const gemm_job *j, int begin, int end) {
         else k->gemm_nt(M, N, j->K, X, j->ldx, W, j->ldw, bias, Y, j->ldy, j->accumulate);
         break;
     case 'p':
-        if (j->gelu) k->gemm_nt_gelu(M, N, j->K, X, j->ldx, W, 0, 1, bias, Y, j->ldy);
-        else k->gemm_nt_packed(M, N, j->K, X, j->ldx, W, bias, Y, j->ldy, j->accumulate);
+        lr__packed_gemm_here(j->P, 0, N, M, X, j->ldx, bias, Y, j->ldy, j->accumulate, j->gelu);
         break;
     case 'n':
         k->gemm_nn(M, N, j->K, X, j->ldx, W, j->ldw, Y, j->ldy, j->accumulate);
@@ -265,8 +269,9 @@ static void gemm_nt_drive(const lr__kern *kern, lr_pool *pool, int M, int N, int
         if (wp) {
             pack_job pj = {kern, W, N, K, ldw, wp, 0};
             lr__pool_run(pool, pack_task, &pj);
+            lr__packed packed = {.kern = kern, .N = N, .K = K, .data = wp};
             job.op = 'p';
-            job.W = wp;
+            job.P = &packed;
             job.col_align = kern->nr;
             run_gemm(pool, &job);
             lr__free(wp);
@@ -374,18 +379,52 @@ void lr__packed_free(lr__packed *p) {
     lr__free(p);
 }
 
+int lr__packed_nr(const lr__packed *p) {
+    switch (p->wtype) {
+    case LR_WTYPE_Q8: return p->qk->q8_nr;
+    case LR_WTYPE_BF16: return p->qk->bf16_nr;
+    default: return p->kern->nr;
+    }
+}
+
+void lr__packed_gemm_here(const lr__packed *p, int c0, int nc, int M, const float *X, int ldx,
+                          const float *bias, float *Y, int ldy, int accumulate, int gelu) {
+    if (M <= 0 || nc <= 0) return;
+    const lr__kern *k = p->kern;
+    const float *b = bias ? bias + c0 : NULL;
+    float *y = Y + c0;
+    if (p->wtype == LR_WTYPE_F32) {
+        const float *w = p->data + (size_t)c0 * p->K;
+        if (gelu) k->gemm_nt_gelu(M, nc, p->K, X, ldx, w, 0, 1, b, y, ldy);
+        else k->gemm_nt_packed(M, nc, p->K, X, ldx, w, b, y, ldy, accumulate);
+        return;
+    }
+    if (p->wtype == LR_WTYPE_Q8) {
+        const int8_t *w = (const int8_t *)p->qdata + (size_t)c0 * ((p->K + 3) / 4 * 4);
+        p->qk->gemm_q8(M, nc, p->K, X, ldx, w, p->wscale + c0, p->wsum + c0, b, y, ldy,
+                       gelu ? 0 : accumulate);
+    } else {
+        const uint16_t *w = (const uint16_t *)p->qdata + (size_t)c0 * ((p->K + 1) / 2 * 2);
+        p->qk->gemm_bf16(M, nc, p->K, X, ldx, w, b, y, ldy, gelu ? 0 : accumulate);
+    }
+    /* the low-precision tables have no fused epilogue: GELU row by row
+     * right after, while the rows are still in cache */
+    if (gelu)
+        for (int r = 0; r < M; r++) k->gelu(y + (size_t)r * ldy, (size_t)nc);
+}
+
 void lr__gemm_nt_packed(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
                         const float *bias, float *Y, int ldy, int accumulate) {
     gemm_job job = {.k = p->kern, .op = 'p', .M = M, .N = p->N, .K = p->K, .X = X, .ldx = ldx,
-                    .W = p->data, .bias = bias, .Y = Y, .ldy = ldy, .accumulate = accumulate,
-                    .col_align = p->kern->nr};
+                    .P = p, .bias = bias, .Y = Y, .ldy = ldy, .accumulate = accumulate,
+                    .col_align = lr__packed_nr(p)};
     run_gemm(pool, &job);
 }
 
 void lr__gemm_nt_packed_gelu(lr_pool *pool, int M, const float *X, int ldx, const lr__packed *p,
                              const float *bias, float *Y, int ldy) {
     gemm_job job = {.k = p->kern, .op = 'p', .M = M, .N = p->N, .K = p->K, .X = X, .ldx = ldx,
-                    .W = p->data, .bias = bias, .Y = Y, .ldy = ldy, .col_align = p->kern->nr,
+                    .P = p, .bias = bias, .Y = Y, .ldy = ldy, .col_align = lr__packed_nr(p),
                     .gelu = 1};
     run_gemm(pool, &job);
 }

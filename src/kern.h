@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "logrisk.h"
+#include "qkern.h"
 
 typedef struct lr__kern {
     const char *name; /* "ref", "avx2", "avx512", "neon" */
@@ -117,11 +118,28 @@ void lr__gemm_tn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, co
  * whoever called lr__pack_nt; freed with lr__packed_free. It does not refer
  * to W after packing. */
 typedef struct lr__packed {
-    const lr__kern *kern; /* the table the layout belongs to */
+    const lr__kern *kern; /* the table the f32 layout belongs to (its GELU serves all types) */
     int N, K;
-    float *data; /* lr__packed_floats(kern->nr, N, K) floats, 64-byte aligned */
-    void *mem;   /* the allocation data points into */
+    float *data; /* f32: lr__packed_floats(kern->nr, N, K) floats, 64-byte aligned */
+    void *mem;   /* the allocation data points into (NULL: owned by someone else) */
+    /* Low-precision weights (qkern.h), packed by the model (lr__bert_pack):
+     * wtype LR_WTYPE_Q8 or LR_WTYPE_BF16, computed with qk; data unused. */
+    lr__wtype wtype;
+    const lr__qkern *qk;
+    const void *qdata;    /* int8 panels (Q8) or uint16 panels (BF16) */
+    const float *wscale;  /* Q8: [N] per-output-channel scales */
+    const int32_t *wsum;  /* Q8: [N] row sums of the int8 weight */
 } lr__packed;
+
+/* The panel width of p's layout (column splits must fall on it). */
+int lr__packed_nr(const lr__packed *p);
+
+/* Columns [c0, c0 + nc) of Y[M,N] (+)= X p^T + bias on the calling thread,
+ * for any weight type (c0 a multiple of lr__packed_nr(p); bias, when not
+ * NULL, and Y are the full-width arrays). gelu: Y = gelu(X p^T + bias)
+ * (accumulate ignored). */
+void lr__packed_gemm_here(const lr__packed *p, int c0, int nc, int M, const float *X, int ldx,
+                          const float *bias, float *Y, int ldy, int accumulate, int gelu);
 
 /* Pack W [N,K] (row stride ldw) for kern (NULL = lr__kern_get()), packing
  * panels in parallel over pool (may be NULL). NULL and err filled

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "quant.h"
 #include "util.h"
 
 struct lr_model {
@@ -48,6 +49,7 @@ struct lr_model {
     const char *rules;
     size_t rules_len;
     size_t n_labels;
+    lr__wtype wtype; /* as stored (a bf16 model may run widened to f32) */
 };
 
 struct lr_model_ctx {
@@ -158,22 +160,76 @@ static void drop_pages(const void *data, size_t nbytes) {
 }
 
 static void drop_packed_sources(const lr__bert *b) {
-    const size_t H = (size_t)b->cfg.hidden, I = (size_t)b->cfg.intermediate, f = sizeof(float);
+    const size_t H = (size_t)b->cfg.hidden, I = (size_t)b->cfg.intermediate;
+    const size_t f = b->wtype == LR_WTYPE_Q8 ? 1 : b->wtype == LR_WTYPE_BF16 ? 2 : sizeof(float);
+    const size_t sizes[6] = {H * H, H * H, H * H, H * H, I * H, H * I};
     for (int l = 0; l < b->cfg.n_layers; l++) {
         const lr__bert_layer *L = &b->layers[l];
         if (!L->qkv_p || !L->ao_p || !L->ff1_p || !L->ff2_p) continue;
-        drop_pages(L->q_w, H * H * f);
-        drop_pages(L->k_w, H * H * f);
-        drop_pages(L->v_w, H * H * f);
-        drop_pages(L->ao_w, H * H * f);
-        drop_pages(L->ff1_w, I * H * f);
-        drop_pages(L->ff2_w, H * I * f);
+        const void *w[6] = {L->q_w, L->k_w, L->v_w, L->ao_w, L->ff1_w, L->ff2_w};
+        for (int j = 0; j < 6; j++) drop_pages(b->wtype == LR_WTYPE_F32 ? w[j] : L->lw[j], sizes[j] * f);
     }
+}
+
+/* The tensors of a model of weight type wt into t (f32), qt and qs (the
+ * stored low-precision weights and q8 scales; NULL for f32). A bf16 model
+ * on a CPU without a bf16 kernel is widened to f32 into *wide (owned by the
+ * caller, NULL otherwise), its pointers in t. */
+static int bind_tensors(const lr__lrm *f, const lr__bert_config *cfg, lr__wtype wt, int widen,
+                        const float **t, const void **qt, const float **qs, float **wide,
+                        lr_error *err) {
+    const int n = lr__bert_n_tensors(cfg);
+    size_t wide_floats = 0, off = 0;
+    for (int i = 0; widen && i < n; i++) {
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(cfg, i, &sp);
+        if (lr__bert_tensor_is_quantized(&sp)) wide_floats += (size_t)(sp.shape[0] * sp.shape[1]);
+    }
+    if (widen && !(*wide = lr__alloc_array(wide_floats, sizeof(float))))
+        return lr__err(err, LR_ENOMEM, "out of memory widening the bf16 weights");
+    for (int i = 0; i < n; i++) {
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(cfg, i, &sp);
+        const lr__tensor *x;
+        int rc;
+        if (wt == LR_WTYPE_F32 || !lr__bert_tensor_is_quantized(&sp)) {
+            if ((rc = lr__lrm_expect(f, sp.name, LR_DTYPE_F32, sp.ndim, sp.shape, &x, err))) return rc;
+            t[i] = x->data;
+            continue;
+        }
+        const size_t count = (size_t)(sp.shape[0] * sp.shape[1]);
+        if (wt == LR_WTYPE_Q8) {
+            char name[sizeof sp.name + 8];
+            const lr__tensor *s;
+            snprintf(name, sizeof name, "%s_scale", sp.name);
+            if ((rc = lr__lrm_expect(f, sp.name, LR_DTYPE_I8, 2, sp.shape, &x, err)) ||
+                (rc = lr__lrm_expect(f, name, LR_DTYPE_F32, 1, sp.shape, &s, err)) ||
+                (rc = lr__q8_check_weight(sp.name, x->data, count, s->data,
+                                          (size_t)sp.shape[0], err)))
+                return rc;
+            qt[i] = x->data;
+            qs[i] = s->data;
+        } else {
+            if ((rc = lr__lrm_expect(f, sp.name, LR_DTYPE_BF16, 2, sp.shape, &x, err))) return rc;
+            if (widen) {
+                const uint16_t *h = x->data;
+                float *d = *wide + off;
+                for (size_t k = 0; k < count; k++) d[k] = lr__f32_from_bf16(h[k]);
+                t[i] = d;
+                off += count;
+            } else {
+                qt[i] = x->data;
+            }
+        }
+    }
+    return LR_OK;
 }
 
 static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr_model *m = lr__calloc(1, sizeof *m);
-    const float **tensors = NULL;
+    const float **tensors = NULL, **qs = NULL;
+    const void **qt = NULL;
+    float *wide = NULL;
     if (!m) {
         lr__err(err, LR_ENOMEM, "out of memory");
         goto fail;
@@ -182,34 +238,50 @@ static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr__bert_config cfg;
     if (lr__model_read_config(f, &cfg, &m->max_len, err)) goto fail;
     m->n_labels = (size_t)cfg.n_labels;
+    if (lr__model_read_wtype(f, &m->wtype, err)) goto fail;
+    /* bf16 weights on a CPU without a bf16 GEMM: widened to f32 (exact) */
+    const int widen = m->wtype == LR_WTYPE_BF16 && lr__qkern_get()->bf16_nr < 1;
+    const lr__wtype run = widen ? LR_WTYPE_F32 : m->wtype;
     int n = lr__bert_n_tensors(&cfg);
     tensors = lr__calloc((size_t)n, sizeof *tensors);
-    if (!tensors) {
+    qt = lr__calloc((size_t)n, sizeof *qt);
+    qs = lr__calloc((size_t)n, sizeof *qs);
+    if (!tensors || !qt || !qs) {
         lr__err(err, LR_ENOMEM, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < n; i++) {
-        lr__bert_tensor_spec sp;
-        lr__bert_tensor_at(&cfg, i, &sp);
-        const lr__tensor *t;
-        if (lr__lrm_expect(f, sp.name, LR_DTYPE_F32, sp.ndim, sp.shape, &t, err)) goto fail;
-        tensors[i] = t->data;
-    }
-    if (lr__bert_bind(&m->bert, &cfg, tensors, err)) goto fail;
+    if (bind_tensors(f, &cfg, m->wtype, widen, tensors, qt, qs, &wide, err) ||
+        lr__bert_bind_typed(&m->bert, &cfg, tensors, run, qt, qs, err))
+        goto fail;
     /* Encoder weights packed once for the GEMM kernel (see model_bert.c),
      * on this thread: packing over a 2-thread pool measured slower here
      * (median 19 vs 15 ms for BERT-mini, the other core busy; packing is
      * bound by memory and page faults more than by the transposes). */
     if (lr__bert_pack(&m->bert, NULL, err)) goto fail;
-    if (mapped) drop_packed_sources(&m->bert);
+    if (wide) { /* packed: the widened copies are not read again */
+        for (int l = 0; l < cfg.n_layers; l++) {
+            lr__bert_layer *L = &m->bert.layers[l];
+            L->q_w = L->k_w = L->v_w = L->ao_w = L->ff1_w = L->ff2_w = NULL;
+        }
+        lr__free(wide);
+        wide = NULL;
+    } else if (mapped) {
+        drop_packed_sources(&m->bert);
+    }
     lr__free(tensors);
-    tensors = NULL;
+    lr__free(qt);
+    lr__free(qs);
+    tensors = qs = NULL;
+    qt = NULL;
     lr_error ignore;
     if (lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, &ignore)) m->vocab = NULL;
     if (lr__lrm_get_str(f, "rules.yaml", &m->rules, &m->rules_len, &ignore)) m->rules = NULL;
     return m;
 fail:
     lr__free(tensors);
+    lr__free(qt);
+    lr__free(qs);
+    lr__free(wide);
     if (m) {
         lr__bert_release(&m->bert);
         lr__free(m);
@@ -280,6 +352,7 @@ void lr_model_get_info(const lr_model *m, lr_model_info *info) {
     info->n_labels = c->n_labels;
     info->head_hidden = c->head == LR_HEAD_MLP ? c->head_hidden : 0;
     info->head = lr__head_name(c->head);
+    info->dtype = lr__wtype_name(m->wtype);
 }
 
 int lr_model_n_labels(const lr_model *m) { return m->bert.cfg.n_labels; }

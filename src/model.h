@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "logrisk.h"
+#include "qkern.h"
 
 typedef enum lr__head_type {
     LR_HEAD_MLP = 0,    /* Dropout-Linear(H,head_hidden)-ReLU-Dropout-Linear(head_hidden,C):
@@ -105,10 +106,17 @@ typedef struct lr__bert_layer {
      * kernel's panel width, else NULL): the last layer needs queries for
      * the [CLS] rows only. */
     struct lr__packed *q_view, *kv_view;
+    /* A low-precision model (lr__bert_bind_typed, wtype q8 or bf16): the six
+     * Linear weights as stored (q, k, v, ao, ff1, ff2; int8 or bf16 [N,K])
+     * and, for q8, their scales [N]; q_w, k_w, v_w, ao_w, ff1_w and ff2_w
+     * are NULL then, and only the packed weights are used. */
+    const void *lw[6];
+    const float *ls[6];
 } lr__bert_layer;
 
 typedef struct lr__bert {
     lr__bert_config cfg;
+    lr__wtype wtype;        /* of the encoder Linear weights */
     const float *word_emb;  /* [V,H] */
     const float *pos_emb;   /* [P,H] */
     const float *type_emb;  /* [T,H] (row 0 is used: token_type_ids are 0) */
@@ -129,11 +137,28 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
                   lr_error *err);
 void lr__bert_release(lr__bert *b);
 
+/* lr__bert_bind for a model whose encoder Linear weights are of type wt:
+ * for those tensors (lr__bert_tensor_is_quantized, quant.h) `tensors` holds
+ * NULL and qt the stored int8 / bf16 data, qs the q8 scales (NULL
+ * elsewhere). f32 is lr__bert_bind. Such a model must be packed
+ * (lr__bert_pack) before forward. Borrowed pointers, as in lr__bert_bind. */
+int lr__bert_bind_typed(lr__bert *b, const lr__bert_config *cfg, const float *const *tensors,
+                        lr__wtype wt, const void *const *qt, const float *const *qs,
+                        lr_error *err);
+
 /* Pack every encoder Linear weight once for the chosen GEMM kernel (a
  * copy: H*(4H+2I) floats per layer, owned by b, freed by lr__bert_release),
  * so that no call re-packs them. Optional: forward works either way.
  * The weights are packed over pool (NULL: on the calling thread). */
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err);
+
+/* lr__bert_pack of a q8 or bf16 model (model_lowp.c), for the table
+ * lr__qkern_get() (LR_EUNSUPPORTED for bf16 when that table has no bf16
+ * kernel: widen the weights to f32 and bind them as f32 instead). */
+int lr__bert_pack_lowp(lr__bert *b, lr_error *err);
+
+/* [3H] = [bq | bk | bv] of layer L into a new L->qkv_b (LR_ENOMEM). */
+int lr__bert_qkv_bias(lr__bert_layer *L, int H, lr_error *err);
 
 /* --------------------------------------------------------------- forward */
 

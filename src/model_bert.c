@@ -201,6 +201,31 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
     return LR_OK;
 }
 
+int lr__bert_bind_typed(lr__bert *b, const lr__bert_config *cfg, const float *const *t,
+                        lr__wtype wt, const void *const *qt, const float *const *qs,
+                        lr_error *err) {
+    int rc = lr__bert_bind(b, cfg, t, err);
+    if (rc || wt == LR_WTYPE_F32) return rc;
+    static const int slot[6] = {0, 2, 4, 6, 10, 12}; /* q, k, v, ao, ff1, ff2 weights */
+    b->wtype = wt;
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int j = 0; j < 6; j++) {
+            int i = EMB_TENSORS + l * LAYER_TENSORS + slot[j];
+            b->layers[l].lw[j] = qt[i];
+            b->layers[l].ls[j] = qs ? qs[i] : NULL;
+        }
+    return LR_OK;
+}
+
+int lr__bert_qkv_bias(lr__bert_layer *L, int H, lr_error *err) {
+    L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
+    if (!L->qkv_b) return lr__err(err, LR_ENOMEM, "out of memory packing the model");
+    memcpy(L->qkv_b, L->q_b, (size_t)H * sizeof(float));
+    memcpy(L->qkv_b + H, L->k_b, (size_t)H * sizeof(float));
+    memcpy(L->qkv_b + 2 * H, L->v_b, (size_t)H * sizeof(float));
+    return LR_OK;
+}
+
 void lr__bert_release(lr__bert *b) {
     if (!b) return;
     for (int l = 0; b->layers && l < b->cfg.n_layers; l++) lr__free(b->layers[l].qkv_b);
@@ -240,6 +265,7 @@ static void pack_task(int ith, int nth, void *arg) {
 }
 
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
+    if (b->wtype != LR_WTYPE_F32) return lr__bert_pack_lowp(b, err);
     const lr__kern *k = lr__kern_get();
     const int H = b->cfg.hidden, I = b->cfg.intermediate, nl = b->cfg.n_layers;
     const int dims[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}}; /* qkv, ao, ff1, ff2: N, K */
@@ -277,15 +303,11 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
             memcpy(qkv + hh, L->k_w, hh * sizeof(float));
             memcpy(qkv + 2 * hh, L->v_w, hh * sizeof(float));
         }
-        L->qkv_b = lr__alloc_array((size_t)3 * H, sizeof(float));
-        if (!L->qkv_b) {
+        if (lr__bert_qkv_bias(L, H, err)) {
             lr__free(qkv);
             lr__free(jobs);
-            return lr__err(err, LR_ENOMEM, "out of memory packing the model");
+            return LR_ENOMEM;
         }
-        memcpy(L->qkv_b, L->q_b, (size_t)H * sizeof(float));
-        memcpy(L->qkv_b + H, L->k_b, (size_t)H * sizeof(float));
-        memcpy(L->qkv_b + 2 * H, L->v_b, (size_t)H * sizeof(float));
         const float *src[4] = {qkv, L->ao_w, L->ff1_w, L->ff2_w};
         struct lr__packed **slot[4] = {&L->qkv_p, &L->ao_p, &L->ff1_p, &L->ff2_p};
         for (int w = 0; w < 4; w++) {
@@ -565,7 +587,7 @@ static void run_attention(lr_pool *pool, att_job *j) {
 static void gemm_here(int m, int N, int K, const float *X, int ldx,
                       const struct lr__packed *packed, const float *W, const float *bias, float *Y,
                       int ldy, int acc) {
-    if (packed) packed->kern->gemm_nt_packed(m, N, K, X, ldx, packed->data, bias, Y, ldy, acc);
+    if (packed) lr__packed_gemm_here(packed, 0, N, m, X, ldx, bias, Y, ldy, acc, 0);
     else lr__kern_get()->gemm_nt(m, N, K, X, ldx, W, K, bias, Y, ldy, acc);
 }
 
@@ -619,7 +641,7 @@ static void block_task(int ith, int nth, void *arg) {
             float *xc = x + (size_t)c * H;
             /* first Linear and erf GELU fused: ff is written once, not re-read */
             if (L->ff1_p)
-                L->ff1_p->kern->gemm_nt_gelu(mc, I, H, xc, H, L->ff1_p->data, 0, 1, L->ff1_b, ff, I);
+                lr__packed_gemm_here(L->ff1_p, 0, I, mc, xc, H, L->ff1_b, ff, I, 0, 1);
             else
                 k->gemm_nt_gelu(mc, I, H, xc, H, L->ff1_w, H, 0, L->ff1_b, ff, I);
             gemm_here(mc, H, I, ff, I, L->ff2_p, L->ff2_w, L->ff2_b, xc, H, 1);
@@ -727,6 +749,9 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
     if (s->cfg.hidden != c->hidden || s->cfg.intermediate != c->intermediate ||
         s->cfg.max_positions != c->max_positions || s->cfg.head_hidden != c->head_hidden)
         return lr__err(err, LR_EINVAL, "forward: scratch was made for another model");
+    if (b->wtype != LR_WTYPE_F32 && !b->packs)
+        return lr__err(err, LR_EINVAL, "forward: a %s model must be packed first",
+                       b->wtype == LR_WTYPE_Q8 ? "q8" : "bf16");
     int T = 0;
     int rc = prepare_rows(b, s, ids, lens, n, &T, err);
     if (rc) return rc;

@@ -66,6 +66,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The type of a Linear weight in a model file and in memory. */
+typedef enum lr__wtype { LR_WTYPE_F32 = 0, LR_WTYPE_Q8 = 1, LR_WTYPE_BF16 = 2 } lr__wtype;
+
 /* The largest K the int8 GEMMs take (a quantized row lives on the stack;
  * the model's sizes are bounded far below: LR_BERT_MAX_INTERMEDIATE). */
 #define LR_Q8_MAX_K 65536

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "quant.h"
 #include "util.h"
 
 int lr__bert_train_export(const lr__bert_train *m, const lr__model_meta *meta, const char *path,
@@ -46,7 +47,11 @@ int lr__bert_train_export(const lr__bert_train *m, const lr__model_meta *meta, c
 int lr__bert_train_load_encoder(lr__bert_train *m, const char *path, lr_error *err) {
     lr__lrm *f = lr__lrm_open(path, err);
     if (!f) return err ? err->code : LR_EIO;
-    int rc = 0;
+    lr__wtype wt;
+    int rc = lr__model_read_wtype(f, &wt, err);
+    if (!rc && wt != LR_WTYPE_F32)
+        rc = lr__err(err, LR_EUNSUPPORTED, "%s is a %s model: training starts from f32 weights "
+                     "(use the model it was quantized from)", path, lr__wtype_name(wt));
     for (int i = 0; i < m->params.n && !rc; i++) {
         const lr__param_info *info = &m->params.info[i];
         if (strncmp(info->name, "bert.", 5) != 0) continue;

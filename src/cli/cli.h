@@ -48,6 +48,7 @@ int lr_cmd_vocab(int argc, char **argv);
 int lr_cmd_convert(int argc, char **argv);
 int lr_cmd_score(int argc, char **argv);
 int lr_cmd_export(int argc, char **argv);
+int lr_cmd_quantize(int argc, char **argv);
 int lr_cmd_train(int argc, char **argv);
 int lr_cmd_pretrain(int argc, char **argv);
 

@@ -27,6 +27,7 @@ static const struct {
     {"convert", lr_cmd_convert, "import a Hugging Face BERT (safetensors) as a model file"},
     {"score", lr_cmd_score, "risk of every log line: one JSON object per line, in order"},
     {"export", lr_cmd_export, "write a model as an ONNX file (ONNX Runtime, opset 14 or 17)"},
+    {"quantize", lr_cmd_quantize, "write an int8 (q8) or bf16 copy of a model for faster scoring"},
     {"train", lr_cmd_train, "train a classifier on labelled lines (YAML config) into a model file"},
     {"pretrain", lr_cmd_pretrain, "masked-LM pre-training of the encoder on raw log lines"},
 };
