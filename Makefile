@@ -32,7 +32,7 @@ LDLIBS  += -lyaml -lpcre2-8 -lutf8proc -lpthread -lm
 # Per-ISA kernel files get their own target flags and are compiled only for
 # their architecture; everything else in src/ is the library.
 ISA_X86  := src/kern_avx2.c src/kern_avx512.c src/qkern_avx2.c src/qkern_avx512.c src/qkern_avxvnni.c
-ISA_ARM  := src/kern_neon.c
+ISA_ARM  := src/kern_neon.c src/qkern_neon.c
 LIB_SRC  := $(filter-out $(ISA_X86) $(ISA_ARM),$(wildcard src/*.c))
 ifeq ($(ARCH),x86_64)
 LIB_SRC  += $(wildcard $(ISA_X86))
@@ -53,6 +53,7 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/obj/kern_avx2.o:   ISAFLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/obj/kern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 $(BUILD)/obj/qkern_avx2.o:  ISAFLAGS = -mavx2 -mfma
+$(BUILD)/obj/qkern_neon.o:  ISAFLAGS = -march=armv8.2-a+dotprod
 $(BUILD)/obj/qkern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma
 $(BUILD)/obj/qkern_avxvnni.o: ISAFLAGS = -mavx2 -mfma -mavxvnni
 

@@ -97,8 +97,10 @@ static unsigned cpu_features(void) { return 0; }
 /* The SIMD tables of this build (one extern line each, by architecture). */
 #if defined(__x86_64__)
 extern const lr__qkern lr__qkern_avx2;
+extern const lr__qkern lr__qkern_avx512bf16, lr__qkern_avx512vnni, lr__qkern_avxvnni;
 #endif
 #if defined(__aarch64__)
+extern const lr__qkern lr__qkern_neondot, lr__qkern_neon;
 #endif
 
 typedef struct {
@@ -110,9 +112,14 @@ typedef struct {
 /* Best first; "ref" last. {table, family, needed features} */
 static const entry g_tables[] = {
 #if defined(__x86_64__)
+    {&lr__qkern_avx512bf16, "avx512", F_AVX512 | F_AVX512VNNI | F_AVX512BF16},
+    {&lr__qkern_avx512vnni, "avx512", F_AVX512 | F_AVX512VNNI},
+    {&lr__qkern_avxvnni, "avxvnni", F_AVX2 | F_AVXVNNI},
     {&lr__qkern_avx2, "avx2", F_AVX2},
 #endif
 #if defined(__aarch64__)
+    {&lr__qkern_neondot, "neon", F_NEON | F_NEONDOT},
+    {&lr__qkern_neon, "neon", F_NEON},
 #endif
     {&lr__qkern_ref, "ref", 0},
 };

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The NEON kernels on arm64: cross-compiles the kernel and pool sources
-# (util.c, pool.c, kern*.c: nothing that needs libyaml, PCRE2 or utf8proc)
-# with tests/test_kern.c and tests/test_pool.c using Debian's
-# aarch64-linux-gnu-gcc, and runs them under qemu-aarch64, where the NEON
-# table is compared with the scalar reference like the x86 tables are.
+# (util.c, pool.c, kern*.c, qkern*.c: nothing that needs libyaml, PCRE2 or
+# utf8proc) with tests/test_kern.c, tests/test_pool.c and tests/test_qkern.c
+# using Debian's aarch64-linux-gnu-gcc, and runs them under qemu-aarch64,
+# where the NEON tables are compared with the scalar reference like the x86
+# tables are. The int8 tables run twice: on qemu's default CPU (which has
+# the dot product: "neondot" and "neon" both checked) and on a Cortex-A53
+# model (ARMv8.0, no dot product: only "neon" may run, and an instruction
+# newer than v8.0 in its code would kill it with SIGILL).
 #
 #   tests/neon.test.sh BUILD_DIR
 #
@@ -37,6 +41,7 @@ mkdir -p "$out"
 # and hang in pthread_create; a static one depends on nothing.
 flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -static -Iinclude -Isrc -Itests -D_GNU_SOURCE)
 lib=(src/util.c src/pool.c src/kern.c src/kern_ref.c src/kern_neon.c)
+qlib=(src/util.c src/qkern.c src/qkern_ref.c "$out/qkern_neon.o")
 pass=0
 fail=0
 for t in kern pool; do
@@ -45,14 +50,24 @@ for t in kern pool; do
         fail=$((fail + 1))
     fi
 done
+# qkern_neon.c needs the dot-product extension's flags (as in the Makefile)
+rm -f "$out/test_qkern"
+if ! "$cc" "${flags[@]}" -march=armv8.2-a+dotprod -c src/qkern_neon.c -o "$out/qkern_neon.o" ||
+   ! "$cc" "${flags[@]}" tests/test_qkern.c "${qlib[@]}" -lpthread -lm -o "$out/test_qkern"; then
+    echo "neon: cross-compiling test_qkern failed" >&2
+    fail=$((fail + 1))
+fi
 
-# run ENV BINARY [CASES...]: adds the binary's `N passed, N failed` to the totals
+# run ENV BINARY [CASES...]: adds the binary's `N passed, N failed` to the
+# totals; its whole output stays in $last_out
+last_out=
 run() {
     local env=$1 bin=$2 line
     shift 2
     # a hang (emulation trouble) must fail the suite, not stall the run
-    line=$(env "$env" timeout 300 qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1 | tee /dev/stderr |
-           tail -n 1)
+    last_out=$(env "$env" timeout 300 qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1 |
+               tee /dev/stderr)
+    line=$(tail -n 1 <<<"$last_out")
     if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         pass=$((pass + BASH_REMATCH[1]))
         fail=$((fail + BASH_REMATCH[2]))
@@ -69,5 +84,22 @@ if [ -x "$out/test_kern" ]; then
     run LOGRISK_ISA=avx512 "$out/test_kern" isa
 fi
 [ -x "$out/test_pool" ] && run LOGRISK_ISA= "$out/test_pool"
+
+# expect CPU N: the int8 tables besides ref that test_qkern compared on qemu
+# CPU model CPU ("max" has the dot product, cortex-a53 does not)
+expect_tables() {
+    if grep -q "q8: $2 table(s) besides ref" <<<"$last_out"; then
+        pass=$((pass + 1))
+    else
+        echo "neon: on qemu CPU $1 test_qkern should compare $2 int8 table(s) with ref" >&2
+        fail=$((fail + 1))
+    fi
+}
+if [ -x "$out/test_qkern" ]; then
+    run QEMU_CPU=max "$out/test_qkern"
+    expect_tables max 2
+    run QEMU_CPU=cortex-a53 "$out/test_qkern"
+    expect_tables cortex-a53 1
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
