@@ -53,7 +53,19 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
      * vectors indexed in a loop in memory); rows >= MR fold away. */
     __m512i c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
     __m512i c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+    /* The sums start at -128 * wsum[n] (the u8 offset's share), or at the
+     * partial sums of the previous K chunk. */
     const int32_t *cin = e->cin;
+    __mmask16 m0 = col_mask(e->ncols, 0), m1 = col_mask(e->ncols, 1);
+    __mmask16 m2 = col_mask(e->ncols, 2), m3 = col_mask(e->ncols, 3);
+    __m512i k0, k1, k2, k3;
+    if (!cin) {
+        __m512i zero = _mm512_setzero_si512();
+        k0 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, e->wsum), 7));
+        k1 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, e->wsum + 16), 7));
+        k2 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m2, e->wsum + 32), 7));
+        k3 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m3, e->wsum + 48), 7));
+    }
 #define QK_INIT(r)                                                                             \
     if (cin) {                                                                                 \
         c##r##0 = _mm512_load_si512(cin + (r) * 64);                                           \
@@ -61,7 +73,7 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
         c##r##2 = _mm512_load_si512(cin + (r) * 64 + 32);                                      \
         c##r##3 = _mm512_load_si512(cin + (r) * 64 + 48);                                      \
     } else {                                                                                   \
-        c##r##0 = c##r##1 = c##r##2 = c##r##3 = _mm512_setzero_si512();                        \
+        c##r##0 = k0, c##r##1 = k1, c##r##2 = k2, c##r##3 = k3;                                \
     }
     QK_INIT(0) QK_INIT(1) QK_INIT(2) QK_INIT(3) QK_INIT(4) QK_INIT(5)
 #undef QK_INIT
@@ -102,24 +114,18 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
 #undef QK_PARK
         return;
     }
-    __mmask16 m0 = col_mask(e->ncols, 0), m1 = col_mask(e->ncols, 1);
-    __mmask16 m2 = col_mask(e->ncols, 2), m3 = col_mask(e->ncols, 3);
     __m512 ws0 = _mm512_maskz_loadu_ps(m0, e->ws), ws1 = _mm512_maskz_loadu_ps(m1, e->ws + 16);
     __m512 ws2 = _mm512_maskz_loadu_ps(m2, e->ws + 32), ws3 = _mm512_maskz_loadu_ps(m3, e->ws + 48);
-    __m512i k0 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, e->wsum), 7);
-    __m512i k1 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, e->wsum + 16), 7);
-    __m512i k2 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m2, e->wsum + 32), 7);
-    __m512i k3 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m3, e->wsum + 48), 7);
     __m512 z = _mm512_setzero_ps();
     __m512 bi0 = e->bias ? _mm512_maskz_loadu_ps(m0, e->bias) : z;
     __m512 bi1 = e->bias ? _mm512_maskz_loadu_ps(m1, e->bias + 16) : z;
     __m512 bi2 = e->bias ? _mm512_maskz_loadu_ps(m2, e->bias + 32) : z;
     __m512 bi3 = e->bias ? _mm512_maskz_loadu_ps(m3, e->bias + 48) : z;
-    /* y = (float)(acc - 128 wsum) * (sa * ws[n]) + bias[n], rounded as the
-     * reference rounds it (no fused multiply-add) */
+    /* y = (float)acc * (sa * ws[n]) + bias[n], rounded as the reference
+     * rounds it (no fused multiply-add) */
 #define QK_OUT1(r, j)                                                                          \
     {                                                                                          \
-        __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(c##r##j, k##j));                        \
+        __m512 v = _mm512_cvtepi32_ps(c##r##j);                                                \
         v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_mul_ps(sa, ws##j)), bi##j);                  \
         if (e->accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m##j, y + 16 * (j)), v);    \
         _mm512_mask_storeu_ps(y + 16 * (j), m##j, v);                                          \

@@ -40,13 +40,21 @@ QK_INLINE __m256i bcast32(const void *p) {
 QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, const int8_t *b,
                             const q8_epi *e) {
     __m256i c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    /* The sums start at -128 * wsum[n] (the u8 offset's share), or at the
+     * partial sums of the previous K chunk. */
     const int32_t *cin = e->cin;
+    __m256i m0 = col_mask(e->ncols, 0), m1 = col_mask(e->ncols, 1), k0, k1;
+    if (!cin) {
+        __m256i zero = _mm256_setzero_si256();
+        k0 = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum, m0), 7));
+        k1 = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum + 8, m1), 7));
+    }
 #define QK_INIT(r)                                                                             \
     if (cin) {                                                                                 \
         c##r##0 = _mm256_load_si256((const __m256i *)(cin + (r) * 16));                        \
         c##r##1 = _mm256_load_si256((const __m256i *)(cin + (r) * 16 + 8));                    \
     } else {                                                                                   \
-        c##r##0 = c##r##1 = _mm256_setzero_si256();                                            \
+        c##r##0 = k0, c##r##1 = k1;                                                            \
     }
     QK_INIT(0) QK_INIT(1) QK_INIT(2) QK_INIT(3) QK_INIT(4) QK_INIT(5)
 #undef QK_INIT
@@ -83,18 +91,15 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
 #undef QK_PARK
         return;
     }
-    __m256i m0 = col_mask(e->ncols, 0), m1 = col_mask(e->ncols, 1);
     __m256 ws0 = _mm256_maskload_ps(e->ws, m0), ws1 = _mm256_maskload_ps(e->ws + 8, m1);
-    __m256i k0 = _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum, m0), 7);
-    __m256i k1 = _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum + 8, m1), 7);
     __m256 z = _mm256_setzero_ps();
     __m256 bi0 = e->bias ? _mm256_maskload_ps(e->bias, m0) : z;
     __m256 bi1 = e->bias ? _mm256_maskload_ps(e->bias + 8, m1) : z;
-    /* y = (float)(acc - 128 wsum) * (sa * ws[n]) + bias[n], rounded as the
-     * reference rounds it (no fused multiply-add) */
+    /* y = (float)acc * (sa * ws[n]) + bias[n], rounded as the reference
+     * rounds it (no fused multiply-add) */
 #define QK_OUT1(r, j)                                                                          \
     {                                                                                          \
-        __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(c##r##j, k##j));                        \
+        __m256 v = _mm256_cvtepi32_ps(c##r##j);                                                \
         v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_mul_ps(sa, ws##j)), bi##j);                  \
         if (e->accumulate) v = _mm256_add_ps(_mm256_maskload_ps(y + 8 * (j), m##j), v);        \
         _mm256_maskstore_ps(y + 8 * (j), m##j, v);                                             \

@@ -109,18 +109,43 @@ static void pack_q8_x86(int N, int K, const int8_t *W, int ldw, int8_t *dst, int
 /* ------------------------------------------------------ quantization */
 
 /* amax = max_k |x[k]| as lr__q8_quantize_row computes it (max is exact, so
- * the order does not matter for finite x). */
+ * the order does not matter for finite x). Four independent running maxima:
+ * one would wait on the max latency every vector. */
+#ifdef __AVX512F__
+static float q8_amax(const float *x, int K) {
+    __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+    int k = 0;
+    for (; k + 64 <= K; k += 64) {
+        m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+        m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_loadu_ps(x + k + 16)));
+        m2 = _mm512_max_ps(m2, _mm512_abs_ps(_mm512_loadu_ps(x + k + 32)));
+        m3 = _mm512_max_ps(m3, _mm512_abs_ps(_mm512_loadu_ps(x + k + 48)));
+    }
+    for (; k + 16 <= K; k += 16) m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+    if (k < K) /* masked-off lanes load 0, which never raises the max */
+        m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_maskz_loadu_ps(
+                                   (__mmask16)((1u << (K - k)) - 1), x + k)));
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+#else
 static float q8_amax(const float *x, int K) {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    __m256 m = _mm256_setzero_ps();
+    __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
     int k = 0;
-    for (; k + 8 <= K; k += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
+    for (; k + 32 <= K; k += 32) {
+        m0 = _mm256_max_ps(m0, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
+        m1 = _mm256_max_ps(m1, _mm256_and_ps(_mm256_loadu_ps(x + k + 8), abs_mask));
+        m2 = _mm256_max_ps(m2, _mm256_and_ps(_mm256_loadu_ps(x + k + 16), abs_mask));
+        m3 = _mm256_max_ps(m3, _mm256_and_ps(_mm256_loadu_ps(x + k + 24), abs_mask));
+    }
+    for (; k + 8 <= K; k += 8) m0 = _mm256_max_ps(m0, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
     float lanes[8], amax = 0.0f;
-    _mm256_storeu_ps(lanes, m);
+    _mm256_storeu_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
     for (int i = 0; i < 8; i++) amax = LR_MAX(amax, lanes[i]);
     for (; k < K; k++) amax = LR_MAX(amax, fabsf(x[k]));
     return amax;
 }
+#endif
 
 /* The scale of one row: *inv = 127 / amax and *sa = amax / 127, or 0 for
  * both when amax is not > 0 (then every qa is 0). */
@@ -136,10 +161,36 @@ static void q8_row_scale(const float *x, int K, float *inv, float *sa) {
 }
 
 /* dst[k] = clamp(rne(x[k] * inv), -127, 127) + 128 for k < n, 128 for
- * n <= k < np (inv = 0: all 128, the zero row). */
+ * n <= k < np (inv = 0: all 128, the zero row). cvtps2dq rounds half to
+ * even (MXCSR default), the saturating narrowing clamps at +127 (and -128,
+ * raised to -127), and qa ^ 0x80 is qa + 128 as a byte. */
 static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst) {
     int k = 0;
     if (inv != 0.0f) {
+#ifdef __AVX512F__
+        const __m512 vinv = _mm512_set1_ps(inv);
+        const __m512i lo = _mm512_set1_epi8(-127), flip = _mm512_set1_epi8((char)0x80);
+        for (; k + 64 <= n; k += 64) {
+            __m512i b = _mm512_castsi128_si512(
+                _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv))));
+            b = _mm512_inserti32x4(b, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(
+                                          _mm512_mul_ps(_mm512_loadu_ps(x + k + 16), vinv))), 1);
+            b = _mm512_inserti32x4(b, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(
+                                          _mm512_mul_ps(_mm512_loadu_ps(x + k + 32), vinv))), 2);
+            b = _mm512_inserti32x4(b, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(
+                                          _mm512_mul_ps(_mm512_loadu_ps(x + k + 48), vinv))), 3);
+            _mm512_storeu_si512(dst + k, _mm512_xor_si512(_mm512_max_epi8(b, lo), flip));
+        }
+        for (; k < n; k += 16) {
+            __mmask16 m = n - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - k)) - 1);
+            __m128i q = _mm512_cvtsepi32_epi8(
+                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), vinv)));
+            q = _mm_xor_si128(_mm_max_epi8(q, _mm512_castsi512_si128(lo)),
+                              _mm512_castsi512_si128(flip));
+            _mm_mask_storeu_epi8(dst + k, m, q);
+        }
+        k = n;
+#else
         const __m256 vinv = _mm256_set1_ps(inv);
         const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         const __m256i lo = _mm256_set1_epi8(-127), flip = _mm256_set1_epi8((char)0x80);
@@ -148,7 +199,6 @@ static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst
             __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8), vinv));
             __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 16), vinv));
             __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 24), vinv));
-            /* saturating packs clamp at +127 (and -128, raised to -127) */
             __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
             b = _mm256_permutevar8x32_epi32(b, order);
             b = _mm256_xor_si256(_mm256_max_epi8(b, lo), flip);
@@ -159,6 +209,7 @@ static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst
             v = LR_MIN(127.0f, LR_MAX(-127.0f, v));
             dst[k] = (uint8_t)((int)v + 128);
         }
+#endif
     }
     memset(dst + k, 128, (size_t)(np - k));
 }
