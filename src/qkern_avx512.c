@@ -60,11 +60,11 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
     __mmask16 m2 = col_mask(e->ncols, 2), m3 = col_mask(e->ncols, 3);
     __m512i k0, k1, k2, k3;
     if (!cin) {
-        __m512i zero = _mm512_setzero_si512();
-        k0 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, e->wsum), 7));
-        k1 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, e->wsum + 16), 7));
-        k2 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m2, e->wsum + 32), 7));
-        k3 = _mm512_sub_epi32(zero, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m3, e->wsum + 48), 7));
+        const __m512i neg128 = _mm512_set1_epi32(-128);
+        k0 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m0, e->wsum), neg128);
+        k1 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m1, e->wsum + 16), neg128);
+        k2 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m2, e->wsum + 32), neg128);
+        k3 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m3, e->wsum + 48), neg128);
     }
 #define QK_INIT(r)                                                                             \
     if (cin) {                                                                                 \
@@ -141,7 +141,8 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
 #undef QK_OUT1
 }
 
-static void q8_tile(int mr, int kg, const uint8_t *a, size_t lda, const int8_t *b, const q8_epi *e) {
+static void q8_tile(int mr, int kg, const uint8_t *a, size_t lda, const int8_t *b,
+                    const q8_epi *e) {
     switch (mr) {
     case 6: q8_tile_rows(6, kg, a, lda, b, e); break;
     case 5: q8_tile_rows(5, kg, a, lda, b, e); break;

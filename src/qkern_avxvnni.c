@@ -26,7 +26,8 @@
 /* All-ones in the lanes of column vector j (columns 8j..8j+7) that are
  * real columns (maskload / maskstore take the top bit). */
 QK_INLINE __m256i col_mask(int ncols, int j) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(ncols - 8 * j), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(ncols - 8 * j),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 QK_INLINE __m256i bcast32(const void *p) {
@@ -45,9 +46,9 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
     const int32_t *cin = e->cin;
     __m256i m0 = col_mask(e->ncols, 0), m1 = col_mask(e->ncols, 1), k0, k1;
     if (!cin) {
-        __m256i zero = _mm256_setzero_si256();
-        k0 = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum, m0), 7));
-        k1 = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_maskload_epi32(e->wsum + 8, m1), 7));
+        const __m256i neg128 = _mm256_set1_epi32(-128);
+        k0 = _mm256_mullo_epi32(_mm256_maskload_epi32(e->wsum, m0), neg128);
+        k1 = _mm256_mullo_epi32(_mm256_maskload_epi32(e->wsum + 8, m1), neg128);
     }
 #define QK_INIT(r)                                                                             \
     if (cin) {                                                                                 \
@@ -115,7 +116,8 @@ QK_INLINE void q8_tile_rows(const int MR, int kg, const uint8_t *a, size_t lda, 
 #undef QK_OUT1
 }
 
-static void q8_tile(int mr, int kg, const uint8_t *a, size_t lda, const int8_t *b, const q8_epi *e) {
+static void q8_tile(int mr, int kg, const uint8_t *a, size_t lda, const int8_t *b,
+                    const q8_epi *e) {
     switch (mr) {
     case 6: q8_tile_rows(6, kg, a, lda, b, e); break;
     case 5: q8_tile_rows(5, kg, a, lda, b, e); break;

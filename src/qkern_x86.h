@@ -86,22 +86,32 @@ static void bf16_round_row(const float *x, int n, int np, uint16_t *dst);
 
 /* ------------------------------------------------------------- packing */
 
-/* qkern.h's int8 layout for panel width QK_NR, and wsum. */
+/* qkern.h's int8 layout for panel width QK_NR, and wsum: four bytes of a
+ * row at a time (one 32-bit lane of the dot product), zeros past N and K. */
 static void pack_q8_x86(int N, int K, const int8_t *W, int ldw, int8_t *dst, int32_t *wsum) {
-    const int Kp = (K + 3) / 4 * 4;
+    const int Kp = (K + 3) / 4 * 4, K4 = K / 4 * 4;
     const int panels = (N + QK_NR - 1) / QK_NR;
+    for (int n = 0; n < N; n++) {
+        int32_t s = 0;
+        for (int k = 0; k < K; k++) s += W[(size_t)n * ldw + k];
+        wsum[n] = s;
+    }
     for (int p = 0; p < panels; p++) {
         int8_t *d = dst + (size_t)p * QK_NR * Kp;
         for (int j = 0; j < QK_NR; j++) {
             int n = p * QK_NR + j;
-            const int8_t *w = n < N ? W + (size_t)n * ldw : NULL;
-            int32_t s = 0;
-            for (int k = 0; k < Kp; k++) {
-                int8_t v = w && k < K ? w[k] : 0;
-                d[(size_t)(k / 4) * QK_NR * 4 + j * 4 + k % 4] = v;
-                s += v;
+            int8_t *col = d + j * 4;
+            if (n >= N) {
+                for (int k = 0; k < Kp; k += 4) memset(col + (size_t)k * QK_NR, 0, 4);
+                continue;
             }
-            if (n < N) wsum[n] = s;
+            const int8_t *w = W + (size_t)n * ldw;
+            for (int k = 0; k < K4; k += 4) memcpy(col + (size_t)k * QK_NR, w + k, 4);
+            if (K4 < Kp) {
+                int8_t last[4] = {0, 0, 0, 0};
+                memcpy(last, w + K4, (size_t)(K - K4));
+                memcpy(col + (size_t)K4 * QK_NR, last, 4);
+            }
         }
     }
 }
@@ -138,7 +148,8 @@ static float q8_amax(const float *x, int K) {
         m2 = _mm256_max_ps(m2, _mm256_and_ps(_mm256_loadu_ps(x + k + 16), abs_mask));
         m3 = _mm256_max_ps(m3, _mm256_and_ps(_mm256_loadu_ps(x + k + 24), abs_mask));
     }
-    for (; k + 8 <= K; k += 8) m0 = _mm256_max_ps(m0, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
+    for (; k + 8 <= K; k += 8)
+        m0 = _mm256_max_ps(m0, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
     float lanes[8], amax = 0.0f;
     _mm256_storeu_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
     for (int i = 0; i < 8; i++) amax = LR_MAX(amax, lanes[i]);
@@ -171,8 +182,8 @@ static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst
         const __m512 vinv = _mm512_set1_ps(inv);
         const __m512i lo = _mm512_set1_epi8(-127), flip = _mm512_set1_epi8((char)0x80);
         for (; k + 64 <= n; k += 64) {
-            __m512i b = _mm512_castsi128_si512(
-                _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv))));
+            __m512i b = _mm512_castsi128_si512(_mm512_cvtsepi32_epi8(
+                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv))));
             b = _mm512_inserti32x4(b, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(
                                           _mm512_mul_ps(_mm512_loadu_ps(x + k + 16), vinv))), 1);
             b = _mm512_inserti32x4(b, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(
@@ -292,17 +303,27 @@ static void gemm_q8_x86(int M, int N, int K, const float *X, int ldx, const int8
 /* ----------------------------------------------------------- bf16 GEMM */
 #ifdef QK_BF16
 
-/* qkern.h's bf16 layout for panel width QK_BNR. */
+/* qkern.h's bf16 layout for panel width QK_BNR: a pair of k of a row at a
+ * time, zeros past N and K. */
 static void pack_bf16_x86(int N, int K, const uint16_t *W, int ldw, uint16_t *dst) {
-    const int Kp = (K + 1) / 2 * 2;
+    const int Kp = (K + 1) / 2 * 2, K2 = K / 2 * 2;
     const int panels = (N + QK_BNR - 1) / QK_BNR;
     for (int p = 0; p < panels; p++) {
         uint16_t *d = dst + (size_t)p * QK_BNR * Kp;
         for (int j = 0; j < QK_BNR; j++) {
             int n = p * QK_BNR + j;
-            const uint16_t *w = n < N ? W + (size_t)n * ldw : NULL;
-            for (int k = 0; k < Kp; k++)
-                d[(size_t)(k / 2) * QK_BNR * 2 + j * 2 + k % 2] = w && k < K ? w[k] : 0;
+            uint16_t *col = d + j * 2;
+            if (n >= N) {
+                for (int k = 0; k < Kp; k += 2)
+                    col[(size_t)k * QK_BNR] = col[(size_t)k * QK_BNR + 1] = 0;
+                continue;
+            }
+            const uint16_t *w = W + (size_t)n * ldw;
+            for (int k = 0; k < K2; k += 2) memcpy(col + (size_t)k * QK_BNR, w + k, 4);
+            if (K2 < Kp) {
+                col[(size_t)K2 * QK_BNR] = w[K2];
+                col[(size_t)K2 * QK_BNR + 1] = 0;
+            }
         }
     }
 }
