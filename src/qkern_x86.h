@@ -222,7 +222,7 @@ static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst
         }
 #endif
     }
-    memset(dst + k, 128, (size_t)(np - k));
+    if (np > k) memset(dst + k, 128, (size_t)(np - k));
 }
 
 /* ----------------------------------------------------------- int8 GEMM */
@@ -277,16 +277,15 @@ static void gemm_q8_x86(int M, int N, int K, const float *X, int ldx, const int8
         gemm_q8_longk(M, N, K, X, ldx, Wp, wscale, wsum, bias, Y, ldy, accumulate, abuf);
         return;
     }
-    float sa[QK_MC_MAX];
+    float sa[QK_MC_MAX], inv[QK_MC_MAX];
     int mc_max = LR_MIN(QK_ABUF / Kp, QK_MC_MAX) / QK_MR * QK_MR;
     for (int m0 = 0; m0 < M; m0 += mc_max) {
         int mc = LR_MIN(mc_max, M - m0);
-        for (int i = 0; i < mc; i++) {
-            const float *x = X + (size_t)(m0 + i) * ldx;
-            float inv;
-            q8_row_scale(x, K, &inv, &sa[i]);
-            q8_quant_span(x, K, Kp, inv, abuf + (size_t)i * Kp);
-        }
+        /* all the scales first, then all the rows: the reduction and the
+         * divisions of one row no longer wait on each other's latency */
+        for (int i = 0; i < mc; i++) q8_row_scale(X + (size_t)(m0 + i) * ldx, K, &inv[i], &sa[i]);
+        for (int i = 0; i < mc; i++)
+            q8_quant_span(X + (size_t)(m0 + i) * ldx, K, Kp, inv[i], abuf + (size_t)i * Kp);
         for (int n0 = 0; n0 < N; n0 += QK_NR) {
             const int8_t *panel = Wp + (size_t)(n0 / QK_NR) * QK_NR * Kp;
             for (int i0 = 0; i0 < mc; i0 += QK_MR) {
