@@ -19,7 +19,11 @@
 #    (process start to exit), median of 5.
 # 5. With node: onnxruntime-node (npm, ONNXRUNTIME_NODE_INSTALL=skip) runs
 #    the peers' ort_bench.mjs on the same model and workloads, and its --cold.
-# 6. A summary table with the ratios logrisk / ORT.
+#    Then the same engine runs on the model quantized with `logrisk quantize`
+#    (q8: int8 weights, per-row int8 activations; bf16), as logrisk-q8 and
+#    logrisk-bf16 rows (DTYPES="q8 bf16" by default; DTYPES= skips them).
+# 6. A summary table with the ratios logrisk / ORT (fp32), per weight type,
+#    with the % of each type's measured peak on this CPU.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -99,6 +103,16 @@ say "logrisk engine ($THREADS threads, $REPS reps)"
 "$build/bench/bench_engine" "$lrm" "$work/workload.json" \
     --threads "$THREADS" --reps "$REPS" | tee -a "$results"
 
+for dt in ${DTYPES-q8 bf16}; do
+    qlrm=$root/bench/out/bert-mini-$dt.lrm
+    if [ ! -e "$qlrm" ] || [ "$qlrm" -ot "$lrm" ]; then
+        "$build/logrisk" quantize -m "$lrm" -o "$qlrm" --dtype "$dt"
+    fi
+    say "logrisk engine, $dt weights ($THREADS threads, $REPS reps)"
+    "$build/bench/bench_engine" "$qlrm" "$work/workload.json" --threads "$THREADS" --reps "$REPS" |
+        sed "s/\"engine\":\"logrisk\"/\"engine\":\"logrisk-$dt\"/" | tee -a "$results"
+done
+
 # ---------------------------------------------------------------- 4. cold start
 ms_now() { date +%s%N; }
 cold_runs=()
@@ -154,34 +168,73 @@ else
     say "no node/onnxruntime-node: ORT not measured, no ratios"
 fi
 
+# ---------------------------------------------------------------- 5b. PyTorch
+# The peers' bench_torch.py on the same model and workloads (PYTORCH=0
+# skips it): OpenBLAS left to detect the CPU (the workplace's
+# OPENBLAS_CORETYPE=Haswell unset), with the openmp variant of OpenBLAS when
+# it is installed (libopenblas0-openmp: the peers' fastest PyTorch here).
+if [ "${PYTORCH:-1}" = 1 ] && $PY -c 'import torch' 2>/dev/null; then
+    tag=debian-auto
+    ompdir=/usr/lib/x86_64-linux-gnu/openblas-openmp
+    torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+    if [ -e "$ompdir/libopenblas.so.0" ]; then
+        tag=tuned-openmp
+        torch_env+=(LD_LIBRARY_PATH=$ompdir)
+    fi
+    say "PyTorch [$tag] ($THREADS threads, $REPS reps)"
+    (cd "$work" && "${torch_env[@]}" $PY bench_torch.py --only realistic,latency --threads "$THREADS" \
+        --reps "$REPS" --reps-long 1 --tag "$tag") | tee -a "$results"
+fi
+
 # ---------------------------------------------------------------- 6. summary
 $PY - "$results" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 PEAK = 445.0  # measured 2-core fp32 FMA peak of this CPU (peers README)
+# the measured 2-core peaks of each type (peers README): fp32 FMA, bf16
+# vdpbf16ps, int8 vpdpbusd (GOP/s)
+PEAKS = {"logrisk": 445.0, "logrisk-bf16": 911.0, "logrisk-q8": 1834.0}
 def find(engine, bench, workload=None):
     for r in rows:
         if r.get("engine") == engine and r.get("bench") == bench and (workload is None or r.get("workload") == workload):
             return r
 eng, ort = "logrisk", "onnxruntime-node"
-print("\n| workload | logrisk lines/s | tokens/s | GFLOP/s | % of fp32 peak | ORT lines/s | ORT GFLOP/s | ratio |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for wl, owl in [("fixed_b32_s128", "fixed_b32_s128"), ("logs2048_bucketed", "logs2048_bucketed"),
-                ("logs2048_unsorted", "logs2048_pad128")]:
-    e, o = find(eng, "engine_infer", wl), find(ort, "ort_infer", owl)
-    if not e:
-        continue
-    ol = f'{o["lines_per_s"]:.1f} ({owl})' if o else "-"
-    og = f'{o["gflops_exec"]:.1f}' if o else "-"
-    ratio = f'{e["lines_per_s"] / o["lines_per_s"]:.2f}x' if o else "-"
-    print(f'| {wl} | {e["lines_per_s"]:.1f} | {e["tokens_per_s"]:.0f} | {e["gflops_exec"]:.1f} | '
-          f'{100 * e["gflops_exec"] / PEAK:.0f}% | {ol} | {og} | {ratio} |')
-e, o = find(eng, "engine_latency"), find(ort, "ort_latency")
-if e:
-    print("\n| latency b1 x 24 | p50 ms | p99 ms | ORT p50 | ORT p99 | p50 ratio (ORT/logrisk) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(f'| single line | {e["p50_ms"]:.3f} | {e["p99_ms"]:.3f} | ' +
-          (f'{o["p50_ms"]:.3f} | {o["p99_ms"]:.3f} | {o["p50_ms"] / e["p50_ms"]:.2f}x |' if o else "- | - | - |"))
+torch = next((r["engine"] for r in rows if r.get("bench") == "torch_infer"), None)
+def torch_row(workload):
+    for r in rows:
+        if r.get("bench") == "torch_infer" and r.get("workload") == workload:
+            return r
+tag = next((r.get("tag") for r in rows if r.get("bench") == "torch_infer"), "")
+print("\n| weights | workload | logrisk lines/s | tokens/s | GFLOP/s | % of the type's peak | "
+      "ORT fp32 lines/s | ratio to ORT | PyTorch lines/s | ratio to PyTorch |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for name in ("logrisk", "logrisk-q8", "logrisk-bf16"):
+    for wl, owl in [("fixed_b32_s128", "fixed_b32_s128"), ("logs2048_bucketed", "logs2048_bucketed"),
+                    ("logs2048_unsorted", "logs2048_pad128")]:
+        e, o = find(name, "engine_infer", wl), find(ort, "ort_infer", owl)
+        t = torch_row(owl)
+        if not e:
+            continue
+        ol = f'{o["lines_per_s"]:.1f} ({owl})' if o else "-"
+        ratio = f'{e["lines_per_s"] / o["lines_per_s"]:.2f}x' if o else "-"
+        tl = f'{t["lines_per_s"]:.1f}' if t else "-"
+        tr = f'{e["lines_per_s"] / t["lines_per_s"]:.2f}x' if t else "-"
+        dt = {"logrisk": "fp32", "logrisk-q8": "q8", "logrisk-bf16": "bf16"}[name]
+        print(f'| {dt} | {wl} | {e["lines_per_s"]:.1f} | {e["tokens_per_s"]:.0f} | {e["gflops_exec"]:.1f} | '
+              f'{100 * e["gflops_exec"] / PEAKS[name]:.0f}% | {ol} | {ratio} | {tl} | {tr} |')
+if tag:
+    print(f"(PyTorch: Debian's python3-torch, OpenBLAS {tag}, same run)")
+o = find(ort, "ort_latency")
+print("\n| latency b1 x 24 | p50 ms | p99 ms | ORT p50 | ORT p99 | p50 / ORT's p50 |")
+print("|---|---:|---:|---:|---:|---:|")
+for name in ("logrisk", "logrisk-q8", "logrisk-bf16"):
+    e = find(name, "engine_latency")
+    if e:
+        print(f'| {name} | {e["p50_ms"]:.3f} | {e["p99_ms"]:.3f} | ' +
+              (f'{o["p50_ms"]:.3f} | {o["p99_ms"]:.3f} | {e["p50_ms"] / o["p50_ms"]:.2f} |' if o else "- | - | - |"))
+t = next((r for r in rows if r.get("bench") == "torch_latency"), None)
+if t:
+    print(f'| PyTorch [{tag}] | {t["p50_ms"]:.3f} | {t["p99_ms"]:.3f} | | | |')
 e, o = find(eng, "cold_start"), find(ort, "cold_start")
 load, rss = find(eng, "engine_load"), find(eng, "engine_rss")
 if e:
