@@ -57,7 +57,7 @@ $(BUILD)/obj/qkern_neon.o:  ISAFLAGS = -march=armv8.2-a+dotprod
 $(BUILD)/obj/qkern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma
 $(BUILD)/obj/qkern_avxvnni.o: ISAFLAGS = -mavx2 -mfma -mavxvnni
 
-.PHONY: all run test bench sanitize valgrind fuzz static install clean deps model lr-force
+.PHONY: all run test bench bench-binaries sanitize valgrind fuzz static install clean deps model lr-force
 
 all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
 
@@ -125,6 +125,9 @@ test: all $(TESTS)
 
 bench: all $(BENCHES)
 	@bash bench/run.sh $(BUILD)
+
+# Only build the bench programs (e.g. to run one bench/*.bench.sh by hand).
+bench-binaries: $(BENCHES)
 
 sanitize:
 	$(MAKE) BUILD=build-san OPT="-O1" \
