@@ -114,7 +114,7 @@ for run in "${RUNS[@]}"; do
     [ -n "$ir" ] || ir=$(sed -n 's/^summary: *\([0-9][0-9]*\).*/\1/p' "$cg" 2>/dev/null | head -n1)
     if [ "$rc" != 0 ] || [ -z "$info" ] || [ -z "$ir" ] || [ "$ir" = 0 ]; then
         say "$tag: valgrind/icount failed (exit $rc, Ir '${ir:-}'); $out/$tag.log:"
-        tail -n 5 "$out/$tag.log" >&2
+        grep -v '^==' "$out/$tag.log" | tail -n 5 >&2
         status=1
         continue
     fi
