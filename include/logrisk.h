@@ -82,6 +82,9 @@ int lr_available_cores(void);
 
 /* The name of the kernel path in use: "ref", "avx2", "avx512" or "neon". */
 const char *lr_kernel_path(void);
+/* The low-precision (int8, bf16) kernels in use: "ref", "avx2", "avxvnni",
+ * "avx512vnni", "avx512bf16", "neon" or "neondot". */
+const char *lr_qkernel_path(void);
 
 /* --------------------------------------------------------------------- io */
 

@@ -30,6 +30,7 @@
 #endif
 #endif
 
+#include "logrisk.h"
 #include "util.h"
 
 /* --------------------------------------------------------- CPU features */
@@ -165,6 +166,8 @@ const lr__qkern *lr__qkern_get(void) {
     pthread_once(&g_qkern_once, choose_qkern);
     return g_qkern;
 }
+
+const char *lr_qkernel_path(void) { return lr__qkern_get()->name; }
 
 /* ---------------------------------------------------------------- sizes */
 

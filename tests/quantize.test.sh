@@ -96,6 +96,12 @@ printf 'not a model\n' >"$tmp/junk.lrm"
 run quantize -m "$tmp/junk.lrm" -o "$tmp/x.lrm" --dtype bf16
 expect "junk input" 1 err 'junk\.lrm'
 
+# ------------------------------------------------- version names the tables
+run version
+expect "version: int8/bf16 path" 0 out 'int8/bf16: (ref|avx2|avxvnni|avx512vnni|avx512bf16|neon|neondot)\)'
+LOGRISK_ISA=ref run version
+expect "version: forced ref" 0 out 'kernels: ref, int8/bf16: ref\)'
+
 # ---------------------------------------------------------------- usage
 run quantize
 expect "no arguments" 2 err 'is required'

@@ -9,7 +9,8 @@
 static int version_main(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    printf("logrisk %s (kernels: %s)\n", LR_VERSION, lr_kernel_path());
+    printf("logrisk %s (kernels: %s, int8/bf16: %s)\n", LR_VERSION, lr_kernel_path(),
+           lr_qkernel_path());
     return 0;
 }
 
