@@ -114,21 +114,22 @@ static void quant_chunk(const float *x, int kc, int kcp, float inv, int8_t *qa, 
         return;
     }
     const __m256 vinv = _mm256_set1_ps(inv);
-    int k = 0;
-    for (; k + 32 <= kc; k += 32) {
+    size_t k = 0; /* unsigned: the tail's offsets are visibly >= 0 */
+    for (; k + 32 <= (size_t)kc; k += 32) {
         __m256i b = quant32(x + k, vinv);
         _mm256_storeu_si256((__m256i *)(qa + k), b);
         _mm256_storeu_si256((__m256i *)(aa + k), _mm256_abs_epi8(b));
     }
-    if (k < kcp) { /* the tail through a zero-padded buffer: same formula */
+    if (k < (size_t)kcp) { /* the tail through a zero-padded buffer: same formula */
         float tail[32] = {0};
         int8_t qt[32], at[32];
-        memcpy(tail, x + k, (size_t)(kc - k) * sizeof(float));
+        const size_t nx = (size_t)kc - k, nq = LR_MIN((size_t)32, (size_t)kcp - k);
+        memcpy(tail, x + k, nx * sizeof(float));
         __m256i b = quant32(tail, vinv);
         _mm256_storeu_si256((__m256i *)qt, b);
         _mm256_storeu_si256((__m256i *)at, _mm256_abs_epi8(b));
-        memcpy(qa + k, qt, (size_t)(kcp - k));
-        memcpy(aa + k, at, (size_t)(kcp - k));
+        memcpy(qa + k, qt, nq);
+        memcpy(aa + k, at, nq);
     }
 }
 

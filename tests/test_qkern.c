@@ -158,6 +158,8 @@ typedef struct {
 static const shape SHAPES[] = {
     {1, 1, 1},     {1, 3, 5},    {3, 5, 7},     {7, 33, 13},   {13, 65, 37},  {6, 64, 256},
     {17, 100, 259}, {2, 1000, 3}, {31, 47, 1030}, {64, 768, 256}, {64, 256, 1024}, {5, 17, 4},
+    {7, 70, 9000},  /* K past the AVX-512 tables' 8 KB row block: their long-K path */
+    {250, 65, 1024}, /* several row blocks */
 };
 
 /* The SIMD tables (every name but "ref") this build and CPU have. */

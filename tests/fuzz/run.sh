@@ -12,7 +12,7 @@ only=${2:-}
 cd "$(dirname "$0")/../.."
 command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p build-fuzz
-src=$(ls src/*.c convert/*.c 2>/dev/null | grep -v -E "kern_(avx2|avx512|neon)\.c")
+src=$(ls src/*.c convert/*.c 2>/dev/null | grep -v -E "kern_(avx2|avx512|avxvnni|neon)\.c")
 flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
 # the per-ISA kernels need their own target flags (as in the Makefile)
@@ -29,12 +29,25 @@ x86_64*)
         clang $flags -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -c src/kern_avx512.c -o build-fuzz/kern_avx512.o
         isa="$isa build-fuzz/kern_avx512.o"
     fi
+    # the low-precision tables (qkern.c refers to them), flags as in the Makefile
+    for q in "qkern_avx2:-mavx2 -mfma" "qkern_avxvnni:-mavx2 -mfma -mavxvnni" \
+             "qkern_avx512:-mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma"; do
+        [ -f "src/${q%%:*}.c" ] || continue
+        # shellcheck disable=SC2086
+        clang $flags ${q#*:} -c "src/${q%%:*}.c" -o "build-fuzz/${q%%:*}.o"
+        isa="$isa build-fuzz/${q%%:*}.o"
+    done
     ;;
 aarch64*)
     if [ -f src/kern_neon.c ]; then
         # shellcheck disable=SC2086
         clang $flags -c src/kern_neon.c -o build-fuzz/kern_neon.o
         isa="$isa build-fuzz/kern_neon.o"
+    fi
+    if [ -f src/qkern_neon.c ]; then
+        # shellcheck disable=SC2086
+        clang $flags -march=armv8.2-a+dotprod -c src/qkern_neon.c -o build-fuzz/qkern_neon.o
+        isa="$isa build-fuzz/qkern_neon.o"
     fi
     ;;
 esac
