@@ -328,17 +328,17 @@ void lr__gemm_tn(lr_pool *pool, int M, int N, int K, const float *X, int ldx, co
 
 /* ----------------------------------------------------------- attention */
 
-void lr__attention(const lr__kern *kern, int L, int d, const float *Q, int ldq, const float *K,
-                   int ldk, const float *V, int ldv, float *O, int ldo, float scale, float *scores) {
-    if (L <= 0 || d <= 0) return;
+size_t lr__attention_scratch_floats(int L, int d) {
+    if (L <= 0 || d <= 0) return 0;
+    size_t Lp = ((size_t)L + 15) / 16 * 16, dp = ((size_t)d + 15) / 16 * 16;
+    return ((size_t)d + 8) * Lp + ((size_t)L + 8) * dp;
+}
+
+void lr__attention(const lr__kern *kern, int n_q, int L, int d, const float *Q, int ldq,
+                   const float *K, int ldk, const float *V, int ldv, float *O, int ldo,
+                   float scale, float *scratch) {
     if (!kern) kern = lr__kern_get();
-    kern->gemm_nt(L, L, d, Q, ldq, K, ldk, NULL, scores, L, 0);
-    for (int i = 0; i < L; i++) {
-        float *row = scores + (size_t)i * L;
-        for (int j = 0; j < L; j++) row[j] *= scale;
-        kern->softmax(row, L);
-    }
-    kern->gemm_nn(L, d, L, scores, L, V, ldv, O, ldo, 0);
+    kern->attention(n_q, L, d, Q, ldq, K, ldk, V, ldv, O, ldo, scale, scratch);
 }
 
 /* ------------------------------------------------------ packed weights */

@@ -1,5 +1,6 @@
 /*
- * kern.h — the numeric kernels: GEMM and the few hot element-wise ops.
+ * kern.h — the numeric kernels: GEMM, the few hot element-wise ops and
+ * fused attention of one (sequence, head).
  *
  * Every kernel has a plain-C reference (kern_ref.c) that is always compiled
  * and is the definition of correct; SIMD versions (kern_avx2.c,
@@ -70,7 +71,28 @@ typedef struct lr__kern {
      * w_packed the pack_nt output of this table (ldw ignored). */
     void (*gemm_nt_gelu)(int M, int N, int K, const float *X, int ldx, const float *W, int ldw,
                          int w_packed, const float *bias, float *Y, int ldy);
+
+    /* Attention of one sequence and one head, fused (no mask: all L keys
+     * are real tokens). For each query row i < n_q:
+     *   s[j]   = scale * (Q[i,:] . K[j,:])            j < L
+     *   p      = softmax(s)   (max subtracted, exp, times 1/sum)
+     *   O[i,:] = sum_j p[j] V[j,:]
+     * Q is [n_q, d], K and V [L, d], O [n_q, d], with row strides ldq, ldk,
+     * ldv, ldo (>= d); only O's first d columns of n_q rows are written.
+     * scratch: caller-owned, lr__attention_scratch_floats(L, d) floats, any
+     * alignment, contents undefined before and after. The arithmetic is the
+     * reference's (kern_ref.c): gemm_nt, the scale, softmax, gemm_nn, row by
+     * row. Nothing is written when n_q, L or d is <= 0. */
+    void (*attention)(int n_q, int L, int d, const float *Q, int ldq, const float *K, int ldk,
+                      const float *V, int ldv, float *O, int ldo, float scale, float *scratch);
 } lr__kern;
+
+/* Floats of scratch any table's attention needs for L keys of head size d
+ * (monotone in L and d: enough for every shorter sequence): with Lp, dp
+ * = L, d rounded up to 16 (the widest vector), (d + 8) * Lp + (L + 8) * dp
+ * (the SIMD tables' K^T [d][Lp], a block of <= 8 score rows, a padded
+ * copy of V and a block of output rows; ref needs L). 0 if L or d <= 0. */
+size_t lr__attention_scratch_floats(int L, int d);
 
 /* The table chosen for this CPU (and LOGRISK_ISA). Never NULL. */
 const lr__kern *lr__kern_get(void);
@@ -161,13 +183,14 @@ void lr__gemm_nt_packed_gelu(lr_pool *pool, int M, const float *X, int ldx, cons
                              const float *bias, float *Y, int ldy);
 
 /* Attention of one sequence and one head, on the calling thread (callers
- * spread sequences x heads over the pool):
- *   S = scale * Q K^T   [L, L]   (Q, K: [L, d] with row strides ldq, ldk)
- *   P = softmax(S) row by row (no mask: the L rows are all real tokens)
- *   O = P V             [L, d]   (V row stride ldv; O row stride ldo)
- * `scores` is caller-owned scratch of L * L floats. kern NULL = chosen. */
-void lr__attention(const lr__kern *kern, int L, int d, const float *Q, int ldq, const float *K,
-                   int ldk, const float *V, int ldv, float *O, int ldo, float scale, float *scores);
+ * spread sequences x heads over the pool): kern->attention (see the table
+ * entry) for n_q query rows against L keys/values,
+ *   O[n_q, d] = softmax(scale * Q K^T) V   row by row, no mask.
+ * `scratch` is caller-owned, lr__attention_scratch_floats(L, d) floats.
+ * kern NULL = chosen. */
+void lr__attention(const lr__kern *kern, int n_q, int L, int d, const float *Q, int ldq,
+                   const float *K, int ldk, const float *V, int ldv, float *O, int ldo,
+                   float scale, float *scratch);
 
 /* The same drivers on an explicit table (tests and benchmarks compare
  * tables with them); kern NULL = lr__kern_get(). */

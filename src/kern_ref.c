@@ -99,6 +99,34 @@ static void gemm_nt_gelu_ref(int M, int N, int K, const float *X, int ldx, const
     for (int m = 0; m < M; m++) gelu_ref(Y + (size_t)m * ldy, (size_t)N);
 }
 
+/* One query row at a time: s = Q[i] K^T (gemm_nt_ref's sum in k order),
+ * s *= scale, softmax_ref(s), O[i] = s V (gemm_nn_ref's sum in j order),
+ * i.e. exactly the unfused gemm_nt / scale / softmax / gemm_nn sequence.
+ * Uses L floats of scratch. */
+static void attention_ref(int n_q, int L, int d, const float *Q, int ldq, const float *K, int ldk,
+                          const float *V, int ldv, float *O, int ldo, float scale,
+                          float *scratch) {
+    if (n_q <= 0 || L <= 0 || d <= 0) return;
+    float *s = scratch;
+    for (int i = 0; i < n_q; i++) {
+        const float *q = Q + (size_t)i * ldq;
+        for (int j = 0; j < L; j++) {
+            const float *k = K + (size_t)j * ldk;
+            float acc = 0.0f;
+            for (int c = 0; c < d; c++) acc += q[c] * k[c];
+            s[j] = acc;
+        }
+        for (int j = 0; j < L; j++) s[j] *= scale;
+        softmax_ref(s, L);
+        float *o = O + (size_t)i * ldo;
+        for (int c = 0; c < d; c++) o[c] = 0.0f;
+        for (int j = 0; j < L; j++) {
+            const float *v = V + (size_t)j * ldv;
+            for (int c = 0; c < d; c++) o[c] += s[j] * v[c];
+        }
+    }
+}
+
 const lr__kern lr__kern_ref = {
     .name = "ref",
     .gemm_nt = gemm_nt_ref,
@@ -111,4 +139,5 @@ const lr__kern lr__kern_ref = {
     .pack_nt = pack_nt_ref,
     .gemm_nt_packed = gemm_nt_packed_ref,
     .gemm_nt_gelu = gemm_nt_gelu_ref,
+    .attention = attention_ref,
 };

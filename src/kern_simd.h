@@ -34,6 +34,10 @@
  * (gemm_nt_gelu) runs on each tile right after its last K block, while it
  * is still in L1.
  *
+ * Attention (attention_simd, comment there) is fused per (sequence, head):
+ * K transposed once, then register tiles of the micro-kernel's shape for
+ * the scores and for P V, with the softmax in between on rows in L1.
+ *
  * The element-wise ops work a vector at a time; the ragged tail goes
  * through a padded vector so every element takes the same formula. exp is
  * Cody-Waite range reduction plus a degree-7 polynomial (|rel err| < 2e-7
@@ -325,6 +329,181 @@ static void softmax_simd(float *x, int n) {
     for (; i < n; i++) x[i] *= 1.0f / sum;
 }
 
+/* ------------------------------------------------------------ attention */
+
+/* Fused attention of one (sequence, head) (see kern.h). Everything stays in
+ * L1/L2: K is transposed once into kt [d][Lp] (Lp = L rounded up to the
+ * vector width, zero columns past L); then for each block of LR_ATT_R query
+ * rows
+ *   S block [R][Lp]  = scale * Q_rows kt      register tiles (att_tile)
+ *   each row of S    = softmax, lanes past L masked to -inf (so exp -> 0)
+ *   O rows [R][d]    = P V                     register tiles over d
+ * The register tile is the GEMM micro-kernel's shape (LR_MR rows by LR_NR
+ * columns), which each table sized to its register file; ragged row blocks
+ * and column chunks use the same code with fewer rows / vectors. V is read
+ * in place unless d is not a multiple of the vector width (then a zero
+ * padded copy [L][dp], and O rows go through a staging block) or the
+ * sequence is long and re-read by several row blocks (a contiguous copy:
+ * rows at a stride of 3H floats share few L1 sets). */
+#define LR_ATT_R LR_MR
+#define LR_ATT_NV (LR_NR / LR_VL)
+#if LR_VL > 16 || (LR_ATT_R != 4 && LR_ATT_R != 6) || (LR_ATT_NV != 2 && LR_ATT_NV != 4)
+#error "attention: tile shape not covered by att_tile_any / lr__attention_scratch_floats"
+#endif
+#if defined(LR_TRANSPOSE) && LR_TB != LR_VL
+#error "attention: the K transpose assumes LR_TB == LR_VL"
+#endif
+/* Copy V into a contiguous block when it is re-read by more than one row
+ * block and has at least this many rows. */
+#define LR_ATT_COPY_V_MIN 48
+
+#if defined(__GNUC__)
+#define LR_ATT_INLINE static inline __attribute__((always_inline))
+#else
+#define LR_ATT_INLINE static inline
+#endif
+
+/* c[r*ldc + v*VL + l] = (scaled ? scale : 1) * sum_k a[r*lda + k] * b[k*ldb + v*VL + l]
+ * for r < R, v < NV, k < kc (k in order, one FMA per term). R and NV are
+ * constants at every call (att_tile_any), so acc is registers only. */
+LR_ATT_INLINE void att_tile(const int R, const int NV, int kc, const float *a, ptrdiff_t lda,
+                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int scaled,
+                            float scale) {
+    vf acc[LR_ATT_R][LR_ATT_NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[r][v] = vf_set1(0.0f);
+    for (int k = 0; k < kc; k++) {
+        vf bv[LR_ATT_NV];
+        const float *bk = b + (ptrdiff_t)k * ldb;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) bv[v] = vf_ld(bk + v * LR_VL);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            vf x = vf_set1(a[r * lda + k]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[r][v] = vf_fmadd(x, bv[v], acc[r][v]);
+        }
+    }
+    vf vs = vf_set1(scale);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            vf_st(c + r * ldc + v * LR_VL, scaled ? vf_mul(acc[r][v], vs) : acc[r][v]);
+}
+
+/* att_tile for 1 <= R <= LR_ATT_R rows and 1 <= NV <= LR_ATT_NV vectors. */
+static void att_tile_any(int R, int NV, int kc, const float *a, ptrdiff_t lda, const float *b,
+                         ptrdiff_t ldb, float *c, ptrdiff_t ldc, int scaled, float scale) {
+#define LR_ATT_CASE(r, nv)                                                                    \
+    case (r) * 8 + (nv): att_tile(r, nv, kc, a, lda, b, ldb, c, ldc, scaled, scale); break;
+#if LR_ATT_NV == 4
+#define LR_ATT_ROW(r) LR_ATT_CASE(r, 1) LR_ATT_CASE(r, 2) LR_ATT_CASE(r, 3) LR_ATT_CASE(r, 4)
+#else
+#define LR_ATT_ROW(r) LR_ATT_CASE(r, 1) LR_ATT_CASE(r, 2)
+#endif
+    switch (R * 8 + NV) {
+        LR_ATT_ROW(1) LR_ATT_ROW(2) LR_ATT_ROW(3) LR_ATT_ROW(4)
+#if LR_ATT_R == 6
+        LR_ATT_ROW(5) LR_ATT_ROW(6)
+#endif
+    default: break;
+    }
+#undef LR_ATT_ROW
+#undef LR_ATT_CASE
+}
+
+/* kt[k*Lp + j] = K[j*ldk + k] for j < L, k < d; 0 for L <= j < Lp. Whole
+ * LR_TB x LR_TB blocks in registers (the last, partial block of keys via
+ * a zero-padded copy, which also writes the padding), the rest scalar. */
+static void att_pack_kt(int L, int d, const float *K, int ldk, float *kt, int Lp) {
+    int k_done = 0;
+#ifdef LR_TRANSPOSE
+    k_done = d / LR_TB * LR_TB;
+    for (int j0 = 0; j0 < L; j0 += LR_TB) {
+        int nj = LR_MIN(LR_TB, L - j0);
+        for (int k0 = 0; k0 < k_done; k0 += LR_TB) {
+            const float *src = K + (size_t)j0 * ldk + k0;
+            if (nj == LR_TB) {
+                LR_TRANSPOSE(src, ldk, kt + (size_t)k0 * Lp + j0, Lp);
+            } else {
+                float tmp[LR_TB * LR_TB] = {0};
+                for (int j = 0; j < nj; j++)
+                    memcpy(tmp + j * LR_TB, src + (size_t)j * ldk, LR_TB * sizeof(float));
+                LR_TRANSPOSE(tmp, LR_TB, kt + (size_t)k0 * Lp + j0, Lp);
+            }
+        }
+    }
+#endif
+    for (int k = k_done; k < d; k++) {
+        float *row = kt + (size_t)k * Lp;
+        for (int j = 0; j < L; j++) row[j] = K[(size_t)j * ldk + k];
+        for (int j = L; j < Lp; j++) row[j] = 0.0f;
+    }
+}
+
+/* The first L of the Lp floats of s scaled scores -> softmax (as
+ * softmax_simd); lanes from L to Lp become 0. */
+static inline void att_softmax_row(float *s, int L, int Lp) {
+    static const float lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const int last = Lp - LR_VL;
+    vf x = vf_select_lt(vf_ld(lane), vf_set1((float)(L - last)), vf_ld(s + last),
+                        vf_set1(-INFINITY));
+    vf vmax = x;
+    vf_st(s + last, x);
+    for (int j = 0; j < last; j += LR_VL) vmax = vf_max(vmax, vf_ld(s + j));
+    vf vm = vf_set1(vf_hmax(vmax)), vsum = vf_set1(0.0f);
+    for (int j = 0; j < Lp; j += LR_VL) {
+        vf e = vf_exp_nonpos(vf_sub(vf_ld(s + j), vm));
+        vf_st(s + j, e);
+        vsum = vf_add(vsum, e);
+    }
+    vf inv = vf_set1(1.0f / vf_hsum(vsum));
+    for (int j = 0; j < Lp; j += LR_VL) vf_st(s + j, vf_mul(vf_ld(s + j), inv));
+}
+
+/* The table's attention (contract in kern.h). Scratch layout, in floats:
+ * kt d*Lp | S LR_ATT_R*Lp | V copy L*dp | O staging LR_ATT_R*dp, within
+ * lr__attention_scratch_floats(L, d) since Lp, dp <= the 16-rounded sizes
+ * and LR_ATT_R <= 8. */
+static void attention_simd(int n_q, int L, int d, const float *Q, int ldq, const float *K, int ldk,
+                           const float *V, int ldv, float *O, int ldo, float scale,
+                           float *scratch) {
+    if (n_q <= 0 || L <= 0 || d <= 0) return;
+    const int Lp = (L + LR_VL - 1) / LR_VL * LR_VL, dp = (d + LR_VL - 1) / LR_VL * LR_VL;
+    float *kt = scratch, *S = kt + (size_t)d * Lp, *vc = S + (size_t)LR_ATT_R * Lp;
+    float *ost = vc + (size_t)L * dp;
+    const int ragged = dp != d;
+    att_pack_kt(L, d, K, ldk, kt, Lp);
+    const float *vb = V;
+    ptrdiff_t ldvb = ldv;
+    if (ragged || (n_q > LR_ATT_R && L >= LR_ATT_COPY_V_MIN)) {
+        for (int j = 0; j < L; j++) {
+            memcpy(vc + (size_t)j * dp, V + (size_t)j * ldv, (size_t)d * sizeof(float));
+            for (int c = d; c < dp; c++) vc[(size_t)j * dp + c] = 0.0f;
+        }
+        vb = vc;
+        ldvb = dp;
+    }
+    for (int i0 = 0; i0 < n_q; i0 += LR_ATT_R) {
+        const int rows = LR_MIN(LR_ATT_R, n_q - i0);
+        for (int c0 = 0; c0 < Lp; c0 += LR_ATT_NV * LR_VL)
+            att_tile_any(rows, LR_MIN(LR_ATT_NV, (Lp - c0) / LR_VL), d, Q + (size_t)i0 * ldq, ldq,
+                         kt + c0, Lp, S + c0, Lp, 1, scale);
+        for (int r = 0; r < rows; r++) att_softmax_row(S + (size_t)r * Lp, L, Lp);
+        float *o = ragged ? ost : O + (size_t)i0 * ldo;
+        const ptrdiff_t ldob = ragged ? dp : ldo;
+        for (int c0 = 0; c0 < dp; c0 += LR_ATT_NV * LR_VL)
+            att_tile_any(rows, LR_MIN(LR_ATT_NV, (dp - c0) / LR_VL), L, S, Lp, vb + c0, ldvb,
+                         o + c0, ldob, 0, 1.0f);
+        if (ragged)
+            for (int r = 0; r < rows; r++)
+                memcpy(O + (size_t)(i0 + r) * ldo, ost + (size_t)r * dp, (size_t)d * sizeof(float));
+    }
+}
+
 static void layernorm_simd(float *x, const float *gamma, const float *beta, int n, float eps) {
     if (n <= 0) return;
     int i;
@@ -363,6 +542,7 @@ const lr__kern LR_TABLE = {
     .pack_nt = pack_nt_simd,
     .gemm_nt_packed = gemm_nt_packed_simd,
     .gemm_nt_gelu = gemm_nt_gelu_simd,
+    .attention = attention_simd,
 };
 
 #endif /* LR_KERN_SIMD_H */

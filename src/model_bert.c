@@ -420,7 +420,9 @@ static float *alloc_floats(size_t a, size_t b) { return lr__alloc_array(a, b * s
 /* Make room for `slots` per-thread buffers (attention scores, FFN rows). */
 static int scratch_att(lr__bert_scratch *s, int slots, lr_error *err) {
     if (slots <= s->att_slots) return LR_OK;
-    size_t per = (size_t)s->max_len * (size_t)s->max_len, total, ff_total;
+    /* attention: the fused kernel's scratch for the longest sequence */
+    size_t per = lr__attention_scratch_floats(s->max_len, s->cfg.hidden / s->cfg.n_heads);
+    size_t total, ff_total;
     if (!lr__mul_ok(per, (size_t)slots, &total) ||
         !lr__mul_ok((size_t)FF_SUB * (size_t)s->cfg.intermediate, (size_t)slots, &ff_total))
         return lr__err(err, LR_ENOMEM, "per-thread scratch too large");
@@ -543,7 +545,8 @@ static void attention_task(int ith, int nth, void *arg) {
     const lr__kern *k = lr__kern_get();
     const lr__bert_scratch *s = j->s;
     const int d = j->head_dim, H3 = 3 * j->hidden;
-    float *scores = s->att + (size_t)ith * s->max_len * s->max_len;
+    float *scratch =
+        s->att + (size_t)ith * lr__attention_scratch_floats(s->max_len, j->head_dim);
     const int total = j->n_seq * j->n_heads;
     for (;;) {
         int task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -555,14 +558,8 @@ static void attention_task(int ith, int nth, void *arg) {
         const float *K = s->qkv + (size_t)r0 * H3 + j->hidden + (size_t)h * d;
         const float *V = s->qkv + (size_t)r0 * H3 + 2 * j->hidden + (size_t)h * d;
         float *out = j->out + (size_t)out_row * j->hidden + (size_t)h * d;
-        /* scores[n_q, L] = Q K^T * scale, softmax per row, out = scores V */
-        k->gemm_nt(n_q, L, d, Q, j->ldq, K, H3, NULL, scores, L, 0);
-        for (int r = 0; r < n_q; r++) {
-            float *row = scores + (size_t)r * L;
-            for (int c = 0; c < L; c++) row[c] *= j->scale;
-            k->softmax(row, L);
-        }
-        k->gemm_nn(n_q, d, L, scores, L, V, H3, out, j->hidden, 0);
+        /* out[n_q, d] = softmax(Q K^T * scale) V, fused (kern.h) */
+        k->attention(n_q, L, d, Q, j->ldq, K, H3, V, H3, out, j->hidden, j->scale, scratch);
     }
 }
 

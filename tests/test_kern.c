@@ -415,8 +415,25 @@ static void test_softmax_vs_ref(void) {
         }
 }
 
+/* A scratch buffer of exactly lr__attention_scratch_floats(L, d) floats
+ * plus a canary tail (ASan sees any overrun of the exact size; the canary
+ * catches it in plain builds). */
+enum { CANARY = 16 };
+static float *att_scratch(int L, int d, size_t *n) {
+    *n = lr__attention_scratch_floats(L, d);
+    float *p = malloc((*n + CANARY) * sizeof *p);
+    for (size_t i = 0; i < *n + CANARY; i++) p[i] = i < *n ? NAN : 12345.0f;
+    return p;
+}
+static int canary_ok(const float *p, size_t n) {
+    for (size_t i = n; i < n + CANARY; i++)
+        if (p[i] != 12345.0f) return 0;
+    return 1;
+}
+
 /* lr__attention on every table against attention in double, for the
- * head sizes and lengths of the models (d 16/64, L 1..130). */
+ * head sizes and lengths of the models (d 16/64, L 1..130), all rows and
+ * the [CLS] row alone. */
 static void test_attention_vs_double(void) {
     const lr__kern *tables[4];
     int nt = simd_tables(tables);
@@ -425,38 +442,149 @@ static void test_attention_vs_double(void) {
     static const int dims[] = {16, 64};
     for (int t = 0; t < nt; t++)
         for (size_t a = 0; a < sizeof lens / sizeof lens[0]; a++)
-            for (size_t b = 0; b < sizeof dims / sizeof dims[0]; b++) {
-                int L = lens[a], d = dims[b], ld = 3 * d + 5; /* packed QKV rows */
-                float *qkv = rand_buf((size_t)L * ld), *out = rand_buf((size_t)L * (d + 3));
-                float *scores = malloc((size_t)L * L * sizeof *scores);
-                for (size_t i = 0; i < (size_t)L * ld; i++) qkv[i] *= 3.0f;
-                float scale = 1.0f / sqrtf((float)d);
-                lr__attention(tables[t], L, d, qkv, ld, qkv + d, ld, qkv + 2 * d, ld, out, d + 3,
-                              scale, scores);
-                double *p = malloc((size_t)L * sizeof *p);
-                int ok = 1;
-                for (int i = 0; i < L && ok; i++) {
-                    double max = -1e300, sum = 0.0;
-                    for (int j = 0; j < L; j++) {
-                        double s = 0.0;
-                        for (int k = 0; k < d; k++)
-                            s += (double)qkv[(size_t)i * ld + k] * qkv[(size_t)j * ld + d + k];
-                        p[j] = s * scale;
-                        if (p[j] > max) max = p[j];
-                    }
-                    for (int j = 0; j < L; j++) sum += p[j] = exp(p[j] - max);
-                    for (int k = 0; k < d && ok; k++) {
-                        double o = 0.0;
-                        for (int j = 0; j < L; j++) o += p[j] / sum * qkv[(size_t)j * ld + 2 * d + k];
-                        if (!(fabs(out[(size_t)i * (d + 3) + k] - o) <= 2e-5)) {
-                            T_FAIL("%s attention L=%d d=%d o[%d,%d] = %.9g, want %.9g",
-                                   tables[t]->name, L, d, i, k, out[(size_t)i * (d + 3) + k], o);
-                            ok = 0;
+            for (size_t b = 0; b < sizeof dims / sizeof dims[0]; b++)
+                for (int cls = 0; cls < 2; cls++) {
+                    int L = lens[a], d = dims[b], ld = 3 * d + 5; /* packed QKV rows */
+                    int n_q = cls ? 1 : L;
+                    float *qkv = rand_buf((size_t)L * ld), *out = rand_buf((size_t)L * (d + 3));
+                    size_t ns;
+                    float *scratch = att_scratch(L, d, &ns);
+                    for (size_t i = 0; i < (size_t)L * ld; i++) qkv[i] *= 3.0f;
+                    float scale = 1.0f / sqrtf((float)d);
+                    lr__attention(tables[t], n_q, L, d, qkv, ld, qkv + d, ld, qkv + 2 * d, ld, out,
+                                  d + 3, scale, scratch);
+                    T_CHECK(canary_ok(scratch, ns));
+                    double *p = malloc((size_t)L * sizeof *p);
+                    int ok = 1;
+                    for (int i = 0; i < n_q && ok; i++) {
+                        double max = -1e300, sum = 0.0;
+                        for (int j = 0; j < L; j++) {
+                            double s = 0.0;
+                            for (int k = 0; k < d; k++)
+                                s += (double)qkv[(size_t)i * ld + k] * qkv[(size_t)j * ld + d + k];
+                            p[j] = s * scale;
+                            if (p[j] > max) max = p[j];
+                        }
+                        for (int j = 0; j < L; j++) sum += p[j] = exp(p[j] - max);
+                        for (int k = 0; k < d && ok; k++) {
+                            double o = 0.0;
+                            for (int j = 0; j < L; j++) o += p[j] / sum * qkv[(size_t)j * ld + 2 * d + k];
+                            if (!(fabs(out[(size_t)i * (d + 3) + k] - o) <= 2e-5)) {
+                                T_FAIL("%s attention n_q=%d L=%d d=%d o[%d,%d] = %.9g, want %.9g",
+                                       tables[t]->name, n_q, L, d, i, k, out[(size_t)i * (d + 3) + k], o);
+                                ok = 0;
+                            }
                         }
                     }
+                    free(p), free(qkv), free(out), free(scratch);
                 }
-                free(p), free(qkv), free(out), free(scores);
+}
+
+/* Every SIMD table's fused attention against the reference table on the
+ * lengths and head sizes around the vector widths and tiles (L 1..128,
+ * d 8..80, n_q = L and the [CLS] row alone), with separate Q, K, V, O
+ * arrays at row strides wider than d (the padding of O must stay
+ * untouched). Tolerance, relative to the magnitude of the terms: with
+ * e_s = 1e-5 * scale * max_j sum_k |q_k k_jk| (a GEMM's tolerance on the
+ * scores, which moves p_j by at most about 2 e_s p_j),
+ *   |o - o_ref| <= (2 e_s + 2e-5) * sum_j p_j |v_jc| + 1e-30.
+ * A dropped key (p_j of at least 1/L) or a wrong scale is far outside it. */
+static void test_attention_vs_ref(void) {
+    const lr__kern *tables[4];
+    int nt = simd_tables(tables);
+    static const int lens[] = {1, 2, 5, 17, 31, 64, 100, 128};
+    static const int dims[] = {8, 32, 64, 80};
+    int variant = 0;
+    for (int t = 0; t < nt; t++)
+        for (size_t a = 0; a < sizeof lens / sizeof lens[0]; a++)
+            for (size_t b = 0; b < sizeof dims / sizeof dims[0]; b++)
+                for (int cls = 0; cls < 2; cls++, variant++) {
+                    int L = lens[a], d = dims[b], n_q = cls ? 1 : L;
+                    /* wide strides: like a packed Q|K|V row (3H), or odd */
+                    int ldq = d + 1 + variant % 7, ldk = variant & 1 ? 3 * d + 3 : d + 5;
+                    int ldv = variant & 2 ? 768 : d + 2, ldo = d + 3;
+                    float *Q = rand_buf((size_t)n_q * ldq), *K = rand_buf((size_t)L * ldk);
+                    float *V = rand_buf((size_t)L * ldv), *O = rand_buf((size_t)n_q * ldo);
+                    float *Oref = malloc((size_t)n_q * ldo * sizeof *Oref);
+                    memcpy(Oref, O, (size_t)n_q * ldo * sizeof *O);
+                    for (size_t i = 0; i < (size_t)n_q * ldq; i++) Q[i] *= 3.0f;
+                    for (size_t i = 0; i < (size_t)L * ldk; i++) K[i] *= 3.0f;
+                    float scale = 1.0f / sqrtf((float)d);
+                    size_t ns, nsr;
+                    float *scr = att_scratch(L, d, &ns), *scr_ref = att_scratch(L, d, &nsr);
+                    tables[t]->attention(n_q, L, d, Q, ldq, K, ldk, V, ldv, O, ldo, scale, scr);
+                    lr__kern_ref.attention(n_q, L, d, Q, ldq, K, ldk, V, ldv, Oref, ldo, scale,
+                                           scr_ref);
+                    T_CHECK(canary_ok(scr, ns));
+                    double *p = malloc((size_t)L * sizeof *p);
+                    int ok = 1;
+                    for (int i = 0; i < n_q && ok; i++) {
+                        double max = -1e300, sum = 0.0, es = 0.0;
+                        for (int j = 0; j < L; j++) {
+                            double s = 0.0, mag = 0.0;
+                            for (int k = 0; k < d; k++) {
+                                double x = (double)Q[(size_t)i * ldq + k] * K[(size_t)j * ldk + k];
+                                s += x;
+                                mag += fabs(x);
+                            }
+                            p[j] = s * scale;
+                            if (p[j] > max) max = p[j];
+                            if (1e-5 * scale * mag > es) es = 1e-5 * scale * mag;
+                        }
+                        for (int j = 0; j < L; j++) sum += p[j] = exp(p[j] - max);
+                        for (int c = 0; c < ldo && ok; c++) {
+                            float got = O[(size_t)i * ldo + c], want = Oref[(size_t)i * ldo + c];
+                            if (c >= d) { /* padding columns must be untouched */
+                                if (got != want) {
+                                    T_FAIL("%s attention wrote O[%d,%d] past d=%d",
+                                           tables[t]->name, i, c, d);
+                                    ok = 0;
+                                }
+                                continue;
+                            }
+                            double mag = 0.0;
+                            for (int j = 0; j < L; j++) mag += p[j] / sum * fabs(V[(size_t)j * ldv + c]);
+                            if (!(fabs((double)got - want) <= (2 * es + 2e-5) * mag + 1e-30)) {
+                                T_FAIL("%s attention n_q=%d L=%d d=%d o[%d,%d] = %.9g, ref %.9g",
+                                       tables[t]->name, n_q, L, d, i, c, got, want);
+                                ok = 0;
+                            }
+                        }
+                    }
+                    free(p), free(Q), free(K), free(V), free(O), free(Oref), free(scr), free(scr_ref);
+                }
+}
+
+/* Empty calls write nothing; the scratch size covers ref's L floats and
+ * grows with L and d. */
+static void test_attention_edges(void) {
+    const lr__kern *tables[4];
+    int nt = simd_tables(tables);
+    tables[nt++] = &lr__kern_ref;
+    float q[4] = {1, 2, 3, 4}, o[4] = {7, 7, 7, 7}, scr[1024];
+    T_CHECK(lr__attention_scratch_floats(2, 2) <= 1024);
+    for (int t = 0; t < nt; t++) {
+        tables[t]->attention(0, 2, 2, q, 2, q, 2, q, 2, o, 2, 1.0f, scr);
+        tables[t]->attention(2, 0, 2, q, 2, q, 2, q, 2, o, 2, 1.0f, scr);
+        tables[t]->attention(2, 2, 0, q, 2, q, 2, q, 2, o, 2, 1.0f, scr);
+        for (int i = 0; i < 4; i++) T_NEAR(o[i], 7, 0);
+        /* one key: the output row is that value row, whatever the query */
+        float k1[1] = {0.5f}, v1[1] = {-3.0f}, q2[2] = {100.0f, -100.0f}, o2[2];
+        tables[t]->attention(2, 1, 1, q2, 1, k1, 1, v1, 1, o2, 1, 0.3f, scr);
+        T_NEAR(o2[0], -3.0f, 1e-6);
+        T_NEAR(o2[1], -3.0f, 1e-6);
+    }
+    T_EQ_INT(lr__attention_scratch_floats(0, 64), 0);
+    T_EQ_INT(lr__attention_scratch_floats(5, 0), 0);
+    for (int L = 1; L <= 300; L++)
+        for (int d = 1; d <= 130; d += 7) {
+            size_t n = lr__attention_scratch_floats(L, d);
+            if (n < (size_t)L || n < lr__attention_scratch_floats(L - 1 > 0 ? L - 1 : 1, d) ||
+                (d > 7 && n < lr__attention_scratch_floats(L, d - 7))) {
+                T_FAIL("scratch floats L=%d d=%d = %zu: too small or not monotone", L, d, n);
+                return;
             }
+        }
 }
 
 static void test_isa_selection(void) {
@@ -490,4 +618,5 @@ T_MAIN(T_CASE(test_gemm_nt_odd_sizes), T_CASE(test_gemm_nn_odd_sizes),
        T_CASE(test_pack_nt_layout),
        T_CASE(test_layernorm_vs_ref), T_CASE(test_gelu_vs_ref_and_libm),
        T_CASE(test_softmax_vs_ref), T_CASE(test_attention_vs_double),
+       T_CASE(test_attention_vs_ref), T_CASE(test_attention_edges),
        T_CASE(test_isa_selection))
