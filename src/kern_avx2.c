@@ -107,20 +107,25 @@ static inline void micro(int kc, const float *a, ptrdiff_t lda, const float *b, 
 }
 
 /* 8 rows of 8 floats (rows src + i*lds) transposed into 8 rows of 8
- * (dst + j*ldd): in-lane unpacks and shuffles, then 128-bit lane swaps. */
+ * (dst + j*ldd): in-lane unpacks and shuffles, then 128-bit lane swaps.
+ * Fully unrolled so that every intermediate stays in a register. */
 static inline void transpose8(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd) {
     __m256 r[8], t[8], u[8];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i += 2) {
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 8
     for (int g = 0; g < 8; g += 4) { /* u[g + c]: lane l = column 4l + c of rows g..g+3 */
         u[g + 0] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
         u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xee);
         u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
         u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xee);
     }
+#pragma GCC unroll 8
     for (int c = 0; c < 4; c++) {
         _mm256_storeu_ps(dst + c * ldd, _mm256_permute2f128_ps(u[c], u[4 + c], 0x20));
         _mm256_storeu_ps(dst + (4 + c) * ldd, _mm256_permute2f128_ps(u[c], u[4 + c], 0x31));

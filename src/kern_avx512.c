@@ -110,26 +110,33 @@ static inline void micro(int kc, const float *a, ptrdiff_t lda, const float *b, 
 
 /* 16 rows of 16 floats (rows src + i*lds) transposed into 16 rows of 16
  * (dst + j*ldd): in-lane unpacks and shuffles give 4x4 blocks, two rounds
- * of 128-bit lane shuffles put the blocks in place. */
+ * of 128-bit lane shuffles put the blocks in place. Fully unrolled so that
+ * every intermediate stays in a register (the loops over arrays otherwise
+ * go through the stack: 128 extra loads and stores per block). */
 static inline void transpose16(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd) {
     __m512 r[16], t[16], u[16], v[8], w[8];
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 16
     for (int g = 0; g < 16; g += 4) { /* u[g + c]: lane l = column 4l + c of rows g..g+3 */
         u[g + 0] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
         u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xee);
         u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
         u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xee);
     }
+#pragma GCC unroll 16
     for (int c = 0; c < 4; c++) {
         v[c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* columns c, 8+c  */
         v[4 + c] = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);  /* columns 4+c, 12+c */
         w[c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
         w[4 + c] = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
     }
+#pragma GCC unroll 16
     for (int c = 0; c < 4; c++) {
         _mm512_storeu_ps(dst + (c)*ldd, _mm512_shuffle_f32x4(v[c], w[c], 0x88));
         _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(v[c], w[c], 0xdd));

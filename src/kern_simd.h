@@ -342,9 +342,9 @@ static void softmax_simd(float *x, int n) {
  * columns), which each table sized to its register file; ragged row blocks
  * and column chunks use the same code with fewer rows / vectors. V is read
  * in place unless d is not a multiple of the vector width (then a zero
- * padded copy [L][dp], and O rows go through a staging block) or the
- * sequence is long and re-read by several row blocks (a contiguous copy:
- * rows at a stride of 3H floats share few L1 sets). */
+ * padded copy [L][dp], and O rows go through a staging block); a
+ * contiguous copy of V for long sequences measured no faster (L = 64..128,
+ * V rows at a stride of 3H floats). */
 #define LR_ATT_R LR_MR
 #define LR_ATT_NV (LR_NR / LR_VL)
 #if LR_VL > 16 || (LR_ATT_R != 4 && LR_ATT_R != 6) || (LR_ATT_NV != 2 && LR_ATT_NV != 4)
@@ -353,9 +353,6 @@ static void softmax_simd(float *x, int n) {
 #if defined(LR_TRANSPOSE) && LR_TB != LR_VL
 #error "attention: the K transpose assumes LR_TB == LR_VL"
 #endif
-/* Copy V into a contiguous block when it is re-read by more than one row
- * block and has at least this many rows. */
-#define LR_ATT_COPY_V_MIN 48
 
 #if defined(__GNUC__)
 #define LR_ATT_INLINE static inline __attribute__((always_inline))
@@ -417,7 +414,8 @@ static void att_tile_any(int R, int NV, int kc, const float *a, ptrdiff_t lda, c
 
 /* kt[k*Lp + j] = K[j*ldk + k] for j < L, k < d; 0 for L <= j < Lp. Whole
  * LR_TB x LR_TB blocks in registers (the last, partial block of keys via
- * a zero-padded copy, which also writes the padding), the rest scalar. */
+ * a zero-padded copy on the stack, which also writes the padding), the k
+ * past the last whole block scalar. */
 static void att_pack_kt(int L, int d, const float *K, int ldk, float *kt, int Lp) {
     int k_done = 0;
 #ifdef LR_TRANSPOSE
@@ -429,9 +427,9 @@ static void att_pack_kt(int L, int d, const float *K, int ldk, float *kt, int Lp
             if (nj == LR_TB) {
                 LR_TRANSPOSE(src, ldk, kt + (size_t)k0 * Lp + j0, Lp);
             } else {
-                float tmp[LR_TB * LR_TB] = {0};
-                for (int j = 0; j < nj; j++)
-                    memcpy(tmp + j * LR_TB, src + (size_t)j * ldk, LR_TB * sizeof(float));
+                float tmp[LR_TB * LR_TB]; /* one vector per row: LR_TB == LR_VL */
+                for (int j = 0; j < LR_TB; j++)
+                    vf_st(tmp + j * LR_TB, j < nj ? vf_ld(src + (size_t)j * ldk) : vf_set1(0.0f));
                 LR_TRANSPOSE(tmp, LR_TB, kt + (size_t)k0 * Lp + j0, Lp);
             }
         }
@@ -444,24 +442,37 @@ static void att_pack_kt(int L, int d, const float *K, int ldk, float *kt, int Lp
     }
 }
 
-/* The first L of the Lp floats of s scaled scores -> softmax (as
- * softmax_simd); lanes from L to Lp become 0. */
-static inline void att_softmax_row(float *s, int L, int Lp) {
+/* Each of the `rows` rows of S (row stride Lp) holds L scaled scores:
+ * softmax them (as softmax_simd: max, exp of the difference, times 1/sum);
+ * lanes from L to Lp become 0. Row by row within each step, so the
+ * reductions of different rows (hmax, hsum) overlap. */
+static inline void att_softmax_rows(float *S, int rows, int L, int Lp) {
     static const float lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const int last = Lp - LR_VL;
-    vf x = vf_select_lt(vf_ld(lane), vf_set1((float)(L - last)), vf_ld(s + last),
-                        vf_set1(-INFINITY));
-    vf vmax = x;
-    vf_st(s + last, x);
-    for (int j = 0; j < last; j += LR_VL) vmax = vf_max(vmax, vf_ld(s + j));
-    vf vm = vf_set1(vf_hmax(vmax)), vsum = vf_set1(0.0f);
-    for (int j = 0; j < Lp; j += LR_VL) {
-        vf e = vf_exp_nonpos(vf_sub(vf_ld(s + j), vm));
-        vf_st(s + j, e);
-        vsum = vf_add(vsum, e);
+    const vf lanes = vf_ld(lane), vrem = vf_set1((float)(L - last)), ninf = vf_set1(-INFINITY);
+    float mx[LR_ATT_R], inv[LR_ATT_R];
+    for (int r = 0; r < rows; r++) {
+        float *s = S + (size_t)r * Lp;
+        vf x = vf_select_lt(lanes, vrem, vf_ld(s + last), ninf);
+        vf_st(s + last, x);
+        for (int j = 0; j < last; j += LR_VL) x = vf_max(x, vf_ld(s + j));
+        mx[r] = vf_hmax(x);
     }
-    vf inv = vf_set1(1.0f / vf_hsum(vsum));
-    for (int j = 0; j < Lp; j += LR_VL) vf_st(s + j, vf_mul(vf_ld(s + j), inv));
+    for (int r = 0; r < rows; r++) {
+        float *s = S + (size_t)r * Lp;
+        vf vm = vf_set1(mx[r]), vsum = vf_set1(0.0f);
+        for (int j = 0; j < Lp; j += LR_VL) {
+            vf e = vf_exp_nonpos(vf_sub(vf_ld(s + j), vm));
+            vf_st(s + j, e);
+            vsum = vf_add(vsum, e);
+        }
+        inv[r] = 1.0f / vf_hsum(vsum);
+    }
+    for (int r = 0; r < rows; r++) {
+        float *s = S + (size_t)r * Lp;
+        vf vinv = vf_set1(inv[r]);
+        for (int j = 0; j < Lp; j += LR_VL) vf_st(s + j, vf_mul(vf_ld(s + j), vinv));
+    }
 }
 
 /* The table's attention (contract in kern.h). Scratch layout, in floats:
@@ -479,7 +490,7 @@ static void attention_simd(int n_q, int L, int d, const float *Q, int ldq, const
     att_pack_kt(L, d, K, ldk, kt, Lp);
     const float *vb = V;
     ptrdiff_t ldvb = ldv;
-    if (ragged || (n_q > LR_ATT_R && L >= LR_ATT_COPY_V_MIN)) {
+    if (ragged) {
         for (int j = 0; j < L; j++) {
             memcpy(vc + (size_t)j * dp, V + (size_t)j * ldv, (size_t)d * sizeof(float));
             for (int c = d; c < dp; c++) vc[(size_t)j * dp + c] = 0.0f;
@@ -492,7 +503,7 @@ static void attention_simd(int n_q, int L, int d, const float *Q, int ldq, const
         for (int c0 = 0; c0 < Lp; c0 += LR_ATT_NV * LR_VL)
             att_tile_any(rows, LR_MIN(LR_ATT_NV, (Lp - c0) / LR_VL), d, Q + (size_t)i0 * ldq, ldq,
                          kt + c0, Lp, S + c0, Lp, 1, scale);
-        for (int r = 0; r < rows; r++) att_softmax_row(S + (size_t)r * Lp, L, Lp);
+        att_softmax_rows(S, rows, L, Lp);
         float *o = ragged ? ost : O + (size_t)i0 * ldo;
         const ptrdiff_t ldob = ragged ? dp : ldo;
         for (int c0 = 0; c0 < dp; c0 += LR_ATT_NV * LR_VL)
