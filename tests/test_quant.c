@@ -135,6 +135,7 @@ static const char *tiny_f32(void) {
     snprintf(path, sizeof path, "%s", tmp_path("tiny_f32.lrm"));
     if (lr_convert_safetensors(dir, path, &opts, &err)) {
         fprintf(stderr, "convert %s: %s\n", dir, err.msg);
+        tmp_cleanup();
         exit(1);
     }
     return path;
@@ -152,6 +153,7 @@ static const char *quantized(int mini, const char *dtype) {
     lr_error err = {0};
     if (lr_model_quantize(mini ? MINI_MODEL : tiny_f32(), p, dtype, &err)) {
         fprintf(stderr, "quantize %s: %s\n", name, err.msg);
+        tmp_cleanup();
         exit(1);
     }
     return p;
