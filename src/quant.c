@@ -41,8 +41,9 @@ int lr__model_read_wtype(const lr__lrm *f, lr__wtype *out, lr_error *err) {
     lr_error ignore;
     *out = LR_WTYPE_F32;
     if (lr__lrm_get_str(f, "model.dtype", &s, &len, &ignore)) return LR_OK; /* absent: f32 */
-    int rc = lr__wtype_parse(s, len, out, err);
-    if (rc) return lr__err(err, LR_EFORMAT, "model.dtype: %s", err ? err->msg : "bad value");
+    if (lr__wtype_parse(s, len, out, &ignore))
+        return lr__err(err, LR_EFORMAT, "model.dtype: unknown weight type \"%.*s\" (f32, q8 or bf16)",
+                       (int)LR_MIN(len, 32), s);
     return LR_OK;
 }
 
