@@ -65,8 +65,10 @@ run() {
     local env=$1 bin=$2 line
     shift 2
     # a hang (emulation trouble) must fail the suite, not stall the run
-    last_out=$(env "$env" timeout 300 qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1 |
-               tee /dev/stderr)
+    # (not `tee /dev/stderr`: when stderr is a file, tee reopens it with
+    # O_TRUNC and overwrites what this script already wrote there)
+    last_out=$(env "$env" timeout 300 qemu-aarch64 -L "$sysroot" "$bin" "$@" 2>&1)
+    printf '%s\n' "$last_out" >&2
     line=$(tail -n 1 <<<"$last_out")
     if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         pass=$((pass + BASH_REMATCH[1]))
