@@ -1204,10 +1204,9 @@ static void test_hostile_files(void) {
          QW "_scale", "[32, 1]"},
         {0, {.dtype = "q8", .tensor = QW "_scale", .index = -1, .ndim = 1, .shape = {16}},
          QW "_scale", "[16]"},
-        /* BUG (src/quant.c:45, lr__model_read_wtype): the message is
-         * formatted from err->msg into err->msg (overlapping vsnprintf,
-         * undefined) and comes out as "model.dtype: model.dtype: t type
-         * \"q4\" ..."; parse into a local lr_error and format from that. */
+        /* regression: lr__model_read_wtype once formatted this message
+         * from err->msg into err->msg (overlapping vsnprintf) and gave
+         * "model.dtype: model.dtype: t type \"q4\" ..." (fixed in e7acf4b) */
         {0, {.dtype = "q4", .index = -1}, "model.dtype: unknown weight type \"q4\"", "f32, q8 or bf16"},
         {2, {.dtype = "q8", .index = -1}, "bert.encoder.layer.0.attention.self.query.weight", "i8"},
         {0, {.dtype = "bf16", .index = -1}, "bert.encoder.layer.0.attention.self.query.weight", "bf16"},
