@@ -191,8 +191,11 @@ static void epilogue(int mr, int nc, const int32_t *acc, const float *sa, const 
         for (; n + 8 <= nc; n += 8) {
             __m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(ws + n));
             __m256 b = bias ? _mm256_loadu_ps(bias + n) : _mm256_setzero_ps();
-            __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(a + n))),
-                                       s, b);
+            /* multiply, then add (not fused): the reference's rounding, so
+             * int8 outputs match it bit for bit as on the VNNI tables */
+            __m256 v = _mm256_add_ps(
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(a + n))), s),
+                b);
             if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(y + n), v);
             _mm256_storeu_ps(y + n, v);
         }
