@@ -388,7 +388,7 @@ struct lr__bert_scratch {
     int32_t *tok_id;  /* [T]  id of each packed row            */
     int32_t *tok_pos; /* [T]  position of each packed row      */
     int *seq_start;   /* [T+1] first row of each sequence      */
-    float *att;       /* att_slots * max_len * max_len         */
+    float *att;       /* att_slots * lr__attention_scratch_floats(max_len, H/A) */
     float *ff_thr;    /* att_slots * FF_SUB * I: per-thread FFN rows (fused path) */
     int att_slots;
 };
