@@ -3,7 +3,8 @@
  *
  * Dispatch: on x86-64, CPUID says what the CPU has and XGETBV what the OS
  * saves on a context switch (YMM state for AVX2, opmask + ZMM state for
- * AVX-512); on arm64, getauxval(AT_HWCAP) & HWCAP_ASIMD. The best table
+ * AVX-512); on arm64, getauxval(AT_HWCAP) & HWCAP_ASIMD (cpu.c reads both,
+ * for this file and qkern.c). The best table
  * the CPU and OS support is chosen once (pthread_once); LOGRISK_ISA=ref|
  * avx2|avx512|neon forces one, falling back to ref when it cannot run here
  * (an unknown name is ignored).
@@ -26,16 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#if defined(__aarch64__) && defined(__linux__)
-#include <sys/auxv.h>
-#ifndef HWCAP_ASIMD
-#define HWCAP_ASIMD (1 << 1)
-#endif
-#endif
 
+#include "cpu.h"
 #include "pool.h"
 #include "util.h"
 
@@ -44,46 +37,15 @@
 
 /* ------------------------------------------------------------ dispatch */
 
-#if defined(__x86_64__)
-static uint64_t xgetbv0(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* 1 when the CPU has the features and the OS saves the register state. */
+/* 1 when the CPU has the features of table `isa` and the OS saves the
+ * register state (cpu.h). */
 static int cpu_has(const char *isa) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
-    if (!osxsave || !avx || !fma || !f16c) return 0;
-    uint64_t xcr0 = xgetbv0();
-    if ((xcr0 & 0x6) != 0x6) return 0; /* XMM and YMM state */
-    if (__get_cpuid_max(0, NULL) < 7) return 0;
-    __cpuid_count(7, 0, a, b, c, d);
-    int avx2 = (b >> 5) & 1;
-    if (strcmp(isa, "avx2") == 0) return avx2;
-    if (strcmp(isa, "avx512") == 0) {
-        int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-        return avx2 && f && dq && bw && vl && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM */
-    }
+    unsigned f = lr__cpu_features();
+    if (strcmp(isa, "avx2") == 0) return (f & LR_CPU_AVX2) != 0;
+    if (strcmp(isa, "avx512") == 0) return (f & LR_CPU_AVX512) != 0;
+    if (strcmp(isa, "neon") == 0) return (f & LR_CPU_NEON) != 0;
     return 0;
 }
-#elif defined(__aarch64__)
-static int cpu_has(const char *isa) {
-    if (strcmp(isa, "neon") != 0) return 0;
-#if defined(__linux__)
-    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
-#else
-    return 1; /* ASIMD is mandatory in AArch64 */
-#endif
-}
-#else
-static int cpu_has(const char *isa) {
-    (void)isa;
-    return 0;
-}
-#endif
 
 const lr__kern *lr__kern_by_name(const char *name) {
     if (!name) return NULL;

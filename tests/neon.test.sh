@@ -40,8 +40,8 @@ mkdir -p "$out"
 # under `qemu-aarch64 -L` can load ld.so and libc from different packages
 # and hang in pthread_create; a static one depends on nothing.
 flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -static -Iinclude -Isrc -Itests -D_GNU_SOURCE)
-lib=(src/util.c src/pool.c src/kern.c src/kern_ref.c src/kern_neon.c)
-qlib=(src/util.c src/qkern.c src/qkern_ref.c "$out/qkern_neon.o")
+lib=(src/util.c src/cpu.c src/pool.c src/kern.c src/kern_ref.c src/kern_neon.c)
+qlib=(src/util.c src/cpu.c src/qkern.c src/qkern_ref.c "$out/qkern_neon.o")
 pass=0
 fail=0
 for t in kern pool; do
