@@ -100,3 +100,56 @@ size_t lr__bf16_packed_elems(int nr, int N, int K) {
     if (nr < 1 || N <= 0 || K <= 0) return 0;
     return (size_t)((N + nr - 1) / nr) * (size_t)nr * (size_t)((K + 1) / 2 * 2);
 }
+
+/* -------------------------------------------------------------- packing */
+
+/* Four bytes (one 32-bit lane's k-group) of a row at a time. */
+void lr__q8_pack_panels(int nr, int N, int K, const int8_t *W, int ldw, int8_t *dst,
+                        int32_t *wsum) {
+    const int Kp = (K + 3) / 4 * 4, K4 = K / 4 * 4;
+    const int panels = (N + nr - 1) / nr;
+    for (int p = 0; p < panels; p++) {
+        int8_t *d = dst + (size_t)p * nr * Kp;
+        for (int j = 0; j < nr; j++) {
+            const int n = p * nr + j;
+            int8_t *col = d + (size_t)j * 4;
+            if (n >= N) {
+                for (int k = 0; k < Kp; k += 4) memset(col + (size_t)k * nr, 0, 4);
+                continue;
+            }
+            const int8_t *w = W + (size_t)n * ldw;
+            int32_t s = 0;
+            for (int k = 0; k < K; k++) s += w[k];
+            wsum[n] = s;
+            for (int k = 0; k < K4; k += 4) memcpy(col + (size_t)k * nr, w + k, 4);
+            if (K4 < Kp) {
+                int8_t last[4] = {0, 0, 0, 0};
+                memcpy(last, w + K4, (size_t)(K - K4));
+                memcpy(col + (size_t)K4 * nr, last, 4);
+            }
+        }
+    }
+}
+
+/* A pair of k of a row at a time. */
+void lr__bf16_pack_panels(int nr, int N, int K, const uint16_t *W, int ldw, uint16_t *dst) {
+    const int Kp = (K + 1) / 2 * 2, K2 = K / 2 * 2;
+    const int panels = (N + nr - 1) / nr;
+    for (int p = 0; p < panels; p++) {
+        uint16_t *d = dst + (size_t)p * nr * Kp;
+        for (int j = 0; j < nr; j++) {
+            const int n = p * nr + j;
+            uint16_t *col = d + (size_t)j * 2;
+            if (n >= N) {
+                for (int k = 0; k < Kp; k += 2) col[(size_t)k * nr] = col[(size_t)k * nr + 1] = 0;
+                continue;
+            }
+            const uint16_t *w = W + (size_t)n * ldw;
+            for (int k = 0; k < K2; k += 2) memcpy(col + (size_t)k * nr, w + k, 4);
+            if (K2 < Kp) {
+                col[(size_t)K2 * nr] = w[K2];
+                col[(size_t)K2 * nr + 1] = 0;
+            }
+        }
+    }
+}

@@ -126,6 +126,13 @@ static inline float lr__f32_from_bf16(uint16_t h) {
 size_t lr__q8_packed_bytes(int nr, int N, int K);
 size_t lr__bf16_packed_elems(int nr, int N, int K);
 
+/* The packed layouts above for any panel width nr (the tables' pack_q8 /
+ * pack_bf16 call these with their own nr): W [N,K] with row stride ldw
+ * into dst, zeros past N and K; pack_q8 also writes wsum[n]. */
+void lr__q8_pack_panels(int nr, int N, int K, const int8_t *W, int ldw, int8_t *dst,
+                        int32_t *wsum);
+void lr__bf16_pack_panels(int nr, int N, int K, const uint16_t *W, int ldw, uint16_t *dst);
+
 /* The activation rule above, for one row: qa[0..K) and *sa. (The reference
  * uses it; SIMD tables must match it bit for bit.) */
 void lr__q8_quantize_row(const float *x, int K, int8_t *qa, float *sa);

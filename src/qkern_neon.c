@@ -53,19 +53,7 @@
 /* pack_q8 (qkern.h): panel p, group g, column j, byte k%4 at
  * dst[p*NR*Kp + g*NR*4 + j*4 + k%4]; zeros past N and K. */
 static void pack_q8_neon(int N, int K, const int8_t *W, int ldw, int8_t *dst, int32_t *wsum) {
-    const int Kp = (K + 3) / 4 * 4;
-    const int panels = (N + NR - 1) / NR;
-    memset(dst, 0, (size_t)panels * NR * Kp);
-    for (int n = 0; n < N; n++) {
-        const int8_t *w = W + (size_t)n * ldw;
-        int8_t *panel = dst + (size_t)(n / NR) * NR * Kp + (n % NR) * 4;
-        int32_t s = 0;
-        for (int k = 0; k < K; k++) {
-            panel[(size_t)(k / 4) * NR * 4 + k % 4] = w[k];
-            s += w[k];
-        }
-        wsum[n] = s;
-    }
+    lr__q8_pack_panels(NR, N, K, W, ldw, dst, wsum);
 }
 
 /* ------------------------------------------------------- quantization */

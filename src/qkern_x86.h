@@ -89,31 +89,7 @@ static void bf16_round_row(const float *x, int n, int np, uint16_t *dst);
 /* qkern.h's int8 layout for panel width QK_NR, and wsum: four bytes of a
  * row at a time (one 32-bit lane of the dot product), zeros past N and K. */
 static void pack_q8_x86(int N, int K, const int8_t *W, int ldw, int8_t *dst, int32_t *wsum) {
-    const int Kp = (K + 3) / 4 * 4, K4 = K / 4 * 4;
-    const int panels = (N + QK_NR - 1) / QK_NR;
-    for (int n = 0; n < N; n++) {
-        int32_t s = 0;
-        for (int k = 0; k < K; k++) s += W[(size_t)n * ldw + k];
-        wsum[n] = s;
-    }
-    for (int p = 0; p < panels; p++) {
-        int8_t *d = dst + (size_t)p * QK_NR * Kp;
-        for (int j = 0; j < QK_NR; j++) {
-            int n = p * QK_NR + j;
-            int8_t *col = d + j * 4;
-            if (n >= N) {
-                for (int k = 0; k < Kp; k += 4) memset(col + (size_t)k * QK_NR, 0, 4);
-                continue;
-            }
-            const int8_t *w = W + (size_t)n * ldw;
-            for (int k = 0; k < K4; k += 4) memcpy(col + (size_t)k * QK_NR, w + k, 4);
-            if (K4 < Kp) {
-                int8_t last[4] = {0, 0, 0, 0};
-                memcpy(last, w + K4, (size_t)(K - K4));
-                memcpy(col + (size_t)K4 * QK_NR, last, 4);
-            }
-        }
-    }
+    lr__q8_pack_panels(QK_NR, N, K, W, ldw, dst, wsum);
 }
 
 /* ------------------------------------------------------ quantization */
@@ -305,26 +281,7 @@ static void gemm_q8_x86(int M, int N, int K, const float *X, int ldx, const int8
 /* qkern.h's bf16 layout for panel width QK_BNR: a pair of k of a row at a
  * time, zeros past N and K. */
 static void pack_bf16_x86(int N, int K, const uint16_t *W, int ldw, uint16_t *dst) {
-    const int Kp = (K + 1) / 2 * 2, K2 = K / 2 * 2;
-    const int panels = (N + QK_BNR - 1) / QK_BNR;
-    for (int p = 0; p < panels; p++) {
-        uint16_t *d = dst + (size_t)p * QK_BNR * Kp;
-        for (int j = 0; j < QK_BNR; j++) {
-            int n = p * QK_BNR + j;
-            uint16_t *col = d + j * 2;
-            if (n >= N) {
-                for (int k = 0; k < Kp; k += 2)
-                    col[(size_t)k * QK_BNR] = col[(size_t)k * QK_BNR + 1] = 0;
-                continue;
-            }
-            const uint16_t *w = W + (size_t)n * ldw;
-            for (int k = 0; k < K2; k += 2) memcpy(col + (size_t)k * QK_BNR, w + k, 4);
-            if (K2 < Kp) {
-                col[(size_t)K2 * QK_BNR] = w[K2];
-                col[(size_t)K2 * QK_BNR + 1] = 0;
-            }
-        }
-    }
+    lr__bf16_pack_panels(QK_BNR, N, K, W, ldw, dst);
 }
 
 /* The long-K path of bf16, as gemm_q8_longk (fp32 partial sums). */

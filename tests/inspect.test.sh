@@ -9,34 +9,11 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
-pass=0
-fail=0
 tmp=$(mktemp -d /tmp/lrm_inspect_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run ARGS...: sets rc, out, err
-run() {
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    out=$(cat "$tmp/out")
-    err=$(cat "$tmp/err")
-}
-
-# expect NAME RC STREAM PATTERN: the last run exited RC and STREAM matches
-expect() {
-    local name=$1 want_rc=$2 stream=$3 pattern=$4 text
-    if [ "$stream" = out ]; then text=$out; else text=$err; fi
-    if [ "$rc" -ne "$want_rc" ]; then
-        bad "$name: exit $rc, expected $want_rc (stderr: $err)"
-    elif ! grep -qE -- "$pattern" <<<"$text"; then
-        bad "$name: std$stream does not match /$pattern/: $text"
-    else
-        ok
-    fi
-}
+# ok, bad, run, expect
+source tests/lib.sh
 
 if [ ! -x "$bin" ] || [ ! -x "$build/tests/test_format" ]; then
     echo "FAIL: $bin or $build/tests/test_format not built"

@@ -9,6 +9,30 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
+# run ARGS...: runs "$bin" ARGS (the suite sets bin and its temp dir tmp)
+# with standard input from the file $stdin (default /dev/null); sets rc and
+# the captured out and err
+run() {
+    "$bin" "$@" <"${stdin:-/dev/null}" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    out=$(cat "$tmp/out")
+    err=$(cat "$tmp/err")
+}
+
+# expect NAME RC STREAM PATTERN: the last run exited RC and STREAM (out or
+# err) matches the extended regex PATTERN
+expect() {
+    local name=$1 want_rc=$2 stream=$3 pattern=$4 text
+    if [ "$stream" = out ]; then text=$out; else text=$err; fi
+    if [ "$rc" -ne "$want_rc" ]; then
+        bad "$name: exit $rc, expected $want_rc (stderr: $err)"
+    elif ! grep -qE -- "$pattern" <<<"$text"; then
+        bad "$name: std$stream does not match /$pattern/: ${text:0:300}"
+    else
+        ok
+    fi
+}
+
 # make_tiny_model BIN OUT: converts the peers' tiny random BERT
 # (../shared/peers/fixtures/tiny: vocab 512, H32, 2 layers) with a generated
 # 512-line vocabulary (specials, masks, log words, letters with ## forms,

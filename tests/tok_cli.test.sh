@@ -9,27 +9,10 @@ build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
 vocab=models/vocab/logs-8k.txt
-pass=0
-fail=0
 tmp=$(mktemp -d /tmp/lr_tok_cli_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run ARGS...: sets rc, out, err (stdin from $tmp/in when it exists)
-run() {
-    "$bin" "$@" <"${stdin:-/dev/null}" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    out=$(cat "$tmp/out")
-    err=$(cat "$tmp/err")
-}
-expect() { # NAME RC STREAM REGEX
-    local text
-    if [ "$3" = out ]; then text=$out; else text=$err; fi
-    if [ "$rc" -ne "$2" ]; then bad "$1: exit $rc, expected $2 (stderr: $err)"
-    elif ! grep -qE -- "$4" <<<"$text"; then bad "$1: std$3 does not match /$4/: ${text:0:300}"
-    else ok; fi
-}
+# ok, bad, run (stdin from $stdin), expect NAME RC STREAM REGEX
+source tests/lib.sh
 
 for cmd in tokenize vocab; do
     run $cmd --help;          expect "$cmd --help" 0 out "^usage: logrisk $cmd"
