@@ -122,6 +122,19 @@ static inline float lr__f32_from_bf16(uint16_t h) {
     return f;
 }
 
+/* The activation rule's scales of a row whose max |x| is amax: inv =
+ * 127 / amax (one division) and sa = amax / 127, or both 0 when amax is not
+ * > 0. Every table uses this, so all agree bit for bit. */
+static inline void lr__q8_row_scales(float amax, float *inv, float *sa) {
+    if (amax > 0.0f) {
+        *inv = 127.0f / amax;
+        *sa = amax / 127.0f;
+    } else {
+        *inv = 0.0f;
+        *sa = 0.0f;
+    }
+}
+
 /* Bytes of a packed int8 weight / elements of a packed bf16 weight. */
 size_t lr__q8_packed_bytes(int nr, int N, int K);
 size_t lr__bf16_packed_elems(int nr, int N, int K);

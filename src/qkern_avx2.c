@@ -211,13 +211,7 @@ static void gemm_q8_avx2(int M, int N, int K, const float *X, int ldx, const int
         const int tiles = (mb + MR - 1) / MR;
         for (int i = 0; i < mb; i++) {
             float amax = K > 0 ? row_amax(X + (size_t)(m0 + i) * ldx, K) : 0.0f;
-            if (amax > 0.0f) {
-                inv[i] = 127.0f / amax;
-                sa[i] = amax / 127.0f;
-            } else {
-                inv[i] = 0.0f;
-                sa[i] = 0.0f;
-            }
+            lr__q8_row_scales(amax, &inv[i], &sa[i]);
         }
         for (int n0 = 0; n0 < N; n0 += NC) {
             const int nc = LR_MIN(NC, N - n0);

@@ -18,18 +18,17 @@
 void lr__q8_quantize_row(const float *x, int K, int8_t *qa, float *sa) {
     float amax = 0.0f;
     for (int k = 0; k < K; k++) amax = LR_MAX(amax, fabsf(x[k]));
-    if (!(amax > 0.0f)) {
+    float inv;
+    lr__q8_row_scales(amax, &inv, sa);
+    if (inv == 0.0f) {
         memset(qa, 0, (size_t)K);
-        *sa = 0.0f;
         return;
     }
-    const float inv = 127.0f / amax;
     for (int k = 0; k < K; k++) {
         float v = nearbyintf(x[k] * inv); /* round half to even (default mode) */
         v = LR_MIN(127.0f, LR_MAX(-127.0f, v));
         qa[k] = (int8_t)v;
     }
-    *sa = amax / 127.0f;
 }
 
 static void pack_q8_ref(int N, int K, const int8_t *W, int ldw, int8_t *dst, int32_t *wsum) {

@@ -134,17 +134,9 @@ static float q8_amax(const float *x, int K) {
 }
 #endif
 
-/* The scale of one row: *inv = 127 / amax and *sa = amax / 127, or 0 for
- * both when amax is not > 0 (then every qa is 0). */
+/* The scales of one row (lr__q8_row_scales; sa = 0 makes every qa 0). */
 static void q8_row_scale(const float *x, int K, float *inv, float *sa) {
-    float amax = q8_amax(x, K);
-    if (!(amax > 0.0f)) {
-        *inv = 0.0f;
-        *sa = 0.0f;
-        return;
-    }
-    *inv = 127.0f / amax;
-    *sa = amax / 127.0f;
+    lr__q8_row_scales(q8_amax(x, K), inv, sa);
 }
 
 /* dst[k] = clamp(rne(x[k] * inv), -127, 127) + 128 for k < n, 128 for
