@@ -4,11 +4,18 @@
 #   tools/deps.sh build   the libraries and compiler the product builds with
 #   tools/deps.sh test    also what the reference tests use (torch, onnx,
 #                         clang, qemu, node for Hugging Face tokenizers, ...)
+#   tools/deps.sh bench   also the OpenMP OpenBLAS that PyTorch runs fastest
+#                         with here (make bench's PyTorch rows)
 #
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 what=${1:-build}
-pkgs=(gcc make libc6-dev libyaml-dev libpcre2-dev libutf8proc-dev)
+extra=()
+if [ "$what" = bench ]; then
+    what=test
+    extra=(libopenblas0-openmp)
+fi
+pkgs=(gcc make libc6-dev libyaml-dev libpcre2-dev libutf8proc-dev "${extra[@]}")
 if [ "$what" = test ]; then
     pkgs+=(python3 python3-torch python3-onnx python3-numpy clang libclang-rt-14-dev
            valgrind nodejs npm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
