@@ -135,6 +135,14 @@ static inline void lr__q8_row_scales(float amax, float *inv, float *sa) {
     }
 }
 
+/* A rounded value clamped to [-127, 127] as int8; NaN (from a NaN input)
+ * gives 0 rather than an undefined conversion. */
+static inline int8_t lr__q8_clamp(float v) {
+    if (v > 127.0f) return 127;
+    if (v < -127.0f) return -127;
+    return v == v ? (int8_t)v : 0;
+}
+
 /* Bytes of a packed int8 weight / elements of a packed bf16 weight. */
 size_t lr__q8_packed_bytes(int nr, int N, int K);
 size_t lr__bf16_packed_elems(int nr, int N, int K);

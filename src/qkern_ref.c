@@ -26,8 +26,7 @@ void lr__q8_quantize_row(const float *x, int K, int8_t *qa, float *sa) {
     }
     for (int k = 0; k < K; k++) {
         float v = nearbyintf(x[k] * inv); /* round half to even (default mode) */
-        v = LR_MIN(127.0f, LR_MAX(-127.0f, v));
-        qa[k] = (int8_t)v;
+        qa[k] = lr__q8_clamp(v);
     }
 }
 

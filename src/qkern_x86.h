@@ -184,9 +184,7 @@ static void q8_quant_span(const float *x, int n, int np, float inv, uint8_t *dst
             _mm256_storeu_si256((__m256i *)(dst + k), b);
         }
         for (; k < n; k++) {
-            float v = nearbyintf(x[k] * inv);
-            v = LR_MIN(127.0f, LR_MAX(-127.0f, v));
-            dst[k] = (uint8_t)((int)v + 128);
+            dst[k] = (uint8_t)(lr__q8_clamp(nearbyintf(x[k] * inv)) + 128);
         }
 #endif
     }

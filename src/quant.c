@@ -64,8 +64,7 @@ void lr__q8_quantize_weight(const float *W, int N, int K, int8_t *q, float *scal
             continue;
         }
         const float inv = 127.0f / amax;
-        for (int k = 0; k < K; k++)
-            o[k] = (int8_t)LR_MIN(127.0f, LR_MAX(-127.0f, nearbyintf(w[k] * inv)));
+        for (int k = 0; k < K; k++) o[k] = lr__q8_clamp(nearbyintf(w[k] * inv));
         scale[n] = amax / 127.0f;
     }
 }

@@ -65,6 +65,12 @@ static void test_quantize_row_rule(void) {
     T_EQ_INT(q[0], -127);
     T_EQ_INT(q[1], 64); /* 63.5 -> 64 (even) */
     T_CHECK(sa == 2.0f / 127.0f);
+    /* a NaN in the row quantizes to a defined value (UBSan would stop an
+     * undefined float-to-int conversion), the others as usual */
+    const float with_nan[] = {1.0f, NAN, -1.0f};
+    lr__q8_quantize_row(with_nan, 3, q, &sa);
+    T_CHECK(q[0] >= -127 && q[1] >= -127 && q[2] >= -127);
+    T_EQ_INT(q[2], -q[0]);
     const float zero[] = {0.0f, -0.0f, 0.0f};
     q[0] = q[1] = q[2] = 5;
     lr__q8_quantize_row(zero, 3, q, &sa);
