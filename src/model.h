@@ -157,6 +157,12 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err);
  * kernel: widen the weights to f32 and bind them as f32 instead). */
 int lr__bert_pack_lowp(lr__bert *b, lr_error *err);
 
+/* The one block every packed weight of b lives in (b->pack_mem, freed by
+ * lr__bert_release): `bytes` usable from the returned start, which is
+ * 2 MB-aligned, in whole 2 MB pages advised as huge pages (a few page faults
+ * at load instead of one per 4 KB). NULL when out of memory. */
+void *lr__bert_pack_block(lr__bert *b, size_t bytes);
+
 /* [3H] = [bq | bk | bv] of layer L into a new L->qkv_b (LR_ENOMEM). */
 int lr__bert_qkv_bias(lr__bert_layer *L, int H, lr_error *err);
 

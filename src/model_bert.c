@@ -237,10 +237,24 @@ void lr__bert_release(lr__bert *b) {
     b->pack_mem = NULL;
 }
 
-/* All packed weights go into one block aligned to 2 MB: with transparent
- * huge pages that is a handful of page faults instead of ~3,000 (BERT-mini),
- * which dominated load time; each weight starts on a 64-byte boundary. */
+/* All packed weights go into one block aligned to 2 MB and rounded up to
+ * whole 2 MB pages: with transparent huge pages that is a handful of page
+ * faults instead of ~3,000 (BERT-mini), which dominated load time. */
 #define PACK_ALIGN ((size_t)2 << 20)
+
+void *lr__bert_pack_block(lr__bert *b, size_t bytes) {
+    size_t whole;
+    if (!lr__add_ok(bytes, PACK_ALIGN - 1, &whole)) return NULL;
+    whole &= ~(PACK_ALIGN - 1);
+    size_t total;
+    if (!lr__add_ok(whole, PACK_ALIGN, &total) || !(b->pack_mem = lr__malloc(total))) return NULL;
+    void *dst = (void *)(((uintptr_t)b->pack_mem + PACK_ALIGN - 1) & ~(uintptr_t)(PACK_ALIGN - 1));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* advisory: ask for huge pages even where the system only gives them on request */
+    (void)madvise(dst, whole, MADV_HUGEPAGE);
+#endif
+    return dst;
+}
 
 /* One weight to pack; the jobs are handed out from an atomic counter. */
 typedef struct {
@@ -273,9 +287,9 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
     for (int w = 0; w < 4; w++)
         total += (lr__packed_floats(k->nr, dims[w][0], dims[w][1]) + 15) / 16 * 16;
     size_t bytes;
-    if (!lr__mul_ok(total, (size_t)nl * sizeof(float), &bytes) || !lr__add_ok(bytes, PACK_ALIGN, &bytes))
+    if (!lr__mul_ok(total, (size_t)nl * sizeof(float), &bytes))
         return lr__err(err, LR_ERANGE, "packed weights too large");
-    b->pack_mem = lr__malloc(bytes);
+    float *dst = lr__bert_pack_block(b, bytes);
     b->packs = lr__calloc((size_t)nl * 6, sizeof *b->packs);
     /* When H is a multiple of the panel width, the packed [3H,H] Q|K|V is
      * packed Q, K and V back to back (panels never straddle two of them):
@@ -285,16 +299,11 @@ int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
     float *qkv = split ? NULL : lr__alloc_array((size_t)3 * H, (size_t)H * sizeof(float));
     pack_job *jobs = split ? lr__alloc_array((size_t)nl * 6, sizeof *jobs) : NULL;
     int n_jobs = 0;
-    if (!b->pack_mem || !b->packs || (!split && !qkv) || (split && !jobs)) {
+    if (!dst || !b->packs || (!split && !qkv) || (split && !jobs)) {
         lr__free(qkv);
         lr__free(jobs);
         return lr__err(err, LR_ENOMEM, "out of memory packing the model");
     }
-    float *dst = (float *)(((uintptr_t)b->pack_mem + PACK_ALIGN - 1) & ~(uintptr_t)(PACK_ALIGN - 1));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    /* advisory: ask for huge pages even where the system only gives them on request */
-    (void)madvise(dst, (bytes - PACK_ALIGN) & ~(PACK_ALIGN - 1), MADV_HUGEPAGE);
-#endif
     for (int l = 0; l < nl; l++) {
         lr__bert_layer *L = &b->layers[l];
         size_t hh = (size_t)H * H;

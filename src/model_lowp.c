@@ -56,19 +56,18 @@ int lr__bert_pack_lowp(lr__bert *b, lr_error *err) {
     const size_t side = wt == LR_WTYPE_Q8 ? (rows * (sizeof(float) + sizeof(int32_t)) + 63) / 64 * 64 : 0;
     layer_bytes += side;
     size_t bytes;
-    if (!lr__mul_ok(layer_bytes, (size_t)nl, &bytes) || !lr__add_ok(bytes, 64, &bytes))
+    if (!lr__mul_ok(layer_bytes, (size_t)nl, &bytes))
         return lr__err(err, LR_ERANGE, "packed weights too large");
     /* Q|K|V is packed from one [3H,H] copy when panels would straddle Q
      * and K (H not a multiple of nr), else straight from the three tensors */
     const int split = H % nr == 0;
     void *qkv = split ? NULL : lr__alloc_array((size_t)3 * H, (size_t)H * esize);
-    b->pack_mem = lr__malloc(bytes);
+    uint8_t *dst = lr__bert_pack_block(b, bytes);
     b->packs = lr__calloc((size_t)nl * 6, sizeof *b->packs);
-    if (!b->pack_mem || !b->packs || (!split && !qkv)) {
+    if (!dst || !b->packs || (!split && !qkv)) {
         lr__free(qkv);
         return lr__err(err, LR_ENOMEM, "out of memory packing the model");
     }
-    uint8_t *dst = (uint8_t *)(((uintptr_t)b->pack_mem + 63) & ~(uintptr_t)63);
     const size_t hh = (size_t)H * H;
     for (int l = 0; l < nl; l++) {
         lr__bert_layer *L = &b->layers[l];
