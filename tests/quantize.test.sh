@@ -51,6 +51,12 @@ else
     bad "q8 scores through ref and the chosen kernels differ"
 fi
 
+# ------------------------------------------- score --stats names the weights
+stdin=$tmp/lines.log run score -m "$q8" --stats -o /dev/null
+expect "score --stats: q8 weights" 0 err 'weights q8, kernels [a-z0-9]+ \(int8/bf16: [a-z0-9]+\)$'
+stdin=$tmp/lines.log run score --stats -o /dev/null
+expect "score --stats: built-in f32" 0 err 'weights f32, kernels'
+
 # ------------------------------------------------------------- inspect
 run inspect "$q8"
 expect "inspect q8: dtype key" 0 out 'model\.dtype.*q8'

@@ -236,14 +236,19 @@ int lr_cmd_score(int argc, char **argv) {
         if (bad > 0)
             fprintf(stderr, "logrisk score: warning: %llu malformed %s record(s) scored as raw text\n",
                     (unsigned long long)bad, lr_records_format_name(lr_records_format(recs)));
-        if (stats)
+        if (stats) {
+            lr_model_info info;
+            lr_model_get_info(model, &info);
             fprintf(stderr,
                     "logrisk score: stats: format %s, %llu records, %llu written, %llu malformed, "
-                    "%llu truncated, %.3f s, %.1f lines/s, cache %llu/%llu hits (%.1f%%)\n",
+                    "%llu truncated, %.3f s, %.1f lines/s, cache %llu/%llu hits (%.1f%%), "
+                    "weights %s, kernels %s (int8/bf16: %s)\n",
                     lr_records_format_name(lr_records_format(recs)), (unsigned long long)lines,
                     (unsigned long long)written, (unsigned long long)bad, (unsigned long long)cut, dt,
                     dt > 0 ? (double)lines / dt : 0.0, (unsigned long long)hits, (unsigned long long)lookups,
-                    lookups ? 100.0 * (double)hits / (double)lookups : 0.0);
+                    lookups ? 100.0 * (double)hits / (double)lookups : 0.0, info.dtype,
+                    lr_kernel_path(), lr_qkernel_path());
+        }
     } else if (out && out != stdout) {
         fclose(out);
     }
