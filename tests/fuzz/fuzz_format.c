@@ -50,10 +50,8 @@ static void walk(const lr__lrm *f) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    void *buf = NULL;
-    if (posix_memalign(&buf, 64, size ? size : 1) != 0) return 0;
-    if (size) memcpy(buf, data, size);
-    if (size && !(data[size - 1] & 1)) reseal(buf, size);
+    uint8_t *buf = lrm_image(data, size);
+    if (!buf) return 0;
     lr_error err;
     lr__lrm *f = lr__lrm_open_memory(buf, size, "fuzz", &err);
     if (f) {

@@ -21,10 +21,8 @@
 #include "reseal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    void *buf = NULL;
-    if (posix_memalign(&buf, 64, size ? size : 1) != 0) return 0;
-    if (size) memcpy(buf, data, size);
-    if (size && !(data[size - 1] & 1)) reseal(buf, size);
+    uint8_t *buf = lrm_image(data, size);
+    if (!buf) return 0;
     lr_error err;
     lr_model *m = lr_model_load_memory(buf, size, "fuzz", &err);
     if (m) {
