@@ -134,9 +134,14 @@ static int quantize_lrm(const lr__lrm *f, const char *in_name, const char *out_p
     }
     if ((rc = read_meta(f, &cfg, &meta, &labels, &source, err))) goto done;
     n = lr__bert_n_tensors(&cfg);
+    /* the converted weights (two per tensor: int8 and scales) live until the write */
     bufs = lr__calloc((size_t)n * 2, sizeof *bufs);
-    if (!bufs || !(w = lr__lrm_writer_new(err))) {
-        rc = bufs ? (err ? err->code : LR_ENOMEM) : lr__err(err, LR_ENOMEM, "out of memory");
+    if (!bufs) {
+        rc = lr__err(err, LR_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!(w = lr__lrm_writer_new(err))) {
+        rc = LR_ENOMEM; /* the writer's only failure; err says so */
         goto done;
     }
     const char *dt = lr__wtype_name(wt);
