@@ -152,10 +152,11 @@ int lr__bert_bind_typed(lr__bert *b, const lr__bert_config *cfg, const float *co
  * The weights are packed over pool (NULL: on the calling thread). */
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err);
 
-/* lr__bert_pack of a q8 or bf16 model (model_lowp.c), for the table
- * lr__qkern_get() (LR_EUNSUPPORTED for bf16 when that table has no bf16
- * kernel: widen the weights to f32 and bind them as f32 instead). */
-int lr__bert_pack_lowp(lr__bert *b, lr_error *err);
+/* lr__bert_pack of a q8 or bf16 model (model_lowp.c), for the table qk
+ * (NULL: lr__qkern_get(); tests pack for every table). LR_EUNSUPPORTED for
+ * bf16 when that table has no bf16 kernel: widen the weights to f32 and
+ * bind them as f32 instead. */
+int lr__bert_pack_lowp(lr__bert *b, const lr__qkern *qk, lr_error *err);
 
 /* The one block every packed weight of b lives in (b->pack_mem, freed by
  * lr__bert_release): `bytes` usable from the returned start, which is

@@ -279,7 +279,7 @@ static void pack_task(int ith, int nth, void *arg) {
 }
 
 int lr__bert_pack(lr__bert *b, lr_pool *pool, lr_error *err) {
-    if (b->wtype != LR_WTYPE_F32) return lr__bert_pack_lowp(b, err);
+    if (b->wtype != LR_WTYPE_F32) return lr__bert_pack_lowp(b, NULL, err);
     const lr__kern *k = lr__kern_get();
     const int H = b->cfg.hidden, I = b->cfg.intermediate, nl = b->cfg.n_layers;
     const int dims[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}}; /* qkv, ao, ff1, ff2: N, K */

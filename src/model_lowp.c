@@ -39,8 +39,8 @@ static void pack_one(const lr__qkern *qk, lr__wtype wt, int N, int K, const void
     else qk->pack_bf16(N, K, src, K, dst);
 }
 
-int lr__bert_pack_lowp(lr__bert *b, lr_error *err) {
-    const lr__qkern *qk = lr__qkern_get();
+int lr__bert_pack_lowp(lr__bert *b, const lr__qkern *qk, lr_error *err) {
+    if (!qk) qk = lr__qkern_get();
     const lr__kern *k = lr__kern_get();
     const lr__wtype wt = b->wtype;
     const int nr = wt == LR_WTYPE_Q8 ? qk->q8_nr : qk->bf16_nr;

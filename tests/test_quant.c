@@ -823,87 +823,33 @@ static void test_accuracy_mini(void) {
  * moves an activation across a rounding boundary of the next int8 (or
  * bf16) quantization: one quantization step in one element, ~1e-3 in the
  * logits. Measured against ref on the default model: q8 4.6e-3 (avx512,
- * avxvnni families; the avx2 table in process, whose epilogue uses FMA)
- * and 2.9e-3 (avx2 family), bf16 (avx512bf16) 8.1e-4; the tiny model
- * <= 4e-7 everywhere. Tables whose GEMM gives the reference's bits (the
- * VNNI ones) give exactly the reference's logits in process. */
+ * avxvnni families) and 2.9e-3 (avx2 family), bf16 (avx512bf16) 8.1e-4;
+ * the tiny model <= 4e-7 everywhere. Tables whose GEMM gives the
+ * reference's bits (all the x86 int8 ones) give exactly the reference's
+ * logits in process. */
 #define PATHS_TOL_TINY 1e-4
 #define PATHS_TOL_MINI_Q8 1.5e-2
 #define PATHS_TOL_MINI_BF16 3e-3
 
-/* In process: a copy of the loaded q8 model b with its encoder packed for
- * table t (what lr__bert_pack_lowp does for lr__qkern_get(), for any
- * table), so every table runs the same forward with the same fp32 kernels
- * around it. The buffers are the test's: repack_free. */
-typedef struct repack {
-    lr__bert b;
-    void **mem;
-    int n_mem, cap;
-} repack;
-
-static void *repack_alloc(repack *r, size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (r->n_mem == r->cap) r->mem = realloc(r->mem, (size_t)(r->cap = 2 * r->cap + 16) * sizeof *r->mem);
-    r->mem[r->n_mem++] = p;
-    return p;
-}
-
-static void repack_free(repack *r) {
-    for (int i = 0; i < r->n_mem; i++) free(r->mem[i]);
-    free(r->mem);
-    free(r->b.layers);
-    free(r->b.packs);
-    memset(r, 0, sizeof *r);
-}
-
-static int repack_q8(const lr__bert *src, const lr__qkern *t, repack *r) {
-    memset(r, 0, sizeof *r);
-    const int H = src->cfg.hidden, I = src->cfg.intermediate, nl = src->cfg.n_layers;
+/* In process: a copy of the loaded q8 model src with its encoder packed
+ * for table t by lr__bert_pack_lowp itself, so every table runs the same
+ * forward with the same fp32 kernels around it. Release with
+ * lr__bert_release (the copy owns its layers and packs). */
+static int repack_q8(const lr__bert *src, const lr__qkern *t, lr__bert *out) {
+    const int nl = src->cfg.n_layers;
+    lr_error err = {0};
     if (src->wtype != LR_WTYPE_Q8) return -1;
-    r->b = *src;
-    r->b.layers = malloc((size_t)nl * sizeof *r->b.layers);
-    r->b.packs = calloc((size_t)nl * 6, sizeof *r->b.packs);
-    memcpy(r->b.layers, src->layers, (size_t)nl * sizeof *r->b.layers);
-    const int dims[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}};
-    for (int l = 0; l < nl; l++) {
-        lr__bert_layer *L = &r->b.layers[l];
-        const lr__packed *orig[4] = {L->qkv_p, L->ao_p, L->ff1_p, L->ff2_p};
-        lr__packed **slot[4] = {&L->qkv_p, &L->ao_p, &L->ff1_p, &L->ff2_p};
-        for (int w = 0; w < 4; w++) {
-            const int N = dims[w][0], K = dims[w][1];
-            const int8_t *q = L->lw[w == 0 ? 0 : w + 2];
-            const float *sc = L->ls[w == 0 ? 0 : w + 2];
-            if (w == 0) { /* Q|K|V as one [3H,H] weight */
-                int8_t *cat = repack_alloc(r, (size_t)3 * H * H);
-                float *scat = repack_alloc(r, (size_t)3 * H * sizeof *scat);
-                for (int j = 0; j < 3; j++) {
-                    memcpy(cat + (size_t)j * H * H, L->lw[j], (size_t)H * H);
-                    memcpy(scat + (size_t)j * H, L->ls[j], (size_t)H * sizeof *scat);
-                }
-                q = cat;
-                sc = scat;
-            }
-            int8_t *packed = repack_alloc(r, lr__q8_packed_bytes(t->q8_nr, N, K));
-            int32_t *wsum = repack_alloc(r, (size_t)N * sizeof *wsum);
-            t->pack_q8(N, K, q, K, packed, wsum);
-            lr__packed *p = &r->b.packs[l * 6 + w];
-            *p = (lr__packed){.kern = orig[w]->kern, .N = N, .K = K, .wtype = LR_WTYPE_Q8, .qk = t,
-                              .qdata = packed, .wscale = sc, .wsum = wsum};
-            *slot[w] = p;
-        }
-        L->q_view = L->kv_view = NULL;
-        if (H % t->q8_nr == 0) { /* as model_lowp.c: Q, and K|V from row H on */
-            lr__packed *qv = &r->b.packs[l * 6 + 4], *kv = &r->b.packs[l * 6 + 5];
-            *qv = *L->qkv_p;
-            qv->N = H;
-            *kv = *L->qkv_p;
-            kv->N = 2 * H;
-            kv->qdata = (const int8_t *)L->qkv_p->qdata + lr__q8_packed_bytes(t->q8_nr, H, H);
-            kv->wscale += H;
-            kv->wsum += H;
-            L->q_view = qv;
-            L->kv_view = kv;
-        }
+    *out = *src;
+    out->packs = NULL;
+    out->pack_mem = NULL;
+    out->layers = lr__calloc((size_t)nl, sizeof *out->layers);
+    if (!out->layers) return -1;
+    memcpy(out->layers, src->layers, (size_t)nl * sizeof *out->layers);
+    for (int l = 0; l < nl; l++) out->layers[l].qkv_b = NULL; /* the packing makes its own */
+    if (lr__bert_pack_lowp(out, t, &err)) {
+        fprintf(stderr, "  repacking for %s: %s\n", t->name, err.msg);
+        lr__bert_release(out);
+        return -1;
     }
     return 0;
 }
@@ -946,7 +892,7 @@ static void tables_agree(const char *path, const batch *bt, double tol) {
     lr__bert_scratch *s = lr__bert_scratch_new(&b->cfg, bt->tokens, &err);
     float *ref = calloc((size_t)bt->n * C, sizeof *ref), *got = calloc((size_t)bt->n * C, sizeof *got);
     float *loaded = calloc((size_t)bt->n * C, sizeof *loaded);
-    repack r;
+    lr__bert r;
     if (!s || b->wtype != LR_WTYPE_Q8) {
         T_FAIL("%s: no scratch or not a q8 model", path);
         free(ref), free(got), free(loaded);
@@ -954,16 +900,16 @@ static void tables_agree(const char *path, const batch *bt, double tol) {
         lr_model_free(m);
         return;
     }
-    /* the loaded model (packed by model_lowp.c) against our repacking for
-     * the same table: the same bits */
+    /* the loaded model against a copy repacked for the same table: the
+     * same bits (packing a copy changes nothing) */
     T_EQ_INT(lr__bert_forward(b, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, loaded, &err), 0);
     T_EQ_INT(repack_q8(b, lr__qkern_get(), &r), 0);
-    T_EQ_INT(lr__bert_forward(&r.b, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, got, &err), 0);
+    T_EQ_INT(lr__bert_forward(&r, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, got, &err), 0);
     T_CHECK(max_abs_diff(loaded, got, (size_t)bt->n * C) == 0);
-    repack_free(&r);
+    lr__bert_release(&r);
     T_EQ_INT(repack_q8(b, &lr__qkern_ref, &r), 0);
-    T_EQ_INT(lr__bert_forward(&r.b, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, ref, &err), 0);
-    repack_free(&r);
+    T_EQ_INT(lr__bert_forward(&r, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, ref, &err), 0);
+    lr__bert_release(&r);
     int tables = 0;
     for (int i = 0; lr__qkern_name(i); i++) {
         const lr__qkern *t = lr__qkern_by_name(lr__qkern_name(i));
@@ -974,8 +920,8 @@ static void tables_agree(const char *path, const batch *bt, double tol) {
             T_FAIL("repacking for %s", t->name);
             continue;
         }
-        T_EQ_INT(lr__bert_forward(&r.b, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, got, &err), 0);
-        repack_free(&r);
+        T_EQ_INT(lr__bert_forward(&r, s, NULL, (const int32_t *const *)bt->ids, bt->lens, bt->n, NULL, got, &err), 0);
+        lr__bert_release(&r);
         const int exact = gemm_bits_as_ref(t);
         const double d = max_abs_diff(got, ref, (size_t)bt->n * C), limit = exact ? 1e-4 : tol;
         if (!(d <= limit))
