@@ -198,13 +198,8 @@ def find(engine, bench, workload=None):
     for r in rows:
         if r.get("engine") == engine and r.get("bench") == bench and (workload is None or r.get("workload") == workload):
             return r
-eng, ort = "logrisk", "onnxruntime-node"
-torch = next((r["engine"] for r in rows if r.get("bench") == "torch_infer"), None)
-def torch_row(workload):
-    for r in rows:
-        if r.get("bench") == "torch_infer" and r.get("workload") == workload:
-            return r
-tag = next((r.get("tag") for r in rows if r.get("bench") == "torch_infer"), "")
+eng, ort, torch = "logrisk", "onnxruntime-node", "pytorch"
+tag = (find(torch, "torch_infer") or {}).get("tag", "")
 print("\n| weights | workload | logrisk lines/s | tokens/s | GFLOP/s | % of the type's peak | "
       "ORT fp32 lines/s | ratio to ORT | PyTorch lines/s | ratio to PyTorch |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -212,7 +207,7 @@ for name in ("logrisk", "logrisk-q8", "logrisk-bf16"):
     for wl, owl in [("fixed_b32_s128", "fixed_b32_s128"), ("logs2048_bucketed", "logs2048_bucketed"),
                     ("logs2048_unsorted", "logs2048_pad128")]:
         e, o = find(name, "engine_infer", wl), find(ort, "ort_infer", owl)
-        t = torch_row(owl)
+        t = find(torch, "torch_infer", owl)
         if not e:
             continue
         ol = f'{o["lines_per_s"]:.1f} ({owl})' if o else "-"
@@ -232,7 +227,7 @@ for name in ("logrisk", "logrisk-q8", "logrisk-bf16"):
     if e:
         print(f'| {name} | {e["p50_ms"]:.3f} | {e["p99_ms"]:.3f} | ' +
               (f'{o["p50_ms"]:.3f} | {o["p99_ms"]:.3f} | {e["p50_ms"] / o["p50_ms"]:.2f} |' if o else "- | - | - |"))
-t = next((r for r in rows if r.get("bench") == "torch_latency"), None)
+t = find(torch, "torch_latency")
 if t:
     print(f'| PyTorch [{tag}] | {t["p50_ms"]:.3f} | {t["p99_ms"]:.3f} | | | |')
 e, o = find(eng, "cold_start"), find(ort, "cold_start")
