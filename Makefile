@@ -3,14 +3,14 @@
 #   make            build/logrisk (the CLI) and build/liblogrisk.a
 #   make run        install missing build dependencies, build, score the samples
 #   make test       build and run every test suite (last line: N passed, N failed)
-#   make bench      benchmarks against the peers measured in the same run
+#   make bench      benchmarks against PyTorch and ONNX Runtime measured in the same run
 #   make sanitize   the test suite under ASan + UBSan (separate build dir)
 #   make valgrind   the C test suites under valgrind memcheck
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
 #   make static     fully static binaries with the model inside:
 #                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make install    PREFIX=/usr/local
-#   make model      retrain models/logrisk-mini.lrm from ../shared/data
+#   make model      retrain models/logrisk-mini.lrm from data/
 #                   (tools/make_model.sh, ~30 min on 2 cores)
 #
 # Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER,

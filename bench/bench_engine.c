@@ -1,7 +1,8 @@
 /*
- * bench_engine.c — the BERT forward pass on the peers' workloads, timed the
- * way ../shared/peers/ort_bench.mjs times ONNX Runtime, so the two can be
- * compared line for line (bench/engine.bench.sh runs both in one go).
+ * bench_engine.c — the BERT forward pass on the benchmark workloads, timed
+ * the way bench/peers/ort_bench.mjs times ONNX Runtime and
+ * bench/peers/torch_bench.py PyTorch, so they can be compared line for line
+ * (bench/engine.bench.sh runs all three in one go).
  *
  *   bench_engine MODEL.lrm WORKLOAD.json [--threads 2] [--reps 5]
  *                [--only fixed,realistic,latency]
@@ -9,13 +10,13 @@
  * Prints one JSON object per result on stdout:
  *  - fixed_b32_s128: 32 lines x 128 tokens, 5 calls per rep;
  *  - logs2048_bucketed: the 2048 workload lengths sorted by (length, index)
- *    and cut into batches of 32 (the peers' "bucketed");
+ *    and cut into batches of 32 ("bucketed");
  *  - logs2048_unsorted: batches of 32 in input order (the engine packs the
  *    tokens of a batch, so there is no padding to 128 to compare with);
  *  - latency b1_s24: one 24-token line per call, 300 calls per rep, p50/p99.
- * Token ids follow the peers' formula (CLS 101, SEP 102, else
+ * Token ids follow one formula in every engine (CLS 101, SEP 102, else
  * 1000 + (line*7919 + j*104729) mod (vocab-1000)); tokenization is not
- * timed. GFLOP/s uses the FLOP formula of ref_bert.py (peers README):
+ * timed. GFLOP/s uses the FLOP formula of tools/ref_bert.py:
  * forward(L) = N(8LH^2 + 4L^2H + 4LHI) + 2H(H/2) + 2(H/2)C.
  * The sizes come from the model (lr_model_get_info).
  *
@@ -90,7 +91,7 @@ static const lr__json *load_json(const char *path, lr__json_doc **doc) {
     return lr__json_root(*doc);
 }
 
-/* A batch of lines: their token ids (by the peers' formula) and lengths. */
+/* A batch of lines: their token ids (by the benchmark formula) and lengths. */
 typedef struct batch {
     int n;
     int32_t **ids;
@@ -240,7 +241,7 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* order = line indices sorted by (length, index), the peers' bucketing. */
+/* order = line indices sorted by (length, index), the benchmark's bucketing. */
 static int sort_by_length(const int *lengths, int n, int *order) {
     uint64_t *keys = lr__calloc((size_t)n, sizeof *keys);
     if (!keys) return -1;

@@ -1,7 +1,7 @@
 /*
  * bench_gemm.c — GFLOP/s of the Linear GEMM (Y = X W^T + b) on the
  * BERT-mini shapes, for every kernel table this CPU runs, at 1 and 2
- * threads, as a share of the CPU's measured fp32 peak (../shared/peers:
+ * threads, as a share of the CPU's measured fp32 peak (inline-asm FMA loops:
  * 445 GFLOP/s on 2 cores of this Zen 5, ~222 on one; override with
  * LR_PEAK_GFLOPS=<2-core peak>). Also the pre-packed-weight path, and
  * OpenBLAS cblas_sgemm on the same data in the same run when its shared

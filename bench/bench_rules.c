@@ -144,11 +144,10 @@ static size_t compare(const lr_rules *a, const lr_rules *b, const corpus *c) {
 
 int main(int argc, char **argv) {
     int brief = argc > 1 && strcmp(argv[1], "--brief") == 0;
-    const char *shared = getenv("LR_SHARED") && *getenv("LR_SHARED") ? getenv("LR_SHARED") : "../shared";
     char pattern[1024];
     corpus c = {0};
     glob_t g;
-    snprintf(pattern, sizeof pattern, "%s/data/loghub/*/*_2k.log", shared);
+    snprintf(pattern, sizeof pattern, "data/loghub/*/*_2k.log");
     if (glob(pattern, 0, NULL, &g) != 0) {
         fprintf(stderr, "bench_rules: no loghub data at %s\n", pattern);
         return 1;
@@ -156,7 +155,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < g.gl_pathc; i++) append_file(&c, g.gl_pathv[i]);
     size_t n_files = g.gl_pathc;
     globfree(&g);
-    snprintf(pattern, sizeof pattern, "%s/data/k8s/kubelet_e2e_2020-03-25.log", shared);
+    snprintf(pattern, sizeof pattern, "data/k8s/kubelet_e2e_2020-03-25.log");
     if (append_file(&c, pattern) == 0) n_files++;
     split(&c);
 

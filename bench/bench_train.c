@@ -7,10 +7,10 @@
  * by default, MLP head, 11 labels), random init (seed 1), one full training
  * step = forward with dropout 0.1 + cross-entropy + backward + clipping +
  * AdamW, at batch 32 x seq 128 and batch 32 x seq 32 (no padding), the same
- * workloads as the peers' bench_torch.py `train` (its token id formula,
+ * workloads as bench/peers/torch_bench.py `train` (the benchmark token ids,
  * fixed labels). One warm-up step, then the median of 3 timed repetitions.
  * Prints one line per workload: steps/s, tokens/s and GFLOP/s (3 x the
- * forward matmul FLOPs, the peers' formula); bench/train.bench.sh puts
+ * forward matmul FLOPs of tools/ref_bert.py); bench/train.bench.sh puts
  * PyTorch beside it.
  */
 #include <stdio.h>
@@ -32,7 +32,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* peers' ref_bert.forward_flops for a sequence of length L, times 3 */
+/* tools/ref_bert.py forward_flops for a sequence of length L, times 3 */
 static double train_flops(const lr__bert_config *c, int L) {
     double H = c->hidden, I = c->intermediate;
     double f = c->n_layers * (8.0 * L * H * H + 4.0 * L * L * H + 4.0 * L * H * I);

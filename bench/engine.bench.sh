@@ -4,21 +4,23 @@
 #
 #   bash bench/engine.bench.sh [BUILD_DIR]      (QUICK=1: fewer repetitions)
 #
-# 1. Copies ../shared/peers (read-only) to bench/out/peers (gitignored) and
-#    runs its make_artifacts.py with /usr/bin/python3 (python3-torch,
-#    python3-onnx) once: the deterministic BERT-mini (vocab 30522, L4 H256
-#    A4 I1024) as model.safetensors + model.onnx; checks the sha256 that the
-#    peers committed.
+# 1. bench/peers/make_model.py (/usr/bin/python3 with python3-torch and
+#    python3-onnx) writes the BERT-mini every engine runs, once, into
+#    bench/out/peers (gitignored): seeded weights (vocab 30522, L4 H256 A4
+#    I1024) as model.safetensors, its torch.onnx export model.onnx, and
+#    workload.json (the token lengths of 2,048 log lines).
 # 2. Writes a 30522-line vocab.txt (the learned log vocabulary
 #    models/vocab/logs-8k.txt padded with filler words: the random model has
 #    no vocabulary of its own) and runs `logrisk convert`.
-# 3. build/bench/bench_engine: lines/s, tokens/s, GFLOP/s on the peers'
+# 3. build/bench/bench_engine: lines/s, tokens/s, GFLOP/s on the same
 #    workloads (lr_model_logits directly, tokenization untimed), p50/p99
 #    single-line latency, peak RSS.
 # 4. Cold start: wall time of `logrisk score -m model.lrm` on one line
 #    (process start to exit), median of 5.
-# 5. With node: onnxruntime-node (npm, ONNXRUNTIME_NODE_INSTALL=skip) runs
-#    the peers' ort_bench.mjs on the same model and workloads, and its --cold.
+# 5. With node: onnxruntime-node (npm, ONNXRUNTIME_NODE_INSTALL=skip, in
+#    tools/node_modules_ort) runs bench/peers/ort_bench.mjs on the same model
+#    and workloads, and its --cold; /usr/bin/python3 runs
+#    bench/peers/torch_bench.py (PyTorch) on them too.
 #    Then the same engine runs on the model quantized with `logrisk quantize`
 #    (q8: int8 weights, per-row int8 activations; bf16), as logrisk-q8 and
 #    logrisk-bf16 rows (DTYPES="q8 bf16" by default; DTYPES= skips them).
@@ -28,8 +30,8 @@ set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 root=$PWD
-shared=${LR_SHARED:-$root/../shared}
 work=$root/bench/out/peers
+ORT_VERSION=1.30.0
 model_dir=$root/bench/out/bert-mini
 lrm=$root/bench/out/bert-mini.lrm
 results=$root/bench/out/engine.jsonl
@@ -43,26 +45,17 @@ for f in "$build/logrisk" "$build/bench/bench_engine"; do
 done
 
 # ---------------------------------------------------------------- 1. model
-if [ ! -e "$work/make_artifacts.py" ]; then
-    mkdir -p "$work"
-    cp -r "$shared/peers/." "$work/"
-    chmod -R u+w "$work"
-fi
-st=$work/artifacts/bert-mini/model.safetensors
-if [ ! -e "$st" ] || [ ! -e "$work/artifacts/bert-mini/model.onnx" ]; then
+st=$work/model.safetensors
+if [ ! -e "$st" ] || [ ! -e "$work/model.onnx" ] || [ "$st" -ot bench/peers/make_model.py ] ||
+   [ "$st" -ot tools/ref_bert.py ]; then
     if ! $PY -c 'import torch, onnx' 2>/dev/null; then
         say "SKIP: needs /usr/bin/python3 with torch and onnx (tools/deps.sh test)"
         exit 0
     fi
-    say "generating the peers' artifacts (make_artifacts.py, ~15 s)"
-    (cd "$work" && $PY make_artifacts.py >make_artifacts.log 2>&1) || {
-        tail "$work/make_artifacts.log" >&2; exit 1; }
-fi
-want=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["safetensors_sha256"])' \
-       "$shared/peers/fixtures/bert-mini/fixture.json")
-have=$(sha256sum "$st" | cut -d' ' -f1)
-if [ "$want" != "$have" ]; then
-    say "regenerated weights differ from the peers' (sha256 $have != $want)"; exit 1
+    say "writing the benchmark model (bench/peers/make_model.py)"
+    mkdir -p "$work"
+    $PY bench/peers/make_model.py "$work" >"$root/bench/out/make_model.log" 2>&1 || {
+        tail "$root/bench/out/make_model.log" >&2; exit 1; }
 fi
 
 # ---------------------------------------------------------------- 2. convert
@@ -70,7 +63,7 @@ if [ ! -e "$lrm" ] || [ "$lrm" -ot "$st" ] || [ "$lrm" -ot "$build/logrisk" ] ||
    [ "$lrm" -ot "$root/bench/engine.bench.sh" ]; then
     mkdir -p "$model_dir"
     ln -sf "$st" "$model_dir/model.safetensors"
-    cp "$work/artifacts/bert-mini/config.json" "$model_dir/config.json"
+    cp "$work/config.json" "$model_dir/config.json"
     vocab=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["vocab_size"])' "$model_dir/config.json")
     # The random model has no vocabulary of its own; only the size matters
     # for speed, but real log lines should tokenize to realistic lengths:
@@ -133,8 +126,8 @@ printf '{"engine":"logrisk","bench":"cold_start","wall_us":[%s],"score_one_line_
 # the whole pipeline (read, mask, tokenize, bucket, model, JSON) on 2,048
 # real loghub lines (the first 147 of each system), wall time incl. start-up
 sample=$root/bench/out/loghub2048.log
-if ls "$shared"/data/loghub/*/*_2k.log >/dev/null 2>&1; then
-    for f in "$shared"/data/loghub/*/*_2k.log; do head -n 147 "$f"; done | head -n 2048 >"$sample"
+if ls "$root"/data/loghub/*/*_2k.log >/dev/null 2>&1; then
+    for f in "$root"/data/loghub/*/*_2k.log; do head -n 147 "$f"; done | head -n 2048 >"$sample"
     n_sample=$(wc -l <"$sample")
     t0=$(ms_now)
     "$build/logrisk" score -m "$lrm" --threads "$THREADS" -i "$sample" -o /dev/null
@@ -144,21 +137,22 @@ if ls "$shared"/data/loghub/*/*_2k.log >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- 5. ORT
-if command -v node >/dev/null 2>&1; then
-    if [ ! -e "$work/node_modules/onnxruntime-node/bin" ]; then
-        say "installing onnxruntime-node into bench/out/peers (ONNXRUNTIME_NODE_INSTALL=skip)"
-        (cd "$work" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >npm-install.log 2>&1) ||
-            { say "npm install failed; see $work/npm-install.log"; }
-    fi
+ort_dir=$root/tools/node_modules_ort
+if command -v npm >/dev/null 2>&1 && [ ! -e "$ort_dir/node_modules/onnxruntime-node/bin" ]; then
+    say "installing onnxruntime-node@$ORT_VERSION into tools/node_modules_ort (ONNXRUNTIME_NODE_INSTALL=skip)"
+    mkdir -p "$ort_dir"
+    ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix "$ort_dir" --no-save --no-audit --no-fund \
+        "onnxruntime-node@$ORT_VERSION" >"$root/bench/out/npm-install.log" 2>&1 ||
+        say "npm install failed; see bench/out/npm-install.log"
 fi
-if command -v node >/dev/null 2>&1 && [ -e "$work/node_modules/onnxruntime-node/bin" ]; then
+if command -v node >/dev/null 2>&1 && [ -e "$ort_dir/node_modules/onnxruntime-node/bin" ]; then
+    ort_bench=(node bench/peers/ort_bench.mjs --ort "$ort_dir" --model "$work/model.onnx" --threads "$THREADS")
     say "ONNX Runtime (onnxruntime-node, $THREADS threads, $REPS reps)"
-    (cd "$work" && node ort_bench.mjs --only infer,realistic,latency --threads "$THREADS" \
-        --reps "$REPS" --reps-long 1) | tee -a "$results"
+    "${ort_bench[@]}" --workload "$work/workload.json" --only realistic,latency --reps "$REPS" | tee -a "$results"
     ort_cold=()
     for ((i = 0; i < COLD; i++)); do
         t0=$(ms_now)
-        (cd "$work" && node ort_bench.mjs --cold --threads "$THREADS" >/dev/null)
+        "${ort_bench[@]}" --cold >/dev/null
         t1=$(ms_now)
         ort_cold+=($(( (t1 - t0) / 1000 )))
     done
@@ -169,10 +163,10 @@ else
 fi
 
 # ---------------------------------------------------------------- 5b. PyTorch
-# The peers' bench_torch.py on the same model and workloads (PYTORCH=0
-# skips it): OpenBLAS left to detect the CPU (the workplace's
-# OPENBLAS_CORETYPE=Haswell unset), with the openmp variant of OpenBLAS when
-# it is installed (libopenblas0-openmp: the peers' fastest PyTorch here).
+# bench/peers/torch_bench.py on the same model and workloads (PYTORCH=0
+# skips it): OpenBLAS left to detect the CPU (an inherited
+# OPENBLAS_CORETYPE unset), with the openmp variant of OpenBLAS when it is
+# installed (libopenblas0-openmp: PyTorch's fastest configuration here).
 if [ "${PYTORCH:-1}" = 1 ] && $PY -c 'import torch' 2>/dev/null; then
     tag=debian-auto
     ompdir=/usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -182,17 +176,17 @@ if [ "${PYTORCH:-1}" = 1 ] && $PY -c 'import torch' 2>/dev/null; then
         torch_env+=(LD_LIBRARY_PATH=$ompdir)
     fi
     say "PyTorch [$tag] ($THREADS threads, $REPS reps)"
-    (cd "$work" && "${torch_env[@]}" $PY bench_torch.py --only realistic,latency --threads "$THREADS" \
-        --reps "$REPS" --reps-long 1 --tag "$tag") | tee -a "$results"
+    "${torch_env[@]}" $PY bench/peers/torch_bench.py --model "$work" --workload "$work/workload.json" \
+        --only realistic,latency --threads "$THREADS" --reps "$REPS" --tag "$tag" | tee -a "$results"
 fi
 
 # ---------------------------------------------------------------- 6. summary
 $PY - "$results" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-PEAK = 445.0  # measured 2-core fp32 FMA peak of this CPU (peers README)
-# the measured 2-core peaks of each type (peers README): fp32 FMA, bf16
-# vdpbf16ps, int8 vpdpbusd (GOP/s)
+# the measured 2-core peaks of this machine type (AMD EPYC, Zen 5; inline-asm
+# loops of 16 independent accumulators): fp32 FMA, bf16 vdpbf16ps, int8
+# vpdpbusd, in G(FL)OP/s
 PEAKS = {"logrisk": 445.0, "logrisk-bf16": 911.0, "logrisk-q8": 1834.0}
 def find(engine, bench, workload=None):
     for r in rows:

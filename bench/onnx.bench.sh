@@ -4,10 +4,10 @@
 #
 #   bash bench/onnx.bench.sh [BUILD_DIR]      (THREADS=N, default 2; REPS=N, default 3)
 #
-# Model: the peers' BERT-mini (vocab 30522) as bench/engine.bench.sh
+# Model: the benchmark BERT-mini (vocab 30522) as bench/engine.bench.sh
 # converts it (bench/out/bert-mini.lrm) when that bench has run; ORT then
-# also runs the peers' own PyTorch export of the same weights
-# (torch.onnx.export, opset 14) for comparison. Otherwise
+# also runs PyTorch's own export of the same weights (bench/peers/
+# make_model.py: torch.onnx.export, opset 14) for comparison. Otherwise
 # tools/make_onnx_fixture.py (BERT-mini sizes L4 H256 A4 I1024 P512, seeded
 # random weights, logs-8k vocabulary). Exported at opset 14 (the default).
 # Lines: the first 146 of each of the 14 loghub logs (2,044 lines).
@@ -19,13 +19,12 @@
 #            logrisk scorer batches them); graph optimisation 'all'.
 # Best of REPS for each; the ORT runs of the two files alternate so both
 # see the same machine load. Also prints the max |logit difference| ORT vs
-# logrisk over all lines. ORT comes from tools/node_modules_ort or
-# bench/out/peers (tests/onnx.test.sh installs it).
+# logrisk over all lines. ORT comes from tools/node_modules_ort
+# (tests/onnx.test.sh and bench/engine.bench.sh install it).
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 root=$PWD
-shared=${LR_SHARED:-$root/../shared}
 out=$root/bench/out/onnx
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
@@ -35,7 +34,7 @@ say() { echo "onnx.bench: $*" >&2; }
 bin=$root/$build/logrisk
 [ -x "$bin" ] || { say "missing $bin (make first)"; exit 1; }
 ort_dir=
-for d in "$root/tools/node_modules_ort" "$root/bench/out/peers"; do
+for d in "$root/tools/node_modules_ort"; do
     [ -e "$d/node_modules/onnxruntime-node/package.json" ] && { ort_dir=$d; break; }
 done
 if [ -z "$ort_dir" ] || ! command -v node >/dev/null || ! $PY -c 'import numpy' 2>/dev/null; then
@@ -44,11 +43,11 @@ if [ -z "$ort_dir" ] || ! command -v node >/dev/null || ! $PY -c 'import numpy' 
 fi
 
 mkdir -p "$out"
-torch_onnx=$root/bench/out/peers/artifacts/bert-mini/model.onnx
+torch_onnx=$root/bench/out/peers/model.onnx
 if [ -e "$root/bench/out/bert-mini.lrm" ] && [ -e "$torch_onnx" ]; then
     lrm=$root/bench/out/bert-mini.lrm
     vocab=$root/bench/out/bert-mini/vocab.txt
-    what="peers' BERT-mini (L4 H256 A4 I1024, vocab 30522)"
+    what="benchmark BERT-mini (L4 H256 A4 I1024, vocab 30522)"
 else
     torch_onnx=
     if [ ! -e "$out/mini.lrm" ] || [ "$out/mini.lrm" -ot tools/make_onnx_fixture.py ]; then
@@ -60,7 +59,7 @@ else
     what="BERT-mini shape (L4 H256 A4 I1024, vocab 8000, random)"
 fi
 "$bin" export -m "$lrm" --onnx "$out/model.onnx"
-for f in "$shared"/data/loghub/*/*_2k.log; do head -n 146 "$f"; done >"$out/lines.log"
+for f in "$root"/data/loghub/*/*_2k.log; do head -n 146 "$f"; done >"$out/lines.log"
 n=$(wc -l <"$out/lines.log")
 "$bin" tokenize --vocab "$vocab" -i "$out/lines.log" >"$out/tok.jsonl"
 

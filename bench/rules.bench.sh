@@ -12,11 +12,10 @@
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
-shared=${LR_SHARED:-../shared}
 py=/usr/bin/python3
 [ -x $py ] || py=$(command -v python3)
 [ -x "$build/bench/bench_rules" ] || { echo "rules.bench.sh: build $build/bench/bench_rules first (make bench)"; exit 1; }
-files=("$shared"/data/loghub/*/*_2k.log "$shared"/data/k8s/kubelet_e2e_2020-03-25.log)
+files=(data/loghub/*/*_2k.log data/k8s/kubelet_e2e_2020-03-25.log)
 
 c_lps=$("$build/bench/bench_rules" --brief | awk '/lines_per_sec/ { print $2 }')
 py_lps=$($py - "${files[@]}" <<'PY'

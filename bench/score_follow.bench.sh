@@ -15,7 +15,6 @@
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
-shared=${LR_SHARED:-../shared}
 lrm=bench/out/bert-mini.lrm
 out=bench/out/score_follow
 THREADS=${THREADS:-2}
@@ -26,7 +25,7 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
 
 corpus=$out/corpus.log
-for f in "$shared"/data/loghub/*/*_2k.log; do head -n 250 "$f"; done >"$corpus"
+for f in data/loghub/*/*_2k.log; do head -n 250 "$f"; done >"$corpus"
 n=$(wc -l <"$corpus")
 
 t0=$(now)
@@ -63,7 +62,7 @@ echo "score --follow --interval 0.2: latency of a lone line (s):$lats (median $(
 
 echo "cache hit rate per loghub system (2k lines each, --cache 4096):"
 total=0 hits_all=0
-for f in "$shared"/data/loghub/*/*_2k.log; do
+for f in data/loghub/*/*_2k.log; do
     sys=$(basename "$(dirname "$f")")
     "$build/logrisk" score -m "$lrm" --threads "$THREADS" --stats -i "$f" -o /dev/null 2>"$out/$sys.stats"
     line=$(grep "stats:" "$out/$sys.stats")
@@ -75,7 +74,7 @@ for f in "$shared"/data/loghub/*/*_2k.log; do
     hits_all=$((hits_all + $1))
 done
 awk -v h="$hits_all" -v t="$total" 'BEGIN { printf "  all         %5.1f%% (%d/%d)\n", 100 * h / t, h, t }'
-cat "$shared"/data/loghub/*/*_2k.log >"$out/all2k.log"
+cat data/loghub/*/*_2k.log >"$out/all2k.log"
 na=$(wc -l <"$out/all2k.log")
 t0=$(now)
 "$build/logrisk" score -m "$lrm" --threads "$THREADS" -i "$out/all2k.log" -o "$out/c_on.jsonl"

@@ -17,7 +17,6 @@
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
-shared=${LR_SHARED:-../shared}
 hf=tools/hf_tokenize.mjs
 vocab=models/vocab/logs-8k.txt
 tmp=$(mktemp -d /tmp/lr_tok_bench_XXXXXX)
@@ -31,8 +30,8 @@ fi
 # Private copies: a rebuild of BUILD during the run cannot disturb it.
 cp "$build/logrisk" "$tmp/logrisk" && cp "$build/bench/bench_tok" "$tmp/bench_tok" || exit 1
 build_bin=$tmp
-loghub=("$shared"/data/loghub/*/*_2k.log)
-kubelet=$shared/data/k8s/kubelet_e2e_2020-03-25.log
+loghub=(data/loghub/*/*_2k.log)
+kubelet=data/k8s/kubelet_e2e_2020-03-25.log
 for f in "${loghub[@]}"; do "$build_bin/logrisk" preprocess -i "$f"; done >"$tmp/masked.jsonl" || exit 1
 
 field() { sed -E "s/.*\"?$1\"?[=:]([0-9.e+]+).*/\1/"; }

@@ -5,15 +5,12 @@
 #   bash bench/train.bench.sh BUILD_DIR
 #
 # Runs BUILD_DIR/bench/bench_train (batch 32 x seq 128 and 32 x seq 32,
-# forward + backward + AdamW, dropout on, 2 threads), then the peers'
-# bench_torch.py `--only train` (same workloads, same model size, AdamW
-# lr 3e-5 wd 0.01) from a copy of ../shared/peers in bench/out/peers (the
-# shared directory is read-only), in two configurations: plain Debian
+# forward + backward + AdamW, dropout on, 2 threads), then
+# bench/peers/torch_bench.py `--only train` (same workloads, same model
+# size, AdamW lr 3e-5 wd 0.01) in two configurations: plain Debian
 # (OPENBLAS_* unset) and the tuned one (openblas-openmp variant), and prints
 # the ratio of logrisk's tokens/s to the best PyTorch configuration of
-# this run; for reference also the ratio to the best PyTorch number of the
-# peers' published run (../shared/peers/results/latest.jsonl, measured on
-# a quiet machine, possibly with a BLAS variant not installed here).
+# this run.
 # PyTorch needs /usr/bin/python3 with python3-torch (tools/deps.sh test);
 # without it only logrisk's numbers are printed.
 set -u
@@ -34,29 +31,21 @@ if ! "$py" -c "import torch" 2>/dev/null; then
     exit 0
 fi
 mkdir -p bench/out/peers
-cp ../shared/peers/ref_bert.py ../shared/peers/bench_torch.py bench/out/peers/
 torch_out=bench/out/peers/train.jsonl
-: >"$torch_out"
-(
-    cd bench/out/peers || exit 1
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench_torch.py --only train --train-steps-128 2 --train-steps-32 6 \
-        --vocab 30522 --threads "$threads" --tag debian-auto 2>/dev/null
+torch_train=(bench/peers/torch_bench.py --only train --train-steps-128 2 --train-steps-32 6
+             --vocab 30522 --threads "$threads")
+{
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" "${torch_train[@]}" --tag debian-auto 2>/dev/null
     openmp=/usr/lib/$(uname -m)-linux-gnu/openblas-openmp
     if [ -d "$openmp" ]; then
-        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$openmp" "$py" \
-            bench_torch.py --only train --train-steps-128 2 --train-steps-32 6 --vocab 30522 --threads "$threads" \
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$openmp" "$py" "${torch_train[@]}" \
             --tag tuned-openmp 2>/dev/null
     fi
-) >>"$torch_out"
+} >"$torch_out"
 
-"$py" - "$torch_out" "$ours" ../shared/peers/results/latest.jsonl <<'EOF'
+"$py" - "$torch_out" "$ours" <<'EOF'
 import json, re, sys
 torch_lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
-try:
-    published = [json.loads(l) for l in open(sys.argv[3]) if l.strip().startswith("{")]
-    published = [r for r in published if r.get("bench") == "torch_train"]
-except OSError:
-    published = []
 ours = {}
 for line in sys.argv[2].splitlines():
     m = re.match(r"(train_b32_s\d+): .*?, (\d+) tokens/s", line)
@@ -70,10 +59,4 @@ for wl in ("train_b32_s128", "train_b32_s32"):
         best = max(runs, key=lambda r: r["tokens_per_s"])
         print(f"ratio {wl}: logrisk {ours[wl]:.0f} / pytorch best [{best['tag']}] "
               f"{best['tokens_per_s']} tokens/s = {ours[wl] / best['tokens_per_s']:.2f}x (same run)")
-    pub = [r for r in published if r.get("workload") == wl]
-    if pub and wl in ours:
-        best = max(pub, key=lambda r: r["tokens_per_s"])
-        print(f"reference {wl}: pytorch best in the peers' published run [{best['tag']}] "
-              f"{best['tokens_per_s']} tokens/s (not this run): logrisk / that = "
-              f"{ours[wl] / best['tokens_per_s']:.2f}x")
 EOF

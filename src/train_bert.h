@@ -3,7 +3,7 @@
  * on the autograd tape for training.
  *
  * The parameters live in one lr__params block (optim.h) in this fixed order,
- * with Hugging Face names (the order of the peers' tensor_order):
+ * with Hugging Face names (the order of tests/fixtures/tiny's tensor_order):
  *
  *   bert.embeddings.{word_embeddings,position_embeddings,token_type_embeddings}.weight
  *   bert.embeddings.LayerNorm.{weight,bias}
@@ -20,7 +20,7 @@
  *     cls.predictions.bias          (the decoder weight is TIED to
  *                                    bert.embeddings.word_embeddings.weight)
  *
- * The forward pass is the graph of /work/shared/peers/ref_bert.py:
+ * The forward pass is the graph of tools/ref_bert.py:
  *   x = LN(word[ids] + type[0] + pos[0..L-1]) -> dropout
  *   per layer: ctx = attention(xWqᵀ+bq, xWkᵀ+bk, xWvᵀ+bv, mask) (attention
  *     dropout on the probabilities); a = LN(dropout(ctx Woᵀ+bo) + x);

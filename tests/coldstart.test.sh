@@ -5,7 +5,7 @@
 #
 # score loads its model without the data checksum (lr_model_load_flags,
 # LR_MODEL_LOAD_SKIP_DATA_CHECKSUM); --verify and inspect check everything.
-# On the peers' tiny model (converted here): the fast and the verified load
+# On the tiny model (converted here): the fast and the verified load
 # score identically; with one flipped bit in a weight VALUE, score still
 # runs but score --verify and inspect fail with the checksum message (exit
 # 1); with a flipped header byte, every load fails; --help lists --verify.
@@ -13,8 +13,7 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
-shared=${LR_SHARED:-../shared}
-tiny=$shared/peers/fixtures/tiny
+tiny=tests/fixtures/tiny
 out=tests/out/coldstart_cli
 . tests/lib.sh
 

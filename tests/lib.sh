@@ -33,13 +33,13 @@ expect() {
     fi
 }
 
-# make_tiny_model BIN OUT: converts the peers' tiny random BERT
-# (../shared/peers/fixtures/tiny: vocab 512, H32, 2 layers) with a generated
+# make_tiny_model BIN OUT: converts the tiny random BERT
+# (tests/fixtures/tiny: vocab 512, H32, 2 layers) with a generated
 # 512-line vocabulary (specials, masks, log words, letters with ## forms,
 # punctuation, fillers) into OUT/tiny.lrm; the vocabulary is OUT/tiny/vocab.txt.
 # Returns non-zero, with the converter's message on stdout, on failure.
 make_tiny_model() {
-    local bin=$1 out=$2 tiny=${LR_SHARED:-../shared}/peers/fixtures/tiny
+    local bin=$1 out=$2 tiny=tests/fixtures/tiny
     mkdir -p "$out/tiny"
     cp "$tiny/model.safetensors" "$tiny/config.json" "$out/tiny/" || return 1
     {

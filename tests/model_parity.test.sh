@@ -24,7 +24,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 out=tests/out/model_parity
 mkdir -p "$out"
 gen=tools/make_fixtures.py
-ref=../shared/peers/ref_bert.py
+ref=tools/ref_bert.py
 if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
     bad "/usr/bin/python3 with torch and numpy is needed (tools/deps.sh test installs python3-torch)"
 else
@@ -83,7 +83,7 @@ expect 2 "is required" -- "$lr" convert -o "$out/x.lrm"
 expect 2 "is required" -- "$lr" convert --from-safetensors "$src"
 expect 2 "unknown argument" -- "$lr" convert --from-safetensors "$src" -o "$out/x.lrm" --bogus
 expect 2 "needs a value" -- "$lr" convert --from-safetensors
-expect 1 "vocab.txt: missing.*--vocab" -- "$lr" convert --from-safetensors ../shared/peers/fixtures/tiny -o "$out/x.lrm"
+expect 1 "vocab.txt: missing.*--vocab" -- "$lr" convert --from-safetensors tests/fixtures/tiny -o "$out/x.lrm"
 expect 1 "cannot open" -- "$lr" convert --from-safetensors "$out/nonexistent" -o "$out/x.lrm"
 expect 1 "3 outputs" -- "$lr" convert --from-safetensors "$src" -o "$out/x.lrm" --labels a,b
 expect 1 "cannot open" -- "$lr" convert --from-safetensors "$src" -o "$out/x.lrm" --rules "$out/none.yaml"

@@ -4,7 +4,7 @@
 #   bash tests/onnx.test.sh BUILD_DIR
 #
 # Models (every head, several shapes; each exported at opset 14 and 17):
-#   tiny    the peers' tiny fixture (MLP head, H32, 2 layers), converted with
+#   tiny    the tiny fixture tests/fixtures/tiny (MLP head, H32, 2 layers), converted with
 #           a generated 512-token vocabulary
 #   linear  tests/fixtures/model/linear (one Linear on [CLS], 11 labels)
 #   pooler  tests/fixtures/model/pooler (HF pooler + Linear, 3 labels)
@@ -35,7 +35,6 @@ build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 bin="$(cd "$build" && pwd)/logrisk"  # BUILD may be relative or absolute
-shared=${LR_SHARED:-$root/../shared}
 # A directory of its own per run (several runs may share the tree); removed
 # at the end unless KEEP=1.
 mkdir -p "$root/tests/out"
@@ -59,7 +58,7 @@ check '[ $? -eq 1 ] && grep -q "none.lrm" "$out/err.txt" && [ ! -e "$out/x.onnx"
       "missing model: exit 1 naming it, no output"
 
 # ---------------------------------------------------------------- the models
-tiny=$shared/peers/fixtures/tiny
+tiny=$root/tests/fixtures/tiny
 mkdir -p "$out/tiny"
 cp "$tiny/model.safetensors" "$tiny/config.json" "$out/tiny/"
 {
@@ -188,15 +187,15 @@ if [ ! -e "$ort_dir/node_modules/onnxruntime-node/package.json" ]; then
     fi
 fi
 
-for f in "$shared"/data/loghub/*/*_2k.log; do head -n 30 "$f"; done >"$out/lines.log"
-head -n 80 "$shared/data/k8s/kubelet_e2e_2020-03-25.log" >>"$out/lines.log"
+for f in "$root"/data/loghub/*/*_2k.log; do head -n 30 "$f"; done >"$out/lines.log"
+head -n 80 "$root/data/k8s/kubelet_e2e_2020-03-25.log" >>"$out/lines.log"
 head -n 500 "$out/lines.log" >"$out/lines500.log"
 n_lines=$(wc -l <"$out/lines500.log")
 check '[ "$n_lines" -eq 500 ]' "500 real log lines (got $n_lines)"
 
 for m in "${models[@]}"; do
     [ -e "$out/$m.14.max_len" ] || continue
-    "$bin" score -m "$out/$m.lrm" -i "$out/lines500.log" --logits >"$out/$m.score.jsonl" 2>"$out/err.txt" ||
+    "$bin" score -m "$out/$m.lrm" --input-format raw -i "$out/lines500.log" --logits >"$out/$m.score.jsonl" 2>"$out/err.txt" ||
         { bad "score $m: $(cat "$out/err.txt")"; continue; }
     "$bin" tokenize --vocab "$out/$m.14.vocab.txt" --rules "$out/$m.14.rules.yaml" \
         --max-len "$(cat "$out/$m.14.max_len")" -i "$out/lines500.log" >"$out/$m.tok.jsonl" 2>"$out/err.txt" ||
@@ -250,7 +249,7 @@ head -n 40 "$out/lines500.log" >"$out/ex.log"
 if [ -s "$out/ort_score.mjs" ] &&
    PATH="$(dirname "$bin"):$PATH" node "$out/ort_score.mjs" "$out/tiny.14.onnx" "$out/tiny.14.vocab.txt" \
         "$(cat "$out/tiny.14.max_len")" <"$out/ex.log" >"$out/ex.jsonl" 2>"$out/err.txt"; then
-    "$bin" score -m "$out/tiny.lrm" -i "$out/ex.log" >"$out/ex_ref.jsonl"
+    "$bin" score -m "$out/tiny.lrm" --input-format raw -i "$out/ex.log" >"$out/ex_ref.jsonl"
     res=$($PY - "$out/ex.jsonl" "$out/ex_ref.jsonl" <<'EOF' 2>&1
 import json, sys
 a = [json.loads(l) for l in open(sys.argv[1])]

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# score.test.sh — `logrisk score` end to end on the peers' tiny model.
+# score.test.sh — `logrisk score` end to end on the tiny model of tests/fixtures/tiny.
 #
 #   bash tests/score.test.sh BUILD_DIR
 #
-# The tiny model (../shared/peers/fixtures/tiny: vocab 512, H32, 2 layers,
+# The tiny model (tests/fixtures/tiny: vocab 512, H32, 2 layers,
 # random weights) is converted with `logrisk convert` and a generated
 # 512-line vocabulary. Checked: one output per input line, in order, for
 # hostile input (empty lines, NUL bytes, invalid UTF-8, CRLF, no trailing
@@ -18,8 +18,7 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
-shared=${LR_SHARED:-../shared}
-tiny=$shared/peers/fixtures/tiny
+tiny=tests/fixtures/tiny
 out=tests/out/score
 PY=/usr/bin/python3
 . tests/lib.sh
@@ -121,8 +120,8 @@ check '[ "$(sed -n 3p "$out/hostile.jsonl" | cut -d, -f2-)" = "$(cut -d, -f2- "$
 
 # ---------------------------------------------------------------- batching / threads
 corpus=$out/corpus.log
-if ls "$shared"/data/loghub/*/*_2k.log >/dev/null 2>&1; then
-    for f in "$shared"/data/loghub/*/*_2k.log; do head -n 60 "$f"; done >"$corpus"
+if ls data/loghub/*/*_2k.log >/dev/null 2>&1; then
+    for f in data/loghub/*/*_2k.log; do head -n 60 "$f"; done >"$corpus"
 else
     cp "$hostile" "$corpus"
 fi
@@ -203,7 +202,7 @@ if $PY -c 'import torch' 2>/dev/null && "$bin" tokenize --help >/dev/null 2>&1; 
     "$bin" score -m "$model" -i "$out/ref.log" --logits >"$out/ref_score.jsonl"
     maxlen=$($PY -c 'import json,sys; print(min(128, json.load(open(sys.argv[1]))["max_position_embeddings"]))' "$tiny/config.json")
     "$bin" tokenize --vocab "$out/tiny/vocab.txt" --max-len "$maxlen" -i "$out/ref.log" >"$out/ref_tok.jsonl"
-    res=$($PY - "$(cd "$shared/peers" && pwd)" "$out/tiny" "$out/ref_tok.jsonl" "$out/ref_score.jsonl" <<'EOF' 2>&1
+    res=$($PY - "$PWD/tools" "$out/tiny" "$out/ref_tok.jsonl" "$out/ref_score.jsonl" <<'EOF' 2>&1
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import torch, ref_bert

@@ -11,14 +11,13 @@
 #
 #   bash tests/score_hostile.test.sh BUILD_DIR
 #
-# Model: the peers' tiny random BERT (../shared/peers/fixtures/tiny)
+# Model: the tiny random BERT of tests/fixtures/tiny
 # converted with a generated vocabulary, as in score.test.sh.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
-shared=${LR_SHARED:-../shared}
-tiny=$shared/peers/fixtures/tiny
+tiny=tests/fixtures/tiny
 out=tests/out/score_hostile
 PY=/usr/bin/python3
 . tests/lib.sh
@@ -162,7 +161,7 @@ check '[ "$res" = ok ]' "--format csv: header and values equal the JSON output: 
 
 # ---------------------------------------------------------------- --min-risk, --top-k
 corpus=$out/corpus.log
-for f in "$shared"/data/loghub/*/*_2k.log; do head -n 40 "$f"; done >"$corpus"
+for f in data/loghub/*/*_2k.log; do head -n 40 "$f"; done >"$corpus"
 sc -i "$corpus" --top-k 3 >"$out/all.jsonl"
 res=$(q "$out/all.jsonl" 'all([t["label"] for t in o["top"]] == sorted(range(11), key=lambda i: (-o["probabilities"][i], i))[:3] and [t["p"] for t in o["top"]] == [o["probabilities"][t["label"]] for t in o["top"]] for o in r) and len(r)')
 check '[ "$res" = "$(wc -l <"$corpus")" ]' "--top-k 3: the 3 likeliest classes with their p, every line: $res"

@@ -96,10 +96,4 @@ static int t__run(const t_case *cases, size_t n, int argc, char **argv) {
                       argc, argv);                                      \
     }
 
-/* Where the shared data lives (../shared beside the project by default). */
-static inline const char *t_shared_dir(void) {
-    const char *d = getenv("LR_SHARED");
-    return d && *d ? d : "../shared";
-}
-
 #endif /* LR_T_H */

@@ -1,7 +1,7 @@
 /* Tests of the cold-start load path (lr_model_load_flags, lr_model_verify,
  * lr__lrm_is_mapped) against the fully verified load as the reference.
  *
- * The peers' tiny fixture is converted to an .lrm once, then:
+ * The tiny fixture (tests/fixtures/tiny) is converted to an .lrm once, then:
  *  - a load without the data checksum gives logits identical (bit for bit)
  *    to the verified load, on one line and on a batch;
  *  - a flipped bit in a weight value: the verified load fails with
@@ -30,7 +30,7 @@
 
 static const char *tiny_dir(void) {
     static char path[256];
-    snprintf(path, sizeof path, "%s/peers/fixtures/tiny", t_shared_dir());
+    snprintf(path, sizeof path, "tests/fixtures/tiny");
     return path;
 }
 

@@ -1,7 +1,7 @@
 /* Tests of the strict JSON parser (src/json.c): every value type, escapes
  * and surrogate pairs against hand-computed UTF-8, int64 exactness, the
  * strictness rules (each rejected with the right byte offset), the depth
- * limit, duplicate keys, and a real file (the peers' fixture.json). */
+ * limit, duplicate keys, and a real file (tests/fixtures/tiny/fixture.json). */
 #include "json.h"
 #include "t.h"
 #include "util.h"
@@ -209,7 +209,7 @@ static void test_json_alloc_failures(void) {
 
 static void test_json_real_file(void) {
     char path[512];
-    snprintf(path, sizeof path, "%s/peers/fixtures/tiny/fixture.json", t_shared_dir());
+    snprintf(path, sizeof path, "tests/fixtures/tiny/fixture.json");
     FILE *f = fopen(path, "rb");
     T_CHECK(f != NULL);
     if (!f) return;

@@ -1,6 +1,6 @@
 /* Tests of the BERT forward pass, the model API and the safetensors import.
  *
- * Parity: the peers' tiny fixture (../shared/peers/fixtures/tiny: HF-layout
+ * Parity: the tiny fixture (tests/fixtures/tiny: HF-layout
  * safetensors + PyTorch float64 logits) is converted with
  * lr_convert_safetensors, loaded with lr_model_load and every batch's logits
  * compared to 1e-4 (sequences unpadded with the attention mask), also with
@@ -191,7 +191,7 @@ static double check_fixture_dir(const char *dir, const char *vocab, int n_thread
 
 static const char *tiny_dir(void) {
     static char path[256];
-    snprintf(path, sizeof path, "%s/peers/fixtures/tiny", t_shared_dir());
+    snprintf(path, sizeof path, "tests/fixtures/tiny");
     return path;
 }
 

@@ -4,7 +4,7 @@
  *  - lr__q8_quantize_weight on hand-computed rows (ties to even, the row
  *    maximum to +-127, a zero row to scale 0) and, on random rows, every
  *    dequantized weight within scale/2 of the original.
- *  - Round trip: the peers' tiny model (converted as test_model.c does)
+ *  - Round trip: the tiny model (converted as test_model.c does)
  *    and the default models/logrisk-mini.lrm quantized to q8 and bf16 in a
  *    temporary directory; the written file inspected tensor by tensor
  *    against the f32 original; lr_model_load reports the dtype.
@@ -12,7 +12,7 @@
  *    are its own dequantized int8 weights (q * scale, written here with
  *    lr__lrm_writer) only by the run-time activation quantization; a bf16
  *    one from an f32 model with the bf16 weights widened only by rounding
- *    the activations. Both are checked on real log lines from ../shared,
+ *    the activations. Both are checked on real log lines from data/loghub,
  *    and shown to be far closer to those references than to one built with
  *    a plausible quantizer bug (scales of amax/128). Argmax agreement and
  *    the risk score against the original f32 model too.
@@ -116,7 +116,7 @@ static int skip_under_valgrind(const char *what) {
 
 /* --------------------------------------------------------------- models */
 
-/* The peers' tiny model converted to f32 (once per process). */
+/* The tiny model (tests/fixtures/tiny) converted to f32 (once per process). */
 static const char *tiny_f32(void) {
     static char path[256];
     if (path[0]) return path;
@@ -129,7 +129,7 @@ static const char *tiny_f32(void) {
     }
     if (f) fclose(f);
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/peers/fixtures/tiny", t_shared_dir());
+    snprintf(dir, sizeof dir, "tests/fixtures/tiny");
     lr_convert_options opts = {.vocab_path = vocab};
     lr_error err = {0};
     snprintf(path, sizeof path, "%s", tmp_path("tiny_f32.lrm"));
@@ -214,7 +214,7 @@ static int batch_lines(const lr_model *m, batch *b) {
     }
     for (size_t s = 0; !rc && s < LR_ARRAY_LEN(sources); s++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/data/loghub/%s/%s_2k.log", t_shared_dir(), sources[s],
+        snprintf(path, sizeof path, "data/loghub/%s/%s_2k.log", sources[s],
                  sources[s]);
         FILE *f = fopen(path, "r");
         if (!f) {
@@ -307,7 +307,7 @@ static int mini_batch(batch *b) {
         return -1;
     }
     int rc = batch_lines(m, b);
-    if (rc) T_FAIL("could not read the log lines from %s/data/loghub", t_shared_dir());
+    if (rc) T_FAIL("could not read the log lines from data/loghub");
     lr_model_free(m);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * test_score.c — the scoring API: the float formatter, option checks, and
- * the push/flush/sink streaming interface on the peers' tiny model
- * (converted here from ../shared/peers/fixtures/tiny with a generated
+ * the push/flush/sink streaming interface on the tiny model
+ * (converted here from tests/fixtures/tiny with a generated
  * vocabulary), checked against a reference path that scores each line
  * alone (prep -> tok -> lr_model_logits -> lr_model_outputs, no window,
  * no sorting, no batching). The CLI and hostile input are tested end to end
@@ -83,7 +83,7 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
-/* The peers' tiny model (vocab 512) as an .lrm with a generated vocab:
+/* The tiny model (vocab 512) as an .lrm with a generated vocab:
  * specials, the masks, some log words, letters and digits with ## forms,
  * fillers. NULL (and a failed check) when the fixture is missing. */
 static lr_model *tiny_model(void) {
@@ -93,7 +93,7 @@ static lr_model *tiny_model(void) {
     mkdir(OUT_DIR "/tiny", 0777);
     static const char *files[] = {"model.safetensors", "config.json"};
     for (size_t i = 0; i < 2; i++) {
-        snprintf(from, sizeof from, "%s/peers/fixtures/tiny/%s", t_shared_dir(), files[i]);
+        snprintf(from, sizeof from, "tests/fixtures/tiny/%s", files[i]);
         snprintf(to, sizeof to, OUT_DIR "/tiny/%s", files[i]);
         if (copy_file(from, to)) {
             T_FAIL("cannot copy %s to %s", from, to);

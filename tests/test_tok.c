@@ -105,7 +105,7 @@ static void check_golden(const char *vocab, const char *input, int from_shared_l
                                     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Windows", "Zookeeper"};
         for (size_t s = 0; s < LR_ARRAY_LEN(sys); s++) {
             char path[512];
-            snprintf(path, sizeof path, "%s/data/loghub/%s/%s_2k.log", t_shared_dir(), sys[s], sys[s]);
+            snprintf(path, sizeof path, "data/loghub/%s/%s_2k.log", sys[s], sys[s]);
             size_t flen;
             char *f = read_file(path, &flen);
             if (!f) {
@@ -501,7 +501,7 @@ static void test_learner_by_hand(void) {
 /* Learned from loghub, the vocab covers loghub: no [UNK], and the size. */
 static void test_learner_on_loghub(void) {
     char corpus[512];
-    snprintf(corpus, sizeof corpus, "%s/data/loghub/OpenSSH/OpenSSH_2k.log", t_shared_dir());
+    snprintf(corpus, sizeof corpus, "data/loghub/OpenSSH/OpenSSH_2k.log");
     char path[64];
     tmp_path(path, sizeof path, "learned");
     lr_error err = {0, ""};

@@ -48,12 +48,12 @@ run tokenize --vocab "$vocab" --max-len 4 -i "$tmp/ip" -o "$tmp/o4.jsonl"
     bad "max-len 4 to -o: $(cat "$tmp/o4.jsonl")"
 
 # vocab: exactly --size lines, reserved tokens first, loads back.
-run vocab -i "../shared/data/loghub/Apache/Apache_2k.log" -o "$tmp/v.txt" --size 300
+run vocab -i "data/loghub/Apache/Apache_2k.log" -o "$tmp/v.txt" --size 300
 expect "vocab Apache" 0 err "^$"
 [ "$(wc -l <"$tmp/v.txt")" -eq 300 ] && ok || bad "vocab --size 300 gave $(wc -l <"$tmp/v.txt") lines"
 [ "$(head -n 10 "$tmp/v.txt" | tr '\n' ' ')" = "[PAD] [UNK] [CLS] [SEP] [MASK] <TIME> <ID> <IP> <PID> <PATH> " ] && ok ||
     bad "vocab order: $(head -n 10 "$tmp/v.txt" | tr '\n' ' ')"
-run tokenize --vocab "$tmp/v.txt" -i "../shared/data/loghub/Apache/Apache_2k.log"
+run tokenize --vocab "$tmp/v.txt" -i "data/loghub/Apache/Apache_2k.log"
 [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2000 ] && ! grep -q '"\[UNK\]"' "$tmp/out" && ok ||
     bad "learned vocab does not cover its own corpus"
 

@@ -18,7 +18,6 @@ regen=${2:-}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
 hf=tools/hf_tokenize.mjs
-shared=${LR_SHARED:-../shared}
 pass=0
 fail=0
 tmp=$(mktemp -d /tmp/lr_tok_parity_XXXXXX)
@@ -51,7 +50,7 @@ if [ "$regen" = --regen ]; then
     node "$hf" encode --vocab "$vocab" -i "$hostile" >tests/golden/tok_hostile.jsonl
     "$bin" preprocess -i "$hostile" >"$tmp/hm.jsonl"
     node "$hf" encode --vocab "$vocab" --jsonl text --max-len 8 -i "$tmp/hm.jsonl" >tests/golden/tok_hostile_masked8.jsonl
-    for f in "$shared"/data/loghub/*/*_2k.log; do head -n 50 "$f"; done >"$tmp/sample.log"
+    for f in data/loghub/*/*_2k.log; do head -n 50 "$f"; done >"$tmp/sample.log"
     "$bin" preprocess -i "$tmp/sample.log" >"$tmp/sample.jsonl"
     node "$hf" encode --vocab models/vocab/logs-8k.txt --jsonl text -i "$tmp/sample.jsonl" |
         sed 's/^{"tokens":.*,"ids":/{"ids":/' >tests/golden/tok_loghub.jsonl
@@ -89,9 +88,9 @@ same() {
     fi
 }
 
-loghub=("$shared"/data/loghub/*/*_2k.log)
-[ ${#loghub[@]} -eq 14 ] || bad "expected the 14 loghub logs under $shared/data/loghub, found ${#loghub[@]}"
-kubelet=$shared/data/k8s/kubelet_e2e_2020-03-25.log
+loghub=(data/loghub/*/*_2k.log)
+[ ${#loghub[@]} -eq 14 ] || bad "expected the 14 loghub logs under data/loghub, found ${#loghub[@]}"
+kubelet=data/k8s/kubelet_e2e_2020-03-25.log
 same "loghub, all 14 logs (28,000 lines)" "$vocab" 128 mask "${loghub[@]}"
 same "kubelet journal" "$vocab" 128 mask "$kubelet"
 same "hostile raw" "$vocab" 128 raw "$hostile"
@@ -101,12 +100,12 @@ same "hostile raw, models/vocab/logs-8k" models/vocab/logs-8k.txt 128 raw "$host
 same "loghub + kubelet, models/vocab/logs-8k" models/vocab/logs-8k.txt 128 mask "${loghub[@]}" "$kubelet"
 
 # A BERT-sized vocab learned by logrisk itself must load in HF unchanged.
-cat "$shared"/data/loghub/*/*_2k.log "$kubelet" >"$tmp/corpus.log"
+cat data/loghub/*/*_2k.log "$kubelet" >"$tmp/corpus.log"
 if "$bin" vocab -i "$tmp/corpus.log" -o "$tmp/v30k.txt" --size 30522 --min-freq 1 &&
     [ "$(wc -l <"$tmp/v30k.txt")" -eq 30522 ]; then
     ok
     same "30522-token vocab, Android + HDFS + Windows" "$tmp/v30k.txt" 128 mask \
-        "$shared"/data/loghub/{Android,HDFS,Windows}/*_2k.log
+        data/loghub/{Android,HDFS,Windows}/*_2k.log
     same "30522-token vocab, hostile raw" "$tmp/v30k.txt" 128 raw "$hostile"
 else
     bad "logrisk vocab --size 30522 did not give 30522 lines"

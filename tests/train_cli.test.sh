@@ -8,7 +8,6 @@ set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin="$build/logrisk"
-shared=../shared/data
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -26,9 +25,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 # --- data: 1,500 lines of 3 real logs, weak-labelled
 {
-    head -n 600 "$shared/loghub/Linux/Linux_2k.log"
-    head -n 300 "$shared/loghub/Apache/Apache_2k.log"
-    head -n 600 "$shared/k8s/kubelet_e2e_2020-03-25.log"
+    head -n 600 "data/loghub/Linux/Linux_2k.log"
+    head -n 300 "data/loghub/Apache/Apache_2k.log"
+    head -n 600 "data/k8s/kubelet_e2e_2020-03-25.log"
 } >"$tmp/raw.log"
 "$bin" label -i "$tmp/raw.log" -o "$tmp/labelled.jsonl" && ok || bad "label"
 "$bin" vocab -i "$tmp/raw.log" -o "$tmp/vocab.txt" --size 600 && ok || bad "vocab"

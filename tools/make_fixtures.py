@@ -10,8 +10,8 @@ vocab.txt, fixture.json. fixture.json has "batches", each with padded
 hidden state of [CLS]), evaluated in float64 from the stored weights (the
 exact answer a float32 engine should approach within ~1e-4).
 
-The encoder is the reference model of ../shared/peers/ref_bert.py (imported,
-not copied: HF BertModel, post-LN, erf GELU, additive finfo.min mask). The
+The encoder is the reference model of tools/ref_bert.py (Hugging Face's
+BertModel layout, post-LN, erf GELU, additive finfo.min mask). The
 heads made here:
   mlp_f16  seed MLP head classifier.1/.4, 5 labels with id2label, tensors
            stored as a mix of F16, BF16 and F32 (logits computed from the
@@ -35,8 +35,8 @@ import torch
 import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "peers"))
-import ref_bert  # noqa: E402  (the peers' reference model)
+sys.path.insert(0, HERE)
+import ref_bert  # noqa: E402  (tools/ref_bert.py, the PyTorch reference model)
 
 
 class Classifier(nn.Module):

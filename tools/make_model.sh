@@ -33,9 +33,8 @@ bin=${1:-build/logrisk}
 work=${2:-build/model}
 py=${PYTHON:-python3}
 rules=models/rules/k8s.yaml
-shared=../shared/data
 [ -x "$bin" ] || { echo "make_model: $bin not built (run make first)" >&2; exit 1; }
-[ -d "$shared/loghub" ] || { echo "make_model: no data in $shared (see README, Data and citation)" >&2; exit 1; }
+[ -d "data/loghub" ] || { echo "make_model: no data in data/ (see data/README.md)" >&2; exit 1; }
 mkdir -p "$work"
 start=$(date +%s)
 t0=$start
@@ -49,11 +48,11 @@ add_source() { # NAME RAW
     cat "$2" >>"$work/corpus.log"
     sources+=("$1=$2:$work/$1.jsonl")
 }
-for f in "$shared"/loghub/*/*_2k.log; do
+for f in data/loghub/*/*_2k.log; do
     n=$(basename "$f" _2k.log)
     add_source "$n" "$f"
 done
-add_source kubelet "$shared/k8s/kubelet_e2e_2020-03-25.log"
+add_source kubelet "data/k8s/kubelet_e2e_2020-03-25.log"
 add_source k8s_extra models/data/k8s_extra.log
 step "labelled ${#sources[@]} sources, $(wc -l <"$work/corpus.log") lines"
 

@@ -6,8 +6,7 @@ Run with Debian's python3-torch (not the pyenv python on PATH):
 
     /usr/bin/python3 tools/make_train_fixture.py [OUT_DIR]     (default tests/fixtures/train)
 
-The model is /work/shared/peers/ref_bert.py's BertForLogRisk (imported from
-../shared/peers, not copied) with a small config: vocab 64, hidden 32,
+The model is tools/ref_bert.py's BertForLogRisk with a small config: vocab 64, hidden 32,
 2 layers, 2 heads, intermediate 64, 16 positions, 2 token types, 11 labels,
 head hidden 16, initialised by ref_bert.init_weights(seed 0) with
 initializer_range 0.2. One padded batch of 4 sequences x 12 positions
@@ -55,7 +54,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "..", "shared", "peers"))
+sys.path.insert(0, HERE)
 import ref_bert as rb  # noqa: E402
 
 CFG = dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -1,25 +1,23 @@
 #!/usr/bin/env bash
 # quant_accuracy.sh — how far a quantized model's scores are from its f32
-# original, on real logs: the accuracy gates of issue #8.
+# original, on real logs: the quantization accuracy gates.
 #
 #   tools/quant_accuracy.sh LOGRISK OUT_DIR [MODEL.lrm]
 #
 # Quantizes MODEL (default: the model built into LOGRISK) to q8 and bf16
 # with `logrisk quantize`, scores the loghub corpus (14 systems x 2,000
-# lines from ../shared/data/loghub) and models/samples/sample_logs.log with
+# lines from data/loghub) and models/samples/sample_logs.log with
 # all three, and prints per corpus and type: lines, argmax agreement with
 # f32, mean and max |delta risk_score|. Gates, on each corpus: agreement
 # >= 0.99 and mean |delta| <= 0.05. Exit 1 when a gate fails, 2 on errors.
-# Run from anywhere; LR_SHARED overrides ../shared.
 set -euo pipefail
 bin=$1
 out=$2
 model=${3:-}
 cd "$(dirname "$0")/.."
-shared=${LR_SHARED:-$PWD/../shared}
 mkdir -p "$out"
 corpus_loghub=$out/loghub.log
-cat "$shared"/data/loghub/*/*_2k.log >"$corpus_loghub"
+cat "$PWD"/data/loghub/*/*_2k.log >"$corpus_loghub"
 corpus_samples=models/samples/sample_logs.log
 
 m_args=()
