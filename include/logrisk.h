@@ -145,8 +145,11 @@ uint64_t lr_io_csv_line(const lr_io_csv *c);
  * auto decides on the first non-empty line. Lines not of the format are
  * records of their raw text, flagged malformed and counted. */
 typedef enum lr_rec_format {
-    LR_REC_AUTO = 0, LR_REC_RAW, LR_REC_CRI, LR_REC_DOCKER, LR_REC_JSONL, LR_REC_CSV
+    LR_REC_AUTO = 0, LR_REC_RAW, LR_REC_CRI, LR_REC_DOCKER, LR_REC_JSONL, LR_REC_CSV,
+    /* record formats inside a line (docs/events.md): parsed by the event layer */
+    LR_REC_LOGFMT, LR_REC_KLOG, LR_REC_SYSLOG, LR_REC_LOG4J
 } lr_rec_format;
+#define LR_REC_N_FORMATS 10
 
 typedef struct lr_records_opts {
     lr_rec_format format;   /* default LR_REC_AUTO (csv when column is set)       */
@@ -164,6 +167,13 @@ typedef struct lr_record {
     uint64_t line;          /* 1-based physical line where the record starts   */
     int truncated;          /* cut at max_bytes                                */
     int malformed;          /* not of the format: the raw line                 */
+    uint64_t line_end;      /* last physical line of the record (joined partials) */
+    lr_rec_format kind;     /* what the line was: raw, cri, docker, jsonl or csv */
+    const char *payload;    /* the text the event layer parses: the message for
+                               cri, docker and csv, the line for raw (with its
+                               '\r', which lr_prep_line removes), the whole
+                               object for jsonl (msg holds its message field) */
+    size_t payload_len;
 } lr_record;
 
 typedef struct lr_records lr_records;
@@ -183,6 +193,77 @@ int lr_records_buffered(const lr_records *r);
 /* The format in use (auto: as detected so far) and the malformed count. */
 lr_rec_format lr_records_format(const lr_records *r);
 uint64_t lr_records_malformed(const lr_records *r);
+
+/* ----------------------------------------------------------------- events */
+
+/* The canonical event (docs/events.md): every record, whatever its format
+ * and wrappers, becomes the same fields, and the model reads one rendering
+ * of them. Strings point into the reader and stay valid until its next
+ * call; they are the record's bytes (JSON and quoted values decoded), not
+ * necessarily valid UTF-8. */
+typedef struct lr_event {
+    const char *time;       /* as written in the record ("" when none)          */
+    size_t time_len;
+    const char *level;      /* canonical level ("ERROR") from a level field, the
+                               klog letter, syslog PRI or a log4j/Python header;
+                               NULL: none (the rules find it in the text)      */
+    const char *source;     /* logger, caller, program or unit ("" when none)   */
+    size_t source_len;
+    const char *message;
+    size_t message_len;
+    const char *error;      /* error detail (err, error, exception, stack ...
+                               fields) then the group's continuation lines,
+                               '\n'-separated ("" when none)                   */
+    size_t error_len;
+    lr_rec_format format;   /* innermost format: raw (plain text), jsonl, logfmt,
+                               klog, syslog or log4j                            */
+    lr_rec_format wrapper;  /* cri, docker, csv, or raw when none                */
+    uint64_t line, line_end;/* first and last physical line of the event        */
+    int n_records;          /* records joined (1 + continuation lines)          */
+    int truncated;          /* a record or the group was cut                    */
+    int malformed;          /* a line not of the requested format: raw text     */
+} lr_event;
+
+/* The model input of an event, before the masks (docs/events.md):
+ *     [LEVEL " "] message [": " error]
+ * LEVEL only when ev->level is set; ": " only when both message and error
+ * are non-empty. Writes at most cap bytes (NUL-terminated when cap > 0) and
+ * returns the full length; *head_len (may be NULL) gets the length of the
+ * part before the error detail. Never allocates. */
+size_t lr_event_render(const lr_event *ev, char *out, size_t cap, size_t *head_len);
+
+/* Canonical level name of a level word or number as loggers write it
+ * ("warning", "W", "err", "50", ...); NULL when unknown. */
+const char *lr_event_level_name(const char *word, size_t len);
+
+typedef struct lr_events_opts {
+    int multiline;          /* join continuation lines (default 1; raw and csv
+                               input never group)                              */
+    int max_group_lines;    /* a group is closed at this many lines (256)       */
+    size_t max_group_bytes; /* ... or bytes (64 KiB)                            */
+    double group_timeout;   /* follow: an open group is closed after this many
+                               seconds without a continuation (1.0)            */
+    const char *field;      /* jsonl: the message field (dotted path) or NULL   */
+} lr_events_opts;
+
+typedef struct lr_events lr_events;
+
+void lr_events_opts_init(lr_events_opts *opts);
+/* Events from the records of `recs` (borrowed: it must outlive the reader). */
+lr_events *lr_events_new(lr_records *recs, const lr_events_opts *opts, lr_error *err);
+void lr_events_free(lr_events *e);
+/* 1 and *ev, 0 at end of input, 2 (follow) nothing complete yet, or < 0. */
+int lr_events_next(lr_events *e, lr_event *ev, lr_error *err);
+/* 1 when a group is open (it is handed out on the next record that does not
+ * continue it, at end of input, or after group_timeout in follow mode). */
+int lr_events_open_group(const lr_events *e);
+/* Close the open group now: the next lr_events_next hands it out without
+ * reading (a pipe that went quiet). */
+void lr_events_end_group(lr_events *e);
+/* Groups closed at the line or byte cap; malformed records (records' count
+ * plus lines not of a requested inner format). */
+uint64_t lr_events_groups_cut(const lr_events *e);
+uint64_t lr_events_malformed(const lr_events *e);
 
 /* ------------------------------------------------------------------ rules */
 
@@ -237,6 +318,12 @@ typedef struct lr_prep_stream_opts {
     int in_format;         /* LR_FORMAT_JSONL means raw lines here; LR_FORMAT_CSV */
     const char *column;    /* CSV input: the column holding the line ("text") */
     size_t max_line;       /* 0: no limit; else longer lines are cut */
+    const char *input_format; /* not CSV: NULL or "raw" reads raw lines (the seed
+                            * behaviour); any other lr_records format name
+                            * ("auto", "cri", "klog", ...) reads events and
+                            * writes their canonical rendering, masked, with
+                            * "line" and "line_end" (docs/events.md) */
+    int single_line;       /* events: no multi-line groups */
 } lr_prep_stream_opts;
 
 /* Read `in_fd` to its end, write the records to `out_fd`. *n_records (may
@@ -276,6 +363,27 @@ int lr_tok_special(const lr_tok *tok, int which);
  * is). Returns the count (2..max_len), or LR_EINVAL for max_len < 2 or NULL
  * arguments. Never allocates; thread-safe. */
 int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, int32_t *ids);
+
+/* An event's model input (docs/events.md, "The window"): its rendering
+ * (lr_event_render) masked with the rules (NULL: not masked) and tokenized
+ * so that the level, the start of the message and the start of the error
+ * detail are always within max_len ids; a rendering longer than max_bytes
+ * is cut first (head and the detail's start kept). One encoder per thread;
+ * tok and rules are borrowed and must outlive it. */
+typedef struct lr_event_encoder lr_event_encoder;
+typedef struct lr_event_input {
+    const char *text;       /* the rendering (unmasked, after the byte cut);
+                               owned by the encoder, valid until its next call */
+    size_t len, head_len;   /* its length, and that of level + message       */
+    int truncated;          /* the byte cut applied                           */
+} lr_event_input;
+
+lr_event_encoder *lr_event_encoder_new(const lr_rules *rules, const lr_tok *tok, int max_len, size_t max_bytes,
+                                       lr_error *err);
+void lr_event_encoder_free(lr_event_encoder *enc);
+/* [CLS] ... [SEP] ids into ids[max_len]; returns their count (2..max_len) or
+ * LR_ENOMEM. *in (may be NULL) describes the text. */
+int lr_event_encode(lr_event_encoder *enc, const lr_event *ev, int32_t *ids, lr_event_input *in);
 
 /* Learning a WordPiece vocabulary (README "Tokenizer"): BPE-style merges
  * with "##" continuations over the words the tokenizer itself sees. Feed
@@ -453,6 +561,7 @@ typedef struct lr_score_opts {
 /* One scored line. Pointers are valid only during the sink call. */
 typedef struct lr_score_result {
     uint64_t line;          /* 1-based number of the input line               */
+    uint64_t line_end;      /* its last physical line (a multi-line event)    */
     int label;              /* argmax class index (risk_label)                */
     float score;            /* expected class index sum_i p_i * i (risk_score) */
     int n_labels;
@@ -503,7 +612,10 @@ int lr_scorer_push_record(lr_scorer *scorer, const char *msg, size_t len, uint64
 
 typedef struct lr_score_run_opts {
     int follow;                       /* records were opened with follow        */
-    double interval;                  /* follow: seconds a queued line may wait */
+    double interval;                  /* follow: seconds a queued line may wait,
+                                         and an open multi-line group          */
+    int multiline;                    /* join continuation lines (default 1)    */
+    const char *field;                /* JSON message field (dotted) or NULL    */
     volatile sig_atomic_t *stop;      /* set by a signal handler: end input     */
 } lr_score_run_opts;
 void lr_score_run_opts_init(lr_score_run_opts *opts);
@@ -511,6 +623,12 @@ void lr_score_run_opts_init(lr_score_run_opts *opts);
  * scorer's output format; follow mode and *stop as described in score.c. */
 int lr_scorer_run_records(lr_scorer *scorer, lr_records *recs, int in_fd, FILE *out,
                           const lr_score_run_opts *opts, lr_error *err);
+/* Queue one event: its rendering (lr_event_render) masked and tokenized
+ * under the window rule (docs/events.md), scored under ev->line..line_end. */
+int lr_scorer_push_event(lr_scorer *scorer, const lr_event *ev, lr_error *err);
+/* Malformed records and multi-line groups cut at the cap, counted by the
+ * last lr_scorer_run_records. Either may be NULL. */
+void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_t *groups_cut);
 
 /* --------------------------------------------------------------- training */
 

@@ -6,15 +6,21 @@
  *  - A record reader sits on a line reader (lr_io_reader; CSV: lr_io_csv)
  *    and turns physical lines into records: one message each, with the
  *    number of the first physical line it came from.
- *  - auto: the format is decided on the first non-empty line: a CRI line
- *    -> cri; a JSON object with a string "log" and a "stream" or "time"
- *    member -> docker; any other JSON object -> jsonl; else raw. (--column
- *    given -> csv; CSV is never guessed.) Empty lines before it are empty
- *    records.
+ *  - auto: decided per line, so a file may mix them: a CRI line -> cri; a
+ *    JSON object with a string "log" and a "stream" or "time" member ->
+ *    docker; any other JSON object with a message field -> jsonl; else raw.
+ *    (--column given -> csv; CSV is never guessed.) In auto no line is
+ *    malformed. lr_records_format reports the first wrapper seen.
+ *  - What is inside a record (JSON, logfmt, klog, syslog, log4j) is the
+ *    event layer's job (event.c, events.c): the record hands it `payload`,
+ *    the message for raw, cri, docker and csv and the whole object for
+ *    jsonl. The formats logfmt, klog, syslog and log4j are read as raw
+ *    lines here.
  *  - Partial records: CRI "P" lines and Docker "log" values without a final
  *    '\n' (Docker splits lines at 16 KiB) are joined into the next record
- *    until an "F" line / a "log" ending in '\n'. A partial still open at end
- *    of input, or followed by a line that is not of the format, is emitted
+ *    until an "F" line / a "log" ending in '\n'; line_end is the last
+ *    physical line joined. A partial still open at end of input, or
+ *    followed by an empty line or a line that is not of its format, is emitted
  *    as it is (never lost); the following line is held and processed next.
  *    Partials are joined whatever their stream (stdout/stderr).
  *  - Malformed lines (not of the format; a JSON line without the field, a
@@ -48,14 +54,17 @@ struct lr_records {
     lr__buf msg;       /* the record handed out */
     lr__buf part;      /* the partial (P / unterminated docker) record */
     int part_active, part_trunc;
-    uint64_t part_line;
+    lr_rec_format part_kind;
+    uint64_t part_line, part_last;
+    lr_rec_format seen;   /* auto: the first wrapper seen (lr_records_format) */
     lr__buf held;      /* a physical line to process before reading more */
     int has_held, held_trunc;
     uint64_t held_line;
     uint64_t malformed;
 };
 
-static const char *const format_names[] = {"auto", "raw", "cri", "docker", "jsonl", "csv"};
+static const char *const format_names[] = {"auto",   "raw",   "cri",  "docker", "jsonl",
+                                           "csv",    "logfmt", "klog", "syslog", "log4j"};
 
 /* Parse "auto", "raw", ...; 0 and *out set, or LR_EINVAL. */
 int lr_records_parse_format(const char *name, lr_rec_format *out) {
@@ -185,7 +194,7 @@ lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err) {
         lr_records_opts_init(&def);
         opts = &def;
     }
-    if ((unsigned)opts->format > LR_REC_CSV || opts->max_bytes < 1) {
+    if ((unsigned)opts->format >= LR_REC_N_FORMATS || opts->max_bytes < 1) {
         lr__err(err, LR_EINVAL, "bad record reader options");
         return NULL;
     }
@@ -202,6 +211,7 @@ lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err) {
     lr__buf_init(&r->part);
     lr__buf_init(&r->held);
     r->fmt = opts->format;
+    r->seen = LR_REC_RAW;
     if (r->fmt == LR_REC_AUTO && opts->column) r->fmt = LR_REC_CSV;
     r->max_bytes = opts->max_bytes;
     r->col = -1;
@@ -210,7 +220,8 @@ lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err) {
         lr__err(err, LR_ENOMEM, "out of memory for a record reader");
         goto fail;
     }
-    size_t cap = r->fmt == LR_REC_RAW ? r->max_bytes : r->max_bytes * 4 + 4096;
+    int wrapped = r->fmt == LR_REC_AUTO || (r->fmt >= LR_REC_CRI && r->fmt <= LR_REC_CSV);
+    size_t cap = !wrapped ? r->max_bytes : r->max_bytes * 4 + 4096;
     if (cap < r->max_bytes) cap = r->max_bytes;
     r->rd = lr_io_reader_new(fd, cap, err);
     if (!r->rd) goto fail;
@@ -238,8 +249,9 @@ void lr_records_free(lr_records *r) {
     lr__free(r);
 }
 
-lr_rec_format lr_records_format(const lr_records *r) { return r->fmt; }
+lr_rec_format lr_records_format(const lr_records *r) { return r->fmt == LR_REC_AUTO ? r->seen : r->fmt; }
 uint64_t lr_records_malformed(const lr_records *r) { return r->malformed; }
+lr_rec_format lr__records_requested(const lr_records *r) { return r->fmt; }
 void lr_records_end_input(lr_records *r) { lr_io_reader_end_input(r->rd); }
 int lr_records_buffered(const lr_records *r) { return r->has_held || lr_io_reader_buffered(r->rd); }
 
@@ -253,17 +265,18 @@ static int put_capped(lr_records *r, lr__buf *b, const char *s, size_t n, int *t
     return n ? lr__buf_put(b, s, n) : 0;
 }
 
-/* Hand out b's contents as the record. */
+/* Hand out s as the record (payload = the message unless set after). */
 static int give(lr_records *r, lr_record *rec, const char *s, size_t n, uint64_t line, int trunc, int bad) {
     if (n > r->max_bytes) {
         n = r->max_bytes;
         trunc = 1;
     }
-    rec->msg = s;
-    rec->len = n;
-    rec->line = line;
+    rec->msg = rec->payload = s;
+    rec->len = rec->payload_len = n;
+    rec->line = rec->line_end = line;
     rec->truncated = trunc;
     rec->malformed = bad;
+    rec->kind = LR_REC_RAW;
     if (bad) r->malformed++;
     return 1;
 }
@@ -275,25 +288,29 @@ static int give_part(lr_records *r, lr_record *rec) {
     r->part_active = 0;
     int trunc = r->part_trunc;
     lr__buf_clear(&r->part);
-    return give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, r->part_line, trunc, 0);
+    give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, r->part_line, trunc, 0);
+    rec->line_end = r->part_last;
+    rec->kind = r->part_kind;
+    return 1;
 }
 
-/* Decide the format from the first non-empty line. */
-static void detect(lr_records *r, const char *line, size_t len) {
+/* auto: the wrapper of one line: cri, docker, jsonl (a JSON object with a
+ * message field) or raw. */
+static lr_rec_format detect_line(lr_records *r, const char *line, size_t len) {
     lr__rec_cri cri;
+    lr_rec_format f = LR_REC_RAW;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
     if (lr__rec_parse_cri(line, len, &cri)) {
-        r->fmt = LR_REC_CRI;
-        return;
+        f = LR_REC_CRI;
+    } else if (i < len && line[i] == '{') {
+        lr__buf_clear(&r->msg);
+        int docker = 0;
+        int rc = lr__rec_json_message(line, len, r->field, &r->msg, &docker);
+        if (rc == 1 || (rc == 2 && docker)) f = docker && !r->field ? LR_REC_DOCKER : rc == 1 ? LR_REC_JSONL : LR_REC_RAW;
     }
-    lr__buf tmp;
-    lr__buf_init(&tmp);
-    int docker = 0;
-    int rc = lr__rec_json_message(line, len, r->field, &tmp, &docker);
-    lr__buf_free(&tmp);
-    if (rc == 1 || rc == 2)
-        r->fmt = docker && !r->field ? LR_REC_DOCKER : LR_REC_JSONL;
-    else
-        r->fmt = LR_REC_RAW;
+    if (r->seen == LR_REC_RAW || (r->seen == LR_REC_JSONL && f != LR_REC_RAW)) r->seen = f;
+    return f;
 }
 
 /* CSV: the header on the first call, then one record per call. */
@@ -322,7 +339,12 @@ static int next_csv(lr_records *r, lr_record *rec, lr_error *err) {
     uint64_t line = lr_io_csv_line(r->csv);
     size_t n = 0;
     const char *f = lr_io_csv_field(r->csv, (size_t)r->col, &n);
-    if (f) return give(r, rec, f, n, line, 0, 0);
+    if (f) {
+        give(r, rec, f, n, line, 0, 0);
+        rec->kind = LR_REC_CSV;
+        rec->line_end = lr_io_lines(r->rd);
+        return 1;
+    }
     /* a record without the column: its fields joined by ',' as raw text */
     lr__buf_clear(&r->msg);
     int trunc = 0;
@@ -331,7 +353,10 @@ static int next_csv(lr_records *r, lr_record *rec, lr_error *err) {
         if ((i && put_capped(r, &r->msg, ",", 1, &trunc)) || put_capped(r, &r->msg, fi, n, &trunc))
             return lr__err(err, LR_ENOMEM, "out of memory for a CSV record");
     }
-    return give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, line, trunc, 1);
+    give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, line, trunc, 1);
+    rec->kind = LR_REC_CSV;
+    rec->line_end = lr_io_lines(r->rd);
+    return 1;
 }
 
 /* Next record: 1 and *rec set (rec->msg owned by the reader, valid until
@@ -357,23 +382,32 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
             if (rc == 0) return r->part_active ? give_part(r, rec) : 0;
             ln = lr_io_lines(r->rd);
         }
+        size_t full = len; /* a raw payload keeps its '\r' for lr_prep_line */
         if (len > 0 && line[len - 1] == '\r' && !cut) len--;
-        if (len == 0 || r->fmt == LR_REC_RAW || r->fmt == LR_REC_AUTO) {
-            if (r->fmt == LR_REC_AUTO && len > 0) detect(r, line, len);
-            if (len == 0 || r->fmt == LR_REC_RAW) {
-                if (r->part_active) goto hold;
-                return give(r, rec, line, len, ln, cut, 0);
-            }
+        lr_rec_format lf = r->fmt;
+        if (lf == LR_REC_AUTO) lf = len && !cut ? detect_line(r, line, len) : LR_REC_RAW;
+        if (lf > LR_REC_CSV) lf = LR_REC_RAW; /* logfmt, klog, ...: lines for the event layer */
+        if (r->part_active && (lf != r->part_kind || len == 0)) goto hold;
+        if (len == 0 || lf == LR_REC_RAW) {
+            give(r, rec, line, len, ln, cut, 0);
+            rec->payload_len = LR_MIN(full, r->max_bytes);
+            return 1;
         }
-        if (r->fmt == LR_REC_CRI) {
+        if (lf == LR_REC_CRI) {
             lr__rec_cri c;
             if (!cut && lr__rec_parse_cri(line, len, &c)) {
-                if (!r->part_active && !c.partial) return give(r, rec, c.msg, c.msg_len, ln, 0, 0);
+                if (!r->part_active && !c.partial) {
+                    give(r, rec, c.msg, c.msg_len, ln, 0, 0);
+                    rec->kind = LR_REC_CRI;
+                    return 1;
+                }
                 if (!r->part_active) {
                     r->part_active = 1;
                     r->part_trunc = 0;
                     r->part_line = ln;
+                    r->part_kind = LR_REC_CRI;
                 }
+                r->part_last = ln;
                 if (put_capped(r, &r->part, c.msg, c.msg_len, &r->part_trunc))
                     return lr__err(err, LR_ENOMEM, "out of memory joining a partial CRI line");
                 if (!c.partial) return give_part(r, rec);
@@ -381,27 +415,37 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
             }
         } else { /* docker, jsonl */
             int docker = 0;
-            lr__buf_clear(&r->msg);
-            int rc = cut ? 0
-                         : lr__rec_json_message(line, len, r->fmt == LR_REC_DOCKER ? "log" : r->field, &r->msg,
+            int rc = 1;
+            if (r->fmt != LR_REC_AUTO || lf == LR_REC_DOCKER) {
+                lr__buf_clear(&r->msg);
+                rc = cut ? 0
+                         : lr__rec_json_message(line, len, lf == LR_REC_DOCKER ? "log" : r->field, &r->msg,
                                                 &docker);
+            }
             if (rc < 0) return lr__err(err, rc, "out of memory reading line %llu", (unsigned long long)ln);
-            if (rc == 1 && r->fmt == LR_REC_JSONL) {
-                if (r->part_active) goto hold;
-                return give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, ln, 0, 0);
+            if (rc == 1 && lf == LR_REC_JSONL) {
+                give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, ln, 0, 0);
+                rec->kind = LR_REC_JSONL;
+                rec->payload = line;
+                rec->payload_len = len;
+                return 1;
             }
             if (rc == 1) {
                 int ends = r->msg.len > 0 && r->msg.data[r->msg.len - 1] == '\n';
                 size_t n = r->msg.len - (size_t)ends;
                 if (!r->part_active && ends) {
                     if (n > 0 && r->msg.data[n - 1] == '\r') n--;
-                    return give(r, rec, r->msg.data, n, ln, 0, 0);
+                    give(r, rec, r->msg.data, n, ln, 0, 0);
+                    rec->kind = LR_REC_DOCKER;
+                    return 1;
                 }
                 if (!r->part_active) {
                     r->part_active = 1;
                     r->part_trunc = 0;
                     r->part_line = ln;
+                    r->part_kind = LR_REC_DOCKER;
                 }
+                r->part_last = ln;
                 if (put_capped(r, &r->part, r->msg.data ? r->msg.data : "", n, &r->part_trunc))
                     return lr__err(err, LR_ENOMEM, "out of memory joining a split Docker line");
                 if (ends) {
@@ -413,7 +457,7 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
         }
         /* not of the format: the open partial first, then this line raw */
         if (r->part_active) goto hold;
-        return give(r, rec, line, len, ln, cut, 1);
+        return give(r, rec, line, len, ln, cut, r->fmt != LR_REC_AUTO);
     hold:
         if (line != r->held.data) {
             lr__buf_clear(&r->held);

@@ -36,4 +36,8 @@ int lr__rec_is_rfc3339(const char *s, size_t len);
  * member; LR_ENOMEM when msg cannot grow. */
 int lr__rec_json_message(const char *line, size_t len, const char *field, lr__buf *msg, int *docker);
 
+/* The format the reader was opened with (auto stays auto; csv when a
+ * column was given). */
+lr_rec_format lr__records_requested(const lr_records *r);
+
 #endif /* LR_RECORDS_H */

@@ -3,11 +3,18 @@
  * lines (or CSV records) in, one JSONL or CSV record out per input record,
  * in order.
  *
- * Design: one lr_prep, one line reader, one output buffer written with
+ * Design: one lr_prep, one reader, one output buffer written with
  * write(2) when it passes 64 KiB or when the input has no complete line
  * buffered (the next read may block, so what we have is flushed first:
  * this is what makes `tail -f log | logrisk label` stream). Memory is the
  * reader's (about twice the longest line) plus the prep's buffers.
+ *
+ * Log input goes through the records and events readers like every other
+ * command (events.c). Raw lines (the default) are plain events whose
+ * rendering is the line itself, so the output is the seed's byte for byte;
+ * other input formats write the canonical rendering of each event
+ * (docs/events.md), masked, plus "line" and "line_end". CSV input (a table
+ * of lines, not a log) is read with the CSV reader directly.
  *
  * Output formats (byte for byte what tools/reference_rules.py writes):
  *   JSONL  {"text":"...","level_raw":"ERROR"|null[,"label":N]}\n
@@ -21,6 +28,7 @@
 #include "io.h"
 #include "rules.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define FLUSH_AT (64u << 10)
@@ -34,14 +42,17 @@ static int put_label(lr__buf *out, int label, const char *prefix) {
     return lr__buf_puts(out, prefix) || lr__buf_put(out, num, len) ? LR_ENOMEM : LR_OK;
 }
 
-/* Append the output record of `info` to `out`. */
-static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stream_opts *o) {
+/* Append the output record of `info` to `out`; ev (events input) adds the
+ * event's first and last line. */
+static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stream_opts *o, const lr_event *ev) {
     int rc;
     if (o->out_format == LR_FORMAT_CSV) {
         rc = lr__io_csv_put(out, info->text, info->text_len);
         if (!rc) rc = lr__buf_putc(out, ',');
         if (!rc && info->level) rc = lr__io_csv_put(out, info->level, strlen(info->level));
         if (!rc && o->with_label) rc = put_label(out, info->label, ",");
+        if (!rc && ev)
+            rc = lr__buf_printf(out, ",%llu,%llu", (unsigned long long)ev->line, (unsigned long long)ev->line_end);
         return rc ? rc : lr__buf_putc(out, '\n');
     }
     rc = lr__buf_puts(out, "{\"text\":");
@@ -49,63 +60,113 @@ static int put_record(lr__buf *out, const lr_line_info *info, const lr_prep_stre
     if (!rc) rc = lr__buf_puts(out, ",\"level_raw\":");
     if (!rc) rc = info->level ? lr__buf_put_json_string(out, info->level, strlen(info->level)) : lr__buf_puts(out, "null");
     if (!rc && o->with_label) rc = put_label(out, info->label, ",\"label\":");
+    if (!rc && ev)
+        rc = lr__buf_printf(out, ",\"line\":%llu,\"line_end\":%llu", (unsigned long long)ev->line,
+                            (unsigned long long)ev->line_end);
     return rc ? rc : lr__buf_puts(out, "}\n");
+}
+
+/* Log input: records -> events -> rendering -> prep. `raw`: the seed's raw
+ * lines (no line numbers written). */
+static int stream_events(lr_prep *prep, int in_fd, int out_fd, const lr_prep_stream_opts *o, lr_rec_format fmt,
+                         uint64_t *count, lr_error *err) {
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = fmt;
+    ro.max_bytes = o->max_line ? o->max_line : SIZE_MAX / 8;
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.multiline = !o->single_line;
+    lr_records *recs = lr_records_new(in_fd, &ro, err);
+    lr_events *evs = recs ? lr_events_new(recs, &eo, err) : NULL;
+    lr__buf out, text;
+    lr__buf_init(&out);
+    lr__buf_init(&text);
+    int rc = evs ? LR_OK : (err ? err->code : LR_ENOMEM);
+    int raw = fmt == LR_REC_RAW;
+    if (!rc && o->out_format == LR_FORMAT_CSV)
+        rc = lr__buf_puts(&out, o->with_label ? (raw ? "text,level_raw,label\n" : "text,level_raw,label,line,line_end\n")
+                                              : (raw ? "text,level_raw\n" : "text,level_raw,line,line_end\n"));
+    while (!rc) {
+        lr_event ev;
+        int got = lr_events_next(evs, &ev, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        size_t n = lr_event_render(&ev, NULL, 0, NULL);
+        lr__buf_clear(&text);
+        lr_line_info info;
+        if (lr__buf_reserve(&text, n + 1) || (lr_event_render(&ev, text.data, n + 1, NULL), 0) ||
+            lr_prep_line(prep, text.data, n, &info) || put_record(&out, &info, o, raw ? NULL : &ev)) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory at record %llu", (unsigned long long)*count + 1);
+            break;
+        }
+        ++*count;
+        if (out.len >= FLUSH_AT || !lr_records_buffered(recs)) {
+            rc = lr__io_write_all(out_fd, out.data, out.len, err);
+            lr__buf_clear(&out);
+        }
+    }
+    if (!rc && out.len) rc = lr__io_write_all(out_fd, out.data, out.len, err);
+    lr__buf_free(&out);
+    lr__buf_free(&text);
+    lr_events_free(evs);
+    lr_records_free(recs);
+    return rc;
 }
 
 int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *o, uint64_t *n_records,
                    lr_error *err) {
-    static const lr_prep_stream_opts defaults = {0, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0};
+    static const lr_prep_stream_opts defaults = {0, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0, NULL, 0};
     if (!o) o = &defaults;
     if (n_records) *n_records = 0;
     if (!rules) return lr__err(err, LR_EINVAL, "lr_prep_stream: no rules");
+    lr_rec_format fmt = LR_REC_RAW;
+    if (o->input_format && (lr_records_parse_format(o->input_format, &fmt) || fmt == LR_REC_CSV))
+        return lr__err(err, LR_EINVAL, "lr_prep_stream: unknown input format '%s'", o->input_format);
     lr_prep *prep = lr_prep_new(rules, err);
+    if (prep && o->in_format != LR_FORMAT_CSV) {
+        uint64_t count = 0;
+        int rc = stream_events(prep, in_fd, out_fd, o, fmt, &count, err);
+        if (n_records) *n_records = count;
+        lr_prep_free(prep);
+        return rc;
+    }
     /* CSV input: the cap applies to the field, not to physical lines */
-    int csv_in = o->in_format == LR_FORMAT_CSV;
-    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, csv_in ? 0 : o->max_line, err) : NULL;
+    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, 0, err) : NULL;
     lr_io_csv *csv = NULL;
     lr__buf out;
     lr__buf_init(&out);
     int rc = prep && reader ? LR_OK : (err ? err->code : LR_ENOMEM);
     int column = -1;
     uint64_t count = 0;
-    if (!rc && csv_in) {
-        const char *name = o->column ? o->column : "text";
-        csv = lr_io_csv_new(reader, err);
-        if (!csv) rc = LR_ENOMEM;
-        else if ((rc = lr_io_csv_read(csv, err)) == 0)
-            rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
-        else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
-            rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
-        else if (rc > 0)
-            rc = LR_OK;
-    }
+    const char *name = o->column ? o->column : "text";
+    if (!rc && !(csv = lr_io_csv_new(reader, err))) rc = LR_ENOMEM;
+    else if (!rc && (rc = lr_io_csv_read(csv, err)) == 0)
+        rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
+    else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
+        rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
+    else if (rc > 0)
+        rc = LR_OK;
     if (!rc && o->out_format == LR_FORMAT_CSV)
         rc = lr__buf_puts(&out, o->with_label ? "text,level_raw,label\n" : "text,level_raw\n");
     while (!rc) {
-        const char *line;
         size_t len;
-        int got;
-        if (csv) {
-            got = lr_io_csv_read(csv, err);
-            if (got > 0) {
-                line = lr_io_csv_field(csv, (size_t)column, &len);
-                if (line && o->max_line && len > o->max_line) len = o->max_line;
-                if (!line) {
-                    rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
-                                 (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);
-                    break;
-                }
-            }
-        } else {
-            got = lr_io_read_line(reader, &line, &len, NULL, err);
-        }
-        if (got < 0) {
+        int got = lr_io_csv_read(csv, err);
+        if (got <= 0) {
             rc = got;
             break;
         }
-        if (got == 0) break;
+        const char *line = lr_io_csv_field(csv, (size_t)column, &len);
+        if (!line) {
+            rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
+                         (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);
+            break;
+        }
+        if (o->max_line && len > o->max_line) len = o->max_line;
         lr_line_info info;
-        if ((rc = lr_prep_line(prep, line, len, &info)) || (rc = put_record(&out, &info, o))) {
+        if ((rc = lr_prep_line(prep, line, len, &info)) || (rc = put_record(&out, &info, o, NULL))) {
             rc = lr__err(err, LR_ENOMEM, "out of memory at record %llu", (unsigned long long)count + 1);
             break;
         }

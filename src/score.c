@@ -31,10 +31,13 @@
  *    forward; preprocessing and tokenizing run on the caller's thread
  *    (they cost ~1% of the model time).
  *
- * Production additions (issue 7)
- *  - Records: lr_scorer_push_record takes a message with the caller's line
- *    number (src/records.c gives the first physical line of a record);
- *    lr_scorer_run_records drives a record reader, in follow mode too.
+ * Input
+ *  - Events: lr_scorer_push_event scores the canonical rendering of an
+ *    event (docs/events.md) under its first and last physical line;
+ *    lr_scorer_run_records reads records through the events reader
+ *    (events.c: formats, multi-line groups), in follow mode too.
+ *  - An event's ids come from lr_event_encode (encode.c: the rendering,
+ *    the masks and the window rule), the same code `tokenize` uses.
  *  - Cache: a bounded LRU (opts.cache_entries, default 4096) keyed by the
  *    token id sequence (64-bit FNV-1a hash, then a full compare) holding the
  *    logits. A hit is looked up at push time and never reaches the model;
@@ -99,6 +102,7 @@ struct lr_scorer {
     /* the window: slot i holds the i-th queued line */
     int n_pending;
     uint64_t *line_no;
+    uint64_t *line_end;
     int *n_tokens;
     unsigned char *truncated;
     int32_t *ids; /* window_lines * max_len */
@@ -124,6 +128,8 @@ struct lr_scorer {
     lr__buf echo_text;     /* messages of the window (echo) */
     size_t *echo_off, *echo_len;
     lr__buf tmp;           /* UTF-8 repair */
+    lr_event_encoder *enc; /* events: rendering, masks, window */
+    uint64_t stat_malformed, stat_cut;
     int *top_idx;          /* n_labels */
 
     /* the cache */
@@ -362,6 +368,8 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
     }
     s->tok = lr_tok_from_text(vocab, vocab_len, err);
     if (!s->tok) goto fail;
+    s->enc = lr_event_encoder_new(rules, s->tok, s->max_len, s->max_line_bytes, err);
+    if (!s->enc) goto fail;
 
     s->pool = lr_pool_new(opts->n_threads, err);
     if (!s->pool) goto fail;
@@ -370,6 +378,7 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
 
     size_t w = (size_t)s->window_lines, c = (size_t)s->n_labels;
     s->line_no = lr__alloc_array(w, sizeof *s->line_no);
+    s->line_end = lr__alloc_array(w, sizeof *s->line_end);
     s->n_tokens = lr__alloc_array(w, sizeof *s->n_tokens);
     s->truncated = lr__alloc_array(w, sizeof *s->truncated);
     s->ids = lr__alloc_array(w * (size_t)s->max_len, sizeof *s->ids);
@@ -379,7 +388,7 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
     s->batch_lens = lr__alloc_array((size_t)s->batch, sizeof *s->batch_lens);
     s->logits = lr__alloc_array(w * c, sizeof *s->logits);
     s->probs = lr__alloc_array(w * c, sizeof *s->probs);
-    if (!s->line_no || !s->n_tokens || !s->truncated || !s->ids || !s->order || !s->sort_keys || !s->batch_ids ||
+    if (!s->line_no || !s->line_end || !s->n_tokens || !s->truncated || !s->ids || !s->order || !s->sort_keys || !s->batch_ids ||
         !s->batch_lens || !s->logits || !s->probs) {
         lr__err(err, LR_ENOMEM, "out of memory for a window of %d lines", s->window_lines);
         goto fail;
@@ -413,6 +422,8 @@ void lr_scorer_free(lr_scorer *s) {
     lr__free(s->label_json);
     lr__free(s->label_json_len);
     lr__free(s->line_no);
+    lr__free(s->line_end);
+    lr_event_encoder_free(s->enc);
     lr__free(s->n_tokens);
     lr__free(s->truncated);
     lr__free(s->ids);
@@ -512,7 +523,8 @@ static void top_classes(lr_scorer *s, const lr_score_result *r) {
 
 /* Append one result as a JSON object and '\n' to b; msg (echo) may be NULL. */
 static int put_result_json(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
-    int rc = lr__buf_printf(b, "{\"line\":%llu,\"risk_label\":", (unsigned long long)r->line);
+    int rc = lr__buf_printf(b, "{\"line\":%llu,\"line_end\":%llu,\"risk_label\":", (unsigned long long)r->line,
+                            (unsigned long long)r->line_end);
     rc = rc ? rc : lr__buf_put(b, s->label_json[r->label], s->label_json_len[r->label]);
     rc = rc ? rc : lr__buf_puts(b, ",\"risk_score\":");
     rc = rc ? rc : lr__buf_put_json_float(b, r->score);
@@ -559,10 +571,10 @@ static int put_label_csv(const lr_scorer *s, lr__buf *b, int c) {
     return lr__io_csv_put(b, name ? name : "", name ? len : 0);
 }
 
-/* The CSV header: line,risk_label,risk_score,p_<label>...[,logit_<label>...]
+/* The CSV header: line,line_end,risk_label,risk_score,p_<label>...[,logit_<label>...]
  * [,top<j>_label,top<j>_p...][,message]. */
 static int put_csv_header(lr_scorer *s, lr__buf *b) {
-    int rc = lr__buf_puts(b, "line,risk_label,risk_score");
+    int rc = lr__buf_puts(b, "line,line_end,risk_label,risk_score");
     lr__buf name;
     lr__buf_init(&name);
     for (int pass = 0; pass < 1 + s->with_logits && !rc; pass++)
@@ -583,7 +595,7 @@ static int put_csv_header(lr_scorer *s, lr__buf *b) {
 
 /* Append one result as a CSV record (RFC 4180, CRLF). */
 static int put_result_csv(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
-    int rc = lr__buf_printf(b, "%llu,", (unsigned long long)r->line);
+    int rc = lr__buf_printf(b, "%llu,%llu,", (unsigned long long)r->line, (unsigned long long)r->line_end);
     rc = rc ? rc : put_label_csv(s, b, r->label);
     rc = rc ? rc : lr__buf_putc(b, ',');
     rc = rc ? rc : lr__buf_put_json_float(b, r->score);
@@ -687,6 +699,7 @@ static int score_window(lr_scorer *s, lr_error *err) {
         lr_score_result r;
         float *probs = s->probs + (size_t)i * c;
         r.line = s->line_no[i];
+        r.line_end = s->line_end[i];
         r.n_labels = s->n_labels;
         r.logits = s->logits + (size_t)i * c;
         r.probs = probs;
@@ -710,27 +723,18 @@ static int score_window(lr_scorer *s, lr_error *err) {
     return rc;
 }
 
-/* Queue one message (bytes without the '\n'; may hold NUL, invalid UTF-8,
- * a trailing '\r') numbered `line_no`; `truncated` says the caller cut it.
- * The line is preprocessed and tokenized now and looked up in the cache;
- * only its ids (and with echo its text) are kept. When the window is full
+/* Queue the ids already written to the next window slot (n_tok of them)
+ * for the event on lines line_no..line_end; `echo` is its text for the
+ * "message" output. Looks the ids up in the cache; when the window is full
  * it is scored and the results go to the sink. */
-static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_no, int truncated,
-                     lr_error *err) {
-    lr_line_info info;
-    int rc = lr_prep_line(s->prep, line, len, &info);
-    if (rc) return lr__err(err, rc, "preprocessing line %llu failed: %s", (unsigned long long)line_no,
-                           lr_strerror(rc));
+static int queue_slot(lr_scorer *s, int n_tok, uint64_t line_no, uint64_t line_end, int truncated, const char *echo,
+                      size_t echo_len, lr_error *err) {
     int slot = s->n_pending;
     int32_t *ids = s->ids + (size_t)slot * (size_t)s->max_len;
-    int n_tok = lr_tok_encode(s->tok, info.text, info.text_len, s->max_len, ids);
-    if (n_tok < 2 || n_tok > s->max_len)
-        return lr__err(err, n_tok < 0 ? n_tok : LR_ERANGE, "tokenizing line %llu failed (%d tokens)",
-                       (unsigned long long)line_no, n_tok);
     if (s->echo) {
         s->echo_off[slot] = s->echo_text.len;
-        s->echo_len[slot] = len;
-        if (lr__buf_put(&s->echo_text, line, len)) return lr__err(err, LR_ENOMEM, "out of memory");
+        s->echo_len[slot] = echo_len;
+        if (lr__buf_put(&s->echo_text, echo, echo_len)) return lr__err(err, LR_ENOMEM, "out of memory");
     }
     s->cached[slot] = 0;
     if (s->cache_cap > 0) {
@@ -758,7 +762,8 @@ static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_n
         }
     }
     s->line_no[slot] = line_no;
-    s->next_line = line_no + 1;
+    s->line_end[slot] = line_end;
+    s->next_line = line_end + 1;
     s->n_tokens[slot] = n_tok;
     s->truncated[slot] = truncated != 0;
     s->n_pending++;
@@ -767,6 +772,42 @@ static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_n
     s->stat_truncated += truncated != 0;
     if (s->n_pending == s->window_lines) return score_window(s, err);
     return 0;
+}
+
+/* Mask and tokenize `text` into ids (at most max_len, [CLS] .. [SEP]);
+ * the count or an error code with err set. */
+static int encode(lr_scorer *s, const char *text, size_t len, int32_t *ids, uint64_t line_no, lr_error *err) {
+    lr_line_info info;
+    int rc = lr_prep_line(s->prep, text, len, &info);
+    if (rc) return lr__err(err, rc, "preprocessing line %llu failed: %s", (unsigned long long)line_no,
+                           lr_strerror(rc));
+    int n_tok = lr_tok_encode(s->tok, info.text, info.text_len, s->max_len, ids);
+    if (n_tok < 2 || n_tok > s->max_len)
+        return lr__err(err, n_tok < 0 ? n_tok : LR_ERANGE, "tokenizing line %llu failed (%d tokens)",
+                       (unsigned long long)line_no, n_tok);
+    return n_tok;
+}
+
+/* Queue one raw line (bytes without the '\n'; may hold NUL, invalid UTF-8,
+ * a trailing '\r') numbered `line_no`, preprocessed and tokenized as it is. */
+static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_no, int truncated,
+                     lr_error *err) {
+    int32_t *ids = s->ids + (size_t)s->n_pending * (size_t)s->max_len;
+    int n_tok = encode(s, line, len, ids, line_no, err);
+    if (n_tok < 0) return n_tok;
+    return queue_slot(s, n_tok, line_no, line_no, truncated, line, len, err);
+}
+
+/* Queue one event: its model input (lr_event_encode: rendering, masks,
+ * the window rule). */
+int lr_scorer_push_event(lr_scorer *s, const lr_event *ev, lr_error *err) {
+    int32_t *ids = s->ids + (size_t)s->n_pending * (size_t)s->max_len;
+    lr_event_input in;
+    int n_tok = lr_event_encode(s->enc, ev, ids, &in);
+    if (n_tok < 0)
+        return lr__err(err, n_tok, "encoding the event of line %llu failed: %s", (unsigned long long)ev->line,
+                       lr_strerror(n_tok));
+    return queue_slot(s, n_tok, ev->line, ev->line_end, ev->truncated || in.truncated, in.text, in.len, err);
 }
 
 int lr_scorer_push(lr_scorer *s, const char *line, size_t len, lr_error *err) {
@@ -844,19 +885,29 @@ int lr_scorer_run(lr_scorer *s, int in_fd, FILE *out, lr_error *err) {
     return lr_scorer_flush(s, err);
 }
 
-/* Defaults: no follow, interval 1 s, no stop flag. */
+/* Defaults: no follow, interval 1 s, no stop flag, multi-line groups. */
 void lr_score_run_opts_init(lr_score_run_opts *o) {
     memset(o, 0, sizeof *o);
     o->interval = 1.0;
+    o->multiline = 1;
 }
 
-/* Score every record of `recs` (borrowed; it reads `in_fd`, also borrowed)
+/* Malformed records and groups cut at the cap, seen by run_records. */
+void lr_scorer_event_stats(const lr_scorer *s, uint64_t *malformed, uint64_t *groups_cut) {
+    if (malformed) *malformed = s->stat_malformed;
+    if (groups_cut) *groups_cut = s->stat_cut;
+}
+
+/* Score every event of `recs` (borrowed; it reads `in_fd`, also borrowed)
  * to `out` (borrowed, flushed, not closed), in the scorer's output format.
- * Follow mode (recs created with follow): lines are scored when a batch is
- * full or ro->interval seconds after the oldest queued line arrived; the
- * loop waits in poll(2). When *ro->stop becomes non-zero the input counts
- * as ended: every record read so far is scored and written, then 0.
- * Without follow, a pipe that goes quiet gets what is queued written. */
+ * Records go through the events reader (formats, multi-line groups unless
+ * ro->multiline is 0). Follow mode (recs created with follow): lines are
+ * scored when a batch is full or ro->interval seconds after the oldest
+ * queued line arrived, and an open multi-line group is closed when
+ * ro->interval passes without a continuation; the loop waits in poll(2).
+ * When *ro->stop becomes non-zero the input counts as ended: every record
+ * read so far is scored and written, then 0. Without follow, a pipe that
+ * goes quiet gets what is queued written. */
 int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, const lr_score_run_opts *ro,
                           lr_error *err) {
     lr_score_run_opts def;
@@ -864,6 +915,13 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
         lr_score_run_opts_init(&def);
         ro = &def;
     }
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.multiline = ro->multiline;
+    eo.group_timeout = ro->interval;
+    eo.field = ro->field;
+    lr_events *evs = lr_events_new(recs, &eo, err);
+    if (!evs) return err ? err->code : LR_ENOMEM;
     lr_scorer_set_output(s, out);
     struct stat st;
     bool regular = fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -874,18 +932,28 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             lr_records_end_input(recs);
             ended = 1;
         }
-        if (!ro->follow && !regular && s->n_pending > 0 && !lr_records_buffered(recs) && input_is_quiet(in_fd)) {
-            rc = lr_scorer_flush(s, err);
-            if (rc) break;
+        if (!ro->follow && !regular && !lr_records_buffered(recs) && input_is_quiet(in_fd)) {
+            /* a quiet pipe: an open group gets `interval` to go on, then is
+             * closed; what is queued is scored before the read blocks */
+            if (lr_events_open_group(evs)) {
+                struct pollfd p = {.fd = in_fd, .events = POLLIN};
+                if (poll(&p, 1, (int)(ro->interval * 1000.0) + 1) == 0) lr_events_end_group(evs);
+            } else if (s->n_pending > 0) {
+                rc = lr_scorer_flush(s, err);
+                if (rc) break;
+            }
         }
-        lr_record rec;
-        rc = lr_records_next(recs, &rec, err);
+        lr_event ev;
+        rc = lr_events_next(evs, &ev, err);
         if (rc <= 0) break;
         if (rc == 1) {
             int before = s->n_pending;
-            rc = lr_scorer_push_record(s, rec.msg, rec.len, rec.line, rec.truncated, err);
+            rc = lr_scorer_push_event(s, &ev, err);
             if (rc) break;
             if (before == 0 && s->n_pending > 0) oldest = lr__now_s();
+            /* follow: a group handed out with no new group open was closed by
+             * its timeout (it already waited the interval): score it now */
+            if (ro->follow && ro->multiline && !lr_events_open_group(evs)) oldest -= ro->interval;
             if (ro->follow && s->n_pending > 0 && lr__now_s() - oldest >= ro->interval) rc = lr_scorer_flush(s, err);
             if (rc) break;
             continue;
@@ -902,6 +970,10 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             }
             timeout = (int)(left * 1000.0) + 1;
         }
+        if (lr_events_open_group(evs)) { /* its timeout is checked on the next call */
+            int group_ms = (int)(ro->interval * 1000.0 / 4) + 1;
+            if (timeout < 0 || timeout > group_ms) timeout = group_ms;
+        }
         if (regular) {
             int ms = timeout < 0 || timeout > 100 ? 100 : timeout;
             struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
@@ -914,6 +986,9 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             (void)poll(&p, 1, timeout);
         }
     }
+    s->stat_malformed = lr_events_malformed(evs);
+    s->stat_cut = lr_events_groups_cut(evs);
+    lr_events_free(evs);
     if (rc < 0) {
         /* a read error: still deliver what was read, then report it */
         lr_error keep = err ? *err : (lr_error){0};

@@ -96,7 +96,7 @@ n, errs = 0, []
 for i, raw in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     o = json.loads(raw)
     keys = list(o)
-    want = ["line", "risk_label", "risk_score", "probabilities"] + (["logits"] if "logits" in o else [])
+    want = ["line", "line_end", "risk_label", "risk_score", "probabilities"] + (["logits"] if "logits" in o else [])
     if keys != want: errs.append(f"line {i}: keys {keys}")
     if o["line"] != i: errs.append(f"line {i}: numbered {o['line']}")
     p = o["probabilities"]
@@ -115,7 +115,7 @@ check '[ "$res" = "ok $n_in" ]' "hostile outputs well formed: $res"
 # first 64 KiB
 printf 'windows line WARN disk pressure\n' >"$out/lf.log"
 "$bin" score -m "$model" -i "$out/lf.log" >"$out/lf.jsonl"
-check '[ "$(sed -n 3p "$out/hostile.jsonl" | cut -d, -f2-)" = "$(cut -d, -f2- "$out/lf.jsonl")" ]' \
+check '[ "$(sed -n 3p "$out/hostile.jsonl" | cut -d, -f3-)" = "$(cut -d, -f3- "$out/lf.jsonl")" ]' \
     "CRLF line scores like the LF line"
 
 # ---------------------------------------------------------------- batching / threads
@@ -201,7 +201,7 @@ if $PY -c 'import torch' 2>/dev/null && "$bin" tokenize --help >/dev/null 2>&1; 
     head -n 300 "$corpus" >"$out/ref.log"
     "$bin" score -m "$model" -i "$out/ref.log" --logits >"$out/ref_score.jsonl"
     maxlen=$($PY -c 'import json,sys; print(min(128, json.load(open(sys.argv[1]))["max_position_embeddings"]))' "$tiny/config.json")
-    "$bin" tokenize --vocab "$out/tiny/vocab.txt" --max-len "$maxlen" -i "$out/ref.log" >"$out/ref_tok.jsonl"
+    "$bin" tokenize --vocab "$out/tiny/vocab.txt" --max-len "$maxlen" --input-format auto -i "$out/ref.log" >"$out/ref_tok.jsonl"
     res=$($PY - "$PWD/tools" "$out/tiny" "$out/ref_tok.jsonl" "$out/ref_score.jsonl" <<'EOF' 2>&1
 import json, sys
 sys.path.insert(0, sys.argv[1])

@@ -95,7 +95,7 @@ n_gb=$($PY -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.count(b"\
 sc -i "$out/garbage.bin" --echo --input-format raw >"$out/garbage.jsonl" 2>"$out/err.txt"
 res=$(q "$out/garbage.jsonl" '[o["line"] for o in r] == list(range(1, len(r) + 1)) and len(r)')
 check '[ "$res" = "$n_gb" ]' "1 MB of binary garbage: $n_gb lines, one valid JSON output each, in order ($res)"
-sc -i "$out/garbage.bin" >"$out/garbage_auto.jsonl" 2>"$out/err.txt"
+sc -i "$out/garbage.bin" --multiline off >"$out/garbage_auto.jsonl" 2>"$out/err.txt"
 check '[ $? -eq 0 ] && [ "$(wc -l <"$out/garbage_auto.jsonl")" -eq "$n_gb" ]' "binary garbage with auto detection: $n_gb outputs"
 
 # ---------------------------------------------------------------- CRI
@@ -108,7 +108,7 @@ this is not a CRI line
 2024-05-01T10:00:02Z stdout P dangling at EOF
 EOF
 truncate -s -1 "$out/cri.log" # no final newline either
-sc -i "$out/cri.log" --echo >"$out/cri.jsonl" 2>"$out/err.txt"
+sc -i "$out/cri.log" --input-format cri --echo >"$out/cri.jsonl" 2>"$out/err.txt"
 res=$(q "$out/cri.jsonl" '[(o["line"], o["message"]) for o in r]')
 check '[ "$res" = "[(1, '"'"'kubelet ERROR failed to pull image'"'"'), (2, '"'"'part one, part two, the end'"'"'), (5, '"'"'this is not a CRI line'"'"'), (6, '"'"'dangling at EOF'"'"')]" ]' \
     "CRI: partials joined, the record keeps its first line, dangling partial at EOF emitted: $res"
@@ -124,20 +124,20 @@ long=$(head -c 20000 /dev/zero | tr '\0' 'y')
     printf '{"log":"%s\\n","stream":"stdout","time":"t"}\n' "${long:16384}"
     printf '{"log": truncated garbage\n'
 } >"$out/docker.log"
-sc -i "$out/docker.log" --echo --stats >"$out/docker.jsonl" 2>"$out/err.txt"
+sc -i "$out/docker.log" --input-format docker --echo --stats >"$out/docker.jsonl" 2>"$out/err.txt"
 res=$(q "$out/docker.jsonl" '[(o["line"], len(o["message"])) for o in r]')
 check '[ "$res" = "[(1, 18), (2, 20000), (4, 25)]" ]' "docker: 16 KiB pieces joined, \\n stripped, malformed line raw: $res"
 check 'grep -q "format docker, 3 records, 3 written, 1 malformed" "$out/err.txt"' "docker: --stats line: $(cat "$out/err.txt")"
 printf '%s\n' '{"level":"error","msg":"connection refused"}' '{"level":"info","message":"all good","msg":"x"}' \
     'not json at all' '{"ctx":{"text":"nested"},"msg":"y"}' >"$out/j.log"
-sc -i "$out/j.log" --echo >"$out/j.jsonl" 2>"$out/err.txt"
+sc -i "$out/j.log" --input-format jsonl --echo >"$out/j.jsonl" 2>"$out/err.txt"
 res=$(q "$out/j.jsonl" '[o["message"] for o in r]')
-check '[ "$res" = "['"'"'connection refused'"'"', '"'"'all good'"'"', '"'"'not json at all'"'"', '"'"'y'"'"']" ]' "jsonl: message, then msg: $res"
+check '[ "$res" = "['"'"'ERROR connection refused'"'"', '"'"'INFO all good'"'"', '"'"'not json at all'"'"', '"'"'y'"'"']" ]' "jsonl: level, then message, then msg: $res"
 check 'grep -q "warning: 1 malformed jsonl" "$out/err.txt"' "jsonl: malformed line counted"
-sc -i "$out/j.log" --field ctx.text --echo >"$out/jf.jsonl" 2>"$out/err.txt"
+sc -i "$out/j.log" --input-format jsonl --field ctx.text --echo >"$out/jf.jsonl" 2>"$out/err.txt"
 res=$(q "$out/jf.jsonl" '[o["message"] for o in r][3]')
 check '[ "$res" = "'"'"'nested'"'"'" ] && grep -q "warning: 3 malformed" "$out/err.txt"' "jsonl --field ctx.text (dotted path): $res"
-printf 'connection refused\nall good\nnot json at all\ny\n' | sc >"$out/j_raw.jsonl"
+printf 'ERROR connection refused\nINFO all good\nnot json at all\ny\n' | sc >"$out/j_raw.jsonl"
 check '[ "$(same_scores "$out/j.jsonl" "$out/j_raw.jsonl")" = ok ]' "jsonl messages score like the same raw lines"
 
 # ---------------------------------------------------------------- CSV in and out

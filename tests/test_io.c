@@ -248,7 +248,7 @@ static char *stream(const char *in, const lr_prep_stream_opts *o, int *rc, lr_er
 }
 
 static void test_stream_jsonl(void) {
-    lr_prep_stream_opts o = {1, LR_FORMAT_JSONL, LR_FORMAT_JSONL, NULL, 0};
+    lr_prep_stream_opts o = {1, LR_FORMAT_JSONL, LR_FORMAT_JSONL, NULL, 0, NULL, 0};
     int rc;
     char *out = stream("ERROR \"x\"\tsegfault\n\nsshd[7]: \x01\n", &o, &rc, NULL);
     T_EQ_INT(rc, 0);
@@ -263,7 +263,7 @@ static void test_stream_jsonl(void) {
 }
 
 static void test_stream_csv(void) {
-    lr_prep_stream_opts o = {1, LR_FORMAT_CSV, LR_FORMAT_CSV, "msg", 0};
+    lr_prep_stream_opts o = {1, LR_FORMAT_CSV, LR_FORMAT_CSV, "msg", 0, NULL, 0};
     int rc;
     char *out = stream("id,msg\n1,\"WARN a, b\"\n2,\"two\nlines\"\n3,plain\n", &o, &rc, NULL);
     T_EQ_INT(rc, 0);

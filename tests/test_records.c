@@ -150,6 +150,10 @@ static void test_cri_records(void) {
     int n = recs_of(in, LR_REC_AUTO, NULL, NULL, 0, out, sizeof out, &f, &bad);
     T_EQ_INT((int)f, LR_REC_CRI);
     T_EQ_INT(n, 7);
+    /* auto decides per line: the plain lines are raw records, not malformed */
+    T_EQ_STR(out, "1:|2:first|3:part-end|6:garbage line|7:open|8:not cri|9:dangling");
+    T_EQ_INT((int)bad, 0);
+    n = recs_of(in, LR_REC_CRI, NULL, NULL, 0, out, sizeof out, &f, &bad);
     T_EQ_STR(out, "1:|2:first|3:part-end|!6:garbage line|7:open|!8:not cri|9:dangling");
     T_EQ_INT((int)bad, 2);
     /* forced raw keeps the CRI prefix */
@@ -181,8 +185,8 @@ static void test_docker_records(void) {
     T_CHECK(strncmp(out, "1:short|2:xxxx", 14) == 0);
     const char *p = strchr(out + 8, '|');
     T_CHECK(p && (size_t)(p - (out + 10)) == big); /* the whole line, joined */
-    T_EQ_STR(p, "|5:crlf|!6:not json");
-    T_EQ_INT((int)bad, 1);
+    T_EQ_STR(p, "|5:crlf|6:not json");
+    T_EQ_INT((int)bad, 0);
     /* the same with a 20000-byte cap: joined message cut at the cap */
     lr_records_opts o;
     lr_records_opts_init(&o);
@@ -214,6 +218,9 @@ static void test_jsonl_records(void) {
     int n = recs_of(in, LR_REC_AUTO, NULL, NULL, 0, out, sizeof out, &f, &bad);
     T_EQ_INT((int)f, LR_REC_JSONL);
     T_EQ_INT(n, 6);
+    T_EQ_STR(out, "1:boom|2:second|3:{\"other\":1}|4:{broken|5:|6:third");
+    T_EQ_INT((int)bad, 0);
+    n = recs_of(in, LR_REC_JSONL, NULL, NULL, 0, out, sizeof out, &f, &bad);
     T_EQ_STR(out, "1:boom|2:second|!3:{\"other\":1}|!4:{broken|5:|6:third");
     T_EQ_INT((int)bad, 2);
     n = recs_of("{\"k\":{\"m\":\"nested\"},\"message\":\"top\"}\n", LR_REC_AUTO, "k.m", NULL, 0, out, sizeof out,
@@ -267,11 +274,11 @@ static void test_follow_pipe(void) {
     T_EQ_INT(lr_records_next(r, &rec, NULL), 2); /* no '\n' yet */
     T_EQ_INT((int)write(p[1], "\n2024-01-02T03:04:05Z stdout F b\nraw", 36), 36);
     T_EQ_INT(lr_records_next(r, &rec, NULL), 1);
-    T_CHECK(rec.len == 2 && memcmp(rec.msg, "ab", 2) == 0 && rec.line == 1);
+    T_CHECK(rec.len == 2 && memcmp(rec.msg, "ab", 2) == 0 && rec.line == 1 && rec.line_end == 2);
     T_EQ_INT(lr_records_next(r, &rec, NULL), 2); /* "raw" is incomplete */
     lr_records_end_input(r);                     /* SIGTERM: what was read still comes out */
     T_EQ_INT(lr_records_next(r, &rec, NULL), 1);
-    T_CHECK(rec.len == 3 && memcmp(rec.msg, "raw", 3) == 0 && rec.malformed && rec.line == 3);
+    T_CHECK(rec.len == 3 && memcmp(rec.msg, "raw", 3) == 0 && !rec.malformed && rec.line == 3);
     T_EQ_INT(lr_records_next(r, &rec, NULL), 0);
     lr_records_free(r);
     close(p[0]);

@@ -12,7 +12,8 @@
 static const char *usage_text(int with_label) {
     return with_label
                ? "usage: logrisk label [-i FILE] [-o FILE] [--rules FILE] [--format jsonl|csv]\n"
-                 "                     [--input-format raw|csv] [--column NAME] [--max-line BYTES]\n"
+                 "                     [--input-format F] [--column NAME] [--max-line BYTES]\n"
+                 "                     [--multiline on|off]\n"
                  "\n"
                  "Masks each log line, finds its level and gives it a weak risk label 0..10\n"
                  "from the rules (SPEC §2, §3). One record per input line, in order:\n"
@@ -23,11 +24,17 @@ static const char *usage_text(int with_label) {
                  "  --rules FILE         YAML rules (default: the built-in seed rules;\n"
                  "                       see models/rules/k8s.yaml for an extended set)\n"
                  "  --format jsonl|csv   output format; csv writes text,level_raw,label\n"
-                 "  --input-format raw|csv   raw log lines (default) or a CSV file with a header\n"
+                 "  --input-format F     raw (default: each line as it is), csv (a table with a\n"
+                 "                       header), or a log format as for score: auto, cri, docker,\n"
+                 "                       jsonl, logfmt, klog, syslog, log4j; these write each\n"
+                 "                       event's canonical rendering (level, message, error) with\n"
+                 "                       \"line\" and \"line_end\" (docs/events.md)\n"
                  "  --column NAME        with --input-format csv: the column holding the line (text)\n"
                  "  --max-line BYTES     cut lines longer than this (default: no limit)\n"
+                 "  --multiline on|off   log formats: join stack traces and indented lines (on)\n"
                : "usage: logrisk preprocess [-i FILE] [-o FILE] [--rules FILE] [--format jsonl|csv]\n"
-                 "                          [--input-format raw|csv] [--column NAME] [--max-line BYTES]\n"
+                 "                          [--input-format F] [--column NAME] [--max-line BYTES]\n"
+                 "                          [--multiline on|off]\n"
                  "\n"
                  "Masks each log line (timestamps, ids, IPs, pids, paths) and finds its level\n"
                  "(SPEC §2). One record per input line, in order:\n"
@@ -37,21 +44,26 @@ static const char *usage_text(int with_label) {
                  "  -o FILE              output (default or '-': standard output)\n"
                  "  --rules FILE         YAML rules (default: the built-in seed rules)\n"
                  "  --format jsonl|csv   output format; csv writes text,level_raw\n"
-                 "  --input-format raw|csv   raw log lines (default) or a CSV file with a header\n"
+                 "  --input-format F     raw (default: each line as it is), csv (a table with a\n"
+                 "                       header), or a log format as for score: auto, cri, docker,\n"
+                 "                       jsonl, logfmt, klog, syslog, log4j; these write each\n"
+                 "                       event's canonical rendering (level, message, error) with\n"
+                 "                       \"line\" and \"line_end\" (docs/events.md)\n"
                  "  --column NAME        with --input-format csv: the column holding the line (text)\n"
-                 "  --max-line BYTES     cut lines longer than this (default: no limit)\n";
+                 "  --max-line BYTES     cut lines longer than this (default: no limit)\n"
+                 "  --multiline on|off   log formats: join stack traces and indented lines (on)\n";
 }
 
 int lr_cli_prep_main(int argc, char **argv, int with_label) {
     const char *cmd = with_label ? "label" : "preprocess";
     const char *in_path = NULL, *out_path = NULL, *rules_path = NULL;
-    lr_prep_stream_opts opts = {with_label, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0};
+    lr_prep_stream_opts opts = {with_label, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0, NULL, 0};
     int column_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(usage_text(with_label), 1);
         static const char *const with_value[] = {"-i", "-o", "--rules", "--format", "--input-format", "--column",
-                                                 "--max-line"};
+                                                 "--max-line", "--multiline"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
             if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
@@ -80,8 +92,24 @@ int lr_cli_prep_main(int argc, char **argv, int with_label) {
                 return lr_cli_usage(usage_text(with_label), 0);
             }
             opts.max_line = (size_t)n;
+        } else if (strcmp(opt, "--multiline") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "logrisk %s: --multiline must be on or off, not '%s'\n\n", cmd, v);
+                return lr_cli_usage(usage_text(with_label), 0);
+            }
+            opts.single_line = strcmp(v, "off") == 0;
+        } else if (strcmp(opt, "--input-format") == 0 && strcmp(v, "raw") != 0 && strcmp(v, "csv") != 0) {
+            lr_rec_format f;
+            if (lr_records_parse_format(v, &f)) {
+                fprintf(stderr, "logrisk %s: --input-format must be raw, csv, auto, cri, docker, jsonl, logfmt, "
+                                "klog, syslog or log4j, not '%s'\n\n", cmd, v);
+                return lr_cli_usage(usage_text(with_label), 0);
+            }
+            opts.input_format = v;
+            opts.in_format = LR_FORMAT_JSONL;
         } else {
             int *dst = strcmp(opt, "--format") == 0 ? &opts.out_format : &opts.in_format;
+            if (dst == &opts.in_format) opts.input_format = NULL;
             const char *first = dst == &opts.out_format ? "jsonl" : "raw";
             if (strcmp(v, first) == 0) {
                 *dst = LR_FORMAT_JSONL;

@@ -14,27 +14,31 @@
 
 static const char score_usage[] =
     "usage: logrisk score [-m model.lrm] [-i FILE|-] [-o FILE] [--threads N] [--batch N]\n"
-    "                     [--input-format auto|raw|cri|docker|jsonl|csv] [--field PATH]\n"
+    "                     [--input-format F] [--multiline on|off] [--field PATH]\n"
     "                     [--column NAME] [--format jsonl|csv] [--echo] [--logits]\n"
     "                     [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
     "                     [--cache N] [--stats] [--verify]\n"
     "\n"
-    "Scores every input record with the model: one JSON object per record, in input order:\n"
-    "  {\"line\":N,\"risk_label\":L,\"risk_score\":S,\"probabilities\":[...]}\n"
-    "N is the input line where the record starts (from 1); L is the most likely class (a\n"
-    "number for risk models whose labels are 0..C-1, else the label name); S is the\n"
-    "expected class index.\n"
+    "Scores every input event with the model: one JSON object per event, in input order:\n"
+    "  {\"line\":N,\"line_end\":E,\"risk_label\":L,\"risk_score\":S,\"probabilities\":[...]}\n"
+    "N and E are the first and last input lines of the event (from 1; a stack trace\n"
+    "is one event); L is the most likely class (a number for risk models whose labels\n"
+    "are 0..C-1, else the label name); S is the expected class index. The model reads\n"
+    "the event's level, message and error detail (docs/events.md).\n"
     "\n"
     "  -m, --model FILE     the model (.lrm); default: the one built into this binary\n"
     "  -i, --input FILE     the log (default or '-': standard input)\n"
     "  -o, --output FILE    where to write (default: standard output)\n"
-    "  --input-format F     auto (default: decided on the first non-empty line), raw,\n"
-    "                       cri (Kubernetes), docker (json-file), jsonl, csv\n"
+    "  --input-format F     auto (default: decided per line), raw (each line as it is),\n"
+    "                       cri (Kubernetes), docker (json-file), jsonl, csv, logfmt,\n"
+    "                       klog, syslog (RFC 3164 / 5424), log4j (also logback, Python)\n"
+    "  --multiline on|off   join stack traces and indented lines to the line that\n"
+    "                       starts them (default on; raw and csv input: one per line)\n"
     "  --field PATH         jsonl: the message field, dotted path allowed\n"
     "                       (default: message, msg, log)\n"
     "  --column NAME        csv: the message column (header name or 1-based number)\n"
     "  --format F           jsonl (default) or csv (with a header line)\n"
-    "  --echo               also write \"message\": the record's message as scored\n"
+    "  --echo               also write \"message\": the event as rendered for the model\n"
     "  --logits             also write \"logits\":[...]\n"
     "  --top-k K            also write \"top\":[{\"label\":L,\"p\":P},...], the K likeliest\n"
     "  --min-risk N         write only records with risk_label >= N or risk_score >= N\n"
@@ -143,11 +147,17 @@ int lr_cmd_score(int argc, char **argv) {
             if (lr_cli_parse_int(v, 1, 256, &opts.batch)) bad = "a number 1..256";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--input-format", &m)) || m) {
             if (!v) goto missing;
-            if (lr_records_parse_format(v, &ropts.format)) bad = "auto, raw, cri, docker, jsonl or csv";
+            if (lr_records_parse_format(v, &ropts.format))
+                bad = "auto, raw, cri, docker, jsonl, csv, logfmt, klog, syslog or log4j";
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--multiline", &m)) || m) {
+            if (!v) goto missing;
+            if (strcmp(v, "on") == 0) run.multiline = 1;
+            else if (strcmp(v, "off") == 0) run.multiline = 0;
+            else bad = "on or off";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--field", &m)) || m) {
             if (!v) goto missing;
             if (!*v) bad = "a field name";
-            ropts.field = v;
+            ropts.field = run.field = v;
         } else if ((v = opt_value(argc, argv, &i, NULL, "--column", &m)) || m) {
             if (!v) goto missing;
             if (!*v) bad = "a column name or number";
@@ -232,7 +242,8 @@ int lr_cmd_score(int argc, char **argv) {
         uint64_t lines = 0, cut = 0, hits = 0, lookups = 0, written = 0;
         lr_scorer_stats(scorer, &lines, NULL, &cut);
         lr_scorer_cache_stats(scorer, &hits, &lookups, &written);
-        uint64_t bad = lr_records_malformed(recs);
+        uint64_t bad = 0, groups_cut = 0;
+        lr_scorer_event_stats(scorer, &bad, &groups_cut);
         if (bad > 0)
             fprintf(stderr, "logrisk score: warning: %llu malformed %s record(s) scored as raw text\n",
                     (unsigned long long)bad, lr_records_format_name(lr_records_format(recs)));
@@ -241,10 +252,11 @@ int lr_cmd_score(int argc, char **argv) {
             lr_model_get_info(model, &info);
             fprintf(stderr,
                     "logrisk score: stats: format %s, %llu records, %llu written, %llu malformed, "
-                    "%llu truncated, %.3f s, %.1f lines/s, cache %llu/%llu hits (%.1f%%), "
+                    "%llu truncated, %llu groups cut, %.3f s, %.1f lines/s, cache %llu/%llu hits (%.1f%%), "
                     "weights %s, kernels %s (int8/bf16: %s)\n",
                     lr_records_format_name(lr_records_format(recs)), (unsigned long long)lines,
-                    (unsigned long long)written, (unsigned long long)bad, (unsigned long long)cut, dt,
+                    (unsigned long long)written, (unsigned long long)bad, (unsigned long long)cut,
+                    (unsigned long long)groups_cut, dt,
                     dt > 0 ? (double)lines / dt : 0.0, (unsigned long long)hits, (unsigned long long)lookups,
                     lookups ? 100.0 * (double)hits / (double)lookups : 0.0, info.dtype,
                     lr_kernel_path(), lr_qkernel_path());

@@ -1,9 +1,11 @@
 /*
  * cmd_tokenize.c — `logrisk tokenize`: the WordPiece tokens and ids of each
- * input line, as the model sees them. Flags only; masking is lr_prep_line,
- * tokenizing lr_tok_encode.
+ * input event, as the model sees them. Flags only; the input is read with
+ * the records and events readers and each event encoded with
+ * lr_event_encode (rendering, masks, window), the code `score` uses.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,11 +15,14 @@
 
 static const char usage[] =
     "usage: logrisk tokenize --vocab VOCAB.txt [-i FILE] [-o FILE] [--no-mask]\n"
-    "                        [--rules FILE] [--max-len N]\n"
+    "                        [--rules FILE] [--max-len N] [--input-format F]\n"
+    "                        [--multiline on|off]\n"
     "\n"
     "Tokenizes each line with BERT uncased WordPiece (Hugging Face compatible).\n"
     "One JSON object per input line, in order, ids with [CLS] and [SEP]:\n"
     "  {\"tokens\":[\"[CLS]\",...,\"[SEP]\"],\"ids\":[2,...,3]}\n"
+    "With a log --input-format, one object per event (its canonical rendering, as\n"
+    "score reads it, docs/events.md) with \"line\" and \"line_end\" added.\n"
     "\n"
     "  --vocab FILE   vocab.txt, one token a line (e.g. from 'logrisk vocab')\n"
     "  -i FILE        input (default or '-': standard input)\n"
@@ -26,11 +31,15 @@ static const char usage[] =
     "                 IPs, pids and paths (mask tokens typed in the line still\n"
     "                 count as single tokens)\n"
     "  --rules FILE   YAML rules for masking (default: the built-in rules)\n"
-    "  --max-len N    sequence length with [CLS] and [SEP], 2..65536 (default 128)\n";
+    "  --max-len N    sequence length with [CLS] and [SEP], 2..65536 (default 128)\n"
+    "  --input-format F  raw (default: each line as it is), or as for score: auto,\n"
+    "                 cri, docker, jsonl, csv, logfmt, klog, syslog, log4j\n"
+    "  --multiline on|off  log formats: join stack traces and indented lines (on)\n";
 
 int lr_cmd_tokenize(int argc, char **argv) {
     const char *vocab = NULL, *in_path = NULL, *out_path = NULL, *rules_path = NULL;
-    int mask = 1, max_len = LR_TOK_MAX_LEN;
+    int mask = 1, max_len = LR_TOK_MAX_LEN, multiline = 1;
+    lr_rec_format fmt = LR_REC_RAW;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(usage, 1);
@@ -38,7 +47,8 @@ int lr_cmd_tokenize(int argc, char **argv) {
             mask = 0;
             continue;
         }
-        static const char *const with_value[] = {"--vocab", "-i", "-o", "--rules", "--max-len"};
+        static const char *const with_value[] = {"--vocab", "-i", "-o", "--rules", "--max-len", "--input-format",
+                                                 "--multiline"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
             if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
@@ -54,7 +64,18 @@ int lr_cmd_tokenize(int argc, char **argv) {
         else if (strcmp(opt, "-i") == 0) in_path = v;
         else if (strcmp(opt, "-o") == 0) out_path = v;
         else if (strcmp(opt, "--rules") == 0) rules_path = v;
-        else {
+        else if (strcmp(opt, "--input-format") == 0) {
+            if (lr_records_parse_format(v, &fmt)) {
+                fprintf(stderr, "logrisk tokenize: unknown --input-format '%s'\n\n", v);
+                return lr_cli_usage(usage, 0);
+            }
+        } else if (strcmp(opt, "--multiline") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "logrisk tokenize: --multiline must be on or off, not '%s'\n\n", v);
+                return lr_cli_usage(usage, 0);
+            }
+            multiline = strcmp(v, "on") == 0;
+        } else {
             char *end;
             long n = strtol(v, &end, 10);
             if (*v == '\0' || *end != '\0' || n < 2 || n > 65536) {
@@ -77,43 +98,44 @@ int lr_cmd_tokenize(int argc, char **argv) {
     int status = 1, in_fd = 0;
     lr_tok *tok = NULL;
     lr_rules *rules = NULL;
-    lr_prep *prep = NULL;
-    lr_io_reader *reader = NULL;
+    lr_event_encoder *enc = NULL;
+    lr_records *recs = NULL;
+    lr_events *evs = NULL;
     int32_t *ids = NULL;
     FILE *out = NULL;
     lr__buf buf;
     lr__buf_init(&buf);
 
     if (!(tok = lr_tok_load(vocab, &err))) goto fail;
-    if (mask) {
-        rules = rules_path ? lr_rules_load(rules_path, &err) : lr_rules_default(&err);
-        if (!rules || !(prep = lr_prep_new(rules, &err))) goto fail;
-    }
+    if (mask && !(rules = rules_path ? lr_rules_load(rules_path, &err) : lr_rules_default(&err))) goto fail;
+    /* no byte cap: a raw line is tokenized whole, as before the events reader */
+    if (!(enc = lr_event_encoder_new(rules, tok, max_len, SIZE_MAX / 8, &err))) goto fail;
     if (in_path && strcmp(in_path, "-") != 0 && (in_fd = open(in_path, O_RDONLY)) < 0) {
         lr_cli_fail("tokenize: cannot open '%s'", in_path);
         goto done;
     }
-    if (!(reader = lr_io_reader_new(in_fd, 0, &err))) goto fail;
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = fmt;
+    ro.max_bytes = SIZE_MAX / 8;
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.multiline = multiline;
+    if (!(recs = lr_records_new(in_fd, &ro, &err)) || !(evs = lr_events_new(recs, &eo, &err))) goto fail;
     if (!(ids = malloc((size_t)max_len * sizeof *ids))) {
         lr_cli_fail("tokenize: out of memory");
         goto done;
     }
     if (!(out = lr_cli_open_out(out_path, "tokenize"))) goto done;
 
-    const char *line;
-    size_t len;
+    lr_event ev;
     int rc;
-    while ((rc = lr_io_read_line(reader, &line, &len, NULL, &err)) == 1) {
-        if (prep) {
-            lr_line_info info;
-            if (lr_prep_line(prep, line, len, &info) != 0) {
-                lr_cli_fail("tokenize: out of memory");
-                goto done;
-            }
-            line = info.text;
-            len = info.text_len;
+    while ((rc = lr_events_next(evs, &ev, &err)) == 1) {
+        int n = lr_event_encode(enc, &ev, ids, NULL);
+        if (n < 0) {
+            lr_cli_fail("tokenize: out of memory");
+            goto done;
         }
-        int n = lr_tok_encode(tok, line, len, max_len, ids);
         lr__buf_clear(&buf);
         int bad = lr__buf_puts(&buf, "{\"tokens\":[");
         for (int k = 0; k < n && !bad; k++) {
@@ -123,7 +145,11 @@ int lr_cmd_tokenize(int argc, char **argv) {
         }
         bad = bad || lr__buf_puts(&buf, "],\"ids\":[");
         for (int k = 0; k < n && !bad; k++) bad = lr__buf_printf(&buf, k ? ",%d" : "%d", (int)ids[k]);
-        bad = bad || lr__buf_puts(&buf, "]}\n");
+        bad = bad || lr__buf_putc(&buf, ']');
+        if (fmt != LR_REC_RAW)
+            bad = bad || lr__buf_printf(&buf, ",\"line\":%llu,\"line_end\":%llu", (unsigned long long)ev.line,
+                                        (unsigned long long)ev.line_end);
+        bad = bad || lr__buf_puts(&buf, "}\n");
         if (bad) {
             lr_cli_fail("tokenize: out of memory");
             goto done;
@@ -141,8 +167,9 @@ done:
     if (in_fd > 0) close(in_fd);
     free(ids);
     lr__buf_free(&buf);
-    lr_io_reader_free(reader);
-    lr_prep_free(prep);
+    lr_events_free(evs);
+    lr_records_free(recs);
+    lr_event_encoder_free(enc);
     lr_rules_free(rules);
     lr_tok_free(tok);
     return status;

@@ -1,0 +1,808 @@
+/*
+ * event.c — the canonical event: one parser per record format, and the one
+ * rendering of an event that the model reads (docs/events.md).
+ *
+ * Design
+ *  - A record's text becomes an lr__ev: time, level, source, message and
+ *    error detail, its strings copied (and unescaped) into the event's own
+ *    arena in that order, the error detail last so that a multi-line group
+ *    (events.c) can append its continuation lines to it.
+ *  - Formats: JSON objects (zap, logrus, slog, bunyan/pino, structlog ...),
+ *    logfmt, klog (text and structured "msg" key=value), RFC 3164 and RFC
+ *    5424 syslog (with or without PRI, classic or ISO timestamps), and the
+ *    log4j / logback / Python-logging line. A syslog message is parsed again
+ *    for JSON, klog or logfmt (the nesting of journald and rsyslog files).
+ *  - Levels map to one canonical name per severity (lr_event_level_name):
+ *    "warning", "W", syslog 4 and bunyan 40 all give WARN, so the same event
+ *    renders the same whatever wrote it.
+ *  - Auto detection (lr__ev_parse with LR_REC_AUTO) looks at the first bytes
+ *    only: '{' JSON; '<' digits '>' syslog; a klog letter and four digits
+ *    klog; a level word then ':' Python's default format; a timestamp then
+ *    a log4j/Python header, else a syslog header; '=' in the line logfmt;
+ *    else plain text. Each parser checks the whole shape, and a line that
+ *    fails all of them is plain text: its message is the line itself, so
+ *    plain lines render exactly as they are (the seed behaviour).
+ *  - Nothing here allocates except the arena; nothing prints.
+ */
+#include "event.h"
+
+#include <string.h>
+
+#include "json.h"
+
+/* ------------------------------------------------------------ levels */
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int eq_nocase(const char *a, size_t n, const char *b) {
+    size_t m = strlen(b);
+    if (n != m) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)a[i]) != b[i]) return 0;
+    return 1;
+}
+
+static const char *const syslog_levels[8] = {"EMERG", "ALERT", "CRITICAL", "ERROR",
+                                             "WARN",  "NOTICE", "INFO",   "DEBUG"};
+
+/* The canonical level of a number: bunyan/pino 10..60, syslog 0..7. */
+static const char *level_of_number(long v) {
+    switch (v) {
+    case 10: return "TRACE";
+    case 20: return "DEBUG";
+    case 30: return "INFO";
+    case 40: return "WARN";
+    case 50: return "ERROR";
+    case 60: return "FATAL";
+    default: return v >= 0 && v <= 7 ? syslog_levels[v] : NULL;
+    }
+}
+
+const char *lr_event_level_name(const char *w, size_t n) {
+    static const struct {
+        const char *word, *level;
+    } words[] = {
+        {"trace", "TRACE"},   {"trc", "TRACE"},     {"debug", "DEBUG"},         {"dbg", "DEBUG"},
+        {"info", "INFO"},     {"inf", "INFO"},      {"information", "INFO"},    {"informational", "INFO"},
+        {"notice", "NOTICE"}, {"warn", "WARN"},     {"warning", "WARN"},        {"wrn", "WARN"},
+        {"error", "ERROR"},   {"err", "ERROR"},     {"eror", "ERROR"},          {"severe", "ERROR"},
+        {"crit", "CRITICAL"}, {"critical", "CRITICAL"}, {"alert", "ALERT"},     {"fatal", "FATAL"},
+        {"ftl", "FATAL"},     {"panic", "PANIC"},   {"dpanic", "PANIC"},        {"emerg", "EMERG"},
+        {"emergency", "EMERG"},
+    };
+    if (!w || n == 0 || n > 13) return NULL;
+    if (w[0] >= '0' && w[0] <= '9') {
+        long v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (w[i] < '0' || w[i] > '9') return NULL;
+            v = v * 10 + (w[i] - '0');
+        }
+        return level_of_number(v);
+    }
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (eq_nocase(w, n, words[i].word)) return words[i].level;
+    return NULL;
+}
+
+/* ------------------------------------------------------------ the event */
+
+void lr__ev_init(lr__ev *ev) {
+    memset(ev, 0, sizeof *ev);
+    lr__buf_init(&ev->arena);
+}
+
+void lr__ev_free(lr__ev *ev) { lr__buf_free(&ev->arena); }
+
+void lr__ev_clear(lr__ev *ev) {
+    lr__buf_clear(&ev->arena);
+    ev->t_off = ev->t_len = ev->s_off = ev->s_len = ev->m_off = ev->m_len = ev->e_off = 0;
+    ev->level = NULL;
+    ev->format = LR_REC_RAW;
+}
+
+void lr__ev_view(const lr__ev *ev, lr_event *out) {
+    const char *a = ev->arena.data ? ev->arena.data : "";
+    out->time = a + ev->t_off;
+    out->time_len = ev->t_len;
+    out->level = ev->level;
+    out->source = a + ev->s_off;
+    out->source_len = ev->s_len;
+    out->message = a + ev->m_off;
+    out->message_len = ev->m_len;
+    out->error = a + ev->e_off;
+    out->error_len = ev->arena.len - ev->e_off;
+    out->format = ev->format;
+}
+
+/* Append a value to the arena; `quoted`: decode the escapes of a Go /
+ * logfmt quoted string (\" \\ \n \t \r \xNN \uNNNN, others kept). */
+static int put_val(lr__buf *b, const char *p, size_t n, int quoted) {
+    if (!quoted) return lr__buf_put(b, p, n);
+    if (lr__buf_reserve(b, n)) return LR_ENOMEM;
+    size_t i = 0;
+    while (i < n) {
+        const char *bs = memchr(p + i, '\\', n - i);
+        size_t run = bs ? (size_t)(bs - (p + i)) : n - i;
+        if (run && lr__buf_put(b, p + i, run)) return LR_ENOMEM;
+        i += run;
+        if (i >= n) break;
+        char c = i + 1 < n ? p[i + 1] : '\\';
+        int rc = 0;
+        size_t used = 2;
+        switch (c) {
+        case 'n': rc = lr__buf_putc(b, '\n'); break;
+        case 't': rc = lr__buf_putc(b, '\t'); break;
+        case 'r': rc = lr__buf_putc(b, '\r'); break;
+        case '"': rc = lr__buf_putc(b, '"'); break;
+        case '\\': rc = lr__buf_putc(b, '\\'); break;
+        case 'x':
+        case 'u': {
+            size_t nd = c == 'x' ? 2 : 4;
+            unsigned v = 0, ok = i + 2 + nd <= n;
+            for (size_t k = 0; ok && k < nd; k++) {
+                int h = p[i + 2 + k];
+                int d = h >= '0' && h <= '9' ? h - '0' : lower(h) >= 'a' && lower(h) <= 'f' ? lower(h) - 'a' + 10 : -1;
+                if (d < 0) ok = 0;
+                v = v * 16 + (unsigned)(d < 0 ? 0 : d);
+            }
+            if (!ok) {
+                rc = lr__buf_put(b, p + i, 2);
+                break;
+            }
+            used = 2 + nd;
+            if (c == 'x' || v < 0x80) {
+                rc = lr__buf_putc(b, (char)v);
+            } else {
+                char u[3];
+                size_t k = 0;
+                if (v >= 0xd800 && v <= 0xdfff) v = 0xfffd;
+                if (v < 0x800) {
+                    u[k++] = (char)(0xc0 | (v >> 6));
+                } else {
+                    u[k++] = (char)(0xe0 | (v >> 12));
+                    u[k++] = (char)(0x80 | ((v >> 6) & 0x3f));
+                }
+                u[k++] = (char)(0x80 | (v & 0x3f));
+                rc = lr__buf_put(b, u, k);
+            }
+            break;
+        }
+        default: rc = lr__buf_put(b, p + i, i + 1 < n ? 2 : 1); break;
+        }
+        if (rc) return LR_ENOMEM;
+        i += used;
+    }
+    return 0;
+}
+
+/* The fields are written in order: time, source, message, error. */
+static int set_time(lr__ev *ev, const char *p, size_t n) {
+    ev->t_off = ev->arena.len;
+    ev->t_len = n;
+    return lr__buf_put(&ev->arena, p, n);
+}
+
+static int set_source(lr__ev *ev, const char *p, size_t n) {
+    ev->s_off = ev->arena.len;
+    ev->s_len = n;
+    return lr__buf_put(&ev->arena, p, n);
+}
+
+static int set_message(lr__ev *ev, const char *p, size_t n, int quoted) {
+    ev->m_off = ev->arena.len;
+    int rc = put_val(&ev->arena, p, n, quoted);
+    ev->m_len = ev->arena.len - ev->m_off;
+    ev->e_off = ev->arena.len;
+    return rc;
+}
+
+/* Add one piece of error detail ('\n' between pieces). */
+static int add_error(lr__ev *ev, const char *p, size_t n, int quoted) {
+    if (n == 0) return 0;
+    if (ev->arena.len > ev->e_off && lr__buf_putc(&ev->arena, '\n')) return LR_ENOMEM;
+    return put_val(&ev->arena, p, n, quoted);
+}
+
+/* Plain text: the message is the text itself. */
+static int set_plain(lr__ev *ev, const char *text, size_t len) {
+    lr__ev_clear(ev);
+    return set_message(ev, text, len, 0);
+}
+
+/* ------------------------------------------------------------ scanning */
+
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static int digits(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+/* hh:mm:ss[(.|,)frac] at s; its length or 0. */
+static size_t time_of_day(const char *s, size_t len) {
+    if (len < 8 || !digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' || !digits(s + 6, 2)) return 0;
+    size_t i = 8;
+    if (i + 1 < len && (s[i] == '.' || s[i] == ',') && is_digit((unsigned char)s[i + 1])) {
+        i++;
+        while (i < len && is_digit((unsigned char)s[i])) i++;
+    }
+    return i;
+}
+
+/* A zone after a time: Z, +hh:mm, +hhmm, -hh; its length or 0. */
+static size_t zone(const char *s, size_t len) {
+    if (len >= 1 && (s[0] == 'Z' || s[0] == 'z')) return 1;
+    if (len >= 3 && (s[0] == '+' || s[0] == '-') && digits(s + 1, 2)) {
+        if (len >= 6 && s[3] == ':' && digits(s + 4, 2)) return 6;
+        if (len >= 5 && digits(s + 3, 2)) return 5;
+        return 3;
+    }
+    return 0;
+}
+
+static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+size_t lr__ev_timestamp(const char *s, size_t len) {
+    /* YYYY-MM-DD[T ]hh:mm:ss[.frac][zone], also with '/' */
+    if (len >= 19 && digits(s, 4) && (s[4] == '-' || s[4] == '/') && digits(s + 5, 2) && s[7] == s[4] &&
+        digits(s + 8, 2) && (s[10] == 'T' || s[10] == ' ')) {
+        size_t t = time_of_day(s + 11, len - 11);
+        if (!t) return 0;
+        size_t i = 11 + t;
+        return i + zone(s + i, len - i);
+    }
+    /* Mmm [d]d hh:mm:ss (syslog) */
+    if (len >= 15 && s[3] == ' ' && (s[4] == ' ' || is_digit((unsigned char)s[4])) &&
+        is_digit((unsigned char)s[5]) && s[6] == ' ') {
+        int month = 0;
+        for (int m = 0; m < 12 && !month; m++)
+            if (memcmp(s, months + 3 * m, 3) == 0) month = m + 1;
+        size_t t = month ? time_of_day(s + 7, len - 7) : 0;
+        return t ? 7 + t : 0;
+    }
+    /* hh:mm:ss[.frac] (logback's default) */
+    return time_of_day(s, len);
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static const lr__json *json_path(const lr__json *obj, const char *path) {
+    const lr__json *v = lr__json_get(obj, path);
+    if (v) return v;
+    const char *p = path;
+    v = obj;
+    while (v && v->type == LR_JSON_OBJECT) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        v = lr__json_getn(v, p, n);
+        if (!dot) return v;
+        p = dot + 1;
+    }
+    return NULL;
+}
+
+/* The first member of `names` that is a (non-empty) string. */
+static const lr__json *json_first_str(const lr__json *obj, const char *const *names) {
+    for (; *names; names++) {
+        const lr__json *v = json_path(obj, *names);
+        if (v && v->type == LR_JSON_STRING && v->len > 0) return v;
+    }
+    return NULL;
+}
+
+int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+    if (i == len || text[i] != '{') return 0;
+    lr__json_doc *doc = lr__json_parse(text, len, 0, NULL);
+    if (!doc) return 0;
+    const lr__json *root = lr__json_root(doc);
+    int rc = 0;
+    if (root->type != LR_JSON_OBJECT) goto done;
+    static const char *const msg_keys[] = {"message", "msg", "log", "MESSAGE", NULL};
+    static const char *const time_keys[] = {"time", "ts", "timestamp", "@timestamp", "t", NULL};
+    static const char *const source_keys[] = {"logger", "logger_name", "caller", "component", "source",
+                                              "name", "unit", "SYSLOG_IDENTIFIER", NULL};
+    static const char *const level_keys[] = {"level", "severity", "lvl", "levelname", "log.level",
+                                             "log_level", "loglevel", "PRIORITY", NULL};
+    static const char *const err_keys[] = {"err", "error", "exception", "exc_info", "error.message",
+                                           "stack", "stacktrace", "stack_trace", "error.stack_trace", NULL};
+    const lr__json *msg;
+    if (field) {
+        msg = json_path(root, field);
+        if (msg && msg->type != LR_JSON_STRING) msg = NULL;
+    } else {
+        msg = json_first_str(root, msg_keys);
+        if (!msg) { /* an empty message string is still a message */
+            for (int k = 0; msg_keys[k] && !msg; k++) {
+                const lr__json *v = lr__json_get(root, msg_keys[k]);
+                if (v && v->type == LR_JSON_STRING) msg = v;
+            }
+        }
+    }
+    if (!msg) goto done; /* no message: the caller judges the line as text */
+    lr__ev_clear(ev);
+    ev->format = LR_REC_JSONL;
+    for (int k = 0; level_keys[k] && !ev->level; k++) {
+        const lr__json *v = json_path(root, level_keys[k]);
+        if (!v) continue;
+        if (v->type == LR_JSON_STRING) ev->level = lr_event_level_name(v->str, v->len);
+        else if (v->type == LR_JSON_NUMBER && v->is_int && v->i64 >= 0 && v->i64 <= 100)
+            ev->level = level_of_number((long)v->i64);
+    }
+    const lr__json *t = json_first_str(root, time_keys);
+    const lr__json *s = json_first_str(root, source_keys);
+    rc = set_time(ev, t ? t->str : "", t ? t->len : 0);
+    rc = rc ? rc : set_source(ev, s ? s->str : "", s ? s->len : 0);
+    rc = rc ? rc : set_message(ev, msg->str, msg->len, 0);
+    for (int k = 0; err_keys[k] && !rc; k++) {
+        const lr__json *v = json_path(root, err_keys[k]);
+        if (!v || v == msg) continue;
+        if (v->type == LR_JSON_OBJECT) { /* bunyan / pino: {"message", "stack"} */
+            static const char *const inner[] = {"message", "msg", NULL};
+            static const char *const stack[] = {"stack", "stacktrace", "stack_trace", NULL};
+            const lr__json *m = json_first_str(v, inner), *st = json_first_str(v, stack);
+            if (m && !(st && st->len >= m->len && memcmp(st->str, m->str, m->len) == 0))
+                rc = add_error(ev, m->str, m->len, 0);
+            if (st && !rc) rc = add_error(ev, st->str, st->len, 0);
+        } else if (v->type == LR_JSON_STRING) {
+            rc = add_error(ev, v->str, v->len, 0);
+        }
+    }
+    if (rc == 0) rc = 1;
+done:
+    lr__json_free(doc);
+    return rc;
+}
+
+/* ------------------------------------------------------------ logfmt */
+
+/* One key=value pair of logfmt at s[*i]: key span, value span (without
+ * quotes), quoted flag. Returns 1, 0 at end of text, -1 when the text is
+ * not key=value here. */
+typedef struct kv {
+    const char *k, *v;
+    size_t kn, vn;
+    int quoted;
+} kv;
+
+static int next_pair(const char *s, size_t len, size_t *pi, kv *out) {
+    size_t i = *pi;
+    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (i == len) {
+        *pi = i;
+        return 0;
+    }
+    size_t k0 = i;
+    while (i < len && s[i] != '=' && s[i] != ' ' && s[i] != '"' && s[i] != '\t') i++;
+    if (i == k0 || i == len || s[i] != '=') return -1;
+    out->k = s + k0;
+    out->kn = i - k0;
+    i++;
+    if (i < len && s[i] == '"') {
+        size_t v0 = ++i;
+        while (i < len && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+        if (i >= len) return -1;
+        out->v = s + v0;
+        out->vn = i - v0;
+        out->quoted = 1;
+        i++;
+        if (i < len && s[i] != ' ' && s[i] != '\t') return -1;
+    } else {
+        size_t v0 = i;
+        while (i < len && s[i] != ' ' && s[i] != '\t') i++;
+        out->v = s + v0;
+        out->vn = i - v0;
+        out->quoted = 0;
+    }
+    *pi = i;
+    return 1;
+}
+
+static int key_is(const kv *p, const char *const *names) {
+    for (; *names; names++)
+        if (strlen(*names) == p->kn && memcmp(p->k, *names, p->kn) == 0) return 1;
+    return 0;
+}
+
+static const char *const kv_msg[] = {"msg", "message", NULL};
+static const char *const kv_level[] = {"level", "lvl", "severity", NULL};
+static const char *const kv_time[] = {"time", "ts", "t", "timestamp", NULL};
+static const char *const kv_source[] = {"logger", "caller", "component", "source", "module", NULL};
+static const char *const kv_err[] = {"err", "error", "exception", "stack", "stacktrace", NULL};
+
+/* Fill ev from a logfmt line: every token must be a key=value pair and
+ * one of them msg or message (so "a=1 b=2" stays plain text). Returns 1, 0 (not logfmt), LR_ENOMEM. */
+static int logfmt_fields(lr__ev *ev, const char *s, size_t len) {
+    kv m = {0}, t = {0}, src = {0}, p;
+    const char *level = NULL;
+    int have_m = 0, have_t = 0, have_s = 0, r;
+    size_t i = 0;
+    while ((r = next_pair(s, len, &i, &p)) == 1) {
+        if (!have_m && key_is(&p, kv_msg)) m = p, have_m = 1;
+        else if (!level && key_is(&p, kv_level)) level = lr_event_level_name(p.v, p.vn);
+        else if (!have_t && key_is(&p, kv_time)) t = p, have_t = 1;
+        else if (!have_s && key_is(&p, kv_source)) src = p, have_s = 1;
+    }
+    if (r < 0 || !have_m) return 0;
+    lr__ev_clear(ev);
+    ev->level = level;
+    int rc = set_time(ev, have_t ? t.v : "", have_t ? t.vn : 0);
+    rc = rc ? rc : set_source(ev, have_s ? src.v : "", have_s ? src.vn : 0);
+    rc = rc ? rc : set_message(ev, m.v, m.vn, m.quoted);
+    i = 0;
+    while (!rc && next_pair(s, len, &i, &p) == 1)
+        if (key_is(&p, kv_err)) rc = add_error(ev, p.v, p.vn, p.quoted);
+    return rc ? rc : 1;
+}
+
+int lr__ev_logfmt(lr__ev *ev, const char *text, size_t len) {
+    if (!memchr(text, '=', len)) return 0;
+    int rc = logfmt_fields(ev, text, len);
+    if (rc == 1) ev->format = LR_REC_LOGFMT;
+    return rc;
+}
+
+/* ------------------------------------------------------------ klog */
+
+int lr__ev_klog(lr__ev *ev, const char *s, size_t len) {
+    /* Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg */
+    static const char letters[] = "IWEF";
+    static const char *const names[] = {"INFO", "WARN", "ERROR", "FATAL"};
+    if (len < 6 || !memchr(letters, s[0], 4) || !digits(s + 1, 4) || s[5] != ' ') return 0;
+    size_t t = time_of_day(s + 6, len - 6);
+    if (!t) return 0;
+    size_t i = 6 + t;
+    size_t sp = i;
+    while (i < len && s[i] == ' ') i++;
+    if (i == sp) return 0;
+    size_t d0 = i;
+    while (i < len && is_digit((unsigned char)s[i])) i++;
+    if (i == d0 || i >= len || s[i] != ' ') return 0;
+    size_t f0 = ++i;
+    while (i < len && s[i] != ']' && s[i] != ' ') i++;
+    if (i >= len || s[i] != ']' || !memchr(s + f0, ':', i - f0)) return 0;
+    size_t f1 = i++;
+    if (i < len && s[i] == ' ') i++;
+    lr__ev_clear(ev);
+    ev->format = LR_REC_KLOG;
+    ev->level = names[strchr(letters, s[0]) - letters];
+    int rc = set_time(ev, s + 1, 5 + t);
+    rc = rc ? rc : set_source(ev, s + f0, f1 - f0);
+    if (rc) return rc;
+    /* structured (klog.InfoS / ErrorS): "quoted message" key=value ...; the
+     * err pair is the error detail, the other pairs are metadata */
+    if (i < len && s[i] == '"') {
+        size_t q = i + 1;
+        while (q < len && s[q] != '"') q += s[q] == '\\' ? 2 : 1;
+        size_t j = q + 1;
+        kv p;
+        int r = q < len ? 1 : -1;
+        while (r == 1) r = next_pair(s, len, &j, &p);
+        if (r == 0) {
+            rc = set_message(ev, s + i + 1, q - i - 1, 1);
+            j = q + 1;
+            while (!rc && next_pair(s, len, &j, &p) == 1)
+                if (key_is(&p, kv_err)) rc = add_error(ev, p.v, p.vn, p.quoted);
+            return rc ? rc : 1;
+        }
+    }
+    rc = set_message(ev, s + i, len - i, 0);
+    return rc ? rc : 1;
+}
+
+/* ------------------------------------------------------------ syslog */
+
+/* Parse the message part of a wrapper (syslog) for an inner structure:
+ * JSON, klog or logfmt. The wrapper's fields are kept unless the inner
+ * record has them: its level wins, its time and source are used when the
+ * wrapper has none. Returns 1 when an inner format matched. */
+static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_level, const char *t, size_t tn,
+                       const char *src, size_t sn) {
+    lr__ev inner;
+    lr__ev_init(&inner);
+    int rc = 0;
+    if (n && msg[0] == '{') rc = lr__ev_json(&inner, msg, n, NULL);
+    if (rc == 0 && n > 5 && memchr("IWEF", msg[0], 4) && msg[0]) rc = lr__ev_klog(&inner, msg, n);
+    if (rc == 0 && memchr(msg, '=', n)) rc = lr__ev_logfmt(&inner, msg, n);
+    if (rc == 1) {
+        lr_event v;
+        lr__ev_view(&inner, &v);
+        lr__ev_clear(ev);
+        ev->format = inner.format;
+        ev->level = v.level ? v.level : outer_level;
+        int r = set_time(ev, tn ? t : v.time, tn ? tn : v.time_len);
+        r = r ? r : set_source(ev, sn ? src : v.source, sn ? sn : v.source_len);
+        r = r ? r : set_message(ev, v.message, v.message_len, 0);
+        r = r ? r : add_error(ev, v.error, v.error_len, 0);
+        if (r) rc = r;
+    }
+    lr__ev_free(&inner);
+    return rc;
+}
+
+int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
+    size_t i = 0;
+    int pri = -1;
+    if (len >= 3 && s[0] == '<') {
+        size_t j = 1;
+        int v = 0;
+        while (j < len && j < 5 && is_digit((unsigned char)s[j])) v = v * 10 + (s[j++] - '0');
+        if (j == 1 || j >= len || s[j] != '>' || v > 191) return 0;
+        pri = v;
+        i = j + 1;
+    }
+    const char *level = pri >= 0 ? syslog_levels[pri & 7] : NULL;
+    const char *t = "", *host = "", *app = "";
+    size_t tn = 0, an = 0;
+    (void)host;
+    if (pri >= 0 && len - i >= 2 && s[i] == '1' && s[i + 1] == ' ') {
+        /* RFC 5424: VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG] */
+        i += 2;
+        const char *f[5];
+        size_t fn[5];
+        for (int k = 0; k < 5; k++) {
+            size_t f0 = i;
+            while (i < len && s[i] != ' ') i++;
+            if (i == f0 || i >= len) return 0;
+            f[k] = s + f0;
+            fn[k] = i - f0;
+            i++;
+        }
+        if (s[i] == '-') {
+            i++;
+        } else if (s[i] == '[') {
+            while (i < len && s[i] == '[') {
+                i++;
+                while (i < len && s[i] != ']') i += s[i] == '\\' ? 2 : 1;
+                if (i >= len) return 0;
+                i++;
+            }
+        } else {
+            return 0;
+        }
+        if (i < len && s[i] != ' ') return 0;
+        if (i < len) i++;
+        if (len - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i += 3;
+        t = fn[0] == 1 && f[0][0] == '-' ? "" : f[0];
+        tn = *t ? fn[0] : 0;
+        app = fn[2] == 1 && f[2][0] == '-' ? "" : f[2];
+        an = *app ? fn[2] : 0;
+    } else {
+        /* RFC 3164 / syslog files: TIMESTAMP SP HOST SP TAG[pid]: MSG */
+        size_t ts = lr__ev_timestamp(s + i, len - i);
+        if (ts < 15) {
+            if (pri < 0) return 0;
+            /* "<PRI>message" without a header */
+            lr__ev_clear(ev);
+            ev->format = LR_REC_SYSLOG;
+            int rc = parse_inner(ev, s + i, len - i, level, "", 0, "", 0);
+            if (rc) return rc < 0 ? rc : 1;
+            ev->level = level;
+            rc = set_time(ev, "", 0);
+            rc = rc ? rc : set_source(ev, "", 0);
+            rc = rc ? rc : set_message(ev, s + i, len - i, 0);
+            ev->format = LR_REC_SYSLOG;
+            return rc ? rc : 1;
+        }
+        t = s + i;
+        tn = ts;
+        i += ts;
+        if (i >= len || s[i] != ' ') return 0;
+        i++;
+        size_t h0 = i;
+        while (i < len && s[i] != ' ') i++;
+        if (i == h0 || i >= len) return 0;
+        i++;
+        size_t a0 = i;
+        while (i < len && s[i] != ' ' && s[i] != '[' && s[i] != ':') i++;
+        if (i == a0 || i >= len) return 0;
+        app = s + a0;
+        an = i - a0;
+        if (s[i] == '[') {
+            size_t p0 = ++i;
+            while (i < len && is_digit((unsigned char)s[i])) i++;
+            if (i == p0 || i >= len || s[i] != ']') return 0;
+            i++;
+        }
+        if (i >= len || s[i] != ':') return 0;
+        i++;
+        if (i < len && s[i] == ' ') i++;
+    }
+    int rc = parse_inner(ev, s + i, len - i, level, t, tn, app, an);
+    if (rc) {
+        if (rc == 1) ev->format = LR_REC_SYSLOG;
+        return rc;
+    }
+    lr__ev_clear(ev);
+    ev->format = LR_REC_SYSLOG;
+    ev->level = level;
+    rc = set_time(ev, t, tn);
+    rc = rc ? rc : set_source(ev, app, an);
+    rc = rc ? rc : set_message(ev, s + i, len - i, 0);
+    return rc ? rc : 1;
+}
+
+/* ------------------------------------------------------------ log4j / Python */
+
+/* A token of a header: s[i..end) up to the next space. */
+static size_t token_end(const char *s, size_t len, size_t i) {
+    while (i < len && s[i] != ' ' && s[i] != '\t') i++;
+    return i;
+}
+
+/* Logger-like: letters, digits and . _ $ / - : (a dotted class, a module). */
+static int logger_like(const char *s, size_t n) {
+    if (n == 0 || !(is_alpha((unsigned char)s[0]) || s[0] == '_')) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (!(is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '$' || c == '/' || c == '-' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A level word of a header: the whole token (without a trailing ':'),
+ * upper case or capitalised, known to lr_event_level_name. */
+static const char *header_level(const char *s, size_t n) {
+    if (n && s[n - 1] == ':') n--;
+    if (n < 3 || n > 9 || !(s[0] >= 'A' && s[0] <= 'Z') || is_digit((unsigned char)s[0])) return NULL;
+    return lr_event_level_name(s, n);
+}
+
+int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
+    size_t i = 0, t0 = 0, tn;
+    /* Python's default: LEVEL:logger:message */
+    {
+        size_t c = 0;
+        while (c < len && c < 10 && s[c] >= 'A' && s[c] <= 'Z') c++;
+        if (c >= 4 && c < len && s[c] == ':') {
+            const char *lv = lr_event_level_name(s, c);
+            const char *colon = lv ? memchr(s + c + 1, ':', len - c - 1) : NULL;
+            if (lv && colon && logger_like(s + c + 1, (size_t)(colon - s) - c - 1)) {
+                lr__ev_clear(ev);
+                ev->format = LR_REC_LOG4J;
+                ev->level = lv;
+                size_t m = (size_t)(colon - s) + 1;
+                int rc = set_time(ev, "", 0);
+                rc = rc ? rc : set_source(ev, s + c + 1, (size_t)(colon - s) - c - 1);
+                rc = rc ? rc : set_message(ev, s + m, len - m, 0);
+                return rc ? rc : 1;
+            }
+        }
+    }
+    if (len && s[0] == '[') t0 = i = 1;
+    tn = lr__ev_timestamp(s + i, len - i);
+    if (!tn) return 0;
+    i += tn;
+    if (t0 && i < len && s[i] == ']') i++;
+    const char *level = NULL;
+    const char *src = "";
+    size_t srcn = 0, msg = len;
+    for (int k = 0; k < 10; k++) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+        if (i >= len) break;
+        size_t e = token_end(s, len, i), n = e - i;
+        const char *tok = s + i;
+        if (tok[0] == '[') { /* [thread] (may hold spaces) */
+            const char *close = memchr(tok, ']', len - i);
+            if (!close) return 0;
+            i = (size_t)(close - s) + 1;
+            continue;
+        }
+        const char *lv = level ? NULL : header_level(tok, n);
+        if (lv) {
+            level = lv;
+            i = e;
+            if (tok[n - 1] == ':') { /* "LEVEL: message" */
+                msg = i;
+                break;
+            }
+            continue;
+        }
+        if (digits(tok, n) || (n == 3 && memcmp(tok, "---", 3) == 0)) {
+            i = e;
+            continue;
+        }
+        if (n == 1 && (tok[0] == '-' || tok[0] == ':' || tok[0] == '|')) {
+            i = e;
+            if (level) {
+                msg = i;
+                break;
+            }
+            continue;
+        }
+        if (logger_like(tok, n)) {
+            size_t after = e;
+            while (after < len && s[after] == ' ') after++;
+            int sep_next = after < len && (s[after] == '-' || s[after] == ':' || s[after] == '|') &&
+                           (after + 1 == len || s[after + 1] == ' ');
+            if (tok[n - 1] == ':' || sep_next || !level) {
+                src = tok;
+                srcn = tok[n - 1] == ':' ? n - 1 : n;
+                i = e;
+                if (tok[n - 1] == ':' && level) {
+                    msg = i;
+                    break;
+                }
+                continue;
+            }
+        }
+        if (!level) return 0;
+        msg = i; /* the message starts at this token */
+        break;
+    }
+    if (!level) return 0;
+    while (msg < len && (s[msg] == ' ' || s[msg] == '\t')) msg++;
+    if (msg > len) msg = len;
+    lr__ev_clear(ev);
+    ev->format = LR_REC_LOG4J;
+    ev->level = level;
+    int rc = set_time(ev, s + t0, tn);
+    rc = rc ? rc : set_source(ev, src, srcn);
+    rc = rc ? rc : set_message(ev, s + msg, len - msg, 0);
+    return rc ? rc : 1;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, const char *field) {
+    int rc = 0;
+    if (fmt != LR_REC_RAW && len && text[len - 1] == '\r') len--; /* CRLF input */
+    switch (fmt) {
+    case LR_REC_JSONL: rc = lr__ev_json(ev, text, len, field); break;
+    case LR_REC_LOGFMT: rc = lr__ev_logfmt(ev, text, len); break;
+    case LR_REC_KLOG: rc = lr__ev_klog(ev, text, len); break;
+    case LR_REC_SYSLOG: rc = lr__ev_syslog(ev, text, len); break;
+    case LR_REC_LOG4J: rc = lr__ev_log4j(ev, text, len); break;
+    case LR_REC_AUTO: {
+        size_t i = 0;
+        while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+        if (i < len && text[i] == '{') rc = lr__ev_json(ev, text, len, field);
+        if (rc == 0 && len && text[0] == '<') rc = lr__ev_syslog(ev, text, len);
+        if (rc == 0 && len > 5 && memchr("IWEF", text[0], 4) && text[0] && is_digit((unsigned char)text[1]))
+            rc = lr__ev_klog(ev, text, len);
+        if (rc == 0 && len && (is_digit((unsigned char)text[0]) || text[0] == '[' || is_alpha((unsigned char)text[0]))) {
+            rc = lr__ev_log4j(ev, text, len);
+            if (rc == 0 && len && !(text[0] == '[')) rc = lr__ev_syslog(ev, text, len);
+        }
+        if (rc == 0) rc = lr__ev_logfmt(ev, text, len);
+        if (rc == 1) return 1;
+        if (rc < 0) return rc;
+        rc = set_plain(ev, text, len);
+        return rc ? rc : 1;
+    }
+    default: break;
+    }
+    if (rc == 1 || rc < 0) return rc;
+    rc = set_plain(ev, text, len);
+    if (rc) return rc;
+    return fmt == LR_REC_RAW || fmt == LR_REC_CSV || fmt == LR_REC_CRI || fmt == LR_REC_DOCKER ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ rendering */
+
+size_t lr_event_render(const lr_event *ev, char *out, size_t cap, size_t *head_len) {
+    size_t n = 0;
+#define PUT(p, len)                                                                                                    \
+    do {                                                                                                               \
+        size_t l_ = (len);                                                                                             \
+        if (n < cap) memcpy(out + n, (p), l_ < cap - n ? l_ : cap - n);                                                \
+        n += l_;                                                                                                       \
+    } while (0)
+    if (ev->level) {
+        PUT(ev->level, strlen(ev->level));
+        if (ev->message_len || ev->error_len) PUT(" ", 1);
+    }
+    PUT(ev->message, ev->message_len);
+    if (head_len) *head_len = n;
+    if (ev->error_len) {
+        if (ev->message_len) PUT(": ", 2);
+        PUT(ev->error, ev->error_len);
+    }
+#undef PUT
+    if (cap) out[n < cap ? n : cap - 1] = '\0';
+    return n;
+}

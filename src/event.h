@@ -1,0 +1,53 @@
+/*
+ * event.h — internals of the canonical event (the public lr_event API is in
+ * include/logrisk.h, "events" section): the one-record parsers of every
+ * format, exposed for the events reader (events.c), the tests and the fuzz
+ * targets. docs/events.md describes the formats and the rendering.
+ */
+#ifndef LR_EVENT_H
+#define LR_EVENT_H
+
+#include "logrisk.h"
+#include "util.h"
+
+/* A parsed event whose strings live in its own arena: time, source,
+ * message, then the error detail last, so that continuation lines of a
+ * group are appended to the error detail in place. */
+typedef struct lr__ev {
+    lr__buf arena;
+    size_t t_off, t_len, s_off, s_len, m_off, m_len, e_off;
+    const char *level;     /* canonical level from the record's structure */
+    lr_rec_format format;  /* innermost format recognised                 */
+} lr__ev;
+
+void lr__ev_init(lr__ev *ev);
+void lr__ev_free(lr__ev *ev);
+void lr__ev_clear(lr__ev *ev);
+
+/* Parse one record's text (no '\n') as `fmt`: LR_REC_AUTO detects the
+ * format (JSON object, syslog, klog, Python/log4j header, logfmt, else
+ * plain text); LR_REC_RAW is plain text, no parsing; LR_REC_JSONL,
+ * _LOGFMT, _KLOG, _SYSLOG, _LOG4J want that format. `field` (may be NULL)
+ * names the JSON message field. Wrapped payloads (syslog message) are
+ * parsed again for JSON, klog or logfmt. Returns 1 when parsed as asked,
+ * 0 when the text is not of the requested format (ev then holds it as
+ * plain text), LR_ENOMEM. */
+int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, const char *field);
+
+/* Point the public view at ev's strings (valid until ev changes). */
+void lr__ev_view(const lr__ev *ev, lr_event *out);
+
+/* The one-format parsers; each returns 1 and fills ev when `text` is of
+ * its format, 0 otherwise (ev may then hold partial fields: clear it),
+ * LR_ENOMEM. */
+int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field);
+int lr__ev_logfmt(lr__ev *ev, const char *text, size_t len);
+int lr__ev_klog(lr__ev *ev, const char *text, size_t len);
+int lr__ev_syslog(lr__ev *ev, const char *text, size_t len);
+int lr__ev_log4j(lr__ev *ev, const char *text, size_t len);
+
+/* Length of a timestamp at the start of s (ISO date and time, a time of
+ * day, or a syslog "Mmm dd hh:mm:ss"), 0 when there is none. */
+size_t lr__ev_timestamp(const char *s, size_t len);
+
+#endif /* LR_EVENT_H */

@@ -1,0 +1,305 @@
+/*
+ * events.c — the events reader: records (records.c) in, canonical events
+ * (event.c) out, with multi-line grouping. Every command that reads logs
+ * reads them through here (docs/events.md).
+ *
+ * Design
+ *  - Each record's payload is parsed into an event: raw and csv input as
+ *    plain text (no parsing: the seed behaviour), auto / cri / docker by
+ *    detection, jsonl objects as JSON, and logfmt / klog / syslog / log4j as
+ *    asked (a line that is not of the format is plain text, malformed).
+ *  - Grouping (not for raw or csv input, and off with multiline = 0): a
+ *    record that continues the open group is appended to its error detail
+ *    ('\n' between lines) instead of starting an event:
+ *      an indented line (space or tab: "\tat ...", "  File ...", YAML);
+ *      "Caused by: " and "Suppressed: ";
+ *      a Java exception line (dotted.Name ending in Exception, Error or
+ *      Throwable, optionally ": message") after any line;
+ *      "Traceback (most recent call last):", then in a Python traceback its
+ *      final "Name: message" line and the chaining sentences;
+ *      in a Go trace (opened by "panic: ", "fatal error: " or
+ *      "goroutine N ["), goroutine headers, function lines "pkg.f(...)",
+ *      "created by ", "[signal ", "exit status ";
+ *      in a Go or Python trace, empty lines.
+ *    Anything else (a record header, a plain line) closes the group and
+ *    starts the next one, so every line is in exactly one event. A JSON
+ *    record never continues a group.
+ *  - One record of lookahead: the group is handed out when the next record
+ *    does not continue it, at end of input, or (follow) when no
+ *    continuation came for group_timeout seconds. Two event slots: the one
+ *    handed out stays valid while the next group is being read.
+ *  - Caps: a group is closed at max_group_lines records or max_group_bytes
+ *    of text; the next continuation line starts a new group (same trace
+ *    state), the event is flagged truncated and the cut counted. Memory is
+ *    bounded by the cap plus the longest record.
+ */
+#include <string.h>
+
+#include "event.h"
+#include "records.h"
+
+typedef struct gmeta {
+    uint64_t line, line_end;
+    int n, trunc, bad;
+    lr_rec_format wrapper;
+} gmeta;
+
+struct lr_events {
+    lr_records *recs;     /* borrowed */
+    lr_events_opts o;
+    char *field;
+    lr_rec_format in_fmt; /* the records' format */
+    int grouping;
+    lr__ev slot[2];
+    gmeta meta[2];
+    int cur;              /* slot being built */
+    int open;             /* slot[cur] holds an open group */
+    int go, py;           /* trace state of the open group */
+    int end_group;        /* hand the open group out without reading */
+    double last;          /* when the open group last grew */
+    uint64_t cut, malformed;
+};
+
+void lr_events_opts_init(lr_events_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->multiline = 1;
+    o->max_group_lines = 256;
+    o->max_group_bytes = (size_t)64 * 1024;
+    o->group_timeout = 1.0;
+}
+
+/* Create an events reader on `recs` (borrowed). opts may be NULL. */
+lr_events *lr_events_new(lr_records *recs, const lr_events_opts *opts, lr_error *err) {
+    lr_events_opts def;
+    if (!opts) {
+        lr_events_opts_init(&def);
+        opts = &def;
+    }
+    if (!recs || opts->max_group_lines < 1 || opts->max_group_bytes < 1 || !(opts->group_timeout >= 0)) {
+        lr__err(err, LR_EINVAL, "bad events reader options");
+        return NULL;
+    }
+    lr_events *e = lr__calloc(1, sizeof *e);
+    if (!e || (opts->field && !(e->field = lr__strdup(opts->field)))) {
+        lr__free(e);
+        lr__err(err, LR_ENOMEM, "out of memory for an events reader");
+        return NULL;
+    }
+    e->recs = recs;
+    e->o = *opts;
+    e->o.field = e->field;
+    e->in_fmt = lr__records_requested(recs);
+    e->grouping = opts->multiline && e->in_fmt != LR_REC_RAW && e->in_fmt != LR_REC_CSV;
+    lr__ev_init(&e->slot[0]);
+    lr__ev_init(&e->slot[1]);
+    return e;
+}
+
+void lr_events_free(lr_events *e) {
+    if (!e) return;
+    lr__ev_free(&e->slot[0]);
+    lr__ev_free(&e->slot[1]);
+    lr__free(e->field);
+    lr__free(e);
+}
+
+int lr_events_open_group(const lr_events *e) { return e->open; }
+void lr_events_end_group(lr_events *e) { e->end_group = e->open; }
+uint64_t lr_events_groups_cut(const lr_events *e) { return e->cut; }
+uint64_t lr_events_malformed(const lr_events *e) { return e->malformed + lr_records_malformed(e->recs); }
+
+/* ------------------------------------------------------------ patterns */
+
+static int starts(const char *p, size_t n, const char *s) {
+    size_t k = strlen(s);
+    return n >= k && memcmp(p, s, k) == 0;
+}
+
+static int ident_char(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
+
+/* "goroutine N [" */
+static int go_goroutine(const char *p, size_t n) {
+    if (!starts(p, n, "goroutine ")) return 0;
+    size_t i = 10, d = i;
+    while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    return i > d && i + 1 < n && p[i] == ' ' && p[i + 1] == '[';
+}
+
+/* A name (dotted when `dots` > 0 are required) then end or ": ...". With
+ * java set, its last segment must name an Exception, Error or Throwable. */
+static int exception_line(const char *p, size_t n, int java) {
+    size_t i = 0, seg = 0;
+    int n_dots = 0;
+    if (n == 0 || !(ident_char((unsigned char)p[0]) && !(p[0] >= '0' && p[0] <= '9'))) return 0;
+    while (i < n && (ident_char((unsigned char)p[i]) || p[i] == '.')) {
+        if (p[i] == '.') {
+            n_dots++;
+            seg = i + 1;
+        }
+        i++;
+    }
+    if (i < n && !(p[i] == ':' && (i + 1 == n || p[i + 1] == ' '))) return 0;
+    if (!java) return 1;
+    if (n_dots == 0) return 0;
+    const char *last = p + seg;
+    size_t ln = i - seg;
+    for (size_t k = 0; k + 5 <= ln; k++)
+        if (memcmp(last + k, "Error", 5) == 0 || (k + 9 <= ln && memcmp(last + k, "Exception", 9) == 0) ||
+            (k + 9 <= ln && memcmp(last + k, "Throwable", 9) == 0))
+            return 1;
+    return 0;
+}
+
+/* "pkg.f(...)" of a Go trace: no space before the first '(' and a ')' at
+ * the end. */
+static int go_frame(const char *p, size_t n) {
+    if (n < 3 || p[n - 1] != ')' || !ident_char((unsigned char)p[0])) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '(') return i > 0;
+        if (p[i] == ' ') return 0;
+    }
+    return 0;
+}
+
+/* Set the trace state from a line that starts or joins a group. */
+static void note_trace(lr_events *e, const char *p, size_t n) {
+    if (starts(p, n, "panic: ") || starts(p, n, "fatal error: ") || go_goroutine(p, n)) e->go = 1;
+    if (starts(p, n, "Traceback (most recent call last):")) e->py = 1;
+}
+
+/* Whether payload p continues the open group (and update the state). */
+static int continues(lr_events *e, const char *p, size_t n) {
+    int blank = 1;
+    for (size_t i = 0; i < n && blank; i++) blank = p[i] == ' ' || p[i] == '\t';
+    if (blank) return e->go || e->py;
+    if (p[0] == ' ' || p[0] == '\t') return 1;
+    if (starts(p, n, "Caused by: ") || starts(p, n, "Suppressed: ")) return 1;
+    if (starts(p, n, "Traceback (most recent call last):")) {
+        e->py = 1;
+        return 1;
+    }
+    if (e->py && (starts(p, n, "During handling of the above exception") ||
+                  starts(p, n, "The above exception was the direct cause")))
+        return 1;
+    if (e->py == 1 && exception_line(p, n, 0)) {
+        e->py = 2;
+        return 1;
+    }
+    if (exception_line(p, n, 1)) return 1;
+    if (e->go && (go_goroutine(p, n) || starts(p, n, "created by ") || starts(p, n, "[signal ") ||
+                  starts(p, n, "exit status ") || starts(p, n, "panic: ") || starts(p, n, "fatal error: ") ||
+                  starts(p, n, "...additional frames elided...") || go_frame(p, n)))
+        return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* How the payload of `rec` is parsed. */
+static lr_rec_format parse_format(const lr_events *e, const lr_record *rec) {
+    if (rec->kind == LR_REC_JSONL) return LR_REC_JSONL;
+    if (rec->malformed) return LR_REC_RAW;
+    switch (e->in_fmt) {
+    case LR_REC_RAW:
+    case LR_REC_CSV: return LR_REC_RAW;
+    case LR_REC_AUTO:
+    case LR_REC_CRI:
+    case LR_REC_DOCKER:
+    case LR_REC_JSONL: return LR_REC_AUTO;
+    default: return e->in_fmt;
+    }
+}
+
+/* Start a group in slot[cur] from `rec`. keep_trace: a capped group goes
+ * on in the same trace. */
+static int start(lr_events *e, const lr_record *rec, int keep_trace) {
+    lr__ev *ev = &e->slot[e->cur];
+    gmeta *m = &e->meta[e->cur];
+    lr_rec_format f = parse_format(e, rec);
+    int rc = lr__ev_parse(ev, rec->payload, rec->payload_len, f, e->field);
+    if (rc < 0) return rc;
+    m->line = rec->line;
+    m->line_end = rec->line_end;
+    m->n = 1;
+    m->trunc = rec->truncated;
+    m->bad = rec->malformed || rc == 0;
+    if (rc == 0) e->malformed++;
+    m->wrapper = rec->kind == LR_REC_CRI || rec->kind == LR_REC_DOCKER || rec->kind == LR_REC_CSV ? rec->kind
+                                                                                                   : LR_REC_RAW;
+    if (!keep_trace) e->go = e->py = 0;
+    lr_event v;
+    lr__ev_view(ev, &v);
+    note_trace(e, v.message, v.message_len);
+    e->open = 1;
+    e->last = lr__now_s();
+    return 0;
+}
+
+/* Append a continuation record to the open group. */
+static int append(lr_events *e, const lr_record *rec) {
+    lr__ev *ev = &e->slot[e->cur];
+    gmeta *m = &e->meta[e->cur];
+    if (rec->payload_len) {
+        if (ev->arena.len > ev->e_off && lr__buf_putc(&ev->arena, '\n')) return LR_ENOMEM;
+        if (lr__buf_put(&ev->arena, rec->payload, rec->payload_len)) return LR_ENOMEM;
+    }
+    m->line_end = rec->line_end;
+    m->n++;
+    m->trunc |= rec->truncated;
+    m->bad |= rec->malformed;
+    note_trace(e, rec->payload, rec->payload_len);
+    e->last = lr__now_s();
+    return 0;
+}
+
+/* Hand out the open group: slot[cur] becomes the output slot. */
+static int emit(lr_events *e, lr_event *out) {
+    int s = e->cur;
+    lr__ev_view(&e->slot[s], out);
+    out->wrapper = e->meta[s].wrapper;
+    out->line = e->meta[s].line;
+    out->line_end = e->meta[s].line_end;
+    out->n_records = e->meta[s].n;
+    out->truncated = e->meta[s].trunc;
+    out->malformed = e->meta[s].bad;
+    e->cur = 1 - s;
+    e->open = 0;
+    return 1;
+}
+
+int lr_events_next(lr_events *e, lr_event *ev, lr_error *err) {
+    if (e->end_group) {
+        e->end_group = 0;
+        if (e->open) return emit(e, ev);
+    }
+    for (;;) {
+        lr_record rec;
+        int rc = lr_records_next(e->recs, &rec, err);
+        if (rc < 0) return rc;
+        if (rc == 0) return e->open ? emit(e, ev) : 0;
+        if (rc == 2) {
+            if (e->open && lr__now_s() - e->last >= e->o.group_timeout) return emit(e, ev);
+            return 2;
+        }
+        int cont = e->grouping && e->open && rec.kind != LR_REC_JSONL && continues(e, rec.payload, rec.payload_len);
+        if (cont) {
+            const lr__ev *g = &e->slot[e->cur];
+            if (e->meta[e->cur].n < e->o.max_group_lines &&
+                g->arena.len + rec.payload_len + 1 <= e->o.max_group_bytes) {
+                if (append(e, &rec)) return lr__err(err, LR_ENOMEM, "out of memory joining line %llu",
+                                                    (unsigned long long)rec.line);
+                continue;
+            }
+            e->meta[e->cur].trunc = 1;
+            e->cut++;
+        }
+        int had = e->open;
+        if (had) emit(e, ev);
+        if (start(e, &rec, cont)) return lr__err(err, LR_ENOMEM, "out of memory reading line %llu",
+                                                 (unsigned long long)rec.line);
+        if (had) return 1;
+        if (!e->grouping) return emit(e, ev);
+    }
+}

@@ -1,0 +1,5 @@
+/* libFuzzer target for the log4j parser of the event layer (src/event.c,
+ * lr__ev_log4j): any bytes, checked by fuzz_event_check (fuzz_event.h). */
+#include "fuzz_event.h"
+
+FUZZ_EVENT_TARGET(lr__ev_log4j)

@@ -1,0 +1,395 @@
+/*
+ * test_event.c — the canonical event (src/event.c), the events reader with
+ * multi-line grouping (src/events.c) and the model input (src/encode.c):
+ * level names, each format's fields and rendering, nesting, auto detection,
+ * JVM / Python / Go / indented groups with their line ranges, the group
+ * cap, follow-mode group timeout, hostile inputs (a level that is an object
+ * or 10 MB, a 10 MB logfmt line, invalid UTF-8, CRI partials inside a
+ * trace, a 100,000-line trace) and the window rule.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "logrisk.h"
+#include "t.h"
+
+static FILE *tmp_with(const char *data, size_t len) {
+    FILE *f = tmpfile();
+    if (!f) return NULL;
+    if (len) fwrite(data, 1, len, f);
+    fflush(f);
+    lseek(fileno(f), 0, SEEK_SET);
+    return f;
+}
+
+/* The rendering of one record parsed as fmt ("" on failure to parse). */
+static char rendered[4096];
+static const char *render_of(const char *text, lr_rec_format fmt, lr_event *view) {
+    lr__ev ev;
+    lr__ev_init(&ev);
+    int rc = lr__ev_parse(&ev, text, strlen(text), fmt, NULL);
+    lr_event v;
+    memset(&v, 0, sizeof v);
+    lr__ev_view(&ev, &v);
+    lr_event_render(&v, rendered, sizeof rendered, NULL);
+    if (rc != 1) strcpy(rendered, "!");
+    static lr__ev keep;
+    static int kept;
+    if (kept) lr__ev_free(&keep);
+    keep = ev; /* the view's strings stay valid until the next call */
+    kept = 1;
+    if (view) lr__ev_view(&keep, view);
+    return rendered;
+}
+
+/* Every event of `data`: "line-line_end:rendering" joined by '|'. */
+static int events_of(const char *data, lr_rec_format fmt, int multiline, int max_lines, char *out, size_t cap,
+                     uint64_t *cut) {
+    FILE *f = tmp_with(data, strlen(data));
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = fmt;
+    lr_records *r = lr_records_new(fileno(f), &ro, NULL);
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.multiline = multiline;
+    if (max_lines) eo.max_group_lines = max_lines;
+    lr_events *e = lr_events_new(r, &eo, NULL);
+    T_CHECK(r && e);
+    lr_event ev;
+    int n = 0, rc;
+    size_t used = 0;
+    char *text = malloc(1 << 20);
+    while ((rc = lr_events_next(e, &ev, NULL)) == 1) {
+        lr_event_render(&ev, text, 1 << 20, NULL);
+        int k = snprintf(out + used, cap - used, "%s%llu-%llu:%s", n ? "|" : "", (unsigned long long)ev.line,
+                         (unsigned long long)ev.line_end, text);
+        if (k > 0 && (size_t)k < cap - used) used += (size_t)k;
+        n++;
+    }
+    T_EQ_INT(rc, 0);
+    if (cut) *cut = lr_events_groups_cut(e);
+    free(text);
+    lr_events_free(e);
+    lr_records_free(r);
+    fclose(f);
+    return n;
+}
+
+static void test_level_names(void) {
+    const char *cases[][2] = {{"warning", "WARN"}, {"WARN", "WARN"},  {"Warning", "WARN"}, {"err", "ERROR"},
+                              {"ERROR", "ERROR"},  {"crit", "CRITICAL"}, {"dpanic", "PANIC"}, {"50", "ERROR"},
+                              {"30", "INFO"},      {"3", "ERROR"},    {"7", "DEBUG"},     {"information", "INFO"},
+                              {"fatal", "FATAL"},  {"emerg", "EMERG"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        T_EQ_STR(lr_event_level_name(cases[i][0], strlen(cases[i][0])), cases[i][1]);
+    T_CHECK(lr_event_level_name("verbose", 7) == NULL);
+    T_CHECK(lr_event_level_name("45", 2) == NULL);
+    T_CHECK(lr_event_level_name("", 0) == NULL);
+}
+
+static void test_formats(void) {
+    lr_event v;
+    /* zap JSON: level, message, error; caller and ts are metadata */
+    T_EQ_STR(render_of("{\"level\":\"error\",\"ts\":1.5,\"caller\":\"a/b.go:3\",\"msg\":\"sync failed\","
+                       "\"error\":\"EOF\"}", LR_REC_AUTO, &v),
+             "ERROR sync failed: EOF");
+    T_EQ_INT((int)v.format, LR_REC_JSONL);
+    T_CHECK(v.source_len == 8 && memcmp(v.source, "a/b.go:3", 8) == 0);
+    /* bunyan numbers and an error object with a stack */
+    T_EQ_STR(render_of("{\"level\":40,\"msg\":\"slow\",\"err\":{\"message\":\"boom\",\"stack\":\"Error: boom\\n at x\"}}",
+                       LR_REC_AUTO, NULL),
+             "WARN slow: boom\nError: boom\n at x");
+    /* JSON without a level: the message as it is, judged by its text */
+    T_EQ_STR(render_of("{\"msg\":\"ERROR raw text\"}", LR_REC_AUTO, NULL), "ERROR raw text");
+    /* a level that is an object, an array or a huge word: no level */
+    T_EQ_STR(render_of("{\"level\":{\"a\":1},\"msg\":\"m\"}", LR_REC_AUTO, NULL), "m");
+    T_EQ_STR(render_of("{\"level\":[\"error\"],\"msg\":\"m\"}", LR_REC_AUTO, NULL), "m");
+    /* a JSON object without a message field is plain text */
+    T_EQ_STR(render_of("{\"level\":\"error\"}", LR_REC_AUTO, &v), "{\"level\":\"error\"}");
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    /* logfmt */
+    T_EQ_STR(render_of("time=2024-01-01T00:00:00Z level=warning msg=\"disk \\\"sda\\\" slow\" err=\"io: timeout\"",
+                       LR_REC_AUTO, &v),
+             "WARN disk \"sda\" slow: io: timeout");
+    T_EQ_INT((int)v.format, LR_REC_LOGFMT);
+    T_EQ_STR(render_of("a=1 b=2", LR_REC_AUTO, &v), "a=1 b=2"); /* no msg: plain */
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    /* klog, text and structured */
+    T_EQ_STR(render_of("W1122 10:00:00.123456   12345 file.go:12] plain text", LR_REC_AUTO, &v), "WARN plain text");
+    T_CHECK(v.source_len == 10 && memcmp(v.source, "file.go:12", 10) == 0);
+    T_EQ_STR(render_of("E1122 10:00:00.123456 1 f.go:1] \"Sync failed\" err=\"x \\\"y\\\"\" pod=\"ns/p\"", LR_REC_AUTO,
+                       NULL),
+             "ERROR Sync failed: x \"y\"");
+    /* syslog: RFC 5424 with structured data and BOM, RFC 3164 with and
+     * without PRI, and nesting (journald around klog) */
+    T_EQ_STR(render_of("<11>1 2024-01-01T00:00:00Z host app 12 ID1 [a b=\"c\\]\"] \xEF\xBB\xBF" "disk failed", LR_REC_AUTO,
+                       &v),
+             "ERROR disk failed");
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    T_CHECK(v.source_len == 3 && memcmp(v.source, "app", 3) == 0);
+    T_EQ_STR(render_of("<12>Mar  5 01:02:03 host sshd[42]: Failed password", LR_REC_AUTO, NULL), "WARN Failed password");
+    T_EQ_STR(render_of("Mar 25 12:13:43 host kernel: Out of memory", LR_REC_AUTO, &v), "Out of memory");
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    T_EQ_STR(render_of("Mar 25 12:13:43 host kubelet[1304]: E0325 12:13:43.1 1304 k.go:1] \"Boom\" err=\"x\"",
+                       LR_REC_AUTO, &v),
+             "ERROR Boom: x");
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    /* log4j / logback / Python */
+    T_EQ_STR(render_of("2024-01-01 12:00:00,123 [main] ERROR com.x.Foo - Request failed", LR_REC_AUTO, &v),
+             "ERROR Request failed");
+    T_EQ_INT((int)v.format, LR_REC_LOG4J);
+    T_CHECK(v.source_len == 9 && memcmp(v.source, "com.x.Foo", 9) == 0);
+    T_EQ_STR(render_of("12:00:00.123 [pool-1 thread-2] WARN  c.x.Bar - slow", LR_REC_AUTO, NULL), "WARN slow");
+    T_EQ_STR(render_of("2024-01-01 12:00:00,123 - mod - WARNING - careful", LR_REC_AUTO, NULL), "WARN careful");
+    T_EQ_STR(render_of("2024-01-01 12:00:00.123  INFO 1 --- [main] o.s.Boot : Started", LR_REC_AUTO, NULL),
+             "INFO Started");
+    T_EQ_STR(render_of("CRITICAL:root:out of cheese", LR_REC_AUTO, NULL), "CRITICAL out of cheese");
+    T_EQ_STR(render_of("2024-01-01 12:00:00 ERROR disk full", LR_REC_AUTO, NULL), "ERROR disk full");
+    /* plain text and requested formats */
+    T_EQ_STR(render_of("just words, ERROR later", LR_REC_AUTO, &v), "just words, ERROR later");
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    T_EQ_STR(render_of("just words", LR_REC_KLOG, NULL), "!");
+    T_EQ_STR(render_of("{\"msg\":\"x\",\"level\":\"info\"}", LR_REC_RAW, NULL), "{\"msg\":\"x\",\"level\":\"info\"}");
+}
+
+static void test_render(void) {
+    lr_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.level = "ERROR";
+    ev.message = "m";
+    ev.message_len = 1;
+    ev.error = "e";
+    ev.error_len = 1;
+    char out[64];
+    size_t head = 0;
+    T_EQ_INT((int)lr_event_render(&ev, out, sizeof out, &head), 10);
+    T_EQ_STR(out, "ERROR m: e");
+    T_EQ_INT((int)head, 7);
+    T_EQ_INT((int)lr_event_render(&ev, out, 4, NULL), 10); /* cut, NUL-terminated */
+    T_EQ_STR(out, "ERR");
+    ev.message_len = 0;
+    T_EQ_INT((int)lr_event_render(&ev, out, sizeof out, NULL), 7);
+    T_EQ_STR(out, "ERROR e");
+    ev.level = NULL;
+    ev.error_len = 0;
+    T_EQ_INT((int)lr_event_render(&ev, out, sizeof out, NULL), 0);
+    T_EQ_STR(out, "");
+}
+
+static void test_groups(void) {
+    static char out[8192];
+    const char *jvm = "2024-01-01 12:00:00,123 [main] ERROR c.x.Foo - Request failed\n"
+                      "java.lang.IllegalStateException: bad\n"
+                      "\tat c.x.Foo.bar(Foo.java:12)\n"
+                      "Caused by: java.io.IOException: disk\n"
+                      "\t... 2 more\n"
+                      "2024-01-01 12:00:01,000 [main] INFO c.x.Foo - next\n";
+    T_EQ_INT(events_of(jvm, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    T_EQ_STR(out, "1-5:ERROR Request failed: java.lang.IllegalStateException: bad\n\tat c.x.Foo.bar(Foo.java:12)\n"
+                  "Caused by: java.io.IOException: disk\n\t... 2 more|6-6:INFO next");
+    const char *py = "ERROR:app:request failed\n"
+                     "Traceback (most recent call last):\n"
+                     "  File \"a.py\", line 3, in <module>\n"
+                     "KeyError: 'k'\n"
+                     "\n"
+                     "During handling of the above exception, another exception occurred:\n"
+                     "\n"
+                     "Traceback (most recent call last):\n"
+                     "  File \"a.py\", line 5, in <module>\n"
+                     "ValueError\n"
+                     "Done\n";
+    T_EQ_INT(events_of(py, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    T_CHECK(strncmp(out, "1-10:ERROR request failed: Traceback", 36) == 0);
+    T_CHECK(strstr(out, "\nValueError|11-11:Done") != NULL);
+    const char *go = "starting\n"
+                     "panic: runtime error: index out of range [5] with length 3\n"
+                     "\n"
+                     "goroutine 1 [running]:\n"
+                     "main.main()\n"
+                     "\t/app/main.go:12 +0x1d\n"
+                     "\n"
+                     "goroutine 7 [chan receive]:\n"
+                     "net/http.(*conn).serve(0xc000, {0x1, 0x2})\n"
+                     "\t/go/src/net/http/server.go:1 +0x2\n"
+                     "created by net/http.(*Server).Serve in goroutine 1\n"
+                     "exit status 2\n"
+                     "restarted\n";
+    T_EQ_INT(events_of(go, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 3);
+    T_CHECK(strncmp(out, "1-1:starting|2-12:panic: runtime error", 38) == 0);
+    T_CHECK(strstr(out, "|13-13:restarted") != NULL);
+    /* indented lines that are not a trace (a YAML dump) join the line before;
+     * an empty line outside a trace is its own event */
+    const char *yaml = "INFO config loaded:\n  a: 1\n  b:\n    - x\n\nnext\n";
+    T_EQ_INT(events_of(yaml, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 3);
+    T_EQ_STR(out, "1-4:INFO config loaded::   a: 1\n  b:\n    - x|5-5:|6-6:next");
+    /* --multiline off, and raw input: one event per line */
+    T_EQ_INT(events_of(jvm, LR_REC_AUTO, 0, 0, out, sizeof out, NULL), 6);
+    T_EQ_INT(events_of(jvm, LR_REC_RAW, 1, 0, out, sizeof out, NULL), 6);
+    /* a JSON record never continues a group */
+    T_EQ_INT(events_of("x\n{\"msg\":\"java.lang.X: y\"}\n", LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    /* CRI partial lines inside a trace: joined first, then grouped */
+    const char *cri = "2024-01-01T00:00:00Z stderr F ERROR boom\n"
+                      "2024-01-01T00:00:00Z stderr P \tat a.b.C.d(C.ja\n"
+                      "2024-01-01T00:00:00Z stderr F va:1)\n"
+                      "2024-01-01T00:00:00Z stderr F \tat a.b.C.e(C.java:2)\n"
+                      "2024-01-01T00:00:01Z stdout F next\n";
+    T_EQ_INT(events_of(cri, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    T_EQ_STR(out, "1-4:ERROR boom: \tat a.b.C.d(C.java:1)\n\tat a.b.C.e(C.java:2)|5-5:next");
+}
+
+static void test_group_cap(void) {
+    /* a trace of 100,000 lines: groups of at most 256 lines, every line in
+     * exactly one of them, the cuts counted */
+    size_t n = 100000;
+    lr__buf in;
+    lr__buf_init(&in);
+    T_EQ_INT(lr__buf_puts(&in, "ERROR deep recursion\n"), 0);
+    for (size_t i = 1; i < n; i++) T_EQ_INT(lr__buf_puts(&in, "\tat a.b.C.f(C.java:1)\n"), 0);
+    FILE *f = tmp_with(in.data, in.len);
+    lr_records *r = lr_records_new(fileno(f), NULL, NULL);
+    lr_events *e = lr_events_new(r, NULL, NULL);
+    lr_event ev;
+    uint64_t next = 1, events = 0;
+    int ok = 1;
+    while (lr_events_next(e, &ev, NULL) == 1) {
+        ok &= ev.line == next && ev.line_end >= ev.line && ev.line_end - ev.line < 256 && ev.n_records <= 256;
+        ok &= ev.error_len + ev.message_len <= 64 * 1024;
+        next = ev.line_end + 1;
+        events++;
+    }
+    T_CHECK(ok);
+    T_EQ_INT((int)(next - 1), (int)n);
+    T_EQ_INT((int)events, (int)((n + 255) / 256));
+    T_EQ_INT((int)lr_events_groups_cut(e), (int)((n + 255) / 256 - 1));
+    lr_events_free(e);
+    lr_records_free(r);
+    fclose(f);
+    lr__buf_free(&in);
+}
+
+static void test_follow_timeout(void) {
+    int p[2];
+    T_EQ_INT(pipe(p), 0);
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.follow = 1;
+    lr_records *r = lr_records_new(p[0], &ro, NULL);
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.group_timeout = 0.05;
+    lr_events *e = lr_events_new(r, &eo, NULL);
+    lr_event ev;
+    T_EQ_INT((int)write(p[1], "ERROR x\n\tat a.b(C.java:1)\n", 26), 26);
+    T_EQ_INT(lr_events_next(e, &ev, NULL), 2); /* the group may go on */
+    T_CHECK(lr_events_open_group(e));
+    usleep(80000);
+    T_EQ_INT(lr_events_next(e, &ev, NULL), 1); /* closed by the timeout */
+    T_CHECK(ev.line == 1 && ev.line_end == 2);
+    T_EQ_INT(lr_events_next(e, &ev, NULL), 2);
+    lr_events_free(e);
+    lr_records_free(r);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_hostile(void) {
+    size_t big = 10u << 20;
+    lr__buf b;
+    lr__buf_init(&b);
+    /* a 10 MB level string */
+    T_EQ_INT(lr__buf_puts(&b, "{\"msg\":\"m\",\"level\":\""), 0);
+    T_EQ_INT(lr__buf_reserve(&b, big + 16), 0);
+    memset(b.data + b.len, 'e', big);
+    b.len += big;
+    T_EQ_INT(lr__buf_puts(&b, "\"}"), 0);
+    lr__ev ev;
+    lr__ev_init(&ev);
+    T_EQ_INT(lr__ev_json(&ev, b.data, b.len, NULL), 1);
+    T_CHECK(ev.level == NULL && ev.m_len == 1);
+    /* a 10 MB logfmt line */
+    lr__buf_clear(&b);
+    T_EQ_INT(lr__buf_puts(&b, "level=error msg=\""), 0);
+    T_EQ_INT(lr__buf_reserve(&b, big + 16), 0);
+    memset(b.data + b.len, 'x', big);
+    b.len += big;
+    T_EQ_INT(lr__buf_puts(&b, "\" err=e"), 0);
+    T_EQ_INT(lr__ev_logfmt(&ev, b.data, b.len), 1);
+    T_CHECK(ev.m_len == big && ev.arena.len - ev.e_off == 1);
+    /* an unterminated quote, NUL bytes and invalid UTF-8 in every field */
+    T_EQ_INT(lr__ev_logfmt(&ev, "msg=\"open level=x", 17), 0);
+    const char bad[] = "\xC3(\xff E1122 10:00:00.1 1 f\xfe" ".go:1] \"\xed\xa0\x80\" err=\"\xf4\x90\"";
+    T_EQ_INT(lr__ev_parse(&ev, bad, sizeof bad - 1, LR_REC_AUTO, NULL), 1);
+    const char k[] = "E1122 10:00:00.1 1 f\xfe" ".go:1] \"\xed\xa0\x80\x00\" err=\"\xf4\x90\"";
+    T_EQ_INT(lr__ev_parse(&ev, k, sizeof k - 1, LR_REC_AUTO, NULL), 1);
+    T_EQ_INT((int)ev.format, LR_REC_KLOG);
+    T_EQ_INT((int)ev.m_len, 4);
+    lr__ev_free(&ev);
+    lr__buf_free(&b);
+    /* through the reader: a 10 MB JSON line is cut and read as plain text */
+    static char out[256];
+    char *line = malloc(big + 64);
+    memcpy(line, "{\"level\":\"", 10);
+    memset(line + 10, 'a', big);
+    memcpy(line + 10 + big, "\",\"msg\":\"m\"}\nnext\n", 19);
+    FILE *f = tmp_with(line, big + 28);
+    lr_records *r = lr_records_new(fileno(f), NULL, NULL);
+    lr_events *e = lr_events_new(r, NULL, NULL);
+    lr_event v;
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.truncated && v.line == 1 && v.message_len <= 64 * 1024);
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.line == 2 && v.message_len == 4);
+    T_EQ_INT(lr_events_next(e, &v, NULL), 0);
+    lr_events_free(e);
+    lr_records_free(r);
+    fclose(f);
+    free(line);
+    (void)out;
+}
+
+static void test_window(void) {
+    const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nerror\nh\nd\n:\n";
+    lr_tok *tok = lr_tok_from_text(vocab, sizeof vocab - 1, NULL);
+    T_CHECK(tok != NULL);
+    lr_event_encoder *enc = lr_event_encoder_new(NULL, tok, 10, 1 << 20, NULL);
+    lr_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.level = "ERROR";
+    ev.message = "h h h h h h h h h h";
+    ev.message_len = strlen(ev.message);
+    ev.error = "d d d d d d d d d d";
+    ev.error_len = strlen(ev.error);
+    int32_t ids[10];
+    lr_event_input in;
+    /* budget 8: the head keeps max(8 - 8, 4) = 4 (ERROR h h h), the detail 4 (: d d d) */
+    T_EQ_INT(lr_event_encode(enc, &ev, ids, &in), 10);
+    int32_t want[10] = {2, 5, 6, 6, 6, 8, 7, 7, 7, 3};
+    T_CHECK(memcmp(ids, want, sizeof want) == 0);
+    T_EQ_INT((int)in.head_len, 25);
+    /* a short detail keeps all of itself, the head the rest */
+    ev.error_len = 3; /* "d d" */
+    T_EQ_INT(lr_event_encode(enc, &ev, ids, NULL), 10);
+    int32_t want2[10] = {2, 5, 6, 6, 6, 6, 8, 7, 7, 3};
+    T_CHECK(memcmp(ids, want2, sizeof want2) == 0);
+    /* everything fits: the ids of the whole rendering */
+    ev.message_len = 3;
+    int32_t whole[10];
+    T_EQ_INT(lr_event_encode(enc, &ev, ids, NULL), 8);
+    T_EQ_INT(lr_tok_encode(tok, "ERROR h h: d d", 14, 10, whole), 8);
+    T_CHECK(memcmp(ids, whole, 8 * sizeof *ids) == 0);
+    /* the byte cut keeps the head and the detail's start */
+    lr_event_encoder_free(enc);
+    enc = lr_event_encoder_new(NULL, tok, 10, 12, NULL);
+    ev.message_len = strlen(ev.message);
+    ev.error_len = strlen(ev.error);
+    T_CHECK(lr_event_encode(enc, &ev, ids, &in) > 2);
+    T_CHECK(in.truncated && in.len == 12 && in.head_len == 6 && memcmp(in.text, "ERROR : d d ", 12) == 0);
+    lr_event_encoder_free(enc);
+    lr_tok_free(tok);
+}
+
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_render), T_CASE(test_groups),
+       T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window))
