@@ -652,6 +652,16 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
 int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_fn log,
                     void *user, lr_error *err);
 
+/* ------------------------------------------------------------ calibration */
+
+/* Write a copy of the model at in_path (NULL: the model built into this
+ * program) to out_path whose probabilities are softmax(logits / T): the
+ * head's last Linear layer is divided by `temperature` (> 0), so every
+ * consumer of the copy (score, export, quantize) is calibrated alike;
+ * `model.temperature` records the total temperature applied. T comes from
+ * judged held-out events (`logrisk calibrate`). */
+int lr_model_calibrate(const char *in_path, const char *out_path, double temperature, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,10 +84,8 @@ int lr__q8_check_weight(const char *name, const int8_t *q, size_t n, const float
 
 /* ------------------------------------------------------------- quantize */
 
-/* The metadata of f as an lr__model_meta (labels copied into `labels`,
- * freed by the caller; everything else points into f). */
-static int read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
-                     char **source, lr_error *err) {
+int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
+                        char **source, lr_error *err) {
     int max_len, rc = lr__model_read_config(f, cfg, &max_len, err);
     if (rc) return rc;
     memset(m, 0, sizeof *m);
@@ -118,7 +116,7 @@ static int read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, 
 /* Writes the quantized copy of f (closed by the caller). */
 static int quantize_lrm(const lr__lrm *f, const char *in_name, const char *out_path,
                         lr__wtype wt, lr_error *err) {
-    lr__bert_config cfg;
+    lr__bert_config cfg = {0};
     lr__model_meta meta;
     char **labels = NULL, *source = NULL;
     void **bufs = NULL;
@@ -132,7 +130,7 @@ static int quantize_lrm(const lr__lrm *f, const char *in_name, const char *out_p
                      in_name, lr__wtype_name(have));
         goto done;
     }
-    if ((rc = read_meta(f, &cfg, &meta, &labels, &source, err))) goto done;
+    if ((rc = lr__model_read_meta(f, &cfg, &meta, &labels, &source, err))) goto done;
     n = lr__bert_n_tensors(&cfg);
     /* the converted weights (two per tensor: int8 and scales) live until the write */
     bufs = lr__calloc((size_t)n * 2, sizeof *bufs);
@@ -192,10 +190,14 @@ done:
     lr__lrm_writer_free(w);
     for (int i = 0; bufs && i < 2 * n; i++) lr__free(bufs[i]);
     lr__free(bufs);
-    for (size_t i = 0; labels && i < (size_t)cfg.n_labels; i++) lr__free(labels[i]);
+    lr__model_meta_free(labels, cfg.n_labels, source);
+    return rc;
+}
+
+void lr__model_meta_free(char **labels, int n_labels, char *source) {
+    for (int i = 0; labels && i < n_labels; i++) lr__free(labels[i]);
     lr__free(labels);
     lr__free(source);
-    return rc;
 }
 
 int lr_model_quantize(const char *in_path, const char *out_path, const char *dtype,

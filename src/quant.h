@@ -47,4 +47,12 @@ void lr__q8_quantize_weight(const float *W, int N, int K, int8_t *q, float *scal
 int lr__q8_check_weight(const char *name, const int8_t *q, size_t n, const float *scale,
                         size_t n_scale, lr_error *err);
 
+/* The metadata of model file f as an lr__model_meta for a copy of it
+ * (convert's and train's writer, lr__model_write_meta): labels copied into
+ * *labels and the source into *source (both freed by lr__model_meta_free
+ * with cfg->n_labels), everything else pointing into f. */
+int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
+                        char **source, lr_error *err);
+void lr__model_meta_free(char **labels, int n_labels, char *source);
+
 #endif /* LR_QUANT_H */

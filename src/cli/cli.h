@@ -51,5 +51,7 @@ int lr_cmd_export(int argc, char **argv);
 int lr_cmd_quantize(int argc, char **argv);
 int lr_cmd_train(int argc, char **argv);
 int lr_cmd_pretrain(int argc, char **argv);
+int lr_cmd_eval(int argc, char **argv);
+int lr_cmd_calibrate(int argc, char **argv);
 
 #endif /* LR_CLI_H */

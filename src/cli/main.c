@@ -31,6 +31,8 @@ static const struct {
     {"quantize", lr_cmd_quantize, "write an int8 (q8) or bf16 copy of a model for faster scoring"},
     {"train", lr_cmd_train, "train a classifier on labelled lines (YAML config) into a model file"},
     {"pretrain", lr_cmd_pretrain, "masked-LM pre-training of the encoder on raw log lines"},
+    {"eval", lr_cmd_eval, "agreement of the risk scores with judged labels (gold file)"},
+    {"calibrate", lr_cmd_calibrate, "fit a temperature on judged events; write a calibrated model"},
 };
 
 static void print_usage(FILE *f) {
