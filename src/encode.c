@@ -14,6 +14,14 @@
  * and the start of the error detail are always in the window. Before that,
  * a rendering longer than max_bytes keeps its first max_bytes / 2 bytes of
  * head (or all of it) and the detail's start up to max_bytes.
+ *
+ * Plain text has no parsed header: when a plain line does not fit in the
+ * window and holds a level word (a whole upper-case word such as ERROR,
+ * WARN, INFO) after some prefix, the prefix (times, hosts, node names,
+ * ids) is dropped and the model reads from the level word on, so the level
+ * and the start of the message are in the window there too. A line that
+ * fits is read whole, and so is every line read as it is (--input-format
+ * raw or csv: ev->as_is).
  */
 #include <string.h>
 
@@ -72,6 +80,24 @@ static int encode_part(lr_event_encoder *e, const char *text, size_t len, int32_
     return n < 2 || n > e->max_len ? (n < 0 ? n : LR_ERANGE) : n;
 }
 
+/* The offset of the first level word of s (a whole upper-case word known
+ * to lr_event_level_name, 4..8 letters), or 0 when there is none. */
+static size_t level_word_at(const char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && !(s[i] >= 'A' && s[i] <= 'Z')) i++;
+        size_t w = i;
+        while (i < len && s[i] >= 'A' && s[i] <= 'Z') i++;
+        int before = w == 0 || !((s[w - 1] >= 'a' && s[w - 1] <= 'z') || (s[w - 1] >= '0' && s[w - 1] <= '9') ||
+                                 s[w - 1] == '_');
+        int after = i == len || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_');
+        if (before && after && i - w >= 4 && i - w <= 8 && lr_event_level_name(s + w, i - w)) return w;
+        while (i < len && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+            i++;
+    }
+    return 0;
+}
+
 int lr_event_encode(lr_event_encoder *e, const lr_event *ev, int32_t *ids, lr_event_input *out) {
     size_t head = 0;
     size_t n = lr_event_render(ev, NULL, 0, &head);
@@ -92,6 +118,16 @@ int lr_event_encode(lr_event_encoder *e, const lr_event *ev, int32_t *ids, lr_ev
     const char *text = e->render.data;
     int n_tok = encode_part(e, text, head, ids);
     if (n_tok < 0) return n_tok;
+    size_t skip = 0;
+    if (n_tok == e->max_len && !ev->as_is && !ev->level && ev->error_len == 0 &&
+        (skip = level_word_at(text, head)) > 0) {
+        /* a plain line cut before its end: read it from its level word */
+        text += skip;
+        head -= skip;
+        n -= skip;
+        n_tok = encode_part(e, text, head, ids);
+        if (n_tok < 0) return n_tok;
+    }
     if (n > head) {
         int n_det = encode_part(e, text + head, n - head, e->detail);
         if (n_det < 0) return n_det;
@@ -110,6 +146,7 @@ int lr_event_encode(lr_event_encoder *e, const lr_event *ev, int32_t *ids, lr_ev
         out->text = text;
         out->len = n;
         out->head_len = head;
+        out->skipped = skip;
         out->truncated = cut;
     }
     return n_tok;

@@ -18,7 +18,8 @@
  *  - Auto detection (lr__ev_parse with LR_REC_AUTO) looks at the first bytes
  *    only: '{' JSON; '<' digits '>' syslog; a klog letter and four digits
  *    klog; a level word then ':' Python's default format; a timestamp then
- *    a log4j/Python header, else a syslog header; '=' in the line logfmt;
+ *    a log4j/Python header (at most two words before the level word, and a
+ *    message after the header), else a syslog header; '=' in the line logfmt;
  *    else plain text. Each parser checks the whole shape, and a line that
  *    fails all of them is plain text: its message is the line itself, so
  *    plain lines render exactly as they are (the seed behaviour).
@@ -681,6 +682,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
     const char *level = NULL;
     const char *src = "";
     size_t srcn = 0, msg = len;
+    int words = 0; /* logger-like words before the level */
     for (int k = 0; k < 10; k++) {
         while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
         if (i >= len) break;
@@ -720,6 +722,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             int sep_next = after < len && (s[after] == '-' || s[after] == ':' || s[after] == '|') &&
                            (after + 1 == len || s[after + 1] == ' ');
             if (tok[n - 1] == ':' || sep_next || !level) {
+                if (!level && ++words > 2) return 0; /* text, not a header */
                 src = tok;
                 srcn = tok[n - 1] == ':' ? n - 1 : n;
                 i = e;
@@ -736,7 +739,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
     }
     if (!level) return 0;
     while (msg < len && (s[msg] == ' ' || s[msg] == '\t')) msg++;
-    if (msg > len) msg = len;
+    if (msg >= len) return 0; /* a header without a message is text */
     lr__ev_clear(ev);
     ev->format = LR_REC_LOG4J;
     ev->level = level;

@@ -264,6 +264,7 @@ static int emit(lr_events *e, lr_event *out) {
     out->n_records = e->meta[s].n;
     out->truncated = e->meta[s].trunc;
     out->malformed = e->meta[s].bad;
+    out->as_is = e->in_fmt == LR_REC_RAW || e->in_fmt == LR_REC_CSV;
     e->cur = 1 - s;
     e->open = 0;
     return 1;

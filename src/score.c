@@ -854,35 +854,23 @@ static bool input_is_quiet(int fd) {
     return poll(&p, 1, 0) == 0;
 }
 
-/* Read every line of `in_fd` (bounded memory, lr_io_reader with the
- * max_line_bytes cap), score them and write JSON lines to `out` (borrowed,
- * flushed, not closed; the fd is not closed either). When the input is a
- * pipe that has gone quiet, the lines queued so far are scored and written
- * before blocking, so `tail -f x | logrisk score` streams. Any sink set
- * before is replaced by the JSON writer. */
+/* Read every raw line of `in_fd` (bounded memory: lines cut at
+ * max_line_bytes), score them and write JSON lines to `out` (borrowed,
+ * flushed, not closed; the fd is not closed either): the records reader in
+ * raw format, so each line is one event scored as it is. When the input is
+ * a pipe that has gone quiet, the lines queued so far are scored and
+ * written before blocking, so `tail -f x | logrisk score` streams. Any sink
+ * set before is replaced by the JSON writer. */
 int lr_scorer_run(lr_scorer *s, int in_fd, FILE *out, lr_error *err) {
-    lr_scorer_set_output(s, out);
-    lr_io_reader *reader = lr_io_reader_new(in_fd, s->max_line_bytes, err);
-    if (!reader) return err ? err->code : LR_ENOMEM;
-    struct stat st;
-    bool regular = fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode);
-    int rc = 0;
-    for (;;) {
-        if (!regular && s->n_pending > 0 && !lr_io_reader_buffered(reader) && input_is_quiet(in_fd)) {
-            rc = lr_scorer_flush(s, err);
-            if (rc) break;
-        }
-        const char *line = NULL;
-        size_t len = 0;
-        int cut = 0;
-        rc = lr_io_read_line(reader, &line, &len, &cut, err);
-        if (rc <= 0) break;
-        rc = push_line(s, line, len, s->next_line, cut, err);
-        if (rc) break;
-    }
-    lr_io_reader_free(reader);
-    if (rc < 0) return rc;
-    return lr_scorer_flush(s, err);
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = LR_REC_RAW;
+    ro.max_bytes = s->max_line_bytes;
+    lr_records *recs = lr_records_new(in_fd, &ro, err);
+    if (!recs) return err ? err->code : LR_ENOMEM;
+    int rc = lr_scorer_run_records(s, recs, in_fd, out, NULL, err);
+    lr_records_free(recs);
+    return rc;
 }
 
 /* Defaults: no follow, interval 1 s, no stop flag, multi-line groups. */

@@ -28,9 +28,12 @@
  * word made of alphabet chars.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tok.h"
 #include "util.h"
@@ -557,40 +560,51 @@ static int learn_line(lr_vocab_learner *l, lr_prep *prep, const char *line, size
     return lr_vocab_learner_add(l, line, len, err);
 }
 
-int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int vocab_size, int min_freq,
-                        const char *out_path, lr_error *err) {
-    FILE *f = strcmp(corpus_path, "-") == 0 ? stdin : fopen(corpus_path, "rb");
-    if (!f) return lr__err(err, LR_EIO, "cannot open corpus '%s': %s", corpus_path, strerror(errno));
+int lr_vocab_learn_events(lr_events *evs, const lr_rules *rules, int vocab_size, int min_freq,
+                          const char *out_path, lr_error *err) {
     lr_prep *prep = NULL;
     lr_vocab_learner *l = lr_vocab_learner_new(err);
     int rc = l ? 0 : LR_ENOMEM;
     if (rc == 0 && rules && !(prep = lr_prep_new(rules, err))) rc = err ? err->code : LR_ENOMEM;
-    lr__buf line;
-    lr__buf_init(&line);
-    char chunk[65536];
-    size_t n;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        size_t start = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (chunk[i] != '\n') continue;
-            if (line.len) {
-                rc = lr__buf_put(&line, chunk + start, i - start);
-                if (rc == 0) rc = learn_line(l, prep, line.data, line.len, err);
-                lr__buf_clear(&line);
-            } else {
-                rc = learn_line(l, prep, chunk + start, i - start, err);
-            }
-            start = i + 1;
+    lr__buf text;
+    lr__buf_init(&text);
+    lr_event ev;
+    int got;
+    while (rc == 0 && (got = lr_events_next(evs, &ev, err)) != 0) {
+        if (got < 0) {
+            rc = got;
+            break;
         }
-        if (rc == 0 && start < n) rc = lr__buf_put(&line, chunk + start, n - start);
+        /* the event's rendering: a raw line renders as itself */
+        size_t n = lr_event_render(&ev, NULL, 0, NULL);
+        lr__buf_clear(&text);
+        rc = lr__buf_reserve(&text, n + 1);
+        if (rc == 0) {
+            lr_event_render(&ev, text.data, n + 1, NULL);
+            rc = learn_line(l, prep, text.data, n, err);
+        }
     }
-    if (rc == 0 && ferror(f)) rc = lr__err(err, LR_EIO, "error reading corpus '%s'", corpus_path);
-    if (rc == 0 && line.len) rc = learn_line(l, prep, line.data, line.len, err);
     if (rc == LR_ENOMEM && err && err->code != LR_ENOMEM) lr__err(err, LR_ENOMEM, "vocab: out of memory");
     if (rc == 0) rc = lr_vocab_learner_save(l, vocab_size, min_freq, out_path, err);
-    if (f != stdin) fclose(f);
-    lr__buf_free(&line);
+    lr__buf_free(&text);
     lr_prep_free(prep);
     lr_vocab_learner_free(l);
+    return rc;
+}
+
+int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int vocab_size, int min_freq,
+                        const char *out_path, lr_error *err) {
+    int fd = strcmp(corpus_path, "-") == 0 ? 0 : open(corpus_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return lr__err(err, LR_EIO, "cannot open corpus '%s': %s", corpus_path, strerror(errno));
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = LR_REC_RAW; /* whole raw lines, no cap, as they are */
+    ro.max_bytes = SIZE_MAX / 8;
+    lr_records *recs = lr_records_new(fd, &ro, err);
+    lr_events *evs = recs ? lr_events_new(recs, NULL, err) : NULL;
+    int rc = evs ? lr_vocab_learn_events(evs, rules, vocab_size, min_freq, out_path, err) : (err ? err->code : LR_ENOMEM);
+    lr_events_free(evs);
+    lr_records_free(recs);
+    if (fd > 0) close(fd);
     return rc;
 }

@@ -232,27 +232,42 @@ int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok 
     if (max_len < 2) return lr__err(err, LR_EINVAL, "maximum sequence length %d < 2", max_len);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
-    lr_io_reader *r = lr_io_reader_new(fd, 1 << 20, err);
-    lr_prep *prep = r ? lr_prep_new(rules, err) : NULL;
+    /* raw lines (cut at 1 MiB) through the records and events readers: a
+     * raw line renders as itself, so the text is the line, masked */
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = LR_REC_RAW;
+    ro.max_bytes = (size_t)1 << 20;
+    lr_records *recs = lr_records_new(fd, &ro, err);
+    lr_events *evs = recs ? lr_events_new(recs, NULL, err) : NULL;
+    lr_prep *prep = evs ? lr_prep_new(rules, err) : NULL;
     int rc = prep ? 0 : (err ? err->code : LR_ENOMEM);
     loader ld = {d, tok, max_len, 0, 0, NULL, path};
-    const char *line;
-    size_t len;
-    while (!rc && (rc = lr_io_read_line(r, &line, &len, NULL, err)) == 1) {
-        rc = 0;
+    lr__buf text;
+    lr__buf_init(&text);
+    lr_event ev;
+    while (!rc && (rc = lr_events_next(evs, &ev, err)) == 1) {
+        size_t n = lr_event_render(&ev, NULL, 0, NULL);
+        lr__buf_clear(&text);
+        if (lr__buf_reserve(&text, n + 1)) {
+            rc = lr__err(err, LR_ENOMEM, "%s:%llu: out of memory", path, (unsigned long long)ev.line);
+            break;
+        }
+        lr_event_render(&ev, text.data, n + 1, NULL);
         lr_line_info info;
-        if ((rc = lr_prep_line(prep, line, len, &info)) < 0) {
-            rc = lr__err(err, rc, "%s:%llu: cannot preprocess the line", path,
-                         (unsigned long long)lr_io_lines(r));
+        if ((rc = lr_prep_line(prep, text.data, n, &info)) < 0) {
+            rc = lr__err(err, rc, "%s:%llu: cannot preprocess the line", path, (unsigned long long)ev.line);
             break;
         }
         rc = 0;
         if (info.text_len == 0) continue;
-        rc = add_example(&ld, info.text, info.text_len, "0", 1, lr_io_lines(r), err);
+        rc = add_example(&ld, info.text, info.text_len, "0", 1, ev.line, err);
     }
     if (rc > 0) rc = 0;
+    lr__buf_free(&text);
     lr_prep_free(prep);
-    lr_io_reader_free(r);
+    lr_events_free(evs);
+    lr_records_free(recs);
     close(fd);
     if (!rc && d->n == 0) rc = lr__err(err, LR_EPARSE, "%s: no lines", path);
     if (!rc) {

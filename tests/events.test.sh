@@ -14,7 +14,8 @@
 #     `--multiline off` gives one result per line; raw input stays per line;
 #   - a 100,000-line trace: one result per capped group of 256 lines, no
 #     line lost; `score` on a 3,000-line trace gives 12 results;
-#   - `tokenize` shows the ids `score` reads (same count per event).
+#   - `tokenize` shows the ids `score` reads (same count per event);
+#   - `vocab` and `label` read events with a log --input-format.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -60,6 +61,15 @@ EOF
     done
 done
 "$bin" preprocess -i $g/multiline.log | wc -l | grep -qx "$(wc -l <$g/multiline.log)" && ok || bad "raw preprocess: one record per line"
+
+# vocab and label read events too: a vocabulary learned from JSON events
+# holds the words of messages and errors, not the JSON keys
+"$bin" vocab --input-format auto -i $g/json.log -o "$tmp/va.txt" --size 300 --min-freq 1 &&
+    "$bin" vocab -i $g/json.log -o "$tmp/vr.txt" --size 300 --min-freq 1 || bad "vocab"
+grep -qx caller "$tmp/vr.txt" && ! grep -qx caller "$tmp/va.txt" && grep -qx deadlock "$tmp/va.txt" && ok ||
+    bad "vocab --input-format auto learns from the rendering"
+"$bin" label --input-format auto -i $g/klog.log | head -n 3 | tail -n 1 | grep -q '^{"text":"ERROR Error syncing pod, skipping: failed to \\"StartContainer\\" for \\"web\\" with CrashLoopBackOff","level_raw":"ERROR","label":8,"line":3,"line_end":3}$' && ok ||
+    bad "label --input-format auto: $("$bin" label --input-format auto -i $g/klog.log | sed -n 3p)"
 
 # ---------------------------------------------------------------- invariance
 $py $g/wrap.py "$tmp/w" || bad "wrap.py"

@@ -148,6 +148,11 @@ static void test_formats(void) {
              "INFO Started");
     T_EQ_STR(render_of("CRITICAL:root:out of cheese", LR_REC_AUTO, NULL), "CRITICAL out of cheese");
     T_EQ_STR(render_of("2024-01-01 12:00:00 ERROR disk full", LR_REC_AUTO, NULL), "ERROR disk full");
+    /* a level word late in the text, or with nothing after it, is not a header */
+    T_EQ_STR(render_of("2024-01-01 12:00:00 disk failed with ERROR", LR_REC_AUTO, &v),
+             "2024-01-01 12:00:00 disk failed with ERROR");
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    T_EQ_STR(render_of("2024-01-01 12:00:00 app ERROR", LR_REC_AUTO, &v), "2024-01-01 12:00:00 app ERROR");
     /* plain text and requested formats */
     T_EQ_STR(render_of("just words, ERROR later", LR_REC_AUTO, &v), "just words, ERROR later");
     T_EQ_INT((int)v.format, LR_REC_RAW);
@@ -380,6 +385,23 @@ static void test_window(void) {
     T_EQ_INT(lr_event_encode(enc, &ev, ids, NULL), 8);
     T_EQ_INT(lr_tok_encode(tok, "ERROR h h: d d", 14, 10, whole), 8);
     T_CHECK(memcmp(ids, whole, 8 * sizeof *ids) == 0);
+    /* a plain line longer than the window is read from its level word,
+     * unless it is read as it is */
+    lr_event plain;
+    memset(&plain, 0, sizeof plain);
+    plain.message = "h h h h h h h h h h ERROR d";
+    plain.message_len = strlen(plain.message);
+    plain.format = LR_REC_RAW;
+    T_EQ_INT(lr_event_encode(enc, &plain, ids, &in), 4);
+    int32_t want3[4] = {2, 5, 7, 3};
+    T_CHECK(memcmp(ids, want3, sizeof want3) == 0);
+    T_EQ_INT((int)in.skipped, 20);
+    plain.as_is = 1;
+    T_EQ_INT(lr_event_encode(enc, &plain, ids, &in), 10);
+    T_CHECK(ids[1] == 6 && in.skipped == 0);
+    plain.as_is = 0;
+    plain.message_len = 13; /* "h h h h h h h": fits, read whole */
+    T_EQ_INT(lr_event_encode(enc, &plain, ids, &in), 9);
     /* the byte cut keeps the head and the detail's start */
     lr_event_encoder_free(enc);
     enc = lr_event_encoder_new(NULL, tok, 10, 12, NULL);
