@@ -222,6 +222,9 @@ typedef struct lr_event {
     int n_records;          /* records joined (1 + continuation lines)          */
     int truncated;          /* a record or the group was cut                    */
     int malformed;          /* a line not of the requested format: raw text     */
+    int as_is;              /* read with --input-format raw or csv: the line is
+                               the model's text as it is (no window rule for
+                               plain text)                                     */
 } lr_event;
 
 /* The model input of an event, before the masks (docs/events.md):
@@ -367,7 +370,8 @@ int lr_tok_encode(const lr_tok *tok, const char *text, size_t len, int max_len, 
 /* An event's model input (docs/events.md, "The window"): its rendering
  * (lr_event_render) masked with the rules (NULL: not masked) and tokenized
  * so that the level, the start of the message and the start of the error
- * detail are always within max_len ids; a rendering longer than max_bytes
+ * detail are always within max_len ids (a plain line too long for them is
+ * read from its level word, unless ev->as_is); a rendering longer than max_bytes
  * is cut first (head and the detail's start kept). One encoder per thread;
  * tok and rules are borrowed and must outlive it. */
 typedef struct lr_event_encoder lr_event_encoder;
@@ -375,6 +379,8 @@ typedef struct lr_event_input {
     const char *text;       /* the rendering (unmasked, after the byte cut);
                                owned by the encoder, valid until its next call */
     size_t len, head_len;   /* its length, and that of level + message       */
+    size_t skipped;         /* bytes of a plain line's prefix not read (the
+                               line did not fit; it is read from its level word) */
     int truncated;          /* the byte cut applied                           */
 } lr_event_input;
 
@@ -401,6 +407,10 @@ int lr_vocab_learner_save(lr_vocab_learner *l, int vocab_size, int min_freq, con
  * masked with `rules` (NULL: used as they are), learned, written. */
 int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int vocab_size, int min_freq,
                         const char *out_path, lr_error *err);
+/* The same job on the events of `evs` (borrowed): each event's rendering
+ * (lr_event_render; a raw line renders as itself), masked with `rules`. */
+int lr_vocab_learn_events(lr_events *evs, const lr_rules *rules, int vocab_size, int min_freq,
+                          const char *out_path, lr_error *err);
 
 /* ------------------------------------------------------------------ model */
 
