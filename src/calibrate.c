@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "format.h"
-#include "model_builtin.h"
 #include "quant.h"
 #include "util.h"
 
@@ -86,17 +85,8 @@ int lr_model_calibrate(const char *in_path, const char *out_path, double tempera
     if (!out_path) return lr__err(err, LR_EINVAL, "calibrate: no output path");
     if (!(temperature > 0.0) || !isfinite(temperature))
         return lr__err(err, LR_EINVAL, "calibrate: the temperature must be a positive number, not %g", temperature);
-    const char *name = in_path;
-    lr__lrm *f;
-    if (in_path) {
-        f = lr__lrm_open(in_path, err);
-    } else {
-        const void *data;
-        size_t size;
-        if (!lr__model_builtin_image(&data, &size, &name))
-            return lr__err(err, LR_EINVAL, "calibrate: no model given and none built in");
-        f = lr__lrm_open_memory(data, size, name, err);
-    }
+    const char *name;
+    lr__lrm *f = lr__model_open_any(in_path, "calibrate", &name, err);
     if (!f) return err ? err->code : LR_EFORMAT;
     int rc = calibrate_lrm(f, out_path, temperature, err);
     lr__lrm_close(f);

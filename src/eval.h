@@ -97,4 +97,10 @@ typedef struct lr_eval_report_opts {
 int lr_eval_report(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
                    const lr_eval_item *rules_items, const lr_eval_report_opts *opts, lr_error *err);
 
+/* One JSON object per gold event: its gold file line, group, gold label,
+ * the model's risk_score, risk_label and that label's probability, and
+ * (rules_items not NULL) the rules' label. */
+int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
+                          const lr_eval_item *rules_items, lr_error *err);
+
 #endif /* LR_EVAL_H */

@@ -200,6 +200,18 @@ void lr__model_meta_free(char **labels, int n_labels, char *source) {
     lr__free(source);
 }
 
+lr__lrm *lr__model_open_any(const char *path, const char *what, const char **name, lr_error *err) {
+    *name = path;
+    if (path) return lr__lrm_open(path, err);
+    const void *data;
+    size_t size;
+    if (!lr__model_builtin_image(&data, &size, name)) {
+        lr__err(err, LR_EINVAL, "%s: no model given and none built in", what);
+        return NULL;
+    }
+    return lr__lrm_open_memory(data, size, *name, err);
+}
+
 int lr_model_quantize(const char *in_path, const char *out_path, const char *dtype,
                       lr_error *err) {
     if (!out_path || !dtype) return lr__err(err, LR_EINVAL, "quantize: no output path or dtype");
@@ -208,17 +220,8 @@ int lr_model_quantize(const char *in_path, const char *out_path, const char *dty
     if (rc) return rc;
     if (wt == LR_WTYPE_F32)
         return lr__err(err, LR_EINVAL, "quantize: dtype must be q8 or bf16 (models are f32 already)");
-    lr__lrm *f;
-    const char *name = in_path;
-    if (in_path) {
-        f = lr__lrm_open(in_path, err);
-    } else {
-        const void *data;
-        size_t size;
-        if (!lr__model_builtin_image(&data, &size, &name))
-            return lr__err(err, LR_EINVAL, "quantize: no model given and none built in");
-        f = lr__lrm_open_memory(data, size, name, err);
-    }
+    const char *name;
+    lr__lrm *f = lr__model_open_any(in_path, "quantize", &name, err);
     if (!f) return err ? err->code : LR_EFORMAT;
     rc = quantize_lrm(f, name, out_path, wt, err);
     lr__lrm_close(f);

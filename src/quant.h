@@ -55,4 +55,9 @@ int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *
                         char **source, lr_error *err);
 void lr__model_meta_free(char **labels, int n_labels, char *source);
 
+/* The model file at path or, when path is NULL, the image built into this
+ * program (*name: its name for messages); NULL with err set, saying "WHAT:
+ * no model given and none built in" when there is neither. */
+lr__lrm *lr__model_open_any(const char *path, const char *what, const char **name, lr_error *err);
+
 #endif /* LR_QUANT_H */

@@ -78,7 +78,7 @@ has "csv missing column message" "$tmp/err" "no column 'text'"
 
 # rules
 expect "k8s rules" 0 "$bin" label --rules models/rules/k8s.yaml -i - <<<'E1122 12:13:43.123456    1 kubelet.go:1] no space left on device'
-has "k8s klog + keyword" "$tmp/out" '"level_raw":"ERROR","label":9}'
+has "k8s klog + keyword" "$tmp/out" '"level_raw":"ERROR","label":8}'
 printf 'levels:\n  ERROR: 6\nlevel_words: [ERROR, NOPE]\n' >"$tmp/bad.yaml"
 expect "bad rules" 1 "$bin" label --rules "$tmp/bad.yaml" -i "$tmp/in.log"
 has "bad rules file:line:col" "$tmp/err" "bad.yaml:3:22: level_words: 'NOPE' is not a level"

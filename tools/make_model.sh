@@ -18,8 +18,14 @@
 #    training lines;
 # 5. fine-tuning from that encoder on the weak labels
 #    (models/train/train.yaml), best epoch by validation loss;
-# 6. held-out evaluation per source (models/train/evaluate.py) into
-#    models/logrisk-mini.metrics.json.
+# 6. fine-tuning from that model on the judged labels of
+#    models/data/judged (its train split, rendered as `logrisk score`
+#    renders events: tools/judged_train.py; models/train/judged.yaml);
+# 7. a temperature fitted on the judged dev split (`logrisk calibrate`)
+#    and folded into the model;
+# 8. evaluation: `logrisk eval` on the judged test split (model and
+#    rules), and the agreement with the weak labels on step 3's held-out
+#    lines (models/train/evaluate.py), into models/logrisk-mini.metrics.json.
 #
 # Every step is seeded (2 threads, fixed seeds), so a rerun on the same
 # machine type gives the same model. Intermediate files go to WORK_DIR
@@ -85,17 +91,44 @@ step "pre-training"
     echo "vocab: $work/vocab.txt"
     echo "rules: $rules"
     echo "init: $work/encoder.lrm"
-    echo "output: $work/logrisk-mini.lrm"
+    echo "output: $work/weak.lrm"
     echo "metrics: $work/train.metrics.json"
 } >"$work/train.yaml"
 "$bin" train --config "$work/train.yaml"
-step "fine-tuning"
+step "fine-tuning on weak labels"
 
-# --- 6. held-out evaluation, then install the model and its metrics
-"$bin" score -m "$work/logrisk-mini.lrm" --threads 2 -i "$work/heldout.log" -o "$work/heldout.scores.jsonl"
+# --- 6. fine-tuning on the judged labels (the train split of
+#        models/data/judged, rendered as scoring renders events)
+judged=models/data/judged/judged.jsonl
+"$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml"
+{
+    cat models/train/judged.yaml
+    cat "$work/judged_weights.yaml"
+    echo "data: $work/judged_train.jsonl"
+    echo "vocab: $work/vocab.txt"
+    echo "rules: $rules"
+    echo "init: $work/weak.lrm"
+    echo "output: $work/judged.lrm"
+    echo "metrics: $work/judged.metrics.json"
+} >"$work/judged.yaml"
+"$bin" train --config "$work/judged.yaml"
+step "fine-tuning on judged labels"
+
+# --- 7. temperature on the dev split (never the test split)
+"$bin" calibrate -m "$work/judged.lrm" --gold "$judged" --split dev -o "$work/logrisk-mini.lrm" --threads 2 |
+    tee "$work/calibration.txt"
+step "calibration"
+
+# --- 8. evaluation: the judged test split (model and rules), and the
+#        weak-label held-out split of step 3, then install the model
+"$bin" eval -m "$work/logrisk-mini.lrm" --gold "$judged" --split test --rules "$rules" --threads 2 --json \
+    >"$work/eval_test.json"
+"$bin" eval -m "$work/logrisk-mini.lrm" --gold "$judged" --split test --rules "$rules" --threads 2
+"$bin" score -m "$work/logrisk-mini.lrm" --threads 2 --input-format raw -i "$work/heldout.log" \
+    -o "$work/heldout.scores.jsonl"
 "$py" models/train/evaluate.py "$work/heldout.jsonl" "$work/heldout.scores.jsonl" "$work/stats.json" \
     "$work/pretrain.metrics.json" "$work/train.metrics.json" "$work/metrics.json" \
-    "$(($(date +%s) - start))"
+    "$(($(date +%s) - start))" "$work/judged.metrics.json" "$work/eval_test.json" "$work/calibration.txt"
 out=${MODEL_OUT:-models/logrisk-mini.lrm}
 cp "$work/logrisk-mini.lrm" "$out.tmp"
 mv "$out.tmp" "$out"

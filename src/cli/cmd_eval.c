@@ -10,7 +10,7 @@
 
 static const char eval_usage[] =
     "usage: logrisk eval --gold FILE [-m MODEL] [--rules FILE] [--split NAME] [--by FIELD]\n"
-    "                    [--wrappers] [--json] [--threads N] [-o FILE]\n"
+    "                    [--wrappers] [--json] [--threads N] [-o FILE] [--details FILE]\n"
     "\n"
     "Scores every judged event of a gold file and reports how well the scores\n"
     "agree with the judged risk: Spearman and Kendall tau-b rank correlation,\n"
@@ -31,7 +31,10 @@ static const char eval_usage[] =
     "                   and largest spread of its score\n"
     "  --json           one JSON object instead of tables\n"
     "  --threads N      scoring threads (default: the available cores)\n"
-    "  -o, --output F   write the report to F (default: standard output)\n";
+    "  -o, --output F   write the report to F (default: standard output)\n"
+    "  --details F      also write one JSON object per event to F: its gold line,\n"
+    "                   group, judged risk, the model's risk_score, risk_label and\n"
+    "                   its probability, and with --rules the rules' label\n";
 
 static int usage_error(const char *msg, const char *arg) {
     fprintf(stderr, "logrisk eval: %s%s%s\ntry 'logrisk eval --help'\n", msg, arg ? " " : "", arg ? arg : "");
@@ -43,9 +46,9 @@ static const struct {
     const char *name, *alias;
 } VALUE_OPTS[] = {
     {"--gold", NULL}, {"--model", "-m"}, {"--rules", NULL}, {"--split", NULL},
-    {"--by", NULL},   {"--output", "-o"}, {"--threads", NULL},
+    {"--by", NULL},   {"--output", "-o"}, {"--threads", NULL}, {"--details", NULL},
 };
-enum { O_GOLD, O_MODEL, O_RULES, O_SPLIT, O_BY, O_OUTPUT, O_THREADS, N_VALUE_OPTS };
+enum { O_GOLD, O_MODEL, O_RULES, O_SPLIT, O_BY, O_OUTPUT, O_THREADS, O_DETAILS, N_VALUE_OPTS };
 
 int lr_cmd_eval(int argc, char **argv) {
     const char *values[N_VALUE_OPTS] = {[O_BY] = "origin"};
@@ -100,6 +103,12 @@ int lr_cmd_eval(int argc, char **argv) {
                                   .spread = wrappers ? &spread : NULL};
         if (lr_eval_report(out, &gold, model_items, rules_items, &ro, &err)) status = lr_cli_error("eval", &err);
         if (lr_cli_close_out(out, values[O_OUTPUT], "eval")) status = 1;
+    }
+    FILE *details = !status && values[O_DETAILS] ? lr_cli_open_out(values[O_DETAILS], "eval") : NULL;
+    if (!status && values[O_DETAILS] && !details) status = 1;
+    if (details) {
+        if (lr_eval_write_details(details, &gold, model_items, rules_items, &err)) status = lr_cli_error("eval", &err);
+        if (lr_cli_close_out(details, values[O_DETAILS], "eval")) status = 1;
     }
     lr_eval_gold_free(&gold);
     free(model_items);
