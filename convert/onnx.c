@@ -59,6 +59,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "format.h"
 #include "model.h"
 #include "protobuf.h"
@@ -592,35 +593,32 @@ nomem:
 
 /* ---------------------------------------------------------------- export */
 
+/* The protobuf streamed into a fresh temporary beside path, renamed over
+ * it only when complete (files.h). */
 static int write_file(const graph *g, const char *path, lr_error *err) {
-    size_t plen = strlen(path);
-    char *tmp = lr__malloc(plen + 32);
-    if (!tmp) return lr__err(err, LR_ENOMEM, "out of memory");
-    snprintf(tmp, plen + 32, "%s.tmp%ld", path, (long)getpid());
-    int rc = 0;
-    FILE *out = fopen(tmp, "wb");
+    lr__atomic a;
+    int rc = lr__atomic_open(&a, path, err);
+    if (rc) return rc;
+    FILE *out = lr__atomic_stdio(&a, err);
     if (!out) {
-        rc = lr__err(err, LR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        lr__free(tmp);
+        rc = err ? err->code : LR_EIO;
+        lr__atomic_abort(&a);
         return rc;
     }
     lr__pb pb;
     lr__pb_init_sink(&pb, lr__pb_sink_file, out);
     model_msg(&pb, g);
     int werr = pb.status == LR_EIO || ferror(out) ? errno : 0;
-    if (fflush(out) != 0 && !werr) werr = errno ? errno : EIO;
-    if (!pb.status && !werr && fsync(fileno(out)) != 0) werr = errno;
-    if (fclose(out) != 0 && !werr) werr = errno ? errno : EIO;
     if (pb.status == LR_ENOMEM) rc = lr__err(err, LR_ENOMEM, "out of memory writing %s", path);
     else if (pb.status == LR_EINVAL)
         rc = lr__err(err, LR_EINVAL, "%s: internal error: a message changed size between passes", path);
     else if (pb.status || werr)
         rc = lr__err(err, LR_EIO, "%s: write failed: %s", path, strerror(werr ? werr : EIO));
-    else if (rename(tmp, path) != 0)
-        rc = lr__err(err, LR_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    if (rc) unlink(tmp);
-    lr__free(tmp);
-    return rc;
+    if (rc) {
+        lr__atomic_abort(&a);
+        return rc;
+    }
+    return lr__atomic_commit(&a, err);
 }
 
 static int check_options(const lr_onnx_options *opts, int *opset, uint64_t *limit, lr_error *err) {

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "format.h"
 #include "json.h"
 #include "model.h"
@@ -242,27 +243,10 @@ fail:
 
 /* Read a whole file into memory (caller frees *out). */
 static int read_file(const char *path, unsigned char **out, size_t *size, lr_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lr__err(err, LR_EIO, "cannot open '%s': %s", path, strerror(errno));
-    lr__buf b;
-    lr__buf_init(&b);
-    char chunk[1 << 16];
-    size_t n;
-    int rc = LR_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (lr__buf_put(&b, chunk, n)) {
-            rc = lr__err(err, LR_ENOMEM, "out of memory reading '%s'", path);
-            break;
-        }
-    if (!rc && ferror(f)) rc = lr__err(err, LR_EIO, "error reading '%s'", path);
-    fclose(f);
-    if (rc) {
-        lr__buf_free(&b);
-        return rc;
-    }
-    *out = (unsigned char *)b.data;
-    *size = b.len;
-    return LR_OK;
+    char *text;
+    int rc = lr__file_read_all(path, NULL, SIZE_MAX / 2, &text, size, err);
+    *out = (unsigned char *)text;
+    return rc;
 }
 
 lr__safetensors *lr__safetensors_open(const char *path, lr_error *err) {

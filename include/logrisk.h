@@ -299,6 +299,11 @@ typedef struct lr_line_info {
                         * (klog "E1122", level=error, ...) gives the level it
                         * maps to. */
     int label;         /* weak label 0..10 */
+    int regex_limits;  /* user regexes (masks, level aliases) that failed on this
+                        * line with a limit or another error (0 normally): a
+                        * mask that failed replaced the rest of the text from
+                        * where its search started, an alias that failed gave
+                        * no level (lr_prep_regex_limits counts them all) */
 } lr_line_info;
 
 /* Per-thread working state; borrows `rules`, which must outlive it. */
@@ -671,6 +676,28 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
  * `model.temperature` records the total temperature applied. T comes from
  * judged held-out events (`logrisk calibrate`). */
 int lr_model_calibrate(const char *in_path, const char *out_path, double temperature, lr_error *err);
+
+/* ------------------------------------------------ bounds and safe files */
+
+/* Regex errors (limits) met by a preprocessor since it was made: the sum of
+ * lr_line_info.regex_limits over its lines. Callers report it (a warning,
+ * `score --stats`): each one is a line masked conservatively or an alias
+ * that could not decide. */
+uint64_t lr_prep_regex_limits(const lr_prep *prep);
+
+/* What lr_prep_stream_stats counted. */
+typedef struct lr_prep_stats {
+    uint64_t records;       /* records written                                  */
+    uint64_t regex_limits;  /* regex errors (lr_prep_regex_limits) on the way  */
+} lr_prep_stats;
+/* lr_prep_stream that also fills *stats (may be NULL), also on failure. */
+int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *opts,
+                         lr_prep_stats *stats, lr_error *err);
+
+/* The rules stored in a model (rules.yaml), compiled once at load, where
+ * they were checked (so a model that loads has rules that work); owned by
+ * the model. NULL when the model stores none. */
+const lr_rules *lr_model_rules(const lr_model *m);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "util.h"
 
 #define LRM_VERSION 1u
@@ -607,17 +608,13 @@ lr__lrm *lr__lrm_open_memory_flags(const void *data, size_t size, const char *na
 lr__lrm *lr__lrm_open(const char *path, lr_error *err) { return lr__lrm_open_flags(path, 0, err); }
 
 lr__lrm *lr__lrm_open_flags(const char *path, unsigned flags, lr_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return lr__err(err, LR_EIO, "cannot open '%s': %s", path, strerror(errno)), NULL;
+    int fd = lr__file_open_regular(path, NULL, err);
+    if (fd < 0) return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         lr__err(err, LR_EIO, "cannot stat '%s': %s", path, strerror(errno));
         close(fd);
         return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return lr__err(err, LR_EIO, "'%s' is not a regular file", path), NULL;
     }
     if (st.st_size < (off_t)LRM_FIXED || (uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
@@ -955,6 +952,7 @@ int lr__lrm_describe_json(const lr__lrm *f, int data_ok, struct lr__buf *out) {
     return rc;
 }
 
+const char *lr__lrm_name(const lr__lrm *f) { return f->name; }
 uint32_t lr__lrm_version(const lr__lrm *f) { return f->version; }
 size_t lr__lrm_size(const lr__lrm *f) { return f->size; }
 uint64_t lr__lrm_checksum(const lr__lrm *f) { return f->header_checksum; }
@@ -1131,21 +1129,6 @@ int lr__lrm_add_tensor(lr__lrm_writer *w, const char *name, lr__dtype dtype, int
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
-/* write(2) all of it, retrying on EINTR and short writes. */
-static int write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The header region [0, data_offset) with both checksums filled in, into
  * `hdr`; tensor offsets follow the directory order. */
 static int build_header(lr__lrm_writer *w, lr__buf *hdr, size_t *data_offset, uint64_t *data_size, lr_error *err) {
@@ -1176,30 +1159,8 @@ static int build_header(lr__lrm_writer *w, lr__buf *hdr, size_t *data_offset, ui
     return LR_OK;
 }
 
-/* Make the rename durable: fsync the directory holding `path`. */
-static void fsync_dir_of(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == path) {
-        snprintf(dir, sizeof dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int lr__lrm_writer_write(lr__lrm_writer *w, const char *path, lr_error *err) {
     static const uint8_t zeros[LRM_ALIGN] = {0};
-    static unsigned counter;
     if (!host_is_little())
         return lr__err(err, LR_EUNSUPPORTED, "writing .lrm files needs a little-endian host");
     lr__buf hdr;
@@ -1224,42 +1185,17 @@ int lr__lrm_writer_write(lr__lrm_writer *w, const char *path, lr_error *err) {
     st64(h + 24, lrh_final(&dh));
     st64(h + 16, lr__lrm_hash(h + 24, data_offset - 24));
 
-    char *tmp = lr__malloc(strlen(path) + 64);
-    if (!tmp) {
-        lr__buf_free(&hdr);
-        return lr__err(err, LR_ENOMEM, "out of memory writing '%s'", path);
-    }
-    sprintf(tmp, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        rc = lr__err(err, LR_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    int bad = write_all(fd, hdr.data, hdr.len);
-    for (size_t i = 0; i < w->n_tensors && !bad; i++) {
+    lr__atomic a;
+    if ((rc = lr__atomic_open(&a, path, err))) goto out;
+    rc = lr__atomic_write(&a, hdr.data, hdr.len, err);
+    for (size_t i = 0; i < w->n_tensors && !rc; i++) {
         const wtensor *t = &w->tensors[i];
-        bad = write_all(fd, t->data, t->nbytes) ||
-              write_all(fd, zeros, round_up(t->nbytes, LRM_ALIGN) - t->nbytes);
+        rc = lr__atomic_write(&a, t->data, t->nbytes, err);
+        if (!rc) rc = lr__atomic_write(&a, zeros, round_up(t->nbytes, LRM_ALIGN) - t->nbytes, err);
     }
-    if (bad || fsync(fd) != 0) {
-        rc = lr__err(err, LR_EIO, "error writing '%s': %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) != 0) {
-        rc = lr__err(err, LR_EIO, "error closing '%s': %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = lr__err(err, LR_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    fsync_dir_of(path);
+    if (rc) lr__atomic_abort(&a);
+    else rc = lr__atomic_commit(&a, err);
 out:
-    lr__free(tmp);
     lr__buf_free(&hdr);
     return rc;
 }

@@ -107,6 +107,8 @@ int lr__lrm_meta_at(const lr__lrm *f, size_t i, const char **key, char *value_te
                     size_t value_text_size);
 /* Format version, file size and stored checksum, for display. */
 uint32_t lr__lrm_version(const lr__lrm *f);
+/* The name given at open (the path), for messages. */
+const char *lr__lrm_name(const lr__lrm *f);
 size_t lr__lrm_size(const lr__lrm *f);
 uint64_t lr__lrm_checksum(const lr__lrm *f);
 

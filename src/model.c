@@ -38,6 +38,7 @@
 
 #include "format.h"
 #include "quant.h"
+#include "rules.h" /* the stored rules are checked at load */
 #include "util.h"
 
 struct lr_model {
@@ -48,6 +49,7 @@ struct lr_model {
     size_t vocab_len;
     const char *rules;
     size_t rules_len;
+    lr_rules *rules_compiled; /* rules.yaml as loaded (NULL when none), owned */
     size_t n_labels;
     lr__wtype wtype; /* as stored (a bf16 model may run widened to f32) */
 };
@@ -225,6 +227,66 @@ static int bind_tensors(const lr__lrm *f, const lr__bert_config *cfg, lr__wtype 
     return LR_OK;
 }
 
+/* What the parts of a model promise each other, checked at load so that a
+ * model that loads can score any input (the structure of each part, and
+ * the tensor shapes against the config, are checked by format.c and
+ * bind_tensors):
+ *  - the vocabulary is there, has the five special tokens, and has no more
+ *    tokens than the word embedding has rows (a token id past the table
+ *    would stop the first batch that meets it);
+ *  - the label names are as many as the head's outputs (they define its
+ *    shape), non-empty and valid UTF-8 (they are written into JSON);
+ *  - tokenizer.max_len <= max_position_embeddings (lr__model_read_config);
+ *  - the stored rules, if any, load and compile (they mask every line).
+ * The rules are kept compiled in m. */
+static int check_parts(lr_model *m, const lr__bert_config *cfg, lr_error *err) {
+    lr__lrm *f = m->file;
+    const char *name = lr__lrm_name(f);
+    if (lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, err)) return err ? err->code : LR_EFORMAT;
+    size_t n_tokens = 0;
+    for (const char *p = m->vocab, *end = m->vocab + m->vocab_len; p < end; n_tokens++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    if (n_tokens == 0) return lr__err(err, LR_EFORMAT, "%s: tokenizer.vocab is empty", name);
+    if (n_tokens > (size_t)cfg->vocab_size)
+        return lr__err(err, LR_EFORMAT,
+                       "%s: tokenizer.vocab has %zu tokens but the word embedding has %d rows (bert.vocab_size)",
+                       name, n_tokens, cfg->vocab_size);
+    static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    for (size_t k = 0; k < LR_ARRAY_LEN(specials); k++) {
+        size_t sl = strlen(specials[k]);
+        int found = 0;
+        for (const char *p = m->vocab, *end = m->vocab + m->vocab_len; p < end && !found;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t ll = (size_t)((nl ? nl : end) - p);
+            if (ll && p[ll - 1] == '\r') ll--;
+            found = ll == sl && memcmp(p, specials[k], sl) == 0;
+            p = nl ? nl + 1 : end;
+        }
+        if (!found) return lr__err(err, LR_EFORMAT, "%s: tokenizer.vocab has no %s token", name, specials[k]);
+    }
+    for (size_t i = 0; i < m->n_labels; i++) {
+        const char *s;
+        size_t len;
+        int rc = lr__lrm_get_strs_item(f, "model.labels", i, &s, &len, err);
+        if (rc) return rc;
+        if (!len || lr__utf8_valid_prefix(s, len) != len)
+            return lr__err(err, LR_EFORMAT, "%s: label %zu of model.labels is %s", name, i,
+                           len ? "not valid UTF-8" : "empty");
+    }
+    lr_error ignore;
+    if (lr__lrm_get_str(f, "rules.yaml", &m->rules, &m->rules_len, &ignore) == 0) {
+        char source[300];
+        snprintf(source, sizeof source, "%s (rules.yaml)", name);
+        if (!(m->rules_compiled = lr_rules_parse(m->rules, m->rules_len, source, err)))
+            return err ? err->code : LR_EPARSE;
+    } else {
+        m->rules = NULL;
+    }
+    return LR_OK;
+}
+
 static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr_model *m = lr__calloc(1, sizeof *m);
     const float **tensors = NULL, **qs = NULL;
@@ -238,6 +300,7 @@ static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr__bert_config cfg;
     if (lr__model_read_config(f, &cfg, &m->max_len, err)) goto fail;
     m->n_labels = (size_t)cfg.n_labels;
+    if (check_parts(m, &cfg, err)) goto fail;
     if (lr__model_read_wtype(f, &m->wtype, err)) goto fail;
     /* bf16 weights on a CPU without a bf16 GEMM: widened to f32 (exact) */
     const int widen = m->wtype == LR_WTYPE_BF16 && lr__qkern_get()->bf16_nr < 1;
@@ -273,9 +336,6 @@ static lr_model *model_from_file(lr__lrm *f, int mapped, lr_error *err) {
     lr__free(qs);
     tensors = qs = NULL;
     qt = NULL;
-    lr_error ignore;
-    if (lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, &ignore)) m->vocab = NULL;
-    if (lr__lrm_get_str(f, "rules.yaml", &m->rules, &m->rules_len, &ignore)) m->rules = NULL;
     return m;
 fail:
     lr__free(tensors);
@@ -284,6 +344,7 @@ fail:
     lr__free(wide);
     if (m) {
         lr__bert_release(&m->bert);
+        lr_rules_free(m->rules_compiled);
         lr__free(m);
     }
     lr__lrm_close(f);
@@ -335,6 +396,7 @@ lr_model *lr_model_load_memory(const void *data, size_t size, const char *name, 
 void lr_model_free(lr_model *m) {
     if (!m) return;
     lr__bert_release(&m->bert);
+    lr_rules_free(m->rules_compiled);
     lr__lrm_close(m->file);
     lr__free(m);
 }
@@ -379,6 +441,8 @@ const char *lr_model_rules_yaml(const lr_model *m, size_t *len) {
     if (len) *len = m->rules ? m->rules_len : 0;
     return m->rules;
 }
+
+const lr_rules *lr_model_rules(const lr_model *m) { return m ? m->rules_compiled : NULL; }
 
 /* ------------------------------------------------------------- inference */
 

@@ -18,7 +18,10 @@
  *    reads one buffer and writes another, and the buffers swap.
  *  - User masks and level aliases are PCRE2 patterns compiled in UTF mode
  *    (without UCP, so \d \w \b stay ASCII like the SPEC's patterns); the text
- *    is valid UTF-8 by then, so matching skips PCRE2's UTF check.
+ *    is valid UTF-8 by then, so matching skips PCRE2's UTF check. Every
+ *    match runs under the limits of rules.h (per-prep match context and JIT
+ *    stack); a match error is never "no match": a mask then covers the rest
+ *    of the text, an alias is skipped, and both are counted.
  *  - Keywords are found in one pass over the raw text, probing every
  *    (shortest keyword - 1) bytes: a 64 Ki-bit table of byte pairs (all ASCII
  *    cases) rejects most probes with one bit test; hits are verified
@@ -532,6 +535,9 @@ struct lr_prep {
     const lr_rules *rules;
     lr__buf a, b;              /* ping-pong text buffers */
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* the LR__REGEX_* limits; NULL without regexes */
+    pcre2_jit_stack *jit;      /* this thread's JIT stack (mctx uses it) */
+    uint64_t regex_limits;     /* regex errors since creation */
     uint32_t *kw_stamp;        /* per keyword: the line stamp it last counted in */
     uint32_t stamp;
     size_t zeroed_a, zeroed_b; /* capacity of a / b whose spare bytes are zeroed */
@@ -563,6 +569,17 @@ lr_prep *lr_prep_new(const lr_rules *rules, lr_error *err) {
     if (!p->kw_stamp) goto nomem;
     p->md = pcre2_match_data_create(rules->max_captures + 1, NULL);
     if (!p->md) goto nomem;
+    int has_regex = rules->n_aliases > 0;
+    for (size_t i = 0; i < rules->n_masks; i++) has_regex |= rules->masks[i].re != NULL;
+    if (has_regex) {
+        if (!(p->mctx = pcre2_match_context_create(NULL))) goto nomem;
+        pcre2_set_match_limit(p->mctx, LR__REGEX_MATCH_LIMIT);
+        pcre2_set_depth_limit(p->mctx, LR__REGEX_DEPTH_LIMIT);
+        pcre2_set_heap_limit(p->mctx, LR__REGEX_HEAP_LIMIT_KIB);
+        /* NULL when this PCRE2 has no JIT: the interpreter's limits apply */
+        p->jit = pcre2_jit_stack_create(32u << 10, LR__REGEX_JIT_STACK, NULL);
+        if (p->jit) pcre2_jit_stack_assign(p->mctx, NULL, p->jit);
+    }
     return p;
 nomem:
     lr_prep_free(p);
@@ -575,20 +592,30 @@ void lr_prep_free(lr_prep *p) {
     lr__buf_free(&p->a);
     lr__buf_free(&p->b);
     pcre2_match_data_free(p->md);
+    pcre2_match_context_free(p->mctx);
+    pcre2_jit_stack_free(p->jit);
     lr__free(p->kw_stamp);
     lr__free(p);
 }
 
+uint64_t lr_prep_regex_limits(const lr_prep *p) { return p ? p->regex_limits : 0; }
+
 /* The level from the alias patterns (in order) or, failing those, the first
- * whole word of the line that is a level word. Returns a level index or -1. */
-static int find_level(lr_prep *p, const char *line, size_t n) {
+ * whole word of the line that is a level word. Returns a level index or -1.
+ * An alias whose match fails with an error (a limit) cannot say whether it
+ * matched: it is counted in *errors and the next alias is tried. */
+static int find_level(lr_prep *p, const char *line, size_t n, int *errors) {
     const lr_rules *r = p->rules;
     for (size_t i = 0; i < r->n_aliases; i++) {
         const lr__alias *a = &r->aliases[i];
         size_t start = 0;
         while (start <= n) {
-            int rc = pcre2_match(a->re, (PCRE2_SPTR)line, n, start, PCRE2_NO_UTF_CHECK, p->md, NULL);
-            if (rc < 0) break;
+            int rc = pcre2_match(a->re, (PCRE2_SPTR)line, n, start, PCRE2_NO_UTF_CHECK, p->md, p->mctx);
+            if (rc == PCRE2_ERROR_NOMATCH) break;
+            if (rc < 0) {
+                ++*errors;
+                break;
+            }
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
             if (a->fixed_level >= 0) return a->fixed_level;
             if (rc >= 2 && ov[2] != PCRE2_UNSET) {
@@ -706,13 +733,21 @@ static int keyword_bonus(lr_prep *p, const char *text, size_t n) {
 
 /* One user (PCRE2) mask over src, result appended to dst. Returns the
  * number of replacements or LR_ENOMEM. Patterns never match empty (checked
- * at load), so each match advances. */
-static long mask_regex(lr_prep *p, const lr__mask *m, const char *src, size_t n, lr__buf *dst) {
+ * at load), so each match advances. A match that fails with an error (a
+ * limit: see rules.h) may have been a secret, so the text from where that
+ * search started to the end is replaced by one mask (counted in *errors);
+ * nothing the pattern might have matched goes through unmasked. */
+static long mask_regex(lr_prep *p, const lr__mask *m, const char *src, size_t n, lr__buf *dst, int *errors) {
     size_t pos = 0;
     long count = 0;
-    while (pos <= n) {
-        int rc = pcre2_match(m->re, (PCRE2_SPTR)src, n, pos, PCRE2_NO_UTF_CHECK, p->md, NULL);
-        if (rc < 0) break;
+    while (pos < n) {
+        int rc = pcre2_match(m->re, (PCRE2_SPTR)src, n, pos, PCRE2_NO_UTF_CHECK, p->md, p->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+            ++*errors;
+            if (lr__buf_put(dst, m->replace, m->replace_len)) return LR_ENOMEM;
+            return count + 1;
+        }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
         if (ov[1] <= ov[0]) break; /* cannot happen: minimum length >= 1 */
         if (lr__buf_put(dst, src + pos, ov[0] - pos) || lr__buf_put(dst, m->replace, m->replace_len))
@@ -737,7 +772,8 @@ int lr_prep_line(lr_prep *p, const char *line, size_t len, lr_line_info *out) {
         return LR_ENOMEM;
     }
     if (r->n_aliases) settle(p, cur);
-    int level = find_level(p, cur->data ? cur->data : "", cur->len);
+    int errors = 0;
+    int level = find_level(p, cur->data ? cur->data : "", cur->len, &errors);
     for (size_t i = 0; i < r->n_masks; i++) {
         const lr__mask *m = &r->masks[i];
         lr__buf_clear(nxt);
@@ -745,7 +781,7 @@ int lr_prep_line(lr_prep *p, const char *line, size_t len, lr_line_info *out) {
         if (m->re) settle(p, cur);
         const char *src = cur->data ? cur->data : "";
         long n = m->builtin >= 0 ? lr__mask_builtin(m->builtin, src, cur->len, m->replace, m->replace_len, nxt)
-                                 : mask_regex(p, m, src, cur->len, nxt);
+                                 : mask_regex(p, m, src, cur->len, nxt, &errors);
         if (n < 0) return LR_ENOMEM;
         if (n > 0) {
             lr__buf *t = cur;
@@ -762,5 +798,7 @@ int lr_prep_line(lr_prep *p, const char *line, size_t len, lr_line_info *out) {
     out->text_len = cur->len;
     out->level = level >= 0 ? r->levels[level].name : NULL;
     out->label = label < 0 ? 0 : label > 10 ? 10 : label;
+    out->regex_limits = errors;
+    p->regex_limits += (uint64_t)errors;
     return LR_OK;
 }

@@ -135,6 +135,31 @@ struct lr_rules {
     uint32_t max_captures;      /* over all regexes, for match data */
 };
 
+/* Limits on every user regex (masks and level aliases), set in each
+ * lr_prep's match context, so that no pattern can run without bound on a
+ * hostile line (README "Rules files"):
+ *  - match limit: backtracking steps from one start position (JIT and
+ *    interpreter); `(a+)+$` stops after ~0.1 ms instead of running for
+ *    seconds;
+ *  - depth and heap limits: the interpreter's backtracking memory (used
+ *    when the JIT is not available);
+ *  - JIT stack: sized so that a single repetition such as `(?:x|y)+` can
+ *    match a whole record of LR__REGEX_MAX_SUBJECT bytes (~24 bytes of
+ *    stack per repeated group); reserved virtually, touched only as used.
+ * A pattern may lower these limits with (*LIMIT_MATCH=n) and the like,
+ * never raise them. Any error of a match, a limit or another, is counted
+ * and never treated as "no match": a mask then replaces the rest of the
+ * text from where its search started (see lr_prep_line). */
+#define LR__REGEX_MATCH_LIMIT 100000u
+#define LR__REGEX_DEPTH_LIMIT 100000u
+#define LR__REGEX_HEAP_LIMIT_KIB 8192u
+#define LR__REGEX_MAX_SUBJECT (256u << 10)
+#define LR__REGEX_JIT_STACK (32u * LR__REGEX_MAX_SUBJECT)
+#define LR__REGEX_MAX_PATTERN 65536u
+
+/* A rules file larger than this is refused (k8s.yaml is 8 KB). */
+#define LR__RULES_MAX_BYTES (16u << 20)
+
 /* Builds the derived indexes (word filter, keyword index, max_captures) of
  * a fully loaded rules object. Returns 0 or LR_ENOMEM. */
 int lr__rules_finish(lr_rules *rules, lr_error *err);

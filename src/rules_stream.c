@@ -118,9 +118,19 @@ static int stream_events(lr_prep *prep, int in_fd, int out_fd, const lr_prep_str
 
 int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *o, uint64_t *n_records,
                    lr_error *err) {
+    lr_prep_stats stats;
+    int rc = lr_prep_stream_stats(rules, in_fd, out_fd, o, &stats, err);
+    if (n_records) *n_records = stats.records;
+    return rc;
+}
+
+int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *o,
+                         lr_prep_stats *stats, lr_error *err) {
     static const lr_prep_stream_opts defaults = {0, LR_FORMAT_JSONL, LR_FORMAT_JSONL, "text", 0, NULL, 0};
+    lr_prep_stats ignore;
+    if (!stats) stats = &ignore;
+    memset(stats, 0, sizeof *stats);
     if (!o) o = &defaults;
-    if (n_records) *n_records = 0;
     if (!rules) return lr__err(err, LR_EINVAL, "lr_prep_stream: no rules");
     lr_rec_format fmt = LR_REC_RAW;
     if (o->input_format && (lr_records_parse_format(o->input_format, &fmt) || fmt == LR_REC_CSV))
@@ -129,7 +139,8 @@ int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_s
     if (prep && o->in_format != LR_FORMAT_CSV) {
         uint64_t count = 0;
         int rc = stream_events(prep, in_fd, out_fd, o, fmt, &count, err);
-        if (n_records) *n_records = count;
+        stats->records = count;
+        stats->regex_limits = lr_prep_regex_limits(prep);
         lr_prep_free(prep);
         return rc;
     }
@@ -177,7 +188,8 @@ int lr_prep_stream(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_s
         }
     }
     if (!rc && out.len) rc = lr__io_write_all(out_fd, out.data, out.len, err);
-    if (n_records) *n_records = count;
+    stats->records = count;
+    stats->regex_limits = lr_prep_regex_limits(prep);
     lr__buf_free(&out);
     lr_io_csv_free(csv);
     lr_io_reader_free(reader);

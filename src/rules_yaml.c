@@ -33,8 +33,10 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "files.h"
 #include "rules.h"
 #include "util.h"
+#include "yamlcheck.h"
 
 #define SEED_NAME "seed.yaml (built in)"
 
@@ -191,7 +193,9 @@ static int load_words(ctx *c, const yaml_node_t *n) {
     return LR_OK;
 }
 
-/* Compile a user pattern (UTF mode, ASCII \d \w \b) with JIT when available. */
+/* Compile a user pattern (UTF mode, ASCII \d \w \b) with JIT when
+ * available. Patterns are at most LR__REGEX_MAX_PATTERN bytes; the match
+ * limits (rules.h) are set where they are matched, in each lr_prep. */
 static int compile(ctx *c, const yaml_node_t *n, const char *what, pcre2_code **out) {
     const char *pat;
     size_t len = 0;
@@ -199,7 +203,11 @@ static int compile(ctx *c, const yaml_node_t *n, const char *what, pcre2_code **
     if (rc) return rc;
     int ecode;
     PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF, &ecode, &eoff, NULL);
+    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+    if (!cc) return nomem(c);
+    pcre2_set_max_pattern_length(cc, LR__REGEX_MAX_PATTERN);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF, &ecode, &eoff, cc);
+    pcre2_compile_context_free(cc);
     if (!re) {
         PCRE2_UCHAR buf[256];
         pcre2_get_error_message(ecode, buf, sizeof buf);
@@ -384,10 +392,11 @@ static int parse_into(lr_rules *r, const char *yaml, size_t len, const char *sou
     yaml_parser_t parser;
     yaml_document_t doc;
     ctx c = {source, &doc, r, err};
+    int rc = lr__yaml_check(yaml, len, source, NULL, err);
+    if (rc) return rc;
     if (!yaml_parser_initialize(&parser)) return nomem(&c);
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        int rc;
         if (parser.error == YAML_MEMORY_ERROR)
             rc = nomem(&c);
         else
@@ -397,7 +406,7 @@ static int parse_into(lr_rules *r, const char *yaml, size_t len, const char *sou
         yaml_parser_delete(&parser);
         return rc;
     }
-    int rc = apply(&c, allow_extends);
+    rc = apply(&c, allow_extends);
     yaml_document_delete(&doc);
     if (!rc) { /* a second document would be silently ignored: refuse it */
         yaml_document_t more;
@@ -443,29 +452,10 @@ lr_rules *lr_rules_default(lr_error *err) {
 }
 
 lr_rules *lr_rules_load(const char *path, lr_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lr__err(err, LR_EIO, "cannot open rules file '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    lr__buf b;
-    lr__buf_init(&b);
-    char chunk[8192];
-    size_t got;
-    int rc = LR_OK;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + got > (16u << 20)) {
-            rc = lr__err(err, LR_ERANGE, "rules file '%s' is larger than 16 MiB", path);
-            break;
-        }
-        if (lr__buf_put(&b, chunk, got)) {
-            rc = lr__err(err, LR_ENOMEM, "out of memory reading '%s'", path);
-            break;
-        }
-    }
-    if (!rc && ferror(f)) rc = lr__err(err, LR_EIO, "error reading rules file '%s': %s", path, strerror(errno));
-    fclose(f);
-    lr_rules *r = rc ? NULL : lr_rules_parse(b.data ? b.data : "", b.len, path, err);
-    lr__buf_free(&b);
+    char *text;
+    size_t len;
+    if (lr__file_read_all(path, "rules file", LR__RULES_MAX_BYTES, &text, &len, err)) return NULL;
+    lr_rules *r = lr_rules_parse(text, len, path, err);
+    lr__free(text);
     return r;
 }

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "files.h"
 #include "util.h"
 
 const char *const lr__tok_reserved[LR_TOK_N_RESERVED] = {
@@ -696,30 +697,10 @@ oom:
 }
 
 lr_tok *lr_tok_load(const char *path, lr_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lr__err(err, LR_EIO, "cannot open vocab '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    lr__buf buf;
-    lr__buf_init(&buf);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (lr__buf_put(&buf, chunk, n) != 0) {
-            fclose(f);
-            lr__buf_free(&buf);
-            lr__err(err, LR_ENOMEM, "vocab '%s': out of memory", path);
-            return NULL;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        lr__buf_free(&buf);
-        lr__err(err, LR_EIO, "cannot read vocab '%s'", path);
-        return NULL;
-    }
+    char *text;
+    size_t len;
+    if (lr__file_read_all(path, "vocab", LR_TOK_MAX_VOCAB_BYTES, &text, &len, err)) return NULL;
+    lr__buf buf = {text, len, len + 1};
     lr_tok *tok = lr_tok_from_text(buf.data, buf.len, err);
     lr__buf_free(&buf);
     if (!tok && err) {

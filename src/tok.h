@@ -18,6 +18,8 @@
 
 /* WordPiece's max_input_chars_per_word: a longer word is one [UNK]. */
 #define LR_TOK_MAX_WORD_CHARS 100
+/* A vocab.txt file larger than this is refused (BERT's is 232 KB). */
+#define LR_TOK_MAX_VOCAB_BYTES (64u << 20)
 /* Bytes that can hold a word of LR_TOK_MAX_WORD_CHARS normalised chars. */
 #define LR_TOK_WORD_BYTES (LR_TOK_MAX_WORD_CHARS * 4 + 4)
 

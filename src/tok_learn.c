@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "tok.h"
 #include "util.h"
 
@@ -533,14 +534,7 @@ done:
     if (rc == LR_ENOMEM) {
         lr__err(err, LR_ENOMEM, "vocab learner: out of memory");
     } else {
-        FILE *f = fopen(path, "wb");
-        if (!f) {
-            rc = lr__err(err, LR_EIO, "cannot create '%s': %s", path, strerror(errno));
-        } else {
-            int bad = fwrite(out.data, 1, out.len, f) != out.len;
-            bad |= fclose(f) != 0;
-            if (bad) rc = lr__err(err, LR_EIO, "error writing '%s'", path);
-        }
+        rc = lr__file_write_atomic(path, out.data ? out.data : "", out.len, err);
     }
     lr__free(alpha);
     lr__buf_free(&out);

@@ -23,12 +23,14 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "files.h"
 #include "model.h"
 #include "train_ckpt.h"
 #include "train_data.h"
 #include "train_export.h"
 #include "train_loop.h"
 #include "util.h"
+#include "yamlcheck.h"
 
 /* ------------------------------------------------------------ config */
 
@@ -213,17 +215,18 @@ int lr__train_config_parse(lr__train_config *c, const char *yaml, size_t len,
                            const char *source_name, lr_error *err) {
     yaml_parser_t parser;
     yaml_document_t doc;
+    int rc = lr__yaml_check(yaml, len, source_name, NULL, err);
+    if (rc) return rc;
     if (!yaml_parser_initialize(&parser)) return lr__err(err, LR_ENOMEM, "out of memory (YAML)");
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        int rc = lr__err(err, LR_EPARSE, "%s:%zu:%zu: %s", source_name,
+        rc = lr__err(err, LR_EPARSE, "%s:%zu:%zu: %s", source_name,
                          parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                          parser.problem ? parser.problem : "YAML syntax error");
         yaml_parser_delete(&parser);
         return rc;
     }
     yaml_parser_delete(&parser);
-    int rc = 0;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || root->type != YAML_MAPPING_NODE) {
         rc = lr__err(err, LR_EPARSE, "%s: expected a mapping of settings", source_name);
@@ -256,28 +259,7 @@ done:
 }
 
 int lr__train_read_file(const char *path, char **out, size_t *len, lr_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
-    lr__buf b;
-    lr__buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (lr__buf_put(&b, chunk, n)) {
-            rc = lr__err(err, LR_ENOMEM, "out of memory reading %s", path);
-            break;
-        }
-    if (!rc && ferror(f)) rc = lr__err(err, LR_EIO, "%s: read error", path);
-    fclose(f);
-    if (rc) {
-        lr__buf_free(&b);
-        return rc;
-    }
-    if (!b.data && lr__buf_putc(&b, '\0') == 0) b.len = 0;
-    *out = b.data;
-    *len = b.len;
-    return 0;
+    return lr__file_read_all(path, NULL, LR__TRAIN_MAX_TEXT_BYTES, out, len, err);
 }
 
 int lr__train_config_load(lr__train_config *c, const char *path, lr_error *err) {
@@ -310,24 +292,6 @@ static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     log(user, line);
-}
-
-int lr__train_write_atomic(const char *path, const char *text, size_t len, lr_error *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return lr__err(err, LR_EINVAL, "path too long: %s", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return lr__err(err, LR_EIO, "%s: %s", tmp, strerror(errno));
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return lr__err(err, LR_EIO, "writing %s: %s", path, strerror(e));
-    }
-    return 0;
 }
 
 /* Class weights for the loss: explicit, balanced (n / (C * count), 0 for
@@ -500,7 +464,7 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
             lr__buf_free(&out);
             goto oom;
         }
-        rc = lr__train_write_atomic(c.metrics, out.data, out.len, err);
+        rc = lr__file_write_atomic(c.metrics, out.data, out.len, err);
         lr__buf_free(&out);
         if (rc) goto done;
         rs.next_epoch = e + 1;

@@ -60,10 +60,10 @@ int lr__train_config_parse(lr__train_config *c, const char *yaml, size_t len,
                            const char *source_name, lr_error *err);
 void lr__train_config_free(lr__train_config *c);
 
-/* Shared by train and pretrain: read a whole file (NUL-terminated,
- * caller frees). */
+/* Shared by train and pretrain: read a whole regular file (config,
+ * vocabulary, rules: NUL-terminated, caller frees), at most
+ * LR__TRAIN_MAX_TEXT_BYTES. */
+#define LR__TRAIN_MAX_TEXT_BYTES (64u << 20)
 int lr__train_read_file(const char *path, char **out, size_t *len, lr_error *err);
-/* Write text to path atomically (tmp, fsync, rename). */
-int lr__train_write_atomic(const char *path, const char *text, size_t len, lr_error *err);
 
 #endif /* LR_TRAIN_H */

@@ -9,13 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "util.h"
 
 #define CKPT_MAGIC "LRCKPT\0\1"
@@ -66,17 +66,6 @@ static size_t file_size(int n_tensors, size_t n_floats, size_t extra_len) {
     return total;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int lr__ckpt_save(const char *path, const lr__params *p, const lr__bert_config *cfg,
                   const void *extra, size_t extra_len, lr_error *err) {
     size_t total = file_size(p->n, p->n_floats, extra_len);
@@ -107,40 +96,15 @@ int lr__ckpt_save(const char *path, const lr__params *p, const lr__bert_config *
     memcpy(q + 2 * slice, p->v, slice);
     put64(buf + total - 8, fnv1a(buf, total - 8));
 
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        lr__free(buf);
-        return lr__err(err, LR_EINVAL, "checkpoint path too long: %s", path);
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        lr__free(buf);
-        return lr__err(err, LR_EIO, "%s: %s", tmp, strerror(errno));
-    }
-    int rc = write_all(fd, buf, total) || fsync(fd);
-    int saved_errno = errno;
-    rc |= close(fd) != 0;
+    int rc = lr__file_write_atomic(path, buf, total, err);
     lr__free(buf);
-    if (rc || rename(tmp, path) != 0) {
-        if (!rc) saved_errno = errno;
-        unlink(tmp);
-        return lr__err(err, LR_EIO, "writing checkpoint %s: %s", path, strerror(saved_errno));
-    }
-    /* make the rename durable */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return rc;
 }
 
 int lr__ckpt_load(const char *path, lr__params *p, const lr__bert_config *cfg, void *extra,
                   size_t extra_len, lr_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
+    int fd = lr__file_open_regular(path, "checkpoint", err);
+    if (fd < 0) return fd;
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < 0) {
         close(fd);

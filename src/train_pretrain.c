@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "files.h"
 #include "train.h"
 #include "train_data.h"
 #include "train_export.h"
@@ -187,7 +188,7 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
             lr__buf_free(&out);
             goto oom;
         }
-        rc = lr__train_write_atomic(c.metrics, out.data, out.len, err);
+        rc = lr__file_write_atomic(c.metrics, out.data, out.len, err);
         lr__buf_free(&out);
         if (rc) goto done;
     }

@@ -123,5 +123,25 @@ else
     bad "200 MB stream under a 150 MB limit"
 fi
 
+# a user mask never lets a secret through: a 2,000-byte match (more than
+# PCRE2's default JIT stack) is masked, and a match too long for the limits
+# masks the rest of the line instead of passing it unmasked
+printf 'masks:\n  - {name: tok, pattern: "tok=(?:x|y)+", replace: "<TOK>"}\n' >"$tmp/tok.yaml"
+{
+    printf 'a tok=%s b\n' "$(head -c 2000 /dev/zero | tr '\0' x)"
+    printf 'c tok=%s secret\n' "$(head -c 3000000 /dev/zero | tr '\0' y)"
+} >"$tmp/tok.log"
+"$bin" preprocess --rules "$tmp/tok.yaml" -i "$tmp/tok.log" >"$tmp/tok.out" 2>"$tmp/tok.err" && ok || bad "masking limits: exit status"
+printf '{"text":"a <TOK> b","level_raw":null}\n{"text":"<TOK>","level_raw":null}\n' | cmp -s - "$tmp/tok.out" &&
+    ok || bad "masking limits: output $(head -c 200 "$tmp/tok.out")"
+
+# a rules file that is a FIFO with no writer, or a device, fails at once
+mkfifo "$tmp/rules.fifo"
+for r in "$tmp/rules.fifo" /dev/zero; do
+    timeout 10 "$bin" label --rules "$r" </dev/null >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "not a regular file" "$tmp/err" && ok || bad "label --rules $r (exit $rc): $(cat "$tmp/err")"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -236,4 +236,16 @@ for _ in 1 2 3 4 5 6 7 8; do cat "$corpus"; done >"$out/long.log"
 rc=${PIPESTATUS[0]}
 check '[ $rc -ne 0 ] && grep -qi "broken pipe" "$out/err.txt"' "EPIPE: message and non-zero exit (rc $rc: $(cat "$out/err.txt"))"
 
+# ---------------------------------------------------------------- FIFOs and devices
+# a model file that is a FIFO with no writer fails at once (it used to block
+# forever in open), and so does a device
+mkfifo "$out/model.fifo"
+timeout 10 "$bin" score -m "$out/model.fifo" -i "$corpus" >/dev/null 2>"$out/err.txt"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "not a regular file" "$out/err.txt"' "score -m FIFO (rc $rc: $(cat "$out/err.txt"))"
+timeout 10 "$bin" score -m /dev/zero -i "$corpus" >/dev/null 2>"$out/err.txt"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "not a regular file" "$out/err.txt"' "score -m /dev/zero (rc $rc: $(cat "$out/err.txt"))"
+rm -f "$out/model.fifo"
+
 finish

@@ -14,6 +14,7 @@
  * the end, overlaps, gaps, wrong sizes and shapes are all rejected with a
  * message naming the problem. */
 #include "../convert/safetensors.h"
+#include "format.h"
 #include "json.h"
 #include "model.h"
 #include "t.h"
@@ -602,6 +603,93 @@ static void test_dir_argument(void) {
     printf("parity %s: max |logit diff| %.3g (1 thread), %.3g (2 threads)\n", g_dir, d1, d2);
 }
 
+/* ------------------------------------------------- load-time cross-checks */
+
+/* Rewrite the model at src into dst with the vocabulary, rules or label
+ * names replaced (NULL: as stored), the tensors copied; returns 0 or an
+ * LR_E* code. The writer does not check the parts against each other, so
+ * this makes models that contradict themselves. */
+static int rewrite_model(const char *src, const char *dst, const char *vocab, const char *rules,
+                         const char *const *labels, lr_error *err) {
+    lr__lrm *f = lr__lrm_open(src, err);
+    if (!f) return err->code;
+    lr__bert_config cfg;
+    int max_len, rc = lr__model_read_config(f, &cfg, &max_len, err);
+    lr__lrm_writer *w = rc ? NULL : lr__lrm_writer_new(err);
+    lr__model_meta m = {.cfg = &cfg, .max_len = max_len, .n_labels = (size_t)cfg.n_labels};
+    const char *stored[64];
+    for (size_t i = 0; !rc && i < m.n_labels && i < 64; i++) {
+        size_t len;
+        rc = lr__lrm_get_strs_item(f, "model.labels", i, &stored[i], &len, err);
+    }
+    m.labels = labels ? labels : stored;
+    if (!rc) rc = lr__lrm_get_str(f, "tokenizer.vocab", &m.vocab, &m.vocab_len, err);
+    if (vocab) m.vocab = vocab, m.vocab_len = strlen(vocab);
+    if (rules) m.rules_yaml = rules, m.rules_len = strlen(rules);
+    if (!rc && w) rc = lr__model_write_meta(w, &m, err);
+    for (size_t i = 0; !rc && i < lr__lrm_n_tensors(f); i++) {
+        const lr__tensor *t = lr__lrm_tensor_at(f, i);
+        rc = lr__lrm_add_tensor(w, t->name, t->dtype, t->ndim, t->shape, t->data, err);
+    }
+    if (!rc) rc = lr__lrm_writer_write(w, dst, err);
+    lr__lrm_writer_free(w);
+    lr__lrm_close(f);
+    return rc;
+}
+
+/* Every input scores with a model that loads: a model whose parts disagree
+ * is refused at load with a message naming what is wrong, instead of
+ * failing at the first batch that meets the problem. */
+static void test_load_cross_checks(void) {
+    out_dir();
+    lr_error err = {0};
+    lr_convert_options opts = {.vocab_path = make_vocab(512), .labels = "a,b,c,d,e,f,g,h,i,j,k"};
+    const char *good = OUT_DIR "/cross.lrm", *bad = OUT_DIR "/cross_bad.lrm";
+    T_EQ_INT(lr_convert_safetensors(tiny_dir(), good, &opts, &err), 0);
+    lr_model *m = lr_model_load(good, &err);
+    T_CHECK(m != NULL);
+    lr_model_free(m);
+
+    /* a vocabulary of 600 tokens over a 512-row embedding; a line made of
+     * the tokens past row 511 must not load (it used to stop the run) */
+    lr__buf v;
+    lr__buf_init(&v);
+    lr__buf_puts(&v, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    for (int i = 5; i < 600; i++) lr__buf_printf(&v, "word%d\n", i);
+    T_EQ_INT(rewrite_model(good, bad, v.data, NULL, NULL, &err), 0);
+    m = lr_model_load(bad, &err);
+    T_CHECK(m == NULL && err.code == LR_EFORMAT && strstr(err.msg, "600 tokens") && strstr(err.msg, "512 rows"));
+    lr_model_free(m);
+
+    /* no [MASK] token */
+    lr__buf_clear(&v);
+    lr__buf_puts(&v, "[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\n");
+    T_EQ_INT(rewrite_model(good, bad, v.data, NULL, NULL, &err), 0);
+    m = lr_model_load(bad, &err);
+    T_CHECK(m == NULL && strstr(err.msg, "no [MASK] token"));
+    lr_model_free(m);
+    lr__buf_free(&v);
+
+    /* stored rules that do not compile */
+    T_EQ_INT(rewrite_model(good, bad, NULL, "masks:\n  - {name: x, pattern: 'a(', replace: '<X>'}\n", NULL, &err), 0);
+    m = lr_model_load(bad, &err);
+    T_CHECK(m == NULL && err.code == LR_EPARSE && strstr(err.msg, "rules.yaml") && strstr(err.msg, ":2:"));
+    lr_model_free(m);
+
+    /* stored rules that do: compiled once, kept by the model */
+    T_EQ_INT(rewrite_model(good, bad, NULL, "extends: default\nbonus_cap: 4\n", NULL, &err), 0);
+    m = lr_model_load(bad, &err);
+    T_CHECK(m != NULL && lr_model_rules(m) != NULL);
+    lr_model_free(m);
+
+    /* a label name that is not UTF-8 (it is written into JSON) */
+    const char *labels[11] = {"a", "b", "c", "d", "e\xff", "f", "g", "h", "i", "j", "k"};
+    T_EQ_INT(rewrite_model(good, bad, NULL, NULL, labels, &err), 0);
+    m = lr_model_load(bad, &err);
+    T_CHECK(m == NULL && strstr(err.msg, "label 4") && strstr(err.msg, "UTF-8"));
+    lr_model_free(m);
+}
+
 static const t_case cases[] = {
     T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
     T_CASE(test_own_fixtures),        T_CASE(test_model_api),
@@ -611,6 +699,7 @@ static const t_case cases[] = {
     T_CASE(test_half_floats),
     T_CASE(test_safetensors_hostile), T_CASE(test_safetensors_truncations),
     T_CASE(test_convert_errors),
+    T_CASE(test_load_cross_checks),
 };
 
 int main(int argc, char **argv) {

@@ -9,6 +9,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "logrisk.h"
 #include "rules.h"
@@ -566,10 +568,243 @@ static void test_alloc_failures(void) {
     T_CHECK(completed);
 }
 
+/* ------------------------------------------------------------ regex limits */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "<head>tok=" followed by n bytes of "xyxy..." and `tail`, malloc'd. */
+static char *token_line(const char *head, size_t n, const char *tail, size_t *len) {
+    size_t h = strlen(head), t = strlen(tail);
+    char *s = malloc(h + 4 + n + t + 1);
+    memcpy(s, head, h);
+    memcpy(s + h, "tok=", 4);
+    for (size_t i = 0; i < n; i++) s[h + 4 + i] = "xy"[i & 1];
+    memcpy(s + h + 4 + n, tail, t + 1);
+    *len = h + 4 + n + t;
+    return s;
+}
+
+/* A long match of a repeated group needs more JIT stack than PCRE2's
+ * default 32 KiB: it must still be masked, with no limit hit. */
+static void test_regex_long_match_masked(void) {
+    lr_error e = {0, ""};
+    const char *y = "masks:\n  - {name: tok, pattern: 'tok=(?:x|y)+', replace: '<TOK>'}\n";
+    lr_rules *r = lr_rules_parse(y, strlen(y), "t", &e);
+    T_CHECK(r != NULL);
+    if (!r) return;
+    lr_prep *p = lr_prep_new(r, &e);
+    static const size_t sizes[] = {2000, 100000, 200000};
+    for (size_t k = 0; k < LR_ARRAY_LEN(sizes); k++) {
+        size_t len;
+        char *line = token_line("auth ", sizes[k], " done", &len);
+        lr_line_info info;
+        T_EQ_INT(lr_prep_line(p, line, len, &info), 0);
+        T_EQ_STR(info.text, "auth <TOK> done");
+        T_EQ_INT(info.regex_limits, 0);
+        free(line);
+    }
+    T_EQ_INT(lr_prep_regex_limits(p), 0);
+    lr_prep_free(p);
+    lr_rules_free(r);
+}
+
+/* A match longer than the JIT stack allows fails with a limit: the text
+ * from where that search started is masked, never passed through. */
+static void test_regex_limit_masks_rest(void) {
+    lr_error e = {0, ""};
+    const char *y = "masks:\n  - {name: tok, pattern: 'tok=(?:x|y)+', replace: '<TOK>'}\n";
+    lr_rules *r = lr_rules_parse(y, strlen(y), "t", &e);
+    T_CHECK(r != NULL);
+    if (!r) return;
+    lr_prep *p = lr_prep_new(r, &e);
+    size_t len;
+    char *line = token_line("a tok=xy b ", 2u << 20, " secret-tail", &len);
+    lr_line_info info;
+    T_EQ_INT(lr_prep_line(p, line, len, &info), 0);
+    /* the first match is masked; the second search, from just after it,
+     * fails and masks everything from there */
+    T_EQ_STR(info.text, "a <TOK><TOK>");
+    T_EQ_INT(info.regex_limits, 1);
+    T_CHECK(info.text_len < 64 && !strstr(info.text, "xyxy") && !strstr(info.text, "secret"));
+    T_EQ_INT(lr_prep_regex_limits(p), 1);
+    /* the next line is not affected */
+    T_EQ_INT(lr_prep_line(p, "x tok=xy", 8, &info), 0);
+    T_EQ_STR(info.text, "x <TOK>");
+    T_EQ_INT(info.regex_limits, 0);
+    T_EQ_INT(lr_prep_regex_limits(p), 1);
+    free(line);
+    lr_prep_free(p);
+    lr_rules_free(r);
+}
+
+/* Catastrophic backtracking stops at the match limit: a hundred hostile
+ * lines take milliseconds (PCRE2's default limit let each take ~80 ms). */
+static void test_regex_catastrophic(void) {
+    lr_error e = {0, ""};
+    const char *y = "masks:\n  - {name: a, pattern: '(a+)+$', replace: '<A>'}\n"
+                    "level_aliases:\n  - {name: x, pattern: '(b+)+$', level: ERROR}\n"
+                    "  - {name: ok, pattern: 'warn', level: WARN}\n"
+                    "levels: {ERROR: 7, WARN: 4}\n";
+    lr_rules *r = lr_rules_parse(y, strlen(y), "t", &e);
+    T_CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "  %s\n", e.msg);
+        return;
+    }
+    lr_prep *p = lr_prep_new(r, &e);
+    char line[128];
+    memset(line, 'a', 40);
+    memcpy(line + 40, "! ", 2);
+    memset(line + 42, 'b', 40);
+    memcpy(line + 82, "! warn", 7);
+    double t0 = now_s();
+    lr_line_info info;
+    for (int i = 0; i < 100; i++) {
+        T_EQ_INT(lr_prep_line(p, line, 88, &info), 0);
+        if (i == 0) {
+            T_EQ_STR(info.text, "<A>");       /* everything from the failed search on */
+            T_EQ_STR(info.level, "WARN");     /* the failed alias is skipped, the next decides */
+            T_EQ_INT(info.regex_limits, 2);
+        }
+    }
+    double dt = now_s() - t0;
+    T_CHECK(dt < 1.0);
+    if (dt >= 1.0) fprintf(stderr, "  100 hostile lines took %.3f s\n", dt);
+    T_EQ_INT(lr_prep_regex_limits(p), 200);
+    lr_prep_free(p);
+    lr_rules_free(r);
+}
+
+/* A level alias with a long match still decides the level. */
+static void test_regex_alias_long_match(void) {
+    lr_error e = {0, ""};
+    const char *y = "levels: {ERROR: 7}\n"
+                    "level_aliases:\n  - {name: x, pattern: '^tok=(?:x|y)+ ([A-Z])\\b', levels: {E: ERROR}}\n";
+    lr_rules *r = lr_rules_parse(y, strlen(y), "t", &e);
+    T_CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "  %s\n", e.msg);
+        return;
+    }
+    lr_prep *p = lr_prep_new(r, &e);
+    size_t len;
+    char *line = token_line("", 5000, " E boom", &len);
+    lr_line_info info;
+    T_EQ_INT(lr_prep_line(p, line, len, &info), 0);
+    T_EQ_STR(info.level, "ERROR");
+    T_EQ_INT(info.regex_limits, 0);
+    free(line);
+    lr_prep_free(p);
+    lr_rules_free(r);
+}
+
+/* The stream job reports the limits it met. */
+static void test_regex_limits_stream(void) {
+    lr_error e = {0, ""};
+    const char *y = "masks:\n  - {name: a, pattern: '(a+)+$', replace: '<A>'}\n";
+    lr_rules *r = lr_rules_parse(y, strlen(y), "t", &e);
+    int in[2], out[2];
+    T_CHECK(r && pipe(in) == 0 && pipe(out) == 0);
+    const char *text = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\nfine\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\n";
+    T_CHECK(write(in[1], text, strlen(text)) == (ssize_t)strlen(text));
+    close(in[1]);
+    lr_prep_stats st;
+    T_EQ_INT(lr_prep_stream_stats(r, in[0], out[1], NULL, &st, &e), 0);
+    close(out[1]);
+    char buf[512];
+    ssize_t n = read(out[0], buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    T_EQ_STR(buf, "{\"text\":\"<A>\",\"level_raw\":null}\n{\"text\":\"fine\",\"level_raw\":null}\n"
+                  "{\"text\":\"<A>\",\"level_raw\":null}\n");
+    T_EQ_INT(st.records, 3);
+    T_EQ_INT(st.regex_limits, 2);
+    close(in[0]);
+    close(out[0]);
+    lr_rules_free(r);
+}
+
+/* ------------------------------------------------------------ YAML bounds */
+
+/* `n` nested flow sequences ("[[[...]]]"), malloc'd. */
+static char *nested(size_t n, size_t *len) {
+    char *s = malloc(2 * n + 1);
+    memset(s, '[', n);
+    memset(s + n, ']', n);
+    s[2 * n] = '\0';
+    *len = 2 * n;
+    return s;
+}
+
+/* 200,000 nested levels (400 KB) used to keep libyaml busy for minutes:
+ * refused in well under a second with where the bound was crossed. */
+static void test_yaml_deep_nesting(void) {
+    size_t len;
+    char *deep = nested(200000, &len);
+    lr_error e = {0, ""};
+    double t0 = now_s();
+    lr_rules *r = lr_rules_parse(deep, len, "deep.yaml", &e);
+    double dt = now_s() - t0;
+    T_CHECK(r == NULL);
+    T_EQ_INT(e.code, LR_ERANGE);
+    T_EQ_STR(e.msg, "deep.yaml:1:65: YAML nested more than 64 levels deep");
+    T_CHECK(dt < 1.0);
+    if (dt >= 1.0) fprintf(stderr, "  200,000 levels took %.3f s\n", dt);
+    lr_rules_free(r);
+    /* the same as a value deep inside a valid rules document */
+    char *doc = malloc(len + 64);
+    int n = sprintf(doc, "extends: default\nlevel_words: ");
+    memcpy(doc + n, deep, len + 1);
+    r = lr_rules_parse(doc, (size_t)n + len, "deep2.yaml", &e);
+    T_CHECK(r == NULL && strstr(e.msg, "deep2.yaml:2:") && strstr(e.msg, "more than 64 levels"));
+    lr_rules_free(r);
+    free(doc);
+    free(deep);
+    /* 64 levels are fine for the YAML bound (the rules then say what is wrong) */
+    deep = nested(64, &len);
+    r = lr_rules_parse(deep, len, "ok.yaml", &e);
+    T_CHECK(r == NULL && strstr(e.msg, "a rules file must be a mapping"));
+    lr_rules_free(r);
+    free(deep);
+}
+
+/* Aliases count as what they name: a "billion laughs" document (each
+ * level nine aliases of the one before) is refused at the node bound; a
+ * document over the size bound is refused before it is parsed. */
+static void test_yaml_alias_bomb_and_size(void) {
+    lr_error e = {0, ""};
+    lr__buf b;
+    lr__buf_init(&b);
+    lr__buf_puts(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 10; i++)
+        lr__buf_printf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1,
+                       i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    double t0 = now_s();
+    lr_rules *r = lr_rules_parse(b.data, b.len, "laughs.yaml", &e);
+    T_CHECK(r == NULL && e.code == LR_ERANGE && strstr(e.msg, "laughs.yaml:6:") &&
+            strstr(e.msg, "more than 200000 YAML nodes"));
+    T_CHECK(now_s() - t0 < 1.0);
+    lr_rules_free(r);
+    lr__buf_free(&b);
+    size_t big = (4u << 20) + 1;
+    char *s = malloc(big);
+    memset(s, '#', big);
+    r = lr_rules_parse(s, big, "big.yaml", &e);
+    T_CHECK(r == NULL && e.code == LR_ERANGE && strstr(e.msg, "big.yaml: 4194305 bytes"));
+    lr_rules_free(r);
+    free(s);
+}
+
 T_MAIN(T_CASE(test_seed_examples), T_CASE(test_mask_timestamp), T_CASE(test_mask_uuid), T_CASE(test_mask_ip),
        T_CASE(test_mask_long_hex), T_CASE(test_mask_pid), T_CASE(test_mask_path), T_CASE(test_word_boundary_every_byte), T_CASE(test_mask_order),
        T_CASE(test_levels), T_CASE(test_level_raw_line), T_CASE(test_keywords), T_CASE(test_keywords_vs_naive), T_CASE(test_keyword_cap_and_clamp),
        T_CASE(test_crlf), T_CASE(test_utf8_repair), T_CASE(test_nul_and_empty), T_CASE(test_huge_line),
        T_CASE(test_prep_reuse), T_CASE(test_seed_embedded_matches_file), T_CASE(test_yaml_errors),
        T_CASE(test_yaml_source_kept), T_CASE(test_yaml_load_file_errors), T_CASE(test_yaml_replace_mode), T_CASE(test_yaml_extend_mode),
-       T_CASE(test_yaml_aliases), T_CASE(test_k8s_rules), T_CASE(test_alloc_failures))
+       T_CASE(test_yaml_aliases), T_CASE(test_k8s_rules), T_CASE(test_alloc_failures),
+       T_CASE(test_regex_long_match_masked), T_CASE(test_regex_limit_masks_rest), T_CASE(test_regex_catastrophic),
+       T_CASE(test_regex_alias_long_match), T_CASE(test_regex_limits_stream), T_CASE(test_yaml_deep_nesting),
+       T_CASE(test_yaml_alias_bomb_and_size))

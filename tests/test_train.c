@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t.h"
+#include "train.h"
 #include "train_ckpt.h"
 #include "train_export.h"
 #include "train_data.h"
@@ -396,5 +398,28 @@ static void test_epochs_learn(void) {
     lr_tok_free(tok);
 }
 
+/* A train config nested 200,000 levels deep is refused at once, with
+ * file:line:column. */
+static void test_config_deep_nesting(void) {
+    size_t n = 200000;
+    char *y = malloc(2 * n + 16);
+    int k = sprintf(y, "data: ");
+    memset(y + k, '[', n);
+    memset(y + k + n, ']', n);
+    y[k + 2 * n] = '\0';
+    lr__train_config c;
+    lr__train_config_defaults(&c);
+    lr_error err = {0};
+    clock_t t0 = clock();
+    int rc = lr__train_config_parse(&c, y, (size_t)k + 2 * n, "deep.yaml", &err);
+    double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    T_CHECK(rc == LR_ERANGE);
+    lr__train_config_free(&c);
+    T_EQ_STR(err.msg, "deep.yaml:1:70: YAML nested more than 64 levels deep");
+    T_CHECK(dt < 1.0);
+    free(y);
+}
+
 T_MAIN(T_CASE(test_metrics_by_hand), T_CASE(test_split), T_CASE(test_load_jsonl_risk),
-       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_checkpoint), T_CASE(test_export_roundtrip), T_CASE(test_epochs_learn))
+       T_CASE(test_load_named_csv), T_CASE(test_load_errors), T_CASE(test_mlm_mask), T_CASE(test_checkpoint), T_CASE(test_export_roundtrip), T_CASE(test_epochs_learn),
+       T_CASE(test_config_deep_nesting))

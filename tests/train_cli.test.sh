@@ -130,5 +130,20 @@ sed -e "s|^init: .*|init: $tmp/raw.log|" "$tmp/fine.yaml" >"$tmp/wrong.yaml"
 "$bin" train --config "$tmp/wrong.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "raw.log" "$tmp/err" && ok || { bad "init from a non-model"; cat "$tmp/err"; }
 
+# --- temporaries are never followed: symlinks planted where the metrics and
+# checkpoint temporaries used to be made leave their targets untouched; a
+# config that is a FIFO is refused at once
+printf 'victim\n' >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/s.lrm.metrics.json.tmp"
+ln -s "$tmp/victim" "$tmp/s.lrm.ckpt.tmp"
+sed -e "s|^output: .*|output: $tmp/s.lrm|" -e 's|^epochs: .*|epochs: 1|' "$tmp/train.yaml" >"$tmp/sym.yaml"
+"$bin" train --config "$tmp/sym.yaml" 2>"$tmp/log_s" && ok || { bad "train with planted symlinks"; cat "$tmp/log_s"; }
+[ "$(cat "$tmp/victim")" = victim ] && ok || bad "a planted symlink's target was overwritten"
+[ -f "$tmp/s.lrm" ] && [ -s "$tmp/s.lrm.metrics.json" ] && ok || bad "no model or metrics next to planted symlinks"
+mkfifo "$tmp/cfg.fifo"
+timeout 10 "$bin" train --config "$tmp/cfg.fifo" 2>"$tmp/err" >/dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q "not a regular file" "$tmp/err" && ok || bad "FIFO config (exit $rc): $(cat "$tmp/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
