@@ -6,7 +6,9 @@
 #   make bench      benchmarks against PyTorch and ONNX Runtime measured in the same run
 #   make sanitize   the test suite under ASan + UBSan (separate build dir)
 #   make valgrind   the C test suites under valgrind memcheck
-#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make fuzz       libFuzzer targets (clang), each run for FUZZ_TIME (90, 10m, 1h)
+#                   FUZZ_TARGETS="fuzz_rules fuzz_config" runs only those;
+#                   FUZZ_MERGE=1 merges what adds coverage into the corpora
 #   make static     fully static binaries with the model inside:
 #                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make install    PREFIX=/usr/local
@@ -21,6 +23,9 @@ OPT     ?= -O2
 BUILD   ?= build
 PREFIX  ?= /usr/local
 FUZZ_SECONDS ?= 20
+FUZZ_TIME    ?= $(FUZZ_SECONDS)
+FUZZ_TARGETS ?=
+FUZZ_MERGE   ?= 0
 
 ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 
@@ -137,7 +142,7 @@ valgrind: all $(TESTS)
 	@LR_VALGRIND=1 bash tests/run.sh $(BUILD)
 
 fuzz:
-	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@FUZZ_MERGE='$(FUZZ_MERGE)' bash tests/fuzz/run.sh '$(FUZZ_TIME)' '$(FUZZ_TARGETS)'
 
 # Static binaries (static glibc: README "Static binary and the built-in
 # model"). The host's is the library as built, linked with -static; arm64's

@@ -694,6 +694,13 @@ typedef struct lr_prep_stats {
 int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_prep_stream_opts *opts,
                          lr_prep_stats *stats, lr_error *err);
 
+/* Load flag: skip the data checksum over every weight byte. Without it
+ * every load verifies the weights (~1.6 ms of CPU for the 17 MB default
+ * model; README "Security notes"), so that a corrupted weight is an error
+ * (LR_ECHECKSUM), not different scores. For callers who measured why (a
+ * `--no-verify` option); the same bit as LR_MODEL_LOAD_SKIP_DATA_CHECKSUM. */
+#define LR_MODEL_LOAD_NO_VERIFY LR_MODEL_LOAD_SKIP_DATA_CHECKSUM
+
 /* The rules stored in a model (rules.yaml), compiled once at load, where
  * they were checked (so a model that loads has rules that work); owned by
  * the model. NULL when the model stores none. */

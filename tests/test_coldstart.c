@@ -332,6 +332,39 @@ static void test_tok_table_growth(void) {
     lr__buf_free(&v);
 }
 
+/* A memory image (the built-in model's way in) is verified at load too:
+ * its pages are populated in one call, then hashed; a flipped weight bit is
+ * LR_ECHECKSUM, and LR_MODEL_LOAD_NO_VERIFY is the one way past it. */
+static void test_memory_image_verified(void) {
+    const char *lrm = tiny_lrm();
+    T_CHECK(lrm != NULL);
+    if (!lrm) return;
+    lr__buf img;
+    lr__buf_init(&img);
+    T_EQ_INT(read_all(lrm, &img), 0);
+    char *raw = lr__malloc(img.len + 64);
+    char *mem = raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
+    T_CHECK(mem != NULL);
+    if (!mem) {
+        lr__buf_free(&img);
+        return;
+    }
+    memcpy(mem, img.data, img.len);
+    lr_error err = {0};
+    lr_model *m = lr_model_load_memory(mem, img.len, "image", &err);
+    T_CHECK(m != NULL);
+    lr_model_free(m);
+    mem[img.len - 100] ^= 0x04; /* inside the last tensor's data */
+    T_CHECK(lr_model_load_memory(mem, img.len, "image", &err) == NULL);
+    T_EQ_INT(err.code, LR_ECHECKSUM);
+    m = lr_model_load_memory_flags(mem, img.len, "image", LR_MODEL_LOAD_NO_VERIFY, &err);
+    T_CHECK(m != NULL);
+    if (m) T_EQ_INT(lr_model_verify(m, &err), LR_ECHECKSUM);
+    lr_model_free(m);
+    lr__free(raw);
+    lr__buf_free(&img);
+}
+
 T_MAIN(T_CASE(test_fast_load_same_logits), T_CASE(test_corrupt_weight_value),
        T_CASE(test_memory_image_kept), T_CASE(test_pack_over_pool),
-       T_CASE(test_tok_table_growth))
+       T_CASE(test_tok_table_growth), T_CASE(test_memory_image_verified))

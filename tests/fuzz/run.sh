@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # make fuzz: builds each libFuzzer target tests/fuzz/fuzz_*.c with clang
-# (ASan + UBSan + fuzzer) against the library sources and runs it for
-# SECONDS seconds on its committed seed corpus tests/fuzz/corpus/<name>/.
-#   tests/fuzz/run.sh [SECONDS] [NAME]   (NAME: only targets whose name contains it)
-# tests/fuzz_replay.test.sh replays the committed corpora in `make test`.
-# New inputs go to build-fuzz/corpus/<name>/ so the committed corpus only
-# changes when someone copies a finding in on purpose.
+# (ASan + UBSan + fuzzer) against the library sources and runs it for a
+# duration on its committed seed corpus tests/fuzz/corpus/<name>/.
+#   tests/fuzz/run.sh [DURATION] [TARGETS]
+#     DURATION  seconds, or a number with s, m or h (90, 90s, 10m, 1h);
+#               default 20 seconds, each target
+#     TARGETS   names (or parts of names) separated by spaces or commas:
+#               "fuzz_rules fuzz_config"; default every target
+#   make fuzz FUZZ_TIME=10m FUZZ_TARGETS="fuzz_rules fuzz_config"
+# Each run prints its executions, coverage (cov: edges, ft: features) and
+# corpus size. New inputs go to build-fuzz/corpus/<name>/; with
+# FUZZ_MERGE=1 the inputs that add coverage are then merged into the
+# committed corpus (libFuzzer -merge=1, which keeps it small enough for the
+# replay in `make test`, tests/fuzz_replay.test.sh).
 set -eu
-seconds=${1:-20}
-only=${2:-}
+duration=${1:-20}
+targets=${2:-}
+case $duration in
+*h) seconds=$(( ${duration%h} * 3600 )) ;;
+*m) seconds=$(( ${duration%m} * 60 )) ;;
+*s) seconds=${duration%s} ;;
+*) seconds=$duration ;;
+esac
+[[ $seconds =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "make fuzz: bad duration '$duration' (90, 90s, 10m, 1h)" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p build-fuzz
@@ -52,11 +66,19 @@ aarch64*)
     ;;
 esac
 status=0
+selected() {
+    [ -z "$targets" ] && return 0
+    local t
+    for t in ${targets//,/ }; do [[ $1 == *"$t"* ]] && return 0; done
+    return 1
+}
+ran=0
 for f in tests/fuzz/fuzz_*.c; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .c)
-    [ -n "$only" ] && [[ $name != *"$only"* ]] && continue
-    echo "== $name"
+    selected "$name" || continue
+    ran=$((ran + 1))
+    echo "== $name (${seconds}s)"
     # shellcheck disable=SC2086
     clang $flags "$f" $src $isa $libs -o "build-fuzz/$name"
     mkdir -p "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name"
@@ -66,6 +88,15 @@ for f in tests/fuzz/fuzz_*.c; do
         status=1
         tail -n 30 "$log"
     fi
-    grep -E 'stat::number_of_executed_units' "$log" || true
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+    cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/cov \1 ft \2 corpus \3/p' <<<"$last")
+    echo "$name: ${execs:-?} executions in ${seconds}s; ${cov:-no coverage line}"
+    if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+        before=$(ls "tests/fuzz/corpus/$name" | wc -l)
+        "build-fuzz/$name" -merge=1 "tests/fuzz/corpus/$name" "build-fuzz/corpus/$name" >"build-fuzz/$name.merge.log" 2>&1 || status=1
+        echo "$name: committed corpus $before -> $(ls "tests/fuzz/corpus/$name" | wc -l) files"
+    fi
 done
+[ "$ran" -gt 0 ] || { echo "make fuzz: no target matches '$targets'" >&2; exit 2; }
 exit $status
