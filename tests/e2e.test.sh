@@ -106,9 +106,9 @@ if "$bin" inspect --builtin >"$tmp/inspect" 2>&1; then
     # The built-in model learned the risk scale from judged events, not the
     # rules, so it is held to ranking these lines as the k8s rules do, not
     # to their labels (its agreement with people is tests/eval.test.sh's).
-    # Measured with the committed model: Spearman 0.907 (the weak-label model of earlier versions), high-risk
-    # recall 0.852; a model that ignores the text (a constant) has
-    # no rank correlation and recall 0.
+    # Measured with the committed model: Spearman 0.800, high-risk recall
+    # 0.662 (risk_score >= 6.5 where the rules say >= 7); a model that
+    # ignores the text (a constant) has no rank correlation and recall 0.
     $py - "$tmp/extra.jsonl" "$tmp/builtin.jsonl" <<'EOF' && ok || bad "built-in model vs the k8s rules"
 import json, sys
 ref = [json.loads(l)["label"] for l in open(sys.argv[1])]
@@ -132,7 +132,7 @@ cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
 rho = cov / (sum((x - ma) ** 2 for x in a) * sum((y - mb) ** 2 for y in b)) ** 0.5
 hi = [g >= 6.5 for r, g in zip(ref, got) if r >= 7]
 print("e2e: built-in model against the k8s rules: Spearman %.3f, high-risk recall %.3f" % (rho, sum(hi) / len(hi)))
-assert rho >= 0.5 and sum(hi) / len(hi) >= 0.5
+assert rho >= 0.6 and sum(hi) / len(hi) >= 0.45
 EOF
 else
     echo "e2e: this build has no built-in model; skipping its checks"

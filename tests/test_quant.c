@@ -693,23 +693,24 @@ static void test_round_trip_mini(void) {
  *                                          default model     tiny model
  *                                          19 loghub lines   12 random seqs
  *                                          max     mean      max     mean
- *   q8 vs f32 of its dequantized weights   0.0208  0.0040    0.0283  0.0052
- *   ... vs that with scales amax/128       0.0769  0.0200    0.0444  0.0122
- *   bf16 vs f32 of its bf16 weights        0.0035  0.00095   0.0094  0.0017
- *   q8 vs the original f32 model           0.0243  0.0042    0.0341  0.0067
- *   (original f32 vs dequantized f32       0.0050  0.0012    0.0171  0.0034)
+ *   q8 vs f32 of its dequantized weights   0.0114  0.0012    0.0283  0.0052
+ *   ... vs that with scales amax/128       0.0495  0.0073    0.0444  0.0122
+ *   bf16 vs f32 of its bf16 weights        0.0035  0.00027   0.0094  0.0017
+ *   q8 vs the original f32 model           0.0094  0.0011    0.0341  0.0067
+ *   (original f32 vs dequantized f32       0.0049  0.0005    0.0171  0.0034)
  *   argmax agreement with the original, q8 and bf16: 19/19 (12/12); mean
- *   |d risk score| < 1e-4 (0.006 and 0.002 on the tiny model)
+ *   |d risk score| 0.0011 (0.006 and 0.002 on the tiny model)
  *
- * |logit| reaches 11 on the default model, 1.5 on the tiny one (random
- * weights, K = 32: relative errors are larger). The run-time activation
- * quantization dominates the q8 error (4x the weights' own on the default
- * model). The tolerances are ~3x the measured values; the default model's
- * q8 mean error is 5x below the one a quantizer with amax/128 scales would
- * give, which the checks require to exceed the tolerance (on the tiny
- * model the two are only 2.3x apart and that check is not made). */
-#define Q8_TOL_MINI 6e-2
-#define Q8_MEAN_TOL_MINI 1.2e-2
+ * |logit| reaches 2.2 on the default model (calibrated: its temperature is
+ * folded into the head), 1.5 on the tiny one (random weights, K = 32:
+ * relative errors are larger). The run-time activation quantization
+ * dominates the q8 error. The tolerances are ~3x the measured values; the
+ * default model's q8 mean error is 6x below the one a quantizer with
+ * amax/128 scales would give, which the checks require to exceed the
+ * tolerance (on the tiny model the two are only 2.3x apart and that check
+ * is not made). */
+#define Q8_TOL_MINI 3.5e-2
+#define Q8_MEAN_TOL_MINI 4e-3
 #define BF16_TOL_MINI 1e-2
 #define BF16_MEAN_TOL_MINI 3e-3
 #define Q8_TOL_TINY 8.5e-2
