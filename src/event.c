@@ -524,22 +524,28 @@ static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_
     return rc;
 }
 
-int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
+/* A syslog header: PRI (-1 none), time, host, app, and where the message
+ * starts; bare: "<PRI>message" without a header. */
+typedef struct syslog_hdr {
+    int pri, bare;
+    const char *t, *host, *app;
+    size_t tn, hn, an, msg;
+} syslog_hdr;
+
+static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
     size_t i = 0;
-    int pri = -1;
+    memset(h, 0, sizeof *h);
+    h->pri = -1;
+    h->t = h->host = h->app = "";
     if (len >= 3 && s[0] == '<') {
         size_t j = 1;
         int v = 0;
         while (j < len && j < 5 && is_digit((unsigned char)s[j])) v = v * 10 + (s[j++] - '0');
         if (j == 1 || j >= len || s[j] != '>' || v > 191) return 0;
-        pri = v;
+        h->pri = v;
         i = j + 1;
     }
-    const char *level = pri >= 0 ? syslog_levels[pri & 7] : NULL;
-    const char *t = "", *host = "", *app = "";
-    size_t tn = 0, an = 0;
-    (void)host;
-    if (pri >= 0 && len - i >= 2 && s[i] == '1' && s[i + 1] == ' ') {
+    if (h->pri >= 0 && len - i >= 2 && s[i] == '1' && s[i + 1] == ' ') {
         /* RFC 5424: VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG] */
         i += 2;
         const char *f[5];
@@ -567,52 +573,66 @@ int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
         if (i < len && s[i] != ' ') return 0;
         if (i < len) i++;
         if (len - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i += 3;
-        t = fn[0] == 1 && f[0][0] == '-' ? "" : f[0];
-        tn = *t ? fn[0] : 0;
-        app = fn[2] == 1 && f[2][0] == '-' ? "" : f[2];
-        an = *app ? fn[2] : 0;
-    } else {
-        /* RFC 3164 / syslog files: TIMESTAMP SP HOST SP TAG[pid]: MSG */
-        size_t ts = lr__ev_timestamp(s + i, len - i);
-        if (ts < 15) {
-            if (pri < 0) return 0;
-            /* "<PRI>message" without a header */
-            lr__ev_clear(ev);
-            ev->format = LR_REC_SYSLOG;
-            int rc = parse_inner(ev, s + i, len - i, level, "", 0, "", 0);
-            if (rc) return rc < 0 ? rc : 1;
-            ev->level = level;
-            rc = set_time(ev, "", 0);
-            rc = rc ? rc : set_source(ev, "", 0);
-            rc = rc ? rc : set_message(ev, s + i, len - i, 0);
-            ev->format = LR_REC_SYSLOG;
-            return rc ? rc : 1;
-        }
-        t = s + i;
-        tn = ts;
-        i += ts;
-        if (i >= len || s[i] != ' ') return 0;
-        i++;
-        size_t h0 = i;
-        while (i < len && s[i] != ' ') i++;
-        if (i == h0 || i >= len) return 0;
-        i++;
-        size_t a0 = i;
-        while (i < len && s[i] != ' ' && s[i] != '[' && s[i] != ':') i++;
-        if (i == a0 || i >= len) return 0;
-        app = s + a0;
-        an = i - a0;
-        if (s[i] == '[') {
-            size_t p0 = ++i;
-            while (i < len && is_digit((unsigned char)s[i])) i++;
-            if (i == p0 || i >= len || s[i] != ']') return 0;
-            i++;
-        }
-        if (i >= len || s[i] != ':') return 0;
-        i++;
-        if (i < len && s[i] == ' ') i++;
+        int nil_t = fn[0] == 1 && f[0][0] == '-', nil_a = fn[2] == 1 && f[2][0] == '-';
+        h->t = nil_t ? "" : f[0];
+        h->tn = nil_t ? 0 : fn[0];
+        h->host = f[1];
+        h->hn = (size_t)(f[2] - f[1]) + fn[2]; /* host and app: the stream's key */
+        h->app = nil_a ? "" : f[2];
+        h->an = nil_a ? 0 : fn[2];
+        h->msg = i;
+        return 1;
     }
-    int rc = parse_inner(ev, s + i, len - i, level, t, tn, app, an);
+    /* RFC 3164 / syslog files: TIMESTAMP SP HOST SP TAG[pid]: MSG */
+    size_t ts = lr__ev_timestamp(s + i, len - i);
+    if (ts < 15) {
+        if (h->pri < 0) return 0;
+        h->bare = 1; /* "<PRI>message" */
+        h->msg = i;
+        return 1;
+    }
+    h->t = s + i;
+    h->tn = ts;
+    i += ts;
+    if (i >= len || s[i] != ' ') return 0;
+    i++;
+    size_t h0 = i;
+    while (i < len && s[i] != ' ') i++;
+    if (i == h0 || i >= len) return 0;
+    i++;
+    size_t a0 = i;
+    while (i < len && s[i] != ' ' && s[i] != '[' && s[i] != ':') i++;
+    if (i == a0 || i >= len) return 0;
+    h->app = s + a0;
+    h->an = i - a0;
+    h->host = s + h0;
+    h->hn = i - h0;
+    if (s[i] == '[') {
+        size_t p0 = ++i;
+        while (i < len && is_digit((unsigned char)s[i])) i++;
+        if (i == p0 || i >= len || s[i] != ']') return 0;
+        i++;
+    }
+    if (i >= len || s[i] != ':') return 0;
+    i++;
+    if (i < len && s[i] == ' ') i++;
+    h->msg = i;
+    return 1;
+}
+
+size_t lr__ev_syslog_prefix(const char *s, size_t len, const char **key, size_t *key_len) {
+    syslog_hdr h;
+    if (!syslog_header(s, len, &h) || h.bare) return 0;
+    *key = h.host;
+    *key_len = h.hn;
+    return h.msg;
+}
+
+int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
+    syslog_hdr h;
+    if (!syslog_header(s, len, &h)) return 0;
+    const char *level = h.pri >= 0 ? syslog_levels[h.pri & 7] : NULL;
+    int rc = parse_inner(ev, s + h.msg, len - h.msg, level, h.t, h.tn, h.app, h.an);
     if (rc) {
         if (rc == 1) ev->format = LR_REC_SYSLOG;
         return rc;
@@ -620,9 +640,9 @@ int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
     lr__ev_clear(ev);
     ev->format = LR_REC_SYSLOG;
     ev->level = level;
-    rc = set_time(ev, t, tn);
-    rc = rc ? rc : set_source(ev, app, an);
-    rc = rc ? rc : set_message(ev, s + i, len - i, 0);
+    rc = set_time(ev, h.t, h.tn);
+    rc = rc ? rc : set_source(ev, h.app, h.an);
+    rc = rc ? rc : set_message(ev, s + h.msg, len - h.msg, 0);
     return rc ? rc : 1;
 }
 

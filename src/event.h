@@ -46,6 +46,11 @@ int lr__ev_klog(lr__ev *ev, const char *text, size_t len);
 int lr__ev_syslog(lr__ev *ev, const char *text, size_t len);
 int lr__ev_log4j(lr__ev *ev, const char *text, size_t len);
 
+/* A syslog line's header (RFC 3164 or 5424, not "<PRI>message"): returns
+ * where its message starts (0: not syslog) and points *key at the host and
+ * program, which name the stream for multi-line grouping. */
+size_t lr__ev_syslog_prefix(const char *s, size_t len, const char **key, size_t *key_len);
+
 /* Length of a timestamp at the start of s (ISO date and time, a time of
  * day, or a syslog "Mmm dd hh:mm:ss"), 0 when there is none. */
 size_t lr__ev_timestamp(const char *s, size_t len);

@@ -17,10 +17,16 @@
  *      Throwable, optionally ": message") after any line;
  *      "Traceback (most recent call last):", then in a Python traceback its
  *      final "Name: message" line and the chaining sentences;
- *      in a Go trace (opened by "panic: ", "fatal error: " or
- *      "goroutine N ["), goroutine headers, function lines "pkg.f(...)",
- *      "created by ", "[signal ", "exit status ";
+ *      Go goroutine headers and argument-less function names (zap, klog
+ *      stacks) after any line, and in a Go trace (opened by "panic: ",
+ *      "fatal error: ", "SIGxxx: " or "goroutine N [") function lines
+ *      "pkg.f(...)", "created by ", "[signal ", "PC=", registers, "exit
+ *      status ";
+ *      klog's Trace[N]: steps;
  *      in a Go or Python trace, empty lines.
+ *    Lines with a stream prefix (a syslog header, a docker-compose
+ *    "name | ") are judged by the text after it, and only within the same
+ *    stream (host and program; compose service).
  *    Anything else (a record header, a plain line) closes the group and
  *    starts the next one, so every line is in exactly one event. A JSON
  *    record never continues a group.
@@ -55,6 +61,8 @@ struct lr_events {
     int cur;              /* slot being built */
     int open;             /* slot[cur] holds an open group */
     int go, py;           /* trace state of the open group */
+    char key[128];        /* the open group's stream: a line prefix's key */
+    size_t key_len;
     int end_group;        /* hand the open group out without reading */
     double last;          /* when the open group last grew */
     uint64_t cut, malformed;
@@ -163,10 +171,56 @@ static int go_frame(const char *p, size_t n) {
     return 0;
 }
 
+/* A Go signal line of a crash: "SIGSEGV: segmentation violation". */
+static int go_signal(const char *p, size_t n) {
+    size_t i = 3;
+    if (!starts(p, n, "SIG")) return 0;
+    while (i < n && p[i] >= 'A' && p[i] <= 'Z') i++;
+    return i > 3 && i + 1 < n && p[i] == ':' && p[i + 1] == ' ';
+}
+
+/* A function line of a Go stack without its arguments, as zap and klog
+ * print them ("k8s.io/client-go/tools/cache.(*Reflector).Run",
+ * "main.main"): one token with a '.', and a '/' or '(' or a main. /
+ * runtime. start. */
+static int go_func_name(const char *p, size_t n) {
+    if (n < 6 || !ident_char((unsigned char)p[0]) || p[n - 1] == '.') return 0;
+    int dot = 0, slash_or_paren = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)p[i];
+        if (!(ident_char(c) || c == '.' || c == '/' || c == '*' || c == '(' || c == ')' || c == '-' || c == '@'))
+            return 0;
+        dot |= c == '.';
+        slash_or_paren |= c == '/' || c == '(';
+    }
+    return dot && (slash_or_paren || starts(p, n, "main.") || starts(p, n, "runtime."));
+}
+
 /* Set the trace state from a line that starts or joins a group. */
 static void note_trace(lr_events *e, const char *p, size_t n) {
-    if (starts(p, n, "panic: ") || starts(p, n, "fatal error: ") || go_goroutine(p, n)) e->go = 1;
+    if (starts(p, n, "panic: ") || starts(p, n, "fatal error: ") || go_goroutine(p, n) || go_signal(p, n)) e->go = 1;
     if (starts(p, n, "Traceback (most recent call last):")) e->py = 1;
+}
+
+/* The per-line prefix of a stream: a syslog header (its key: host and
+ * program) or a docker-compose "name  | " (its key: the name). Returns
+ * where the rest starts and sets the key ("" when the line has none). */
+static size_t line_prefix(const char *p, size_t n, const char **key, size_t *kn) {
+    *key = "";
+    *kn = 0;
+    size_t i = lr__ev_syslog_prefix(p, n, key, kn);
+    if (i == 0) { /* docker-compose: name, spaces, "| " */
+        size_t j = 0;
+        while (j < n && p[j] != ' ' && p[j] != '|') j++;
+        size_t k = j;
+        while (k < n && p[k] == ' ') k++;
+        if (j > 0 && k > j && k + 1 < n && p[k] == '|' && p[k + 1] == ' ') {
+            *key = p;
+            *kn = j;
+            i = k + 2;
+        }
+    }
+    return i;
 }
 
 /* Whether payload p continues the open group (and update the state). */
@@ -188,10 +242,20 @@ static int continues(lr_events *e, const char *p, size_t n) {
         return 1;
     }
     if (exception_line(p, n, 1)) return 1;
-    if (e->go && (go_goroutine(p, n) || starts(p, n, "created by ") || starts(p, n, "[signal ") ||
-                  starts(p, n, "exit status ") || starts(p, n, "panic: ") || starts(p, n, "fatal error: ") ||
+    if (go_goroutine(p, n) || go_func_name(p, n)) {
+        e->go = 1;
+        return 1;
+    }
+    if (starts(p, n, "Trace[")) { /* klog's utiltrace steps */
+        size_t i = 6;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+        if (i > 6 && i + 1 < n && p[i] == ']' && p[i + 1] == ':') return 1;
+    }
+    if (e->go && (starts(p, n, "created by ") || starts(p, n, "[signal ") || starts(p, n, "exit status ") ||
+                  starts(p, n, "panic: ") || starts(p, n, "fatal error: ") || starts(p, n, "PC=") ||
                   starts(p, n, "...additional frames elided...") || go_frame(p, n)))
         return 1;
+    if (e->go && n > 4 && p[0] == 'r' && memmem(p, n, " 0x", 3)) return 1; /* registers */
     return 0;
 }
 
@@ -229,27 +293,33 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     m->wrapper = rec->kind == LR_REC_CRI || rec->kind == LR_REC_DOCKER || rec->kind == LR_REC_CSV ? rec->kind
                                                                                                    : LR_REC_RAW;
     if (!keep_trace) e->go = e->py = 0;
+    const char *key;
+    size_t kn, rest = line_prefix(rec->payload, rec->payload_len, &key, &kn);
+    e->key_len = LR_MIN(kn, sizeof e->key);
+    memcpy(e->key, key, e->key_len);
     lr_event v;
     lr__ev_view(ev, &v);
     note_trace(e, v.message, v.message_len);
+    if (rest) note_trace(e, rec->payload + rest, rec->payload_len - rest);
     e->open = 1;
     e->last = lr__now_s();
     return 0;
 }
 
-/* Append a continuation record to the open group. */
-static int append(lr_events *e, const lr_record *rec) {
+/* Append a continuation (text: the record without its stream prefix) to
+ * the open group. */
+static int append(lr_events *e, const lr_record *rec, const char *text, size_t n) {
     lr__ev *ev = &e->slot[e->cur];
     gmeta *m = &e->meta[e->cur];
-    if (rec->payload_len) {
+    if (n) {
         if (ev->arena.len > ev->e_off && lr__buf_putc(&ev->arena, '\n')) return LR_ENOMEM;
-        if (lr__buf_put(&ev->arena, rec->payload, rec->payload_len)) return LR_ENOMEM;
+        if (lr__buf_put(&ev->arena, text, n)) return LR_ENOMEM;
     }
     m->line_end = rec->line_end;
     m->n++;
     m->trunc |= rec->truncated;
     m->bad |= rec->malformed;
-    note_trace(e, rec->payload, rec->payload_len);
+    note_trace(e, text, n);
     e->last = lr__now_s();
     return 0;
 }
@@ -284,13 +354,26 @@ int lr_events_next(lr_events *e, lr_event *ev, lr_error *err) {
             if (e->open && lr__now_s() - e->last >= e->o.group_timeout) return emit(e, ev);
             return 2;
         }
-        int cont = e->grouping && e->open && rec.kind != LR_REC_JSONL && continues(e, rec.payload, rec.payload_len);
+        int cont = 0;
+        const char *text = rec.payload;
+        size_t n = rec.payload_len;
+        if (e->grouping && e->open && rec.kind != LR_REC_JSONL) {
+            /* a line of the same stream (same prefix key) whose rest continues */
+            const char *key;
+            size_t kn, rest = line_prefix(text, n, &key, &kn);
+            kn = LR_MIN(kn, sizeof e->key);
+            if (kn == e->key_len && memcmp(key, e->key, kn) == 0) {
+                text += rest;
+                n -= rest;
+                if (n && text[n - 1] == '\r') n--;
+                cont = continues(e, text, n);
+            }
+        }
         if (cont) {
             const lr__ev *g = &e->slot[e->cur];
-            if (e->meta[e->cur].n < e->o.max_group_lines &&
-                g->arena.len + rec.payload_len + 1 <= e->o.max_group_bytes) {
-                if (append(e, &rec)) return lr__err(err, LR_ENOMEM, "out of memory joining line %llu",
-                                                    (unsigned long long)rec.line);
+            if (e->meta[e->cur].n < e->o.max_group_lines && g->arena.len + n + 1 <= e->o.max_group_bytes) {
+                if (append(e, &rec, text, n))
+                    return lr__err(err, LR_ENOMEM, "out of memory joining line %llu", (unsigned long long)rec.line);
                 continue;
             }
             e->meta[e->cur].trunc = 1;

@@ -79,7 +79,7 @@ v = m["epochs"][-1]["validation"]
 assert v["examples"] == 150 and len(v["confusion"]) == 11 and "macro_f1" in v, v
 assert 1 <= m["best_epoch"] <= 3
 EOF
-"$bin" score -m "$tmp/a.lrm" -i "$tmp/raw.log" -o "$tmp/scores.jsonl" && ok || bad "score"
+"$bin" score -m "$tmp/a.lrm" --input-format raw -i "$tmp/raw.log" -o "$tmp/scores.jsonl" && ok || bad "score"
 # agreement with the weak labels (the tiny model learns the majority and
 # the frequent keywords; threshold 0.8)
 /usr/bin/env python3 - "$tmp/scores.jsonl" "$tmp/labelled.jsonl" <<'EOF' && ok || bad "agreement"
@@ -125,7 +125,7 @@ EOF2
 sed -e "s|^output: .*|output: $tmp/c.lrm|" -e "\$ainit: $tmp/enc.lrm" -e 's|^epochs: .*|epochs: 1|' \
     "$tmp/train.yaml" >"$tmp/fine.yaml"
 "$bin" train --config "$tmp/fine.yaml" 2>"$tmp/log_c" && ok || { bad "train from the encoder"; cat "$tmp/log_c"; }
-"$bin" score -m "$tmp/c.lrm" -i "$tmp/raw.log" -o "$tmp/scores_c.jsonl" && ok || bad "score fine-tuned"
+"$bin" score -m "$tmp/c.lrm" --input-format raw -i "$tmp/raw.log" -o "$tmp/scores_c.jsonl" && ok || bad "score fine-tuned"
 sed -e "s|^init: .*|init: $tmp/raw.log|" "$tmp/fine.yaml" >"$tmp/wrong.yaml"
 "$bin" train --config "$tmp/wrong.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "raw.log" "$tmp/err" && ok || { bad "init from a non-model"; cat "$tmp/err"; }
