@@ -25,6 +25,11 @@
  * Extending merges: levels and keywords override by name (last wins), level
  * words, aliases and masks are appended. Every error, YAML or semantic, is
  * reported as "file:line:column: message".
+ *
+ * Bounds: the text is checked against the YAML bounds of yamlcheck.h (size,
+ * depth, nodes with aliases expanded) before the document is built, a
+ * pattern is at most LR__REGEX_MAX_PATTERN bytes, and every match runs
+ * under the limits of rules.h (README "Security notes").
  */
 #include <errno.h>
 #include <stdarg.h>

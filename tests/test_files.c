@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,6 +203,29 @@ static void test_atomic_stdio(void) {
     lr__free(s);
 }
 
+/* A write that fails half way (the file size limit here, as a full disk
+ * would) leaves the target as it was and no temporary behind. */
+static void test_atomic_write_failure_keeps_target(void) {
+    char p[512];
+    path_in(p, sizeof p, "keep.txt");
+    lr_error err = {0};
+    T_EQ_INT(lr__file_write_atomic(p, VICTIM_TEXT, strlen(VICTIM_TEXT), &err), 0);
+    struct rlimit old;
+    T_CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    struct rlimit small = {4096, old.rlim_max}; /* the soft limit only, so it can be raised back */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    T_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    static char big[65536];
+    memset(big, 'x', sizeof big);
+    int rc = lr__file_write_atomic(p, big, sizeof big, &err);
+    T_CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, prev);
+    T_EQ_INT(rc, LR_EIO);
+    T_CHECK(strstr(err.msg, "keep.txt.tmp-") != NULL);
+    T_CHECK(victim_intact(p));
+    T_EQ_INT(count_entries("keep.txt.tmp"), 0);
+}
+
 /* ------------------------------------------------------------ the writers */
 
 /* The tiny fixture converted into `out` (vocab written beside it). */
@@ -360,5 +384,6 @@ static void test_read_all_limit(void) {
 }
 
 T_MAIN(T_CASE(test_atomic_write_basic), T_CASE(test_atomic_named_refuses_planted), T_CASE(test_atomic_stdio),
+       T_CASE(test_atomic_write_failure_keeps_target),
        T_CASE(test_model_writers_symlinks), T_CASE(test_checkpoint_symlink), T_CASE(test_vocab_writer_symlink),
        T_CASE(test_readers_refuse_fifo_and_devices), T_CASE(test_read_all_limit))
