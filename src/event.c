@@ -558,6 +558,7 @@ static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
             fn[k] = i - f0;
             i++;
         }
+        if (i >= len) return 0; /* no STRUCTURED-DATA */
         if (s[i] == '-') {
             i++;
         } else if (s[i] == '[') {

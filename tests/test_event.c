@@ -131,6 +131,8 @@ static void test_formats(void) {
     T_EQ_INT((int)v.format, LR_REC_SYSLOG);
     T_CHECK(v.source_len == 3 && memcmp(v.source, "app", 3) == 0);
     T_EQ_STR(render_of("<12>Mar  5 01:02:03 host sshd[42]: Failed password", LR_REC_AUTO, NULL), "WARN Failed password");
+    /* RFC 5424 cut before its STRUCTURED-DATA (found by fuzz_ev_syslog: read past the end) */
+    T_EQ_STR(render_of("<11>1 - - \240-- - - ", LR_REC_SYSLOG, NULL), "!");
     T_EQ_STR(render_of("Mar 25 12:13:43 host kernel: Out of memory", LR_REC_AUTO, &v), "Out of memory");
     T_EQ_INT((int)v.format, LR_REC_SYSLOG);
     T_EQ_STR(render_of("Mar 25 12:13:43 host kubelet[1304]: E0325 12:13:43.1 1304 k.go:1] \"Boom\" err=\"x\"",
