@@ -149,6 +149,14 @@ static int open_tmp(lr__atomic *a, const char *path, const char *tmp, int *eno, 
         atomic_release(a);
         return lr__err(err, LR_ENOMEM, "out of memory writing '%s'", path);
     }
+    /* the rename would replace a device, FIFO or directory at path with a
+     * regular file (run as root on /dev/null, it breaks the machine) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        atomic_release(a);
+        return lr__err(err, LR_EIO, "'%s' is not a regular file: a file is written to a regular file or a new path",
+                       path);
+    }
     a->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (a->fd < 0) {
         *eno = errno;

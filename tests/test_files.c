@@ -369,6 +369,30 @@ static void test_readers_refuse_fifo_and_devices(void) {
 }
 
 /* The whole-file reader's limit. */
+/* A target that is a FIFO, a device or a directory is refused, never
+ * replaced by the rename (a vocabulary saved to /dev/null by root once
+ * turned /dev/null into a regular file): the FIFO is still a FIFO after. */
+static void test_atomic_refuses_special_targets(void) {
+    char fifo[512], dir[512];
+    path_in(fifo, sizeof fifo, "target_fifo");
+    path_in(dir, sizeof dir, "target_dir");
+    unlink(fifo);
+    T_CHECK(mkfifo(fifo, 0600) == 0);
+    mkdir(dir, 0755);
+    const char *paths[] = {fifo, dir};
+    for (size_t i = 0; i < LR_ARRAY_LEN(paths); i++) {
+        lr_error err = {0};
+        T_CHECK(lr__file_write_atomic(paths[i], "x", 1, &err) == LR_EIO);
+        T_CHECK(strstr(err.msg, "not a regular file") != NULL);
+    }
+    struct stat st;
+    T_CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    T_CHECK(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+    T_EQ_INT(count_entries("target_fifo.tmp"), 0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 static void test_read_all_limit(void) {
     char p[512];
     path_in(p, sizeof p, "big.txt");
@@ -386,4 +410,5 @@ static void test_read_all_limit(void) {
 T_MAIN(T_CASE(test_atomic_write_basic), T_CASE(test_atomic_named_refuses_planted), T_CASE(test_atomic_stdio),
        T_CASE(test_atomic_write_failure_keeps_target),
        T_CASE(test_model_writers_symlinks), T_CASE(test_checkpoint_symlink), T_CASE(test_vocab_writer_symlink),
-       T_CASE(test_readers_refuse_fifo_and_devices), T_CASE(test_read_all_limit))
+       T_CASE(test_readers_refuse_fifo_and_devices), T_CASE(test_atomic_refuses_special_targets),
+       T_CASE(test_read_all_limit))
