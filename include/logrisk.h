@@ -392,6 +392,8 @@ typedef struct lr_event_input {
 lr_event_encoder *lr_event_encoder_new(const lr_rules *rules, const lr_tok *tok, int max_len, size_t max_bytes,
                                        lr_error *err);
 void lr_event_encoder_free(lr_event_encoder *enc);
+/* Regex limits met while masking (lr_prep_regex_limits of its rules). */
+uint64_t lr_event_encoder_regex_limits(const lr_event_encoder *enc);
 /* [CLS] ... [SEP] ids into ids[max_len]; returns their count (2..max_len) or
  * LR_ENOMEM. *in (may be NULL) describes the text. */
 int lr_event_encode(lr_event_encoder *enc, const lr_event *ev, int32_t *ids, lr_event_input *in);
@@ -644,6 +646,10 @@ int lr_scorer_push_event(lr_scorer *scorer, const lr_event *ev, lr_error *err);
 /* Malformed records and multi-line groups cut at the cap, counted by the
  * last lr_scorer_run_records. Either may be NULL. */
 void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_t *groups_cut);
+/* Lines on which a user regex (a mask, a level alias) hit a limit or
+ * failed: each was masked conservatively from the failed match's start
+ * (never left unmasked) or got no level from that alias. */
+uint64_t lr_scorer_regex_limits(const lr_scorer *scorer);
 
 /* --------------------------------------------------------------- training */
 

@@ -59,6 +59,10 @@ lr_event_encoder *lr_event_encoder_new(const lr_rules *rules, const lr_tok *tok,
     return e;
 }
 
+uint64_t lr_event_encoder_regex_limits(const lr_event_encoder *e) {
+    return e && e->prep ? lr_prep_regex_limits(e->prep) : 0;
+}
+
 void lr_event_encoder_free(lr_event_encoder *e) {
     if (!e) return;
     lr_prep_free(e->prep);

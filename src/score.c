@@ -880,6 +880,10 @@ void lr_score_run_opts_init(lr_score_run_opts *o) {
     o->multiline = 1;
 }
 
+uint64_t lr_scorer_regex_limits(const lr_scorer *s) {
+    return lr_prep_regex_limits(s->prep) + lr_event_encoder_regex_limits(s->enc);
+}
+
 /* Malformed records and groups cut at the cap, seen by run_records. */
 void lr_scorer_event_stats(const lr_scorer *s, uint64_t *malformed, uint64_t *groups_cut) {
     if (malformed) *malformed = s->stat_malformed;

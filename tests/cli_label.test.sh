@@ -134,6 +134,7 @@ printf 'masks:\n  - {name: tok, pattern: "tok=(?:x|y)+", replace: "<TOK>"}\n' >"
 "$bin" preprocess --rules "$tmp/tok.yaml" -i "$tmp/tok.log" >"$tmp/tok.out" 2>"$tmp/tok.err" && ok || bad "masking limits: exit status"
 printf '{"text":"a <TOK> b","level_raw":null}\n{"text":"<TOK>","level_raw":null}\n' | cmp -s - "$tmp/tok.out" &&
     ok || bad "masking limits: output $(head -c 200 "$tmp/tok.out")"
+grep -q "hit its limits on 1 line(s)" "$tmp/tok.err" && ok || bad "masking limits: no warning: $(cat "$tmp/tok.err")"
 
 # a rules file that is a FIFO with no writer, or a device, fails at once
 mkfifo "$tmp/rules.fifo"

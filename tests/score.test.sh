@@ -248,4 +248,20 @@ rc=$?
 check '[ $rc -eq 1 ] && grep -q "not a regular file" "$out/err.txt"' "score -m /dev/zero (rc $rc: $(cat "$out/err.txt"))"
 rm -f "$out/model.fifo"
 
+# a rules regex that hits its limits while scoring: the line is scored masked
+# to its end (tests/cli_label.test.sh shows the masked text), a warning says
+# so, and --stats counts it
+printf 'masks:\n  - {name: runaway, pattern: "(a+)+$", replace: "<A>"}\n' >"$out/tok.yaml"
+if "$bin" convert --from-safetensors "$out/tiny" -o "$out/tok.lrm" --rules "$out/tok.yaml" >/dev/null 2>"$out/err.txt"; then
+    printf 'key aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab secret\nplain line\n' >"$out/tok.log"
+    "$bin" score -m "$out/tok.lrm" --input-format raw --stats -i "$out/tok.log" >"$out/tok.jsonl" 2>"$out/err.txt"
+    rc=$?
+    check '[ $rc -eq 0 ] && [ "$(wc -l <"$out/tok.jsonl")" -eq 2 ]' \
+        "score with a failing mask: rc $rc, $(head -c 300 "$out/tok.jsonl")"
+    check 'grep -q "hit its limits on 1 line(s)" "$out/err.txt" && grep -q " 1 regex limits" "$out/err.txt"' \
+        "score: regex limit not reported: $(cat "$out/err.txt")"
+else
+    bad "convert with a rules file: $(cat "$out/err.txt")"
+fi
+
 finish

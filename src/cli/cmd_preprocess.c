@@ -139,7 +139,13 @@ int lr_cli_prep_main(int argc, char **argv, int with_label) {
         lr_rules_free(rules);
         return 1;
     }
-    int rc = lr_prep_stream(rules, fileno(in), fileno(out), &opts, NULL, &err);
+    lr_prep_stats stats = {0};
+    int rc = lr_prep_stream_stats(rules, fileno(in), fileno(out), &opts, &stats, &err);
+    if (stats.regex_limits > 0)
+        fprintf(stderr,
+                "logrisk %s: warning: a regular expression of the rules hit its limits on %llu line(s): those "
+                "lines were masked from the failed match to their end (or got no level from that alias)\n",
+                cmd, (unsigned long long)stats.regex_limits);
     int status = rc ? lr_cli_error(cmd, &err) : 0;
     if (lr_cli_close_out(out, out_path, cmd)) status = 1;
     if (in != stdin) fclose(in);

@@ -249,16 +249,24 @@ int lr_cmd_score(int argc, char **argv) {
         if (bad > 0)
             fprintf(stderr, "logrisk score: warning: %llu malformed %s record(s) scored as raw text\n",
                     (unsigned long long)bad, lr_records_format_name(lr_records_format(recs)));
+        uint64_t regex_limits = lr_scorer_regex_limits(scorer);
+        if (regex_limits > 0)
+            fprintf(stderr,
+                    "logrisk score: warning: a regular expression of the rules hit its limits on %llu line(s): "
+                    "those lines were masked from the failed match to their end (or got no level from "
+                    "that alias)\n",
+                    (unsigned long long)regex_limits);
         if (stats) {
             lr_model_info info;
             lr_model_get_info(model, &info);
             fprintf(stderr,
                     "logrisk score: stats: format %s, %llu records, %llu written, %llu malformed, "
-                    "%llu truncated, %llu groups cut, %.3f s, %.1f lines/s, cache %llu/%llu hits (%.1f%%), "
+                    "%llu truncated, %llu groups cut, %llu regex limits, %.3f s, %.1f lines/s, "
+                    "cache %llu/%llu hits (%.1f%%), "
                     "weights %s, kernels %s (int8/bf16: %s)\n",
                     lr_records_format_name(lr_records_format(recs)), (unsigned long long)lines,
                     (unsigned long long)written, (unsigned long long)bad, (unsigned long long)cut,
-                    (unsigned long long)groups_cut, dt,
+                    (unsigned long long)groups_cut, (unsigned long long)regex_limits, dt,
                     dt > 0 ? (double)lines / dt : 0.0, (unsigned long long)hits, (unsigned long long)lookups,
                     lookups ? 100.0 * (double)hits / (double)lookups : 0.0, info.dtype,
                     lr_kernel_path(), lr_qkernel_path());
