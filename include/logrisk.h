@@ -135,6 +135,12 @@ const char *lr_io_csv_field(const lr_io_csv *c, size_t i, size_t *len);
 int lr_io_csv_find(const lr_io_csv *c, const char *name);
 /* The input line number (1-based) where the current record starts. */
 uint64_t lr_io_csv_line(const lr_io_csv *c);
+/* Bound the memory of a record: at most max_bytes of field text are kept
+ * (0: no bound, the default); the rest of a longer record is read and
+ * dropped, its fields past the cut are missing, and lr_io_csv_truncated
+ * says so until the next read. */
+void lr_io_csv_set_max(lr_io_csv *c, size_t max_bytes);
+int lr_io_csv_truncated(const lr_io_csv *c);
 
 /* ---------------------------------------------------------------- records */
 

@@ -158,7 +158,21 @@ struct lr_io_csv {
     size_t *offs;         /* start of field i in data */
     size_t n_fields, cap_fields;
     uint64_t line;        /* where the current record starts */
+    size_t max_bytes;     /* cap on data (0: none); lr_io_csv_set_max */
+    int truncated;        /* the current record reached the cap */
 };
+
+void lr_io_csv_set_max(lr_io_csv *c, size_t max_bytes) { c->max_bytes = max_bytes; }
+int lr_io_csv_truncated(const lr_io_csv *c) { return c->truncated; }
+
+/* Room for one more byte of the record: once the cap is reached nothing
+ * more is kept (fields, separators) and the record is marked truncated, but
+ * reading goes on to its end. */
+static int csv_room(lr_io_csv *c) {
+    if (!c->max_bytes || c->data.len < c->max_bytes) return 1;
+    c->truncated = 1;
+    return 0;
+}
 
 lr_io_csv *lr_io_csv_new(lr_io_reader *lines, lr_error *err) {
     lr_io_csv *c = lr__calloc(1, sizeof *c);
@@ -218,47 +232,56 @@ int lr_io_csv_read(lr_io_csv *c, lr_error *err) {
     const char *s;
     size_t n;
     int rc;
+    int cut = 0; /* the line reader cut this physical line at its cap */
     do { /* blank lines between records are skipped */
-        rc = lr_io_read_line(c->lines, &s, &n, NULL, err);
+        rc = lr_io_read_line(c->lines, &s, &n, &cut, err);
         if (rc <= 0) return rc;
     } while (n == 0 || (n == 1 && s[0] == '\r'));
     c->line = lr_io_lines(c->lines);
     lr__buf_clear(&c->data);
     c->n_fields = 0;
+    c->truncated = 0;
     if (start_field(c)) goto nomem;
     int in_quotes = 0, quoted = 0; /* quoted: this field began with a quote */
-    size_t field_start = 0;        /* data.len where the current field began */
+    size_t field_chars = 0;        /* characters of the current field (kept or not) */
     for (;;) {
         for (size_t i = 0; i < n; i++) {
             char ch = s[i];
             if (in_quotes) {
                 if (ch == '"') {
                     if (i + 1 < n && s[i + 1] == '"') {
-                        if (lr__buf_putc(&c->data, '"')) goto nomem;
+                        if (csv_room(c) && lr__buf_putc(&c->data, '"')) goto nomem;
                         i++;
                     } else {
                         in_quotes = 0;
                     }
-                } else if (lr__buf_putc(&c->data, ch)) {
+                } else if (csv_room(c) && lr__buf_putc(&c->data, ch)) {
                     goto nomem;
                 }
                 continue;
             }
             if (ch == '\r' && i == n - 1) break; /* the CR of a CRLF record end */
             if (ch == ',') {
-                if (lr__buf_putc(&c->data, '\0') || start_field(c)) goto nomem;
-                field_start = c->data.len;
+                if (csv_room(c) && (lr__buf_putc(&c->data, '\0') || start_field(c))) goto nomem;
+                field_chars = 0;
                 quoted = 0;
-            } else if (ch == '"' && !quoted && c->data.len == field_start) {
+            } else if (ch == '"' && !quoted && field_chars == 0) {
                 in_quotes = quoted = 1;
-            } else if (lr__buf_putc(&c->data, ch)) {
-                goto nomem;
+            } else {
+                field_chars++;
+                if (csv_room(c) && lr__buf_putc(&c->data, ch)) goto nomem;
             }
+        }
+        if (cut) {
+            /* the rest of the line is gone, closing quote and all: the
+             * record ends here, cut, rather than swallow the next lines */
+            c->truncated = 1;
+            in_quotes = 0;
         }
         if (!in_quotes) break;
         /* a quoted field goes on over the line break */
-        if (lr__buf_putc(&c->data, '\n')) goto nomem;
-        rc = lr_io_read_line(c->lines, &s, &n, NULL, err);
+        if (csv_room(c) && lr__buf_putc(&c->data, '\n')) goto nomem;
+        rc = lr_io_read_line(c->lines, &s, &n, &cut, err);
         if (rc < 0) return rc;
         if (rc == 0)
             return lr__err(err, LR_EPARSE, "CSV line %llu: a quoted field is not closed before the end of input",

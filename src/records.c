@@ -229,6 +229,7 @@ lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err) {
     if (r->fmt == LR_REC_CSV) {
         r->csv = lr_io_csv_new(r->rd, err);
         if (!r->csv) goto fail;
+        lr_io_csv_set_max(r->csv, cap); /* a quoted field over many lines too */
     }
     return r;
 fail:
@@ -340,7 +341,7 @@ static int next_csv(lr_records *r, lr_record *rec, lr_error *err) {
     size_t n = 0;
     const char *f = lr_io_csv_field(r->csv, (size_t)r->col, &n);
     if (f) {
-        give(r, rec, f, n, line, 0, 0);
+        give(r, rec, f, n, line, lr_io_csv_truncated(r->csv), 0);
         rec->kind = LR_REC_CSV;
         rec->line_end = lr_io_lines(r->rd);
         return 1;
@@ -353,7 +354,7 @@ static int next_csv(lr_records *r, lr_record *rec, lr_error *err) {
         if ((i && put_capped(r, &r->msg, ",", 1, &trunc)) || put_capped(r, &r->msg, fi, n, &trunc))
             return lr__err(err, LR_ENOMEM, "out of memory for a CSV record");
     }
-    give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, line, trunc, 1);
+    give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, line, trunc || lr_io_csv_truncated(r->csv), 1);
     rec->kind = LR_REC_CSV;
     rec->line_end = lr_io_lines(r->rd);
     return 1;

@@ -144,8 +144,10 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
         lr_prep_free(prep);
         return rc;
     }
-    /* CSV input: the cap applies to the field, not to physical lines */
-    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, 0, err) : NULL;
+    /* CSV input: --max-line cuts the text field; the record around it (its
+     * other fields, physical lines) is bounded at 4x that plus 4 KiB */
+    size_t record_cap = o->max_line ? o->max_line * 4 + 4096 : 0;
+    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, record_cap, err) : NULL;
     lr_io_csv *csv = NULL;
     lr__buf out;
     lr__buf_init(&out);
@@ -154,12 +156,16 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
     uint64_t count = 0;
     const char *name = o->column ? o->column : "text";
     if (!rc && !(csv = lr_io_csv_new(reader, err))) rc = LR_ENOMEM;
-    else if (!rc && (rc = lr_io_csv_read(csv, err)) == 0)
-        rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
-    else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
-        rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
-    else if (rc > 0)
-        rc = LR_OK;
+    if (!rc) {
+        lr_io_csv_set_max(csv, record_cap);
+        rc = lr_io_csv_read(csv, err);
+        if (rc == 0)
+            rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
+        else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
+            rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
+        else if (rc > 0)
+            rc = LR_OK;
+    }
     if (!rc && o->out_format == LR_FORMAT_CSV)
         rc = lr__buf_puts(&out, o->with_label ? "text,level_raw,label\n" : "text,level_raw\n");
     while (!rc) {
@@ -170,6 +176,7 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
             break;
         }
         const char *line = lr_io_csv_field(csv, (size_t)column, &len);
+        if (!line && lr_io_csv_truncated(csv)) line = "", len = 0; /* the cut came before the column */
         if (!line) {
             rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
                          (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);

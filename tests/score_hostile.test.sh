@@ -267,4 +267,31 @@ sc --follow --input-format csv </dev/null >/dev/null 2>"$out/err.txt"
 check '[ $? -eq 2 ]' "--follow with csv: usage error"
 sc --column nope -i "$out/in.csv" >/dev/null 2>"$out/err.txt"
 check '[ $? -eq 1 ] && grep -q "nope" "$out/err.txt"' "csv column missing: clear error, exit 1"
+# CSV: a 300 MB quoted field (300,000 lines of 1,000 bytes) is cut at the
+# record cap and counted like an over-long line, in bounded memory, and the
+# record after it is whole; the same through preprocess --max-line
+{
+    printf 'id,text\n1,"'
+    head -c 300000000 /dev/zero | tr '\0' x | fold -w 1000
+    printf '"\n2,ERROR disk full\n'
+} >"$out/huge.csv"
+rss=$(python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:]).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$bin" score -m "$model" --input-format csv --column text --stats -i "$out/huge.csv" \
+    -o "$out/huge.jsonl" 2>"$out/err.txt")
+rc=$?
+check '[ $rc -eq 0 ] && [ "$(wc -l <"$out/huge.jsonl")" -eq 2 ] && grep -q " 1 truncated" "$out/err.txt"' \
+    "300 MB CSV field: rc $rc, $(wc -l <"$out/huge.jsonl") results, $(cat "$out/err.txt")"
+check '[ "$rss" -lt 150000 ]' "300 MB CSV field: peak RSS ${rss} KB (bound: 150 MB)"
+rss=$(python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:]).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$bin" preprocess --input-format csv --column text --max-line 65536 -i "$out/huge.csv" -o "$out/huge_prep.jsonl" 2>"$out/err.txt")
+rc=$?
+check '[ $rc -eq 0 ] && [ "$(wc -l <"$out/huge_prep.jsonl")" -eq 2 ] && tail -n 1 "$out/huge_prep.jsonl" | grep -q "disk full"' \
+    "preprocess of the 300 MB CSV field: rc $rc, $(cat "$out/err.txt")"
+check '[ "$rss" -lt 150000 ]' "preprocess of the 300 MB CSV field: peak RSS ${rss} KB (bound: 150 MB)"
+rm -f "$out/huge.csv"
+
 finish

@@ -174,6 +174,49 @@ static void csv_close(csv_in *c) {
 }
 #define FIELD(c, i) lr_io_csv_field((c).csv, i, NULL)
 
+/* A record over the cap keeps max bytes of field text and is flagged; the
+ * reader still finds its end (a quoted field over many lines, a quote inside
+ * an unquoted field), so the next record is whole; a physical line cut by
+ * the line reader ends its record even inside quotes. */
+static void test_csv_record_cap(void) {
+    char big[20000];
+    size_t k = 0;
+    k += (size_t)snprintf(big + k, sizeof big - k, "id,text\n1,\"");
+    for (int i = 0; i < 200; i++) k += (size_t)snprintf(big + k, sizeof big - k, "line %03d of a long field\n", i);
+    k += (size_t)snprintf(big + k, sizeof big - k, "end\",x\n2,ab\"cd\"\n3,next\n");
+    csv_in c = csv_open(big);
+    lr_io_csv_set_max(c.csv, 64);
+    T_EQ_INT(lr_io_csv_read(c.csv, NULL), 1); /* header */
+    T_EQ_INT(lr_io_csv_truncated(c.csv), 0);
+    T_EQ_INT(lr_io_csv_read(c.csv, NULL), 1);
+    T_EQ_INT(lr_io_csv_truncated(c.csv), 1);
+    size_t len = 0;
+    const char *f = lr_io_csv_field(c.csv, 1, &len);
+    T_CHECK(f && len < 64 && strncmp(f, "line 000", 8) == 0);
+    T_CHECK(lr_io_csv_field(c.csv, 2, NULL) == NULL); /* past the cut */
+    T_EQ_INT(lr_io_csv_read(c.csv, NULL), 1);
+    T_EQ_INT(lr_io_csv_truncated(c.csv), 0);
+    T_EQ_STR(FIELD(c, 1), "ab\"cd\"");
+    T_EQ_INT(lr_io_csv_read(c.csv, NULL), 1);
+    T_EQ_STR(FIELD(c, 1), "next");
+    T_EQ_INT(lr_io_csv_read(c.csv, NULL), 0);
+    csv_close(&c);
+
+    /* the line reader's cap cuts a line inside quotes: that record ends */
+    const char *cut = "id,text\n1,\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n2,ok\n";
+    csv_in d;
+    d.f = tmp_with(cut, strlen(cut));
+    d.lines = lr_io_reader_new(fileno(d.f), 16, NULL);
+    d.csv = lr_io_csv_new(d.lines, NULL);
+    T_EQ_INT(lr_io_csv_read(d.csv, NULL), 1);
+    T_EQ_INT(lr_io_csv_read(d.csv, NULL), 1);
+    T_EQ_INT(lr_io_csv_truncated(d.csv), 1);
+    T_EQ_INT(lr_io_csv_read(d.csv, NULL), 1);
+    T_EQ_STR(FIELD(d, 1), "ok");
+    T_EQ_INT(lr_io_csv_truncated(d.csv), 0);
+    csv_close(&d);
+}
+
 static void test_csv_read(void) {
     csv_in c = csv_open("\xEF\xBB\xBFid,text,n\r\n"
                         "1,plain,2\r\n"
@@ -336,5 +379,5 @@ static void test_lines_follow_eof(void) {
 }
 
 T_MAIN(T_CASE(test_lines_follow_pipe), T_CASE(test_lines_follow_eof), T_CASE(test_lines_basic), T_CASE(test_lines_huge), T_CASE(test_lines_cap), T_CASE(test_lines_not_sticky),
-       T_CASE(test_lines_pipe_buffered), T_CASE(test_read_error), T_CASE(test_csv_read),
+       T_CASE(test_lines_pipe_buffered), T_CASE(test_read_error), T_CASE(test_csv_read), T_CASE(test_csv_record_cap),
        T_CASE(test_csv_unterminated), T_CASE(test_csv_write), T_CASE(test_stream_jsonl), T_CASE(test_stream_csv))
