@@ -12,8 +12,8 @@
 #   make static     fully static binaries with the model inside:
 #                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make install    PREFIX=/usr/local
-#   make model      retrain models/logrisk-mini.lrm from data/
-#                   (tools/make_model.sh, ~30 min on 2 cores)
+#   make model      retrain models/logrisk-mini.lrm from data/ and the judged
+#                   corpus (tools/make_model.sh, ~36 min on a busy 2-core machine)
 #
 # Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER,
 # MODEL (the model built into the CLI; `MODEL=` for none).
