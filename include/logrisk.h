@@ -276,14 +276,14 @@ uint64_t lr_events_malformed(const lr_events *e);
 
 /* ------------------------------------------------------------------ rules */
 
-/* Preprocess and weak-label (SPEC §2, §3): mask a raw line, find its level,
+/* Preprocess and weak-label: mask a raw line, find its level,
  * score it 0..10 from the level and keywords. The rules come from a YAML
  * file (models/rules/seed.yaml is built in; README "Rules files"). An
  * lr_rules is immutable after load and may be shared by any number of
  * threads; each thread uses its own lr_prep. */
 typedef struct lr_rules lr_rules;
 
-/* The built-in seed rules (SPEC tables exactly). Caller owns the result. */
+/* The built-in seed rules (models/rules/seed.yaml). Caller owns the result. */
 lr_rules *lr_rules_default(lr_error *err);
 /* Load a rules file; errors are "file:line:column: message". */
 lr_rules *lr_rules_load(const char *path, lr_error *err);
