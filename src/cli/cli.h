@@ -36,6 +36,11 @@ int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
 int lr_cli_is_opt(const char *arg, const char *name);
 const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name);
 int lr_cli_parse_int(const char *text, int lo, int hi, int *out);
+/* The event-reading options shared by tokenize and vocab: --input-format F
+ * into *fmt, --multiline on|off into *multiline. Returns 1 when `opt` was
+ * one of them and its value good, 0 when `opt` is another option, -1 after
+ * printing "logrisk CMD: <what is wrong>" for a bad value. */
+int lr_cli_event_opt(const char *cmd, const char *opt, const char *v, lr_rec_format *fmt, int *multiline);
 
 /* Subcommands (src/cli/cmd_*.c). */
 int lr_cmd_preprocess(int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
- * cmd_label.c — `logrisk label`: `logrisk preprocess` plus the weak label
- * of SPEC §3 ("label": 0..10) from the rules. Flags and the job are shared
+ * cmd_label.c — `logrisk label`: `logrisk preprocess` plus the rules' weak
+ * label ("label": 0..10, base of the level plus keyword bonuses). Flags and the job are shared
  * with cmd_preprocess.c (lr_cli_prep_main).
  */
 #include "cli.h"

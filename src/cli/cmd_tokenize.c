@@ -50,6 +50,7 @@ int lr_cmd_tokenize(int argc, char **argv) {
         static const char *const with_value[] = {"--vocab", "-i", "-o", "--rules", "--max-len", "--input-format",
                                                  "--multiline"};
         const char *opt = NULL;
+        int ev_opt;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
             if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
         if (!opt) {
@@ -64,17 +65,8 @@ int lr_cmd_tokenize(int argc, char **argv) {
         else if (strcmp(opt, "-i") == 0) in_path = v;
         else if (strcmp(opt, "-o") == 0) out_path = v;
         else if (strcmp(opt, "--rules") == 0) rules_path = v;
-        else if (strcmp(opt, "--input-format") == 0) {
-            if (lr_records_parse_format(v, &fmt)) {
-                fprintf(stderr, "logrisk tokenize: unknown --input-format '%s'\n\n", v);
-                return lr_cli_usage(usage, 0);
-            }
-        } else if (strcmp(opt, "--multiline") == 0) {
-            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-                fprintf(stderr, "logrisk tokenize: --multiline must be on or off, not '%s'\n\n", v);
-                return lr_cli_usage(usage, 0);
-            }
-            multiline = strcmp(v, "on") == 0;
+        else if ((ev_opt = lr_cli_event_opt("tokenize", opt, v, &fmt, &multiline)) != 0) {
+            if (ev_opt < 0) return lr_cli_usage(usage, 0);
         } else {
             char *end;
             long n = strtol(v, &end, 10);

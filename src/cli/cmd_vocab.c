@@ -45,6 +45,7 @@ int lr_cmd_vocab(int argc, char **argv) {
         static const char *const with_value[] = {"-i", "-o", "--size", "--min-freq", "--rules", "--input-format",
                                                  "--multiline"};
         const char *opt = NULL;
+        int ev_opt;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !opt; k++)
             if (lr_cli_is_opt(a, with_value[k])) opt = with_value[k];
         if (!opt) {
@@ -58,17 +59,8 @@ int lr_cmd_vocab(int argc, char **argv) {
         if (strcmp(opt, "-i") == 0) in_path = v;
         else if (strcmp(opt, "-o") == 0) out_path = v;
         else if (strcmp(opt, "--rules") == 0) rules_path = v;
-        else if (strcmp(opt, "--input-format") == 0) {
-            if (lr_records_parse_format(v, &fmt)) {
-                fprintf(stderr, "logrisk vocab: unknown --input-format '%s'\n\n", v);
-                return lr_cli_usage(usage, 0);
-            }
-        } else if (strcmp(opt, "--multiline") == 0) {
-            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-                fprintf(stderr, "logrisk vocab: --multiline must be on or off, not '%s'\n\n", v);
-                return lr_cli_usage(usage, 0);
-            }
-            multiline = strcmp(v, "on") == 0;
+        else if ((ev_opt = lr_cli_event_opt("vocab", opt, v, &fmt, &multiline)) != 0) {
+            if (ev_opt < 0) return lr_cli_usage(usage, 0);
         } else if (strcmp(opt, "--size") == 0) {
             if (lr_cli_parse_int(v, 11, 1000000, &size) != 0) {
                 fprintf(stderr, "logrisk vocab: --size must be an integer in 11..1000000, not '%s'\n\n", v);
