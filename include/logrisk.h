@@ -718,6 +718,163 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
  * the model. NULL when the model stores none. */
 const lr_rules *lr_model_rules(const lr_model *m);
 
+/* -------------------------------------------------------------- templates */
+
+/* Online template mining in the manner of Drain (src/templates.c,
+ * docs/templates.md): a message, masked by the rules (<TIME> <ID> <IP> ...),
+ * is split into tokens; a fixed-depth prefix tree keyed by the token count
+ * and the leading tokens leads to a few candidate templates, and the most
+ * similar one above the similarity threshold takes the message (its
+ * differing tokens become "<*>"), else the message starts a new template.
+ * Template ids are stable: 1, 2, 3 ... in order of creation, kept in the
+ * state file. One lr_miner is used by one thread at a time while it learns;
+ * lr_miner_match does not change it and may run on many threads at once
+ * when nobody learns. */
+typedef struct lr_miner lr_miner;
+
+typedef struct lr_miner_opts {
+    int depth;            /* leading tokens in the tree path (default 3)      */
+    double similarity;    /* share of a template's constant tokens a message
+                             must equal to join it, 0..1 (default 0.5)        */
+    int max_children;     /* children of a tree node; beyond, tokens share
+                             the "<*>" child (default 100)                    */
+    uint32_t max_templates; /* learning stops creating templates past this
+                             (default 1,000,000); messages then match only   */
+} lr_miner_opts;
+
+/* One assignment. Strings are owned by the miner, valid until it next
+ * learns (lr_miner_add, lr_miner_merge) or is freed. */
+typedef struct lr_template_match {
+    uint32_t id;          /* template id (>= 1); 0: no template (match only,
+                             or the template limit was reached)              */
+    int novel;            /* 1: this message created the template          */
+    const char *text;     /* the template, "<*>" for a variable; "" when id 0 */
+    size_t len;
+    uint64_t count;       /* messages the template has taken (incl. this one) */
+} lr_template_match;
+
+/* What the state keeps of a template (lr_miner_template). */
+typedef struct lr_template_info {
+    uint32_t id;
+    const char *text;     /* owned by the miner, as above                    */
+    size_t len;
+    uint64_t count;
+    int64_t first_seen, last_seen; /* caller's time stamps (unix ms, or the
+                             line number when events carry no time)        */
+} lr_template_info;
+
+void lr_miner_opts_init(lr_miner_opts *opts);
+lr_miner *lr_miner_new(const lr_miner_opts *opts, lr_error *err);
+void lr_miner_free(lr_miner *m);
+
+/* Learn from one masked message (any bytes; `len` of them): assign it to a
+ * template, generalising the template or creating one. `when` is stored
+ * as first/last seen. 0 or LR_ENOMEM. */
+int lr_miner_add(lr_miner *m, const char *text, size_t len, int64_t when, lr_template_match *out,
+                 lr_error *err);
+/* The same assignment without learning: out->id is 0 when no template is
+ * similar enough. Never allocates; no error. */
+void lr_miner_match(const lr_miner *m, const char *text, size_t len, lr_template_match *out);
+
+/* The masked message the miner reads for an event: the event's message (a
+ * plain line: the whole line), masked with `prep`'s rules, each character
+ * that is not valid UTF-8 kept as the rules keep it. *text points into prep
+ * (valid until its next call). 0 or LR_ENOMEM. Score calls this and
+ * lr_miner_match (or lr_miner_add) to give each result its template. */
+int lr_miner_event_text(lr_prep *prep, const lr_event *ev, const char **text, size_t *len);
+
+uint32_t lr_miner_n_templates(const lr_miner *m);
+/* The i-th template in id order (i in [0, n)); 0 or LR_ERANGE. */
+int lr_miner_template(const lr_miner *m, uint32_t i, lr_template_info *info);
+/* The template of id `id` (0 or LR_ERANGE when there is none). */
+int lr_miner_template_by_id(const lr_miner *m, uint32_t id, lr_template_info *info);
+/* The parameters the miner was made (or loaded) with. */
+void lr_miner_get_opts(const lr_miner *m, lr_miner_opts *opts);
+
+/* The state file: the parameters, every template (id, text, count, first
+ * and last seen) in a versioned, checksummed .lrm container, written
+ * atomically (a temporary beside `path`, then rename). Loading validates
+ * everything and names what is wrong (LR_EFORMAT, LR_ECHECKSUM, LR_EIO). */
+int lr_miner_save(const lr_miner *m, const char *path, lr_error *err);
+lr_miner *lr_miner_load(const char *path, lr_error *err);
+lr_miner *lr_miner_load_memory(const void *data, size_t size, const char *name, lr_error *err);
+/* Merge src's templates into dst (the two states of two hosts, or of two
+ * runs): each of src's templates is learnt by dst as a message would be
+ * and its count and first/last seen added; dst's ids stay. 0 or LR_ENOMEM. */
+int lr_miner_merge(lr_miner *dst, const lr_miner *src, lr_error *err);
+
+/* ------------------------------------------------------------------ rates */
+
+/* Rate anomalies per template (src/rates.c, docs/templates.md): each
+ * template's count per window (of event time when the events carry one,
+ * else of `line_window` events) is held against an exponentially weighted
+ * baseline of its past windows with a band from the baseline's quantiles
+ * (Poisson for low counts); a template whose count leaves the band in K of
+ * the last N windows is alerted ("burst" above, "vanished" when a regular
+ * template falls to zero), once, then not again for `cooldown` windows.
+ * Per entity (host, pod) when the caller passes one. */
+typedef struct lr_rates lr_rates;
+
+typedef struct lr_rates_opts {
+    int64_t window_ms;    /* window length with event time (60000)          */
+    uint64_t line_window; /* events per window without time (1000)          */
+    double alpha;         /* weight of the newest window in the baseline (0.1) */
+    double quantile;      /* two-sided band: the baseline's [1-q, q] quantiles,
+                             q in (0.5, 1) (0.999)                            */
+    double min_ratio;     /* a burst needs seen >= min_ratio * expected (3)   */
+    int min_count;        /* ... and at least this many events (10)           */
+    int k, n;             /* K of the last N windows out of band (2 of 3)     */
+    int cooldown;         /* windows without a new alert after one (10)       */
+    int warmup;           /* windows a template is watched before it is
+                             judged (5)                                       */
+    double regular;       /* "regular": present in at least this share of its
+                             windows since warmup (0.9)                       */
+    int max_lines;        /* evidence lines kept per alert (20)              */
+    size_t max_keys;      /* template x entity pairs tracked (100,000)        */
+} lr_rates_opts;
+
+typedef struct lr_rate_alert {
+    const char *kind;     /* "burst" or "vanished"                          */
+    uint32_t template_id;
+    const char *template_text; size_t template_len;
+    const char *entity;   size_t entity_len; /* "" when none                */
+    int timed;            /* 1: window_* are unix ms; 0: event numbers     */
+    int64_t window_start, window_end; /* [start, end) of the alerting window */
+    double expected, low, high; /* the baseline and its band for one window */
+    uint64_t seen;        /* the count in that window                       */
+    int k, n;             /* windows out of band among the last n           */
+    const uint64_t *lines; size_t n_lines; /* evidence: input line numbers  */
+} lr_rate_alert;
+
+/* Receives each alert (pointers valid during the call); non-zero stops. */
+typedef int (*lr_rate_alert_fn)(void *user, const lr_rate_alert *alert, lr_error *err);
+
+void lr_rates_opts_init(lr_rates_opts *opts);
+lr_rates *lr_rates_new(const lr_rates_opts *opts, lr_rate_alert_fn fn, void *user, lr_error *err);
+void lr_rates_free(lr_rates *r);
+/* One event: its template, entity (NULL or "" for none), time (unix ms;
+ * < 0: none, so windows are of events; a stream decides on its first
+ * event) and input line. Windows close as time (or the count) passes
+ * them, and their alerts go to the callback. */
+int lr_rates_add(lr_rates *r, uint32_t template_id, const char *template_text, size_t template_len,
+                 const char *entity, size_t entity_len, int64_t time_ms, uint64_t line,
+                 lr_error *err);
+/* End of input: close the open window (judged only when complete is 1,
+ * e.g. the input ended on a window boundary; a partial last window would
+ * look like a drop). */
+int lr_rates_finish(lr_rates *r, int complete, lr_error *err);
+/* The alert as one JSON object line (no '\n'), into out[cap] (NUL-terminated
+ * when cap > 0); returns the full length. */
+size_t lr_rate_alert_json(const lr_rate_alert *alert, char *out, size_t cap);
+
+/* An event time as written (RFC 3339 / ISO 8601 with or without zone,
+ * "YYYY-MM-DD hh:mm:ss,ms", klog "mmdd hh:mm:ss.us", syslog "Mmm dd
+ * hh:mm:ss", loghub's "yyMMdd HHmmss", "yy/MM/dd HH:mm:ss",
+ * "yyyyMMdd-HH:mm:ss:ms", "MM-dd HH:mm:ss.ms", Apache's "Www Mmm dd
+ * hh:mm:ss yyyy", unix seconds) into unix ms (UTC when no zone is
+ * written). Forms without a year take `year`. 0, or LR_EPARSE. */
+int lr_time_parse(const char *s, size_t len, int year, int64_t *unix_ms);
+
 #ifdef __cplusplus
 }
 #endif
