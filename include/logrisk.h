@@ -231,6 +231,10 @@ typedef struct lr_event {
     int as_is;              /* read with --input-format raw or csv: the line is
                                the model's text as it is (no window rule for
                                plain text)                                     */
+    const char *record;     /* a JSON record (jsonl line, or a JSON message in
+                               cri / docker / csv): its object text as read;
+                               NULL for any other record                       */
+    size_t record_len;
 } lr_event;
 
 /* The model input of an event, before the masks (docs/events.md):
@@ -565,6 +569,18 @@ int lr_export_onnx_memory(const void *image, size_t size, const char *name, cons
  * pool threads every GEMM. */
 typedef struct lr_scorer lr_scorer;
 
+/* What the built-in writer writes (lr_score_opts.output). */
+typedef enum lr_score_output {
+    LR_SCORE_COMPACT = 0,   /* {"line":N,"line_end":M,"risk_label":L,"risk_score":S,
+                               "probabilities":[..]} (+ "logits", "top", "message") */
+    LR_SCORE_ENRICH,        /* the record itself plus its risk: a JSON record's own
+                               members (else "message"), then "risk_score",
+                               "risk_label", "line", "line_end", the caller's
+                               metadata, then "top" / "probabilities" when asked
+                               (lr_scorer_push_event_ex)                          */
+    LR_SCORE_CSV            /* CSV with a header line                              */
+} lr_score_output;
+
 typedef struct lr_score_opts {
     int n_threads;          /* threads of the scorer's pool; <= 0: available cores */
     int batch;              /* lines per model call, 1..256 (default 32)           */
@@ -578,7 +594,14 @@ typedef struct lr_score_opts {
     int echo;               /* output adds "message" (the record's message)        */
     int top_k;              /* output adds "top":[{"label":L,"p":P},..] (0: none)   */
     double min_risk;        /* write only lines with risk_label or risk_score >= it */
-    int csv;                /* built-in writer: CSV with a header, not JSON lines  */
+    int csv;                /* built-in writer: CSV with a header, not JSON lines
+                               (the same as output = LR_SCORE_CSV)                */
+    lr_score_output output; /* the built-in writer's form (default compact)        */
+    int with_probs;         /* enrich: add "probabilities" (compact always has them) */
+    lr_pool *pool;          /* borrowed thread pool (n_threads is then unused);
+                               NULL: the scorer makes its own                      */
+    int max_batch_tokens;   /* tokens of one model call at most (0: batch * max_len);
+                               a batch is cut at `batch` lines or this many tokens */
 } lr_score_opts;
 
 /* One scored line. Pointers are valid only during the sink call. */
@@ -592,6 +615,13 @@ typedef struct lr_score_result {
     const float *logits;    /* n_labels logits                                */
     int n_tokens;           /* tokens the model saw, incl. [CLS] and [SEP]    */
     int truncated;          /* the raw line was longer than max_line_bytes    */
+    const char *record;     /* enrich: the record given to push_event_ex (NULL:
+                               none; then message is the event's message)     */
+    size_t record_len;
+    const char *meta;       /* enrich: the caller's metadata members (or NULL) */
+    size_t meta_len;
+    const char *message;    /* echo / enrich: the event's text (or NULL)      */
+    size_t message_len;
 } lr_score_result;
 
 /* A sink gets every result in input order; non-zero stops the scorer and
@@ -649,6 +679,31 @@ int lr_scorer_run_records(lr_scorer *scorer, lr_records *recs, int in_fd, FILE *
 /* Queue one event: its rendering (lr_event_render) masked and tokenized
  * under the window rule (docs/events.md), scored under ev->line..line_end. */
 int lr_scorer_push_event(lr_scorer *scorer, const lr_event *ev, lr_error *err);
+/* Queue one event with what the enriched writer adds around its risk:
+ * `record` (may be NULL: then ev->record, the JSON object of a JSON record)
+ * — a JSON object's members are copied into the output (members named
+ * like the risk fields are left out), any other text goes out as
+ * "message"; with no record at all the event's message (and its error
+ * detail, '\n'-joined) is the "message". `meta` (may be NULL) is JSON
+ * object members without braces, e.g. "file":"/var/log/x.log","pod":"p",
+ * copied verbatim after the risk fields (LR_EINVAL when it is not
+ * well-formed members). A record longer than max_line_bytes is not kept
+ * (the event's message goes out instead, and the result is truncated); a
+ * longer meta is LR_ERANGE. Memory: at most max_line_bytes of record and
+ * of meta per window slot. Sinks see both in lr_score_result. */
+int lr_scorer_push_event_ex(lr_scorer *scorer, const lr_event *ev, const char *record, size_t record_len,
+                            const char *meta, size_t meta_len, lr_error *err);
+/* Render one result (e.g. in a sink) as the built-in writer would in
+ * `mode`: a JSON object with '\n' (compact, enrich) or a CSV record.
+ * Writes at most cap bytes (NUL-terminated when cap > 0) and sets *len
+ * to the full length, so a caller can retry with a larger buffer.
+ * 0 or LR_ENOMEM. */
+int lr_scorer_render(lr_scorer *scorer, const lr_score_result *result, lr_score_output mode, char *out,
+                     size_t cap, size_t *len, lr_error *err);
+/* Model calls and the lines they held since creation (their ratio is the
+ * mean batch size). Either may be NULL. */
+void lr_scorer_batch_stats(const lr_scorer *scorer, uint64_t *batches, uint64_t *lines);
+
 /* Malformed records and multi-line groups cut at the cap, counted by the
  * last lr_scorer_run_records. Either may be NULL. */
 void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_t *groups_cut);

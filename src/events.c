@@ -48,6 +48,8 @@ typedef struct gmeta {
     uint64_t line, line_end;
     int n, trunc, bad;
     lr_rec_format wrapper;
+    lr__buf rec;            /* a JSON record's object text (lr_event.record) */
+    int has_rec;
 } gmeta;
 
 struct lr_events {
@@ -107,6 +109,8 @@ void lr_events_free(lr_events *e) {
     if (!e) return;
     lr__ev_free(&e->slot[0]);
     lr__ev_free(&e->slot[1]);
+    lr__buf_free(&e->meta[0].rec);
+    lr__buf_free(&e->meta[1].rec);
     lr__free(e->field);
     lr__free(e);
 }
@@ -290,6 +294,10 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     m->trunc = rec->truncated;
     m->bad = rec->malformed || rc == 0;
     if (rc == 0) e->malformed++;
+    /* a JSON record keeps its object text for the enriched output */
+    lr__buf_clear(&m->rec);
+    m->has_rec = rc == 1 && ev->format == LR_REC_JSONL && rec->payload_len > 0 && rec->payload[0] == '{';
+    if (m->has_rec && lr__buf_put(&m->rec, rec->payload, rec->payload_len)) return LR_ENOMEM;
     m->wrapper = rec->kind == LR_REC_CRI || rec->kind == LR_REC_DOCKER || rec->kind == LR_REC_CSV ? rec->kind
                                                                                                    : LR_REC_RAW;
     if (!keep_trace) e->go = e->py = 0;
@@ -335,6 +343,8 @@ static int emit(lr_events *e, lr_event *out) {
     out->truncated = e->meta[s].trunc;
     out->malformed = e->meta[s].bad;
     out->as_is = e->in_fmt == LR_REC_RAW || e->in_fmt == LR_REC_CSV;
+    out->record = e->meta[s].has_rec ? e->meta[s].rec.data : NULL;
+    out->record_len = e->meta[s].has_rec ? e->meta[s].rec.len : 0;
     e->cur = 1 - s;
     e->open = 0;
     return 1;
