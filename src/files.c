@@ -15,8 +15,11 @@
  */
 #include "files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
@@ -266,4 +269,82 @@ int lr__file_write_atomic(const char *path, const void *data, size_t len, lr_err
         return rc;
     }
     return lr__atomic_commit(&a, err);
+}
+
+/* ------------------------------------------------------------- inputs */
+
+lr__input_kind lr__input_kind_of(const char *spec) {
+    if (strpbrk(spec, "*?[")) return LR__INPUT_GLOB;
+    struct stat st;
+    if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode)) return LR__INPUT_DIR;
+    return LR__INPUT_FILE;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int expand_dir(const char *dir, int (*fn)(void *, const char *), void *user, lr_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) return lr__err(err, LR_EIO, "cannot read the directory '%s': %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] == '/';
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno) rc = lr__err(err, LR_EIO, "cannot read the directory '%s': %s", dir, strerror(errno));
+            break;
+        }
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".log") != 0) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **nn = lr__realloc(names, nc * sizeof *nn);
+            if (!nn) {
+                rc = lr__err(err, LR_ENOMEM, "out of memory listing '%s'", dir);
+                break;
+            }
+            names = nn;
+            cap = nc;
+        }
+        char *p = lr__malloc(dl + nl + 2);
+        if (!p) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory listing '%s'", dir);
+            break;
+        }
+        memcpy(p, dir, dl);
+        if (!slash) p[dl] = '/';
+        memcpy(p + dl + !slash, de->d_name, nl + 1);
+        names[n++] = p;
+    }
+    closedir(d);
+    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) rc = fn(user, names[i]);
+        lr__free(names[i]);
+    }
+    lr__free(names);
+    return rc;
+}
+
+int lr__input_expand(const char *spec, int (*fn)(void *user, const char *path), void *user, lr_error *err) {
+    switch (lr__input_kind_of(spec)) {
+    case LR__INPUT_DIR:
+        return expand_dir(spec, fn, user, err);
+    case LR__INPUT_GLOB: {
+        glob_t g;
+        memset(&g, 0, sizeof g);
+        int gr = glob(spec, 0, NULL, &g);
+        int rc = 0;
+        if (gr == GLOB_NOSPACE) rc = lr__err(err, LR_ENOMEM, "out of memory expanding '%s'", spec);
+        else if (gr == GLOB_ABORTED) rc = lr__err(err, LR_EIO, "cannot read a directory of '%s'", spec);
+        for (size_t i = 0; gr == 0 && i < g.gl_pathc && !rc; i++) rc = fn(user, g.gl_pathv[i]);
+        if (gr == 0 || gr == GLOB_NOSPACE) globfree(&g);
+        return rc;
+    }
+    default:
+        return fn(user, spec);
+    }
 }

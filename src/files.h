@@ -74,4 +74,25 @@ void lr__atomic_abort(lr__atomic *a);
 /* The whole thing for a buffer in memory. */
 int lr__file_write_atomic(const char *path, const void *data, size_t len, lr_error *err);
 
+/* ------------------------------------------------------------- inputs
+ *
+ * The logs `score` reads: each input given is a file, a glob pattern (it
+ * holds '*', '?' or '['), or a directory, which means its entries named
+ * *.log (like Fluent Bit's tail input on the directory /var/log/containers).
+ * Entries are listed whatever their type: opening them (follow.c) decides,
+ * so a symlink is followed as the kubelet's are, and a dangling symlink, a
+ * FIFO or a directory named x.log is reported by whoever opens it. */
+typedef enum lr__input_kind { LR__INPUT_FILE = 0, LR__INPUT_DIR, LR__INPUT_GLOB } lr__input_kind;
+
+/* What `spec` is now (a path that does not exist yet is a file). */
+lr__input_kind lr__input_kind_of(const char *spec);
+
+/* Call fn(user, path) for each file of `spec`, sorted by name (paths are
+ * the directory joined with the entry, or as glob(3) returns them). A
+ * non-zero return of fn stops the walk and is returned. A directory that
+ * cannot be read is LR_EIO (message in err); a glob that matches nothing
+ * gives no call and 0 (a followed input may appear); a file is passed on
+ * whether it exists or not (its opener reports it). */
+int lr__input_expand(const char *spec, int (*fn)(void *user, const char *path), void *user, lr_error *err);
+
 #endif /* LR_FILES_H */
