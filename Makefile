@@ -87,8 +87,8 @@ $(BUILD)/liblogrisk.a: $(LIB_OBJ)
 $(BUILD)/logrisk: $(CLI_OBJ) $(BUILD)/logrisk-model.o $(BUILD)/liblogrisk.a
 	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/logrisk-model.o $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
 
-# The built-in model (src/model_builtin.[cS]; README "Static binary and the
-# built-in model"): the file MODEL names is embedded when it exists. Only a
+# The built-in model (src/model_builtin.[cS]; docs/building.md, "Static
+# binary and the built-in model"): the file MODEL names is embedded when it exists. Only a
 # program linked with DIR/logrisk-model.o carries it (the CLI; not the
 # library or the tests). DIR/model-path records which file went in and is
 # rewritten only when that changes, so a new MODEL, or a new model file,
@@ -121,7 +121,7 @@ deps:
 run: deps all
 	$(BUILD)/logrisk score -i models/samples/sample_logs.log
 
-# The built-in default model from the public logs (README "The default model").
+# The built-in default model from the public logs (docs/training.md).
 model: $(BUILD)/logrisk
 	bash tools/make_model.sh $(BUILD)/logrisk $(BUILD)/model
 
@@ -144,8 +144,8 @@ valgrind: all $(TESTS)
 fuzz:
 	@FUZZ_MERGE='$(FUZZ_MERGE)' bash tests/fuzz/run.sh '$(FUZZ_TIME)' '$(FUZZ_TARGETS)'
 
-# Static binaries (static glibc: README "Static binary and the built-in
-# model"). The host's is the library as built, linked with -static; arm64's
+# Static binaries (static glibc: docs/building.md, "Static binary and the
+# built-in model"). The host's is the library as built, linked with -static; arm64's
 # is a cross build of everything with $(CROSS_ARM64)gcc (tools/deps.sh test)
 # and Debian's arm64 .a files, when that compiler is installed.
 STATIC       ?= build-static

@@ -3,7 +3,7 @@
  * loghub corpus (14 systems x 2,000 lines) plus the kubelet journal, held
  * in memory (no I/O in the timed loop):
  *
- *   1. the built-in rules: the six SPEC masks as hand-written scanners;
+ *   1. the built-in rules: the six default masks as hand-written scanners;
  *   2. the same rules with the six masks written as PCRE2 regexes (JIT);
  *
  * and the ratio between them (why the defaults are scanners). It also checks

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# quant.bench.sh — accuracy of the quantized models (issue #8): the
+# quant.bench.sh — accuracy of the quantized models: the
 # built-in model quantized to q8 and bf16, scored on the loghub corpus and
 # the sample logs against f32 (tools/quant_accuracy.sh: argmax agreement,
 # mean and max |delta risk_score|, the gates agreement >= 0.99 and mean

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rules.bench.sh BUILD — preprocess + label throughput of logrisk against
-# the Python reference (tools/reference_rules.py, the SPEC written with
-# `re`), measured in the same run on the same corpus (loghub 14 x 2k lines +
+# the Python reference (tools/reference_rules.py, docs/rules.md written
+# with `re`), measured in the same run on the same corpus (loghub 14 x 2k lines +
 # the kubelet journal), single thread:
 #   1. in-process: lines/s of the per-line work only (bench_rules --brief
 #      for C; a timed loop over reference_rules.preprocess + label in

@@ -1,13 +1,13 @@
 /*
  * rules.c — the per-line work of the preprocess + weak-label stage:
- * UTF-8 repair, level extraction, masks and the weak label (SPEC §2, §3).
+ * UTF-8 repair, level extraction, masks and the weak label (docs/rules.md).
  *
  * Design
  *  - One line goes through: strip one trailing '\r'; repair UTF-8 exactly
  *    like Python's bytes.decode('utf-8', 'replace'); find the level in that
  *    (unmasked) line; apply the masks in order, each to the previous result;
  *    compute the label on the masked text.
- *  - The six SPEC masks are hand-written scanners that reproduce Python
+ *  - The six built-in masks are hand-written scanners that reproduce Python
  *    `re.sub` with re.ASCII exactly. They work on UTF-8 bytes: every byte of
  *    a non-ASCII character is >= 0x80, which is neither a digit nor a word
  *    character in ASCII mode, so byte positions behave like the characters
@@ -17,7 +17,7 @@
  *    that string (for \b), never into replacements; each pass therefore
  *    reads one buffer and writes another, and the buffers swap.
  *  - User masks and level aliases are PCRE2 patterns compiled in UTF mode
- *    (without UCP, so \d \w \b stay ASCII like the SPEC's patterns); the text
+ *    (without UCP, so \d \w \b stay ASCII like the built-in patterns); the text
  *    is valid UTF-8 by then, so matching skips PCRE2's UTF check. Every
  *    match runs under the limits of rules.h (per-prep match context and JIT
  *    stack); a match error is never "no match": a mask then covers the rest
@@ -40,7 +40,7 @@
 
 /* ------------------------------------------------------------ characters */
 
-/* Character classes of the SPEC patterns in ASCII mode, one byte each:
+/* Character classes of the built-in patterns in ASCII mode, one byte each:
  * DIG \d, WRD \w (and \b), HEX [0-9a-f], PTH [a-zA-Z0-9._-], NAM the
  * letters of pid|PID|tid|TID. Bytes >= 0x80 are in no class. */
 enum { DIG = 1, WRD = 2, HEX = 4, PTH = 8, NAM = 16 };

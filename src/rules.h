@@ -1,21 +1,21 @@
 /*
- * rules.h — internals of the preprocess + weak-label stage (SPEC §2, §3),
+ * rules.h — internals of the preprocess + weak-label stage (docs/rules.md),
  * shared by rules.c (the per-line work) and rules_yaml.c (the loader).
  *
  * An lr_rules is built once by the YAML loader and is immutable afterwards,
  * so any number of threads may use it at once, each with its own lr_prep.
  * Everything it holds is owned by it and released by lr_rules_free:
  *
- *   levels        canonical level name -> base score (SPEC §3 base table)
+ *   levels        canonical level name -> base score (the base table of docs/rules.md)
  *   words         whole words searched in the raw line, case-sensitive; the
  *                 first word (left to right) that is in this list gives the
- *                 level (SPEC §2 `level_raw` regex)
+ *                 level (the `level_raw` word search)
  *   aliases       PCRE2 patterns tried before the words, in order; the first
  *                 alias that matches gives the level (klog, logfmt, JSON,
  *                 syslog numbers, ...)
  *   keywords      substrings of the ASCII-lower-cased masked text with a bonus
  *   masks         the ordered mask list: built-in hand-written scanners (the
- *                 six SPEC masks) and user PCRE2 masks with a literal
+ *                 six default masks) and user PCRE2 masks with a literal
  *                 replacement
  *
  * The built-in default is models/rules/seed.yaml, embedded at build time in
@@ -34,7 +34,7 @@
 extern const char lr__rules_seed_yaml[];
 extern const size_t lr__rules_seed_yaml_len;
 
-/* The built-in mask scanners, in SPEC §2 order. */
+/* The built-in mask scanners, in the order they are applied. */
 enum {
     LR__MASK_TIMESTAMP,
     LR__MASK_UUID,
@@ -137,7 +137,7 @@ struct lr_rules {
 
 /* Limits on every user regex (masks and level aliases), set in each
  * lr_prep's match context, so that no pattern can run without bound on a
- * hostile line (README "Rules files"):
+ * hostile line (docs/security.md):
  *  - match limit: backtracking steps from one start position (JIT and
  *    interpreter); `(a+)+$` stops after ~0.1 ms instead of running for
  *    seconds;
@@ -172,7 +172,7 @@ int lr__utf8_repair(struct lr__buf *out, const char *s, size_t len);
 /* The length of the longest valid UTF-8 prefix of s (== len when valid). */
 size_t lr__utf8_valid_prefix(const char *s, size_t len);
 
-/* Apply one built-in mask scanner to `s` (the SPEC §2 pattern, Python
+/* Apply one built-in mask scanner to `s` (its pattern in docs/rules.md, Python
  * re.sub semantics), appending the result to `out`. Returns the number of
  * replacements made (>= 0) or LR_ENOMEM; with no match nothing is appended
  * and the result is 0 (the caller keeps using `s`). */

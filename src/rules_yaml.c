@@ -1,7 +1,7 @@
 /*
  * rules_yaml.c — the YAML rules loader (libyaml document API).
  *
- * A rules file is one mapping (README "Rules files" documents it for users):
+ * A rules file is one mapping (docs/rules.md documents it for users):
  *
  *   extends: default        optional: start from the built-in seed rules and
  *                           add to / override them; without it the file is
@@ -29,7 +29,7 @@
  * Bounds: the text is checked against the YAML bounds of yamlcheck.h (size,
  * depth, nodes with aliases expanded) before the document is built, a
  * pattern is at most LR__REGEX_MAX_PATTERN bytes, and every match runs
- * under the limits of rules.h (README "Security notes").
+ * under the limits of rules.h (docs/security.md).
  */
 #include <errno.h>
 #include <stdarg.h>

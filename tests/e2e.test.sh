@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end (issue 5 item 6): raw logs -> `logrisk label` with the
+# End to end: raw logs -> `logrisk label` with the
 # Kubernetes rules -> `logrisk vocab` -> `logrisk train` a tiny model ->
 # `logrisk score` -> agreement with the weak labels. Unlike
 # tests/train_cli.test.sh (built-in rules, three logs, mostly classes 2-3)

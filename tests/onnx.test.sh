@@ -240,10 +240,10 @@ EOF
     done
 done
 
-# ---------------------------------------------------------------- README example
-# The Node example of the README "Export to ONNX" section, run as written on
-# the tiny model: its risk scores must be logrisk's.
-sed -n '/<!-- ort-example -->/,/<!-- \/ort-example -->/p' README.md | sed '1,2d;$d' | sed '$d' >"$out/ort_score.mjs"
+# ---------------------------------------------------------------- docs example
+# The Node example of docs/onnx.md ("Running it"), run as written on the
+# tiny model: its risk scores must be logrisk's.
+sed -n '/<!-- ort-example -->/,/<!-- \/ort-example -->/p' docs/onnx.md | sed '1,2d;$d' | sed '$d' >"$out/ort_score.mjs"
 ln -sfn "$ort_dir/node_modules" "$out/node_modules"
 head -n 40 "$out/lines500.log" >"$out/ex.log"
 if [ -s "$out/ort_score.mjs" ] &&
@@ -261,8 +261,8 @@ else:
     print("ok" if worst <= 1e-3 else f"max risk_score diff {worst}")
 EOF
 )
-    check '[ "$res" = ok ]' "README ORT example vs logrisk score: $res"
+    check '[ "$res" = ok ]' "docs/onnx.md ORT example vs logrisk score: $res"
 else
-    bad "README ORT example failed: $(tail -n 5 "$out/err.txt")"
+    bad "docs/onnx.md ORT example failed: $(tail -n 5 "$out/err.txt")"
 fi
 finish

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `logrisk quantize` from the command line: the accuracy gates of issue #8
+# `logrisk quantize` from the command line: the accuracy gates
 # on real logs (tools/quant_accuracy.sh: the built-in model quantized to q8
 # and bf16, scored on the loghub corpus and the sample logs against f32:
 # argmax agreement >= 0.99, mean |delta risk_score| <= 0.05), the same q8

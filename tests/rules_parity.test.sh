@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rules_parity.test.sh BUILD — `logrisk preprocess` / `logrisk label` with
-# the built-in rules against tools/reference_rules.py (the SPEC written in
-# Python with `re`), byte for byte:
+# the built-in rules against tools/reference_rules.py (docs/rules.md written
+# in Python with `re`), byte for byte:
 #   - every line of the 14 loghub systems and the kubelet journal (JSONL);
 #   - the loghub corpus as CSV out, preprocess, and CSV in;
 #   - the committed hostile golden files (tests/golden/rules_hostile.*),

@@ -158,7 +158,7 @@ else
 fi
 
 # ------------------------------------- the image, through the C API
-# A program of our own linked with the model object (as the README tells
+# A program of our own linked with the model object (as docs/building.md tells
 # users to): the image is 64-byte aligned, in a read-only mapping of the
 # executable, byte-identical to the file, and loads.
 cat >"$out/probe.c" <<'PROBE'

@@ -1,10 +1,10 @@
 /*
  * test_rules.c — the preprocess + weak-label stage (src/rules*.c) against
- * the SPEC §2/§3 semantics: each mask (with the seed's examples), the level
+ * the semantics of docs/rules.md: each mask (with the seed's examples), the level
  * table, keywords and the cap, CRLF, invalid UTF-8 (CPython's replacement
  * rules), NUL bytes, empty and huge lines, the YAML loader and its errors,
  * and models/rules/k8s.yaml. Expected values are written out by hand from
- * the SPEC (and cross-checked with tools/reference_rules.py); the full
+ * docs/rules.md (and cross-checked with tools/reference_rules.py); the full
  * byte-for-byte comparison on real logs is tests/rules_parity.test.sh.
  */
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make_model.sh — the recipe of the built-in default model
 # models/logrisk-mini.lrm, from the public logs to the committed file, with
-# one command (`make model`; README "The default model").
+# one command (`make model`; docs/training.md).
 #
 #   bash tools/make_model.sh [LOGRISK_BINARY] [WORK_DIR]
 #

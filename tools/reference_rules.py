@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""reference_rules.py -- the SPEC's preprocess (section 2) and weak-label
-(section 3) semantics written as literally as possible, Python stdlib only.
+"""reference_rules.py -- the preprocess (masks and level) and weak-label
+semantics of docs/rules.md written as literally as possible, Python stdlib
+only.
 
 It is the reference that `logrisk preprocess` / `logrisk label` (with the
 built-in rules) are checked against byte for byte:
@@ -8,7 +9,7 @@ built-in rules) are checked against byte for byte:
     tools/reference_rules.py label      [-i FILE] [--format jsonl|csv] [--input-format raw|csv --column NAME]
     tools/reference_rules.py preprocess [-i FILE] [--format jsonl|csv] [...]
 
-Input handling (SPEC section 2 and 9): the input is read as bytes and split on
+Input handling (docs/rules.md and docs/cli.md): the input is read as bytes and split on
 b"\\n"; a last line without a newline still counts (a final "\\n" does not
 start another line); the bytes are decoded with bytes.decode("utf-8",
 "replace"); preprocess() removes one trailing "\\r" (also from CSV fields).

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes models/data/k8s_extra.log: realistic Kubernetes node / cluster log
-lines for the default model's training data (README "The default model").
+lines for the default model's training data (docs/training.md).
 
 Why generated: the public logs (loghub, the kubelet e2e journal) hold almost
 no high-risk lines (risk >= 7 is < 0.2 % of them), so a model trained on

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Held-out metrics of the default model, overall and per data source
-(tools/make_model.sh step 6; README "The default model").
+(tools/make_model.sh step 8; docs/training.md).
 
     evaluate.py HELDOUT.jsonl SCORES.jsonl STATS.json PRETRAIN_METRICS TRAIN_METRICS OUT.json SECONDS
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the default model's data sets from weak-labelled logs
-(tools/make_model.sh step 2; README "The default model").
+(tools/make_model.sh step 3; docs/training.md).
 
     prepare.py OUTDIR NAME=RAW.log:LABELLED.jsonl ...
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rules_gen_hostile.py SEED N — writes N random hostile log lines (bytes) to
 stdout for the differential test of the mask scanners against Python's re
-(tests/rules_parity.test.sh). The alphabet is made of the pieces the SPEC
+(tests/rules_parity.test.sh). The alphabet is made of the pieces the mask
 patterns care about (digits, separators, hex, pid/PID/tid/TID, brackets,
 slashes, level words, keywords, invalid and truncated UTF-8, NUL, CR), so
 that near-misses of every pattern are common. Deterministic for a seed."""
