@@ -6,7 +6,7 @@
  * raw lines, a WordPiece tokenizer, the transformer forward pass, training,
  * a compact mmap-able model file and an ONNX exporter.
  *
- * Conventions (see STYLE.md in the project's shared notes):
+ * Conventions (docs/design.md has the module map):
  *  - every public name has the `lr_` prefix, macros and enum values `LR_`;
  *  - objects are opaque handles made by `lr_x_new` / `lr_x_load` and released
  *    by `lr_x_free` (which accepts NULL);
@@ -282,7 +282,7 @@ uint64_t lr_events_malformed(const lr_events *e);
 
 /* Preprocess and weak-label: mask a raw line, find its level,
  * score it 0..10 from the level and keywords. The rules come from a YAML
- * file (models/rules/seed.yaml is built in; README "Rules files"). An
+ * file (models/rules/seed.yaml is built in; docs/rules.md). An
  * lr_rules is immutable after load and may be shared by any number of
  * threads; each thread uses its own lr_prep. */
 typedef struct lr_rules lr_rules;
@@ -408,7 +408,7 @@ uint64_t lr_event_encoder_regex_limits(const lr_event_encoder *enc);
  * LR_ENOMEM. *in (may be NULL) describes the text. */
 int lr_event_encode(lr_event_encoder *enc, const lr_event *ev, int32_t *ids, lr_event_input *in);
 
-/* Learning a WordPiece vocabulary (README "Tokenizer"): BPE-style merges
+/* Learning a WordPiece vocabulary (docs/tokenizer.md): BPE-style merges
  * with "##" continuations over the words the tokenizer itself sees. Feed
  * preprocessed lines with _add, then _save writes a vocab.txt of at most
  * vocab_size tokens: [PAD] [UNK] [CLS] [SEP] [MASK], the five masks, the
@@ -500,7 +500,7 @@ void lr_model_outputs(const float *logits, int n_labels, float *probs, float *sc
 /* --------------------------------------------------------- built-in model */
 
 /* The model embedded in the program at build time (Makefile MODEL=, default
- * models/logrisk-mini.lrm; README "Static binary and the built-in model").
+ * models/logrisk-mini.lrm; docs/building.md).
  * Only programs linked with BUILD/logrisk-model.o carry one (the CLI does);
  * elsewhere lr_model_has_builtin() is 0 and the load fails with
  * LR_EUNSUPPORTED "this build has no built-in model". The image is used in
@@ -548,8 +548,8 @@ typedef struct lr_onnx_options {
 /* Export the .lrm model at model_path as an ONNX file at onnx_path (written
  * atomically: a temporary file beside it, then rename). Inputs input_ids and
  * attention_mask (int64 [batch, sequence]), output logits (float [batch, C]);
- * metadata_props carry the labels, max_len, vocabulary and rules (README
- * "Export to ONNX"). opts may be NULL. LR_ERANGE when the file would exceed
+ * metadata_props carry the labels, max_len, vocabulary and rules
+ * (docs/onnx.md). opts may be NULL. LR_ERANGE when the file would exceed
  * the limit (nothing is written then). */
 int lr_export_onnx(const char *model_path, const char *onnx_path, const lr_onnx_options *opts,
                    lr_error *err);
@@ -717,8 +717,8 @@ uint64_t lr_scorer_regex_limits(const lr_scorer *scorer);
 /* Receives one progress line (no newline) per epoch and event. */
 typedef void (*lr_train_log_fn)(void *user, const char *line);
 
-/* Train a classifier as the YAML file at config_path says (keys: README
- * "Training"; data, vocab required): tokenize and split the labelled data,
+/* Train a classifier as the YAML file at config_path says (keys:
+ * docs/training.md; data, vocab required): tokenize and split the labelled data,
  * train with AdamW, validate every epoch, keep the best model by validation
  * loss in `output` (out_path, if not NULL, overrides it), write the metrics
  * JSON and a checkpoint each epoch, stop early after `patience` epochs
@@ -763,7 +763,7 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
 
 /* Load flag: skip the data checksum over every weight byte. Without it
  * every load verifies the weights (~1.6 ms of CPU for the 17 MB default
- * model; README "Security notes"), so that a corrupted weight is an error
+ * model; docs/security.md), so that a corrupted weight is an error
  * (LR_ECHECKSUM), not different scores. For callers who measured why (a
  * `--no-verify` option); the same bit as LR_MODEL_LOAD_SKIP_DATA_CHECKSUM. */
 #define LR_MODEL_LOAD_NO_VERIFY LR_MODEL_LOAD_SKIP_DATA_CHECKSUM
