@@ -32,7 +32,9 @@ ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -g $(OPT) -MMD -MP $(SANITIZER)
 LDFLAGS += $(SANITIZER)
-LDLIBS  += -lyaml -lpcre2-8 -lutf8proc -lpthread -lm
+# libevent (core + extra: evhttp) only for `logrisk serve` (src/serve.c);
+# the static archives carry no TLS (docs/serving.md)
+LDLIBS  += -lyaml -lpcre2-8 -lutf8proc -levent_extra -levent_core -lpthread -lm
 
 # Per-ISA kernel files get their own target flags and are compiled only for
 # their architecture; everything else in src/ is the library.

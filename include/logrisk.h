@@ -712,6 +712,57 @@ void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_
  * (never left unmasked) or got no level from that alias. */
 uint64_t lr_scorer_regex_limits(const lr_scorer *scorer);
 
+/* ---------------------------------------------------------------- serving */
+
+/* Scoring text in memory through the record layer, and the HTTP server of
+ * `logrisk serve` (src/serve*.c; docs/serving.md). */
+typedef struct lr_score_text_opts {
+    lr_rec_format format;   /* the records' format (default LR_REC_AUTO)       */
+    const char *field;      /* JSON message field (dotted) or NULL             */
+    int multiline;          /* join continuation lines (default 1)             */
+    const char *meta;       /* metadata members for every event (enrich), or NULL */
+    size_t meta_len;
+} lr_score_text_opts;
+void lr_score_text_opts_init(lr_score_text_opts *opts);
+/* Synchronous: score every record of `text` (its lines, read as `score`
+ * reads a file of the same lines: formats, multi-line groups) and hand the
+ * results to fn in order before returning (the scorer's own sink or FILE
+ * is left as it was). Each result's record is the text of the lines its
+ * event came from (a JSON record's members are what the enriched renderer
+ * copies). Anything already queued in the scorer is scored first, with its
+ * results going where they went before. opts may be NULL. */
+int lr_scorer_score_text(lr_scorer *scorer, const char *text, size_t len, const lr_score_text_opts *opts,
+                         lr_score_sink_fn fn, void *user, lr_error *err);
+
+typedef struct lr_serve_opts {
+    const char *listen;      /* "ADDR:PORT" (default "127.0.0.1:8080"; port 0: any) */
+    int n_threads;           /* threads of the model's pool (<= 0: available cores) */
+    int batch;               /* lines per model call (32)                         */
+    int max_batch_tokens;    /* tokens per model call (4096)                      */
+    int cache_entries;       /* the scorer's LRU cache (4096)                     */
+    size_t max_queue;        /* records waiting at most; more is 429 (16384)      */
+    size_t max_body;         /* request body bytes; more is 413 (8 MiB)           */
+    size_t max_headers;      /* request line and header bytes (16 KiB)            */
+    int max_connections;     /* open connections; further ones wait (256)         */
+    double timeout;          /* seconds a request may take to arrive, and an idle
+                                connection may stay (30)                          */
+    double drain_timeout;    /* after SIGTERM: seconds to finish in-flight work (20) */
+    const char *model_name;  /* shown by /v1/model and /metrics                   */
+    int handle_signals;      /* SIGTERM / SIGINT start the drain (default 1)      */
+    volatile sig_atomic_t *stop; /* or: non-zero starts the drain (may be NULL)   */
+    void (*on_listen)(void *user, const char *addr); /* bound, with the real port */
+    void *user;
+} lr_serve_opts;
+void lr_serve_opts_init(lr_serve_opts *opts);
+/* Loads the model for the server (called on a thread of its own while
+ * /health answers 503); NULL with err filled on failure. */
+typedef lr_model *(*lr_serve_load_fn)(void *user, lr_error *err);
+/* Serve until SIGTERM (or *stop): bind, load the model, answer requests;
+ * then stop accepting, finish and answer what is in flight, return 0.
+ * LR_EIO when the address cannot be bound, the load's error when the
+ * model does not load. */
+int lr_serve_run(const lr_serve_opts *opts, lr_serve_load_fn load, void *load_user, lr_error *err);
+
 /* --------------------------------------------------------------- training */
 
 /* Receives one progress line (no newline) per epoch and event. */

@@ -468,7 +468,7 @@ static int score_window(lr_scorer *s, lr_error *err) {
         int has_rec = s->output == LR_SCORE_ENRICH && s->rec_len[i] != SIZE_MAX;
         r.record = has_rec ? s->rec_text.data + s->rec_off[i] : NULL;
         r.record_len = has_rec ? s->rec_len[i] : 0;
-        int has_meta = s->output == LR_SCORE_ENRICH && s->meta_len[i] > 0;
+        int has_meta = s->meta_len[i] > 0;
         r.meta = has_meta ? s->rec_text.data + s->meta_off[i] : NULL;
         r.meta_len = has_meta ? s->meta_len[i] : 0;
         lr_model_outputs(r.logits, s->n_labels, probs, &r.score, &r.label);
@@ -514,9 +514,10 @@ static int queue_slot(lr_scorer *s, int n_tok, uint64_t line_no, uint64_t line_e
         s->rec_len[slot] = SIZE_MAX;
         if (record && keep(&s->rec_text, record, record_len, &s->rec_off[slot], &s->rec_len[slot]))
             return lr__err(err, LR_ENOMEM, "out of memory");
-        if (keep(&s->rec_text, meta, meta ? meta_len : 0, &s->meta_off[slot], &s->meta_len[slot]))
-            return lr__err(err, LR_ENOMEM, "out of memory");
     }
+    /* metadata: enrich, and compact (the "file" of several inputs) */
+    if (keep(&s->rec_text, meta, meta ? meta_len : 0, &s->meta_off[slot], &s->meta_len[slot]))
+        return lr__err(err, LR_ENOMEM, "out of memory");
     s->cached[slot] = 0;
     if (s->cache_cap > 0) {
         uint64_t h = hash_ids(ids, n_tok);

@@ -3,7 +3,8 @@
  *
  *   compact  {"line":N,"line_end":M,"risk_label":L,"risk_score":S,
  *            "probabilities":[..]} (+ "logits", "top", "message"), one per
- *            line: the default of `score`;
+ *            line: the default of `score`; the caller's metadata members,
+ *            when given, follow "line_end" (the "file" of several inputs);
  *   enrich   the record itself plus its risk: a JSON record's own members,
  *            else "message" (the record's text, or the event's message and
  *            error detail), then "risk_score", "risk_label", "line",
@@ -129,8 +130,13 @@ static void top_classes(lr_scorer *s, const lr_score_result *r) {
 
 /* Append one result as a JSON object and '\n' to b; msg (echo) may be NULL. */
 static int put_result_json(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
-    int rc = lr__buf_printf(b, "{\"line\":%llu,\"line_end\":%llu,\"risk_label\":", (unsigned long long)r->line,
+    int rc = lr__buf_printf(b, "{\"line\":%llu,\"line_end\":%llu,", (unsigned long long)r->line,
                             (unsigned long long)r->line_end);
+    if (r->meta && r->meta_len) { /* the caller's metadata ("file" of several inputs) */
+        rc = rc ? rc : lr__buf_put(b, r->meta, r->meta_len);
+        rc = rc ? rc : lr__buf_putc(b, ',');
+    }
+    rc = rc ? rc : lr__buf_puts(b, "\"risk_label\":");
     rc = rc ? rc : lr__buf_put(b, s->label_json[r->label], s->label_json_len[r->label]);
     rc = rc ? rc : lr__buf_puts(b, ",\"risk_score\":");
     rc = rc ? rc : lr__buf_put_json_float(b, r->score);

@@ -6,6 +6,8 @@
 
 #include "cli.h"
 
+int lr_cmd_serve(int argc, char **argv); /* cmd_serve.c */
+
 static int version_main(int argc, char **argv) {
     (void)argc;
     (void)argv;
@@ -27,6 +29,7 @@ static const struct {
     {"vocab", lr_cmd_vocab, "learn a WordPiece vocabulary from raw log lines"},
     {"convert", lr_cmd_convert, "import a Hugging Face BERT (safetensors) as a model file"},
     {"score", lr_cmd_score, "risk of every log line: one JSON object per line, in order"},
+    {"serve", lr_cmd_serve, "the HTTP scoring API (NDJSON, JSON arrays, text; /predict, /metrics)"},
     {"export", lr_cmd_export, "write a model as an ONNX file (ONNX Runtime, opset 14 or 17)"},
     {"quantize", lr_cmd_quantize, "write an int8 (q8) or bf16 copy of a model for faster scoring"},
     {"train", lr_cmd_train, "train a classifier on labelled lines (YAML config) into a model file"},

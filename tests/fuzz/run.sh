@@ -28,7 +28,7 @@ command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install cl
 mkdir -p build-fuzz
 src=$(ls src/*.c convert/*.c 2>/dev/null | grep -v -E "kern_(avx2|avx512|avxvnni|neon)\.c")
 flags="-std=c11 -g -O1 -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-libs="-lyaml -lpcre2-8 -lutf8proc -lpthread -lm"
+libs="-lyaml -lpcre2-8 -lutf8proc -levent_extra -levent_core -lpthread -lm"
 # the per-ISA kernels need their own target flags (as in the Makefile)
 isa=""
 case $(clang -dumpmachine) in
