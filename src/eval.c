@@ -496,10 +496,16 @@ static int names(const char *form, const char *canon) {
     return back && strcmp(back, canon) == 0;
 }
 
-/* Append s as the body of a logfmt quoted value (escape " and \). */
+/* Append s as the body of a logfmt quoted value (escape " and \, and
+ * line breaks and tabs as \n \r \t, so that the record is one line). */
 static int put_logfmt(lr__buf *b, const char *s, size_t len) {
     int rc = lr__buf_putc(b, '"');
     for (size_t i = 0; !rc && i < len; i++) {
+        const char *esc = s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : s[i] == '\t' ? "\\t" : NULL;
+        if (esc) {
+            rc = lr__buf_puts(b, esc);
+            continue;
+        }
         if (s[i] == '"' || s[i] == '\\') rc = lr__buf_putc(b, '\\');
         if (!rc) rc = lr__buf_putc(b, s[i]);
     }

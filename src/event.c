@@ -532,6 +532,21 @@ typedef struct syslog_hdr {
     size_t tn, hn, an, msg;
 } syslog_hdr;
 
+/* The ISO timestamp of a syslog file line without PRI (rsyslog's file
+ * format, journalctl -o short-iso): RFC 3339 with its 'T', at most six
+ * digits of fraction and a zone. A date and time with a space, or
+ * nanoseconds (kubectl --timestamps, CRI), start a plain line instead. */
+static int iso_syslog_time(const char *s, size_t n) {
+    if (n < 20 || s[10] != 'T') return 0;
+    size_t i = 19;
+    if (s[i] == '.' || s[i] == ',') {
+        size_t f = ++i;
+        while (i < n && is_digit((unsigned char)s[i])) i++;
+        if (i - f > 6) return 0;
+    }
+    return i < n && zone(s + i, n - i) == n - i;
+}
+
 static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
     size_t i = 0;
     memset(h, 0, sizeof *h);
@@ -592,6 +607,7 @@ static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
         h->msg = i;
         return 1;
     }
+    if (h->pri < 0 && is_digit((unsigned char)s[i]) && !iso_syslog_time(s + i, ts)) return 0;
     h->t = s + i;
     h->tn = ts;
     i += ts;
@@ -695,6 +711,27 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             }
         }
     }
+    /* a line that starts with an upper-case level word, then ':' or a
+     * blank, then a message: "ERROR: could not read block", "WARNING disk" */
+    {
+        size_t c = 0;
+        while (c < len && c < 10 && s[c] >= 'A' && s[c] <= 'Z') c++;
+        const char *lv = c >= 3 && c < len && (s[c] == ':' || s[c] == ' ' || s[c] == '\t') ? lr_event_level_name(s, c)
+                                                                                            : NULL;
+        size_t m = c + (lv && s[c] == ':');
+        if (lv && m < len && (s[m] == ' ' || s[m] == '\t')) {
+            while (m < len && (s[m] == ' ' || s[m] == '\t')) m++;
+            if (m < len) {
+                lr__ev_clear(ev);
+                ev->format = LR_REC_LOG4J;
+                ev->level = lv;
+                int rc = set_time(ev, "", 0);
+                rc = rc ? rc : set_source(ev, "", 0);
+                rc = rc ? rc : set_message(ev, s + m, len - m, 0);
+                return rc ? rc : 1;
+            }
+        }
+    }
     if (len && s[0] == '[') t0 = i = 1;
     tn = lr__ev_timestamp(s + i, len - i);
     if (!tn) return 0;
@@ -725,7 +762,17 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             }
             continue;
         }
-        if (digits(tok, n) || (n == 3 && memcmp(tok, "---", 3) == 0)) {
+        if (n == 3 && memcmp(tok, "---", 3) == 0) {
+            i = e;
+            continue;
+        }
+        if (digits(tok, n)) { /* a pid: before the level, or Spring Boot's "LEVEL pid ---" */
+            size_t after = e;
+            while (after < len && s[after] == ' ') after++;
+            if (level && !(len - after >= 3 && memcmp(s + after, "---", 3) == 0)) {
+                msg = i;
+                break;
+            }
             i = e;
             continue;
         }
@@ -742,7 +789,12 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             while (after < len && s[after] == ' ') after++;
             int sep_next = after < len && (s[after] == '-' || s[after] == ':' || s[after] == '|') &&
                            (after + 1 == len || s[after + 1] == ' ');
-            if (tok[n - 1] == ':' || sep_next || !level) {
+            /* after the level, "name:" is a logger only when it is dotted
+             * or a path (com.x.Foo:, plugin/reload:); "Warning:", "FLAG:"
+             * or "http:" start the message */
+            int named = tok[n - 1] == ':' && (!level || memchr(tok, '.', n) || memchr(tok, '/', n) ||
+                                             memchr(tok, '$', n));
+            if (named || sep_next || !level) {
                 if (!level && ++words > 2) return 0; /* text, not a header */
                 src = tok;
                 srcn = tok[n - 1] == ':' ? n - 1 : n;
@@ -770,6 +822,75 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
     return rc ? rc : 1;
 }
 
+/* ------------------------------------------------------------ leading time */
+
+/* A dmesg stamp at s: "[", spaces, seconds, ".", six digits, "]"; its
+ * length or 0. */
+static size_t dmesg_stamp(const char *s, size_t len) {
+    size_t i = 1;
+    if (len < 10 || s[0] != '[') return 0;
+    while (i < len && s[i] == ' ') i++;
+    size_t d = i;
+    while (i < len && is_digit((unsigned char)s[i])) i++;
+    if (i == d || i - d > 10 || i + 8 > len || s[i] != '.' || !digits(s + i + 1, 6) || s[i + 7] != ']') return 0;
+    return i + 8;
+}
+
+/* Epoch seconds 1000000000..1999999999 (2001..2033), optionally with a
+ * fraction of 1..9 digits; its length or 0. */
+static size_t epoch_seconds(const char *s, size_t len) {
+    if (len < 10 || s[0] != '1' || !digits(s, 10) || (len > 10 && is_digit((unsigned char)s[10]))) return 0;
+    size_t i = 10;
+    if (i + 1 < len && s[i] == '.' && is_digit((unsigned char)s[i + 1])) {
+        size_t f = ++i;
+        while (i < len && is_digit((unsigned char)s[i])) i++;
+        if (i - f > 9) return 0;
+    }
+    return i;
+}
+
+/* ctime: "Www Mmm [d]d hh:mm:ss yyyy" (Apache, asctime); its length or 0. */
+static size_t ctime_stamp(const char *s, size_t len) {
+    static const char days[] = "MonTueWedThuFriSatSun";
+    int day = 0;
+    if (len < 24 || s[3] != ' ') return 0;
+    for (int k = 0; k < 7 && !day; k++) day = memcmp(s, days + 3 * k, 3) == 0;
+    size_t t = day ? lr__ev_timestamp(s + 4, len - 4) : 0;
+    if (t < 15 || t > 22 || 4 + t + 5 > len || s[4 + t] != ' ' || !digits(s + 4 + t + 1, 4)) return 0;
+    return 4 + t + 5;
+}
+
+size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn) {
+    size_t i = 0, n = 0, close = 0;
+    if ((n = dmesg_stamp(s, len)) > 0) {
+        *t0 = 1;
+        while (s[*t0] == ' ') (*t0)++;
+        *tn = n - 1 - *t0;
+        i = n;
+    } else {
+        if (len && s[0] == '[') i = close = 1;
+        n = ctime_stamp(s + i, len - i);
+        if (!n && (n = lr__ev_timestamp(s + i, len - i)) > 0) {
+            /* a zone after a blank: " +0000", " UTC" (Go, PostgreSQL, MySQL) */
+            size_t z = 0, e = i + n;
+            if (e + 1 < len && s[e] == ' ' && (z = zone(s + e + 1, len - e - 1)) >= 5) n += 1 + z, e += 1 + z;
+            if (e + 4 <= len && (memcmp(s + e, " UTC", 4) == 0 || memcmp(s + e, " GMT", 4) == 0)) n += 4;
+        }
+        if (!n) n = epoch_seconds(s + i, len - i);
+        if (!n) return 0;
+        *t0 = i;
+        *tn = n;
+        i += n;
+        if (close) {
+            if (i >= len || s[i] != ']') return 0;
+            i++;
+        }
+    }
+    /* one blank, then the message (further blanks are its indentation) */
+    if (i + 1 >= len || (s[i] != ' ' && s[i] != '\t')) return 0;
+    return i + 1;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, const char *field) {
@@ -795,6 +916,18 @@ int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, co
         if (rc == 0) rc = lr__ev_logfmt(ev, text, len);
         if (rc == 1) return 1;
         if (rc < 0) return rc;
+        /* plain text: a leading timestamp is the event's time, and what
+         * follows it may be JSON, klog or logfmt (kubectl --timestamps) */
+        size_t t0, tn, rest = lr__ev_lead_time(text, len, &t0, &tn);
+        if (rest) {
+            rc = parse_inner(ev, text + rest, len - rest, NULL, text + t0, tn, "", 0);
+            if (rc) return rc;
+            lr__ev_clear(ev);
+            rc = set_time(ev, text + t0, tn);
+            rc = rc ? rc : set_source(ev, "", 0);
+            rc = rc ? rc : set_message(ev, text + rest, len - rest, 0);
+            return rc ? rc : 1;
+        }
         rc = set_plain(ev, text, len);
         return rc ? rc : 1;
     }

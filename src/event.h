@@ -55,4 +55,11 @@ size_t lr__ev_syslog_prefix(const char *s, size_t len, const char **key, size_t 
  * day, or a syslog "Mmm dd hh:mm:ss"), 0 when there is none. */
 size_t lr__ev_timestamp(const char *s, size_t len);
 
+/* A leading timestamp of a plain line (docs/events.md, "Leading
+ * timestamps"): an ISO or syslog date and time, a time of day, ctime,
+ * epoch seconds, any of them in [...], or a dmesg "[ secs.usec]", then
+ * blanks and some text. Returns where the text starts (0: none) and sets
+ * *t0, *tn to the timestamp without its brackets. */
+size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn);
+
 #endif /* LR_EVENT_H */

@@ -150,16 +150,93 @@ static void test_formats(void) {
              "INFO Started");
     T_EQ_STR(render_of("CRITICAL:root:out of cheese", LR_REC_AUTO, NULL), "CRITICAL out of cheese");
     T_EQ_STR(render_of("2024-01-01 12:00:00 ERROR disk full", LR_REC_AUTO, NULL), "ERROR disk full");
-    /* a level word late in the text, or with nothing after it, is not a header */
-    T_EQ_STR(render_of("2024-01-01 12:00:00 disk failed with ERROR", LR_REC_AUTO, &v),
-             "2024-01-01 12:00:00 disk failed with ERROR");
+    /* a level word late in the text, or with nothing after it, is not a
+     * header: plain text, whose leading timestamp is the event's time */
+    T_EQ_STR(render_of("2024-01-01 12:00:00 disk failed with ERROR", LR_REC_AUTO, &v), "disk failed with ERROR");
     T_EQ_INT((int)v.format, LR_REC_RAW);
-    T_EQ_STR(render_of("2024-01-01 12:00:00 app ERROR", LR_REC_AUTO, &v), "2024-01-01 12:00:00 app ERROR");
+    T_CHECK(v.time_len == 19 && memcmp(v.time, "2024-01-01 12:00:00", 19) == 0);
+    T_EQ_STR(render_of("2024-01-01 12:00:00 app ERROR", LR_REC_AUTO, &v), "app ERROR");
     /* plain text and requested formats */
     T_EQ_STR(render_of("just words, ERROR later", LR_REC_AUTO, &v), "just words, ERROR later");
     T_EQ_INT((int)v.format, LR_REC_RAW);
     T_EQ_STR(render_of("just words", LR_REC_KLOG, NULL), "!");
     T_EQ_STR(render_of("{\"msg\":\"x\",\"level\":\"info\"}", LR_REC_RAW, NULL), "{\"msg\":\"x\",\"level\":\"info\"}");
+}
+
+/* Leading timestamps of plain text (auto only), and the header rules that
+ * keep a message the same with or without a time in front of it. */
+static void test_lead_time(void) {
+    lr_event v;
+    static const char *const stamped[][2] = {
+        {"2024-05-01T12:00:00Z failed to sync: EOF", "2024-05-01T12:00:00Z"},
+        {"2024-05-01T12:00:00.123+02:00 failed to sync: EOF", "2024-05-01T12:00:00.123+02:00"},
+        {"2024-05-01 12:00:00.123 +0000 UTC failed to sync: EOF", "2024-05-01 12:00:00.123 +0000 UTC"},
+        {"2024/05/01 12:00:00 failed to sync: EOF", "2024/05/01 12:00:00"},
+        {"May  1 12:00:00 failed to sync: EOF", "May  1 12:00:00"},
+        {"12:00:00.123 failed to sync: EOF", "12:00:00.123"},
+        {"14:07:19 UTC failed to sync: EOF", "14:07:19 UTC"},
+        {"[2024-05-01 12:00:00,123] failed to sync: EOF", "2024-05-01 12:00:00,123"},
+        {"[Sun Dec 04 04:51:08 2005] failed to sync: EOF", "Sun Dec 04 04:51:08 2005"},
+        {"1714564800 failed to sync: EOF", "1714564800"},
+        {"1714564800.25 failed to sync: EOF", "1714564800.25"},
+        {"[  467.167731] failed to sync: EOF", "467.167731"},
+        {"2024-05-01T12:00:00.123456789Z failed to sync: EOF", "2024-05-01T12:00:00.123456789Z"},
+    };
+    for (size_t i = 0; i < sizeof stamped / sizeof *stamped; i++) {
+        T_EQ_STR(render_of(stamped[i][0], LR_REC_AUTO, &v), "failed to sync: EOF");
+        T_CHECK(v.time_len == strlen(stamped[i][1]) && memcmp(v.time, stamped[i][1], v.time_len) == 0);
+        T_EQ_INT((int)v.format, LR_REC_RAW);
+    }
+    /* one blank is the separator; more is the message's indentation */
+    T_EQ_STR(render_of("2024-05-01 12:00:00   at x.y(Z.java:1)", LR_REC_AUTO, NULL), "  at x.y(Z.java:1)");
+    /* after the time: JSON, klog or logfmt (kubectl logs --timestamps) */
+    T_EQ_STR(render_of("2024-05-01T12:00:00.1Z {\"level\":\"error\",\"msg\":\"sync\",\"error\":\"EOF\"}",
+                       LR_REC_AUTO, &v),
+             "ERROR sync: EOF");
+    T_EQ_INT((int)v.format, LR_REC_JSONL);
+    T_EQ_STR(render_of("2024-05-01T12:00:00Z level=warn msg=slow", LR_REC_AUTO, NULL), "WARN slow");
+    /* not timestamps: left in the text */
+    static const char *const unstamped[] = {
+        "1234567890123 bytes", "12:00 noon", "2024-05-01 the date", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00Z ",
+        "0714564800 x", "[  467.16] x", "[2024-05-01 12:00:00 x", "May  1 12:00:00x",
+    };
+    for (size_t i = 0; i < sizeof unstamped / sizeof *unstamped; i++)
+        T_EQ_STR(render_of(unstamped[i], LR_REC_AUTO, NULL), unstamped[i]);
+    /* only auto: raw input and a named format keep the line */
+    T_EQ_STR(render_of("2024-05-01T12:00:00Z failed", LR_REC_RAW, NULL), "2024-05-01T12:00:00Z failed");
+    T_EQ_STR(render_of("2024-05-01T12:00:00Z failed", LR_REC_LOG4J, &v), "!");
+    /* a syslog file line without PRI needs an RFC 3339 time with 'T', a
+     * zone and at most microseconds; else "word word:" starts the message */
+    T_EQ_STR(render_of("2024-05-01T12:00:00.123456+00:00 node-a kernel: oops", LR_REC_AUTO, &v), "oops");
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    T_EQ_STR(render_of("2024-05-01 12:00:00.123 rpc error: code = Unavailable", LR_REC_AUTO, NULL),
+             "rpc error: code = Unavailable");
+    T_EQ_STR(render_of("2024-05-01T12:00:00.123456789Z rpc error: code = Unavailable", LR_REC_AUTO, NULL),
+             "rpc error: code = Unavailable");
+    T_EQ_STR(render_of("<13>2024-05-01 12:00:00 host app: with a PRI", LR_REC_AUTO, NULL), "NOTICE with a PRI");
+    /* after the level word, a "name:" is a logger only when dotted or a
+     * path, and a number only before Spring Boot's "---" */
+    T_EQ_STR(render_of("2024-05-01 12:00:00 INFO FLAG: --x=y", LR_REC_AUTO, NULL), "INFO FLAG: --x=y");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 WARN Warning: quota", LR_REC_AUTO, NULL), "WARN Warning: quota");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 INFO c.x.Foo: started", LR_REC_AUTO, NULL), "INFO started");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 INFO 2 pods pending", LR_REC_AUTO, NULL), "INFO 2 pods pending");
+    /* a line that starts with an upper-case level word: its level */
+    T_EQ_STR(render_of("ERROR:  could not read block 0", LR_REC_AUTO, &v), "ERROR could not read block 0");
+    T_EQ_INT((int)v.format, LR_REC_LOG4J);
+    T_EQ_STR(render_of("WARNING disk slow", LR_REC_AUTO, NULL), "WARN disk slow");
+    T_EQ_STR(render_of("ERROR", LR_REC_AUTO, NULL), "ERROR");
+    T_EQ_STR(render_of("ERROR:", LR_REC_AUTO, NULL), "ERROR:");
+    T_EQ_STR(render_of("Error connecting", LR_REC_AUTO, NULL), "Error connecting");
+    T_EQ_STR(render_of("ERRORS: 3", LR_REC_AUTO, NULL), "ERRORS: 3");
+    /* the same message with and without a time in front */
+    static const char *const msgs[] = {"ERROR: disk failed", "WARNING  slow", "rpc error: EOF", "  indented",
+                                       "kernel: audit: overflow", "INFO FLAG: --x"};
+    for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+        char a[256], line[300];
+        strcpy(a, render_of(msgs[i], LR_REC_AUTO, NULL));
+        snprintf(line, sizeof line, "2026-12-07 10:00:00.123 %s", msgs[i]);
+        T_EQ_STR(render_of(line, LR_REC_AUTO, NULL), a);
+    }
 }
 
 static void test_render(void) {
@@ -415,5 +492,5 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_render), T_CASE(test_groups),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window))

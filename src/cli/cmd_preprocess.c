@@ -1,6 +1,6 @@
 /*
  * cmd_preprocess.c — `logrisk preprocess`: mask each line and find its
- * level (SPEC §2, §9). Also holds the flag parsing shared with `logrisk
+ * level (docs/rules.md). Also holds the flag parsing shared with `logrisk
  * label` (cmd_label.c), which is the same job plus the weak label. The work
  * itself is lr_prep_stream in the library.
  */
