@@ -712,6 +712,59 @@ void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_
  * (never left unmasked) or got no level from that alias. */
 uint64_t lr_scorer_regex_limits(const lr_scorer *scorer);
 
+/* ------------------------------------------------------------------ agent */
+
+/* Many inputs scored as one stream, the node agent (src/score_run.c,
+ * docs/agent.md): files, glob patterns and directories (their *.log
+ * entries, symlinks followed), each file read by its own records and
+ * events readers, so formats, multi-line groups and line numbers are per
+ * file. Follow mode (run->follow) follows them like `tail -F`
+ * (src/follow.c): renamed and deleted files are read to their end, a
+ * truncated file again from its start, new files are picked up. With a
+ * state file, each file resumes after its last line written out. */
+enum {
+    LR_AGENT_META_NONE = 0, /* the writer gets no metadata                      */
+    LR_AGENT_META_FILE,     /* "file":"<path>" (the default)                    */
+    LR_AGENT_META_ALL       /* "file", the Kubernetes members of a kubelet log
+                               path (pod, namespace, container, container_id)
+                               and the event's "time" (not for JSON records,
+                               whose members are copied): for enrich output    */
+};
+
+typedef struct lr_agent_opts {
+    const char *state_path;  /* the checkpoint file, or NULL                      */
+    double poll;             /* follow: > 0 polls every `poll` seconds instead of
+                                using inotify (0: inotify where the kernel has it) */
+    double rotate_wait;      /* follow: a renamed or deleted file is closed once it
+                                has not grown for this many seconds (5)            */
+    int max_open;            /* follow: files open at once (1024); more wait       */
+    int meta;                /* LR_AGENT_META_*                                   */
+    /* one line about an input that cannot be read (a dangling symlink, a
+     * FIFO, a vanished file, a read error), a truncation, files waiting for
+     * a slot; NULL: silent */
+    void (*warn)(void *user, const char *msg);
+    void *warn_user;
+} lr_agent_opts;
+
+typedef struct lr_agent_stats {
+    uint64_t files;          /* files opened                                      */
+    uint64_t unreadable;     /* inputs or files that could not be read (warned)   */
+    uint64_t resumed;        /* files that resumed from the state file            */
+} lr_agent_stats;
+
+void lr_agent_opts_init(lr_agent_opts *opts);
+/* Score every event of the inputs (n_inputs paths, globs or directories)
+ * to out (borrowed; flushed, not closed) in the scorer's output form.
+ * rec_opts (may be NULL) are the records' options for every file. One pass
+ * reads the inputs in order, each file to its end; follow runs until
+ * *run->stop, then scores and writes what was read, checkpoints and
+ * returns 0. An unreadable input is warned about and counted in stats (may
+ * be NULL), never fatal. LR_EPARSE for a corrupt state file (nothing is
+ * read), LR_EIO when writing the output or the state fails. */
+int lr_scorer_run_inputs(lr_scorer *scorer, const char *const *inputs, int n_inputs,
+                         const lr_records_opts *rec_opts, FILE *out, const lr_score_run_opts *run,
+                         const lr_agent_opts *agent, lr_agent_stats *stats, lr_error *err);
+
 /* ---------------------------------------------------------------- serving */
 
 /* Scoring text in memory through the record layer, and the HTTP server of
