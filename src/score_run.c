@@ -158,3 +158,562 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
     }
     return lr_scorer_flush(s, err);
 }
+
+/* ------------------------------------------------------------ many files
+ *
+ * lr_scorer_run_inputs: files, globs and directories, each file with its
+ * own records and events readers (so formats, multi-line groups and line
+ * numbers are per file), all feeding the one scorer.
+ *
+ *  - One pass (no follow): the inputs in order, each file read to its end
+ *    and closed before the next is opened (one file open at a time).
+ *  - Follow: the file set of follow.c (tail -F). Each round reads every
+ *    ready file, at most ROUND_EVENTS events each so a busy file cannot
+ *    starve the others, then waits (inotify or the poll tick) no longer
+ *    than the oldest queued event may wait (`interval`), an open
+ *    multi-line group's timeout, or a drained file's rotate_wait.
+ *  - Checkpoints (--state): a file's checkpoint is (lines, offset) with
+ *    the offset just after the '\n' of its last line that is written out.
+ *    Every event pushed before the scorer's window was written is out, so
+ *    after each written window (the scorer's pending count drops to 0) and
+ *    after each timed flush the output is flushed and, per file, the lines
+ *    pushed since the last checkpoint are skipped from its old offset with
+ *    pread (state.c) to find the new one; then the state file is rewritten
+ *    atomically. A kill -9 repeats at most the events written after the last
+ *    checkpoint: one window (--batch events when following; batch * 8
+ *    in one pass) plus what a timed flush wrote. Lines read but not yet
+ *    written (an open group, a line without its '\n') are after the
+ *    offset: read again, never lost.
+ *  - A file that resumes from the state starts reading at its offset and
+ *    numbers its lines from the lines before it, so line numbers stay
+ *    those of the file.
+ */
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "follow.h"
+#include "k8smeta.h"
+#include "rules.h"
+#include "state.h"
+
+#define ROUND_EVENTS 256
+
+typedef struct rfile {
+    lr__ffile *ff;        /* follow mode: the followed file (else NULL) */
+    int fd;
+    char *path;           /* owned copy */
+    uint64_t dev, ino;
+    lr_records *recs;
+    lr_events *evs;
+    uint64_t base;        /* physical lines before the readers' start */
+    uint64_t pushed_end;  /* last line (file numbering) of the events pushed */
+    uint64_t ck_lines, ck_off; /* the checkpoint */
+    lr__buf meta;         /* JSON members of the file's metadata */
+} rfile;
+
+typedef struct agent {
+    lr_scorer *s;
+    lr_records_opts rop;
+    lr_events_opts eo;
+    const lr_score_run_opts *ro;
+    const lr_agent_opts *ao;
+    lr_agent_stats *stats;
+    lr__state st;
+    int use_state;
+    rfile **files;        /* every live reader (checkpoints walk them) */
+    int n_files, cap_files;
+    lr__buf evmeta;       /* the metadata of one event */
+    lr__buf tmp;
+    double oldest;        /* when the oldest queued event arrived */
+    uint64_t malformed, cut;
+    lr__follow *fl;
+    lr_error *err;        /* the caller's, for callbacks */
+} agent;
+
+void lr_agent_opts_init(lr_agent_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->rotate_wait = 5.0;
+    o->max_open = 1024;
+    o->meta = LR_AGENT_META_FILE;
+}
+
+static void agent_warn(agent *a, const char *fmt, ...) LR_PRINTF(2, 3);
+static void agent_warn(agent *a, const char *fmt, ...) {
+    if (!a->ao->warn) return;
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    a->ao->warn(a->ao->warn_user, msg);
+}
+
+static void follow_warn(void *user, const char *msg) {
+    agent *a = user;
+    if (strstr(msg, "cannot") || strstr(msg, "not a regular file")) a->stats->unreadable++;
+    if (a->ao->warn) a->ao->warn(a->ao->warn_user, msg);
+}
+
+/* New readers for rf->fd at its current position. */
+static int rfile_readers(agent *a, rfile *rf, lr_error *err) {
+    rf->recs = lr_records_new(rf->fd, &a->rop, err);
+    if (!rf->recs) return err ? err->code : LR_ENOMEM;
+    rf->evs = lr_events_new(rf->recs, &a->eo, err);
+    if (!rf->evs) return err ? err->code : LR_ENOMEM;
+    return 0;
+}
+
+static void rfile_drop_readers(agent *a, rfile *rf) {
+    if (rf->evs) {
+        a->malformed += lr_events_malformed(rf->evs);
+        a->cut += lr_events_groups_cut(rf->evs);
+    }
+    lr_events_free(rf->evs);
+    lr_records_free(rf->recs);
+    rf->evs = NULL;
+    rf->recs = NULL;
+}
+
+/* Make the reader of an open file: resume from the state when its entry
+ * matches (device, inode, first bytes, size), else from the start. */
+static rfile *rfile_new(agent *a, int fd, const char *path, lr__ffile *ff, lr_error *err) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        lr__err(err, LR_EIO, "cannot stat '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    rfile *rf = lr__calloc(1, sizeof *rf);
+    if (!rf || !(rf->path = lr__strdup(path))) {
+        lr__free(rf);
+        lr__err(err, LR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    rf->ff = ff;
+    rf->fd = fd;
+    rf->dev = (uint64_t)st.st_dev;
+    rf->ino = (uint64_t)st.st_ino;
+    lr__buf_init(&rf->meta);
+    int rc = 0;
+    if (a->ao->meta == LR_AGENT_META_FILE) {
+        lr__buf_clear(&a->tmp);
+        rc = lr__utf8_repair(&a->tmp, path, strlen(path));
+        rc = rc ? rc : lr__buf_puts(&rf->meta, "\"file\":");
+        rc = rc ? rc : lr__buf_put_json_string(&rf->meta, a->tmp.data ? a->tmp.data : "", a->tmp.len);
+    } else if (a->ao->meta == LR_AGENT_META_ALL) {
+        rc = lr__k8s_meta_json(path, &rf->meta);
+    }
+    if (rc) lr__err(err, LR_ENOMEM, "out of memory");
+    if (!rc && a->use_state) {
+        lr__state_entry *e = lr__state_find(&a->st, rf->dev, rf->ino);
+        if (e && (uint64_t)st.st_size >= e->offset && lr__state_matches(fd, e) &&
+            lseek(fd, (off_t)e->offset, SEEK_SET) == (off_t)e->offset) {
+            rf->base = rf->ck_lines = rf->pushed_end = e->lines;
+            rf->ck_off = e->offset;
+            a->stats->resumed++;
+        }
+        e = lr__state_get(&a->st, rf->dev, rf->ino, path);
+        if (!e) {
+            rc = lr__err(err, LR_ENOMEM, "out of memory");
+        } else {
+            e->used = 1;
+            if (strcmp(e->path, path) != 0) {
+                char *np = lr__strdup(path);
+                if (np) {
+                    lr__free(e->path);
+                    e->path = np;
+                }
+            }
+            e->lines = rf->ck_lines;
+            e->offset = rf->ck_off;
+            if (lr__state_fingerprint(fd, &e->fp_len, &e->fp)) e->fp_len = 0, e->fp = 0;
+        }
+    }
+    if (!rc && a->n_files == a->cap_files) {
+        int cap = a->cap_files ? a->cap_files * 2 : 16;
+        rfile **nf = lr__realloc(a->files, (size_t)cap * sizeof *nf);
+        if (!nf) rc = lr__err(err, LR_ENOMEM, "out of memory");
+        else {
+            a->files = nf;
+            a->cap_files = cap;
+        }
+    }
+    if (!rc) rc = rfile_readers(a, rf, err);
+    if (rc) {
+        rfile_drop_readers(a, rf);
+        lr__buf_free(&rf->meta);
+        lr__free(rf->path);
+        lr__free(rf);
+        return NULL;
+    }
+    a->files[a->n_files++] = rf;
+    a->stats->files++;
+    return rf;
+}
+
+static void rfile_free(agent *a, rfile *rf) {
+    for (int i = 0; i < a->n_files; i++)
+        if (a->files[i] == rf) {
+            a->files[i] = a->files[--a->n_files];
+            break;
+        }
+    rfile_drop_readers(a, rf);
+    lr__buf_free(&rf->meta);
+    lr__free(rf->path);
+    lr__free(rf);
+}
+
+/* Flush the output, move every file's checkpoint to its last pushed line,
+ * rewrite the state file. Only the output is flushed without --state. */
+static int checkpoint(agent *a, lr_error *err) {
+    int rc = lr_scorer_flush(a->s, err);
+    if (rc || !a->use_state) return rc;
+    int changed = 0;
+    for (int i = 0; i < a->n_files; i++) {
+        rfile *rf = a->files[i];
+        if (rf->pushed_end <= rf->ck_lines) continue;
+        uint64_t to = rf->ck_off, got = 0;
+        if (lr__state_skip_lines(rf->fd, rf->ck_off, rf->pushed_end - rf->ck_lines, &to, &got))
+            return lr__err(err, LR_EIO, "cannot read '%s' again for its checkpoint: %s", rf->path, strerror(errno));
+        if (got == 0) continue;
+        rf->ck_lines += got;
+        rf->ck_off = to;
+        lr__state_entry *e = lr__state_get(&a->st, rf->dev, rf->ino, rf->path);
+        if (!e) return lr__err(err, LR_ENOMEM, "out of memory");
+        e->lines = rf->ck_lines;
+        e->offset = rf->ck_off;
+        if (e->fp_len < LR__STATE_FP_BYTES) lr__state_fingerprint(rf->fd, &e->fp_len, &e->fp);
+        changed = 1;
+    }
+    return changed ? lr__state_save(&a->st, err) : 0;
+}
+
+/* Push one event of rf with its metadata. */
+static int push_one(agent *a, rfile *rf, lr_event *ev, lr_error *err) {
+    ev->line += rf->base;
+    ev->line_end += rf->base;
+    const char *meta = NULL;
+    size_t meta_len = 0;
+    if (a->ao->meta != LR_AGENT_META_NONE) {
+        lr__buf_clear(&a->evmeta);
+        int rc = lr__buf_put(&a->evmeta, rf->meta.data ? rf->meta.data : "", rf->meta.len);
+        if (!rc && a->ao->meta == LR_AGENT_META_ALL && ev->time_len > 0 && !ev->record) {
+            lr__buf_clear(&a->tmp);
+            rc = lr__utf8_repair(&a->tmp, ev->time, ev->time_len);
+            rc = rc ? rc : lr__buf_puts(&a->evmeta, ",\"time\":");
+            rc = rc ? rc : lr__buf_put_json_string(&a->evmeta, a->tmp.data ? a->tmp.data : "", a->tmp.len);
+        }
+        if (rc) return lr__err(err, LR_ENOMEM, "out of memory");
+        meta = a->evmeta.data;
+        meta_len = a->evmeta.len;
+    }
+    int before = a->s->n_pending;
+    int rc = lr_scorer_push_event_ex(a->s, ev, NULL, 0, meta, meta_len, err);
+    if (rc) return rc;
+    rf->pushed_end = ev->line_end;
+    if (before == 0 && a->s->n_pending > 0) a->oldest = lr__now_s();
+    /* follow: a group handed out with no new group open was closed by its
+     * timeout (it already waited the interval): score it soon */
+    if (a->ro->follow && a->ro->multiline && !lr_events_open_group(rf->evs)) a->oldest -= a->ro->interval;
+    if (a->s->n_pending == 0) return checkpoint(a, err); /* a window was written */
+    return 0;
+}
+
+/* Read up to max events of rf (max < 0: all). Returns 1 when some were
+ * read, 0 when none was available, or an error. *ended: end of input. */
+static int read_events(agent *a, rfile *rf, int max, int *ended, lr_error *err) {
+    int got = 0;
+    *ended = 0;
+    while (max < 0 || got < max) {
+        lr_event ev;
+        int rc = lr_events_next(rf->evs, &ev, err);
+        if (rc < 0) return rc;
+        if (rc == 0) {
+            *ended = 1;
+            break;
+        }
+        if (rc == 2) break;
+        rc = push_one(a, rf, &ev, err);
+        if (rc) return rc;
+        got++;
+    }
+    return got > 0;
+}
+
+/* Read what is left of rf as if its input had ended (an unterminated last
+ * line too). */
+static int drain_file(agent *a, rfile *rf, lr_error *err) {
+    lr_records_end_input(rf->recs);
+    lr_events_end_group(rf->evs);
+    int ended;
+    int rc = read_events(a, rf, -1, &ended, err);
+    return rc < 0 ? rc : 0;
+}
+
+/* -------------------------------------------------------------- one pass */
+
+static int pass_file(void *user, const char *path) {
+    agent *a = user;
+    lr_error oe = {0};
+    int fd = lr__file_open_regular(path, NULL, &oe);
+    if (fd < 0) {
+        a->stats->unreadable++;
+        agent_warn(a, "%s (skipped)", oe.msg);
+        return 0;
+    }
+    rfile *rf = rfile_new(a, fd, path, NULL, a->err);
+    int rc = rf ? 0 : (a->err && a->err->code ? a->err->code : LR_ENOMEM);
+    int ended = 0;
+    if (!rc) {
+        rc = read_events(a, rf, -1, &ended, &oe);
+        if (rc == LR_EIO) { /* a read error in this file: report it, go on */
+            a->stats->unreadable++;
+            agent_warn(a, "'%s': %s (the rest of it skipped)", path, oe.msg);
+            rc = 0;
+        } else if (rc < 0 && a->err) {
+            *a->err = oe;
+        }
+    }
+    if (rc > 0) rc = 0;
+    /* the checkpoint of its lines reads the file: before it is closed */
+    if (!rc && a->use_state) rc = checkpoint(a, a->err);
+    if (rf) rfile_free(a, rf);
+    close(fd);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- follow */
+
+static int on_open(void *user, lr__ffile *ff, lr_error *err) {
+    agent *a = user;
+    rfile *rf = rfile_new(a, ff->fd, ff->path, ff, err);
+    if (!rf) return err && err->code ? err->code : LR_ENOMEM;
+    ff->user = rf;
+    return 0;
+}
+
+/* copytruncate: what was read of the old content is scored; reading starts
+ * again at 0, line numbers from 1, the checkpoint at 0. */
+static int on_truncate(void *user, lr__ffile *ff, lr_error *err) {
+    agent *a = user;
+    rfile *rf = ff->user;
+    agent_warn(a, "'%s' was truncated: reading it again from its start", rf->path);
+    int rc = drain_file(a, rf, err);
+    if (rc) return rc;
+    rf->pushed_end = rf->ck_lines; /* the old lines are gone: nothing to skip */
+    rc = checkpoint(a, err);
+    if (rc) return rc;
+    rfile_drop_readers(a, rf);
+    if (lseek(rf->fd, 0, SEEK_SET) != 0) return lr__err(err, LR_EIO, "cannot seek '%s': %s", rf->path, strerror(errno));
+    rf->base = rf->pushed_end = rf->ck_lines = rf->ck_off = 0;
+    if (a->use_state) {
+        lr__state_entry *e = lr__state_get(&a->st, rf->dev, rf->ino, rf->path);
+        if (!e) return lr__err(err, LR_ENOMEM, "out of memory");
+        e->lines = e->offset = 0;
+        if (lr__state_fingerprint(rf->fd, &e->fp_len, &e->fp)) e->fp_len = 0, e->fp = 0;
+        rc = lr__state_save(&a->st, err);
+        if (rc) return rc;
+    }
+    return rfile_readers(a, rf, err);
+}
+
+/* A drained file (renamed or deleted, not grown for rotate_wait): its last
+ * lines are scored and written, its state entry goes. */
+static int on_close(void *user, lr__ffile *ff, lr_error *err) {
+    agent *a = user;
+    rfile *rf = ff->user;
+    if (!rf) return 0;
+    lr_error re = {0};
+    if (drain_file(a, rf, &re) < 0) {
+        if (re.code != LR_EIO) {
+            if (err) *err = re;
+            return re.code;
+        }
+        agent_warn(a, "'%s': %s", rf->path, re.msg);
+    }
+    int rc = checkpoint(a, err);
+    if (!rc && a->use_state) {
+        lr__state_remove(&a->st, rf->dev, rf->ino);
+        rc = lr__state_save(&a->st, err);
+    }
+    rfile_free(a, rf);
+    ff->user = NULL;
+    return rc;
+}
+
+/* Entries of files that are no longer where the state saw them (and were
+ * not opened in this run) are dropped. */
+static void prune_state(agent *a) {
+    for (size_t i = 0; i < a->st.n; i++) {
+        lr__state_entry *e = &a->st.e[i];
+        struct stat st;
+        if (e->used) continue;
+        if (stat(e->path, &st) == 0 && (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino) continue;
+        lr__state_remove(&a->st, e->dev, e->ino);
+        i--;
+    }
+}
+
+static int follow_loop(agent *a, const char *const *inputs, int n, lr_error *err) {
+    const lr_score_run_opts *ro = a->ro;
+    lr__follow_opts fo;
+    lr__follow_opts_init(&fo);
+    fo.poll = a->ao->poll;
+    fo.rotate_wait = a->ao->rotate_wait;
+    fo.max_open = a->ao->max_open;
+    fo.warn = follow_warn;
+    fo.on_open = on_open;
+    fo.on_truncate = on_truncate;
+    fo.on_close = on_close;
+    fo.user = a;
+    a->fl = lr__follow_new(inputs, n, &fo, err);
+    if (!a->fl) return err && err->code ? err->code : LR_ENOMEM;
+    int rc = lr__follow_scan(a->fl, err);
+    if (!rc && a->use_state) prune_state(a);
+    while (!rc) {
+        if (ro->stop && *ro->stop) break;
+        int progress = 0, groups = 0;
+        double now = lr__now_s();
+        for (int i = 0; i < lr__follow_count(a->fl) && !rc; i++) {
+            lr__ffile *ff = lr__follow_file(a->fl, i);
+            rfile *rf = ff->user;
+            if (!rf) continue;
+            if (ff->ready && !(ff->after && !ff->after->eof)) {
+                int ended;
+                lr_error re = {0};
+                int r = read_events(a, rf, ROUND_EVENTS, &ended, &re);
+                if (r == LR_EIO) { /* this file only: report it, stop reading it */
+                    agent_warn(a, "'%s': %s (no longer read)", rf->path, re.msg);
+                    a->stats->unreadable++;
+                    ff->draining = 1;
+                    r = 0;
+                } else if (r < 0) {
+                    if (err) *err = re;
+                    rc = r;
+                    break;
+                }
+                if (r > 0) {
+                    progress = 1;
+                    ff->eof = 0;
+                } else {
+                    ff->ready = 0;
+                    if (!ff->eof) {
+                        ff->eof = 1;
+                        ff->eof_since = now;
+                    }
+                }
+            }
+            if (rf->evs && lr_events_open_group(rf->evs)) groups = 1;
+        }
+        if (!rc) rc = lr__follow_reap(a->fl, err);
+        if (!rc && a->s->n_pending > 0 && lr__now_s() - a->oldest >= ro->interval) rc = checkpoint(a, err);
+        if (rc || progress) continue;
+        /* wait: for input, the queued events' deadline, an open group's
+         * timeout, a drained file's rotate_wait, or (with a stop flag) 250 ms */
+        double t = -1;
+        now = lr__now_s();
+        if (a->s->n_pending > 0) t = LR_MAX(0.0, ro->interval - (now - a->oldest));
+        if (groups) t = t < 0 ? ro->interval / 4 : LR_MIN(t, ro->interval / 4);
+        for (int i = 0; i < lr__follow_count(a->fl); i++) {
+            lr__ffile *ff = lr__follow_file(a->fl, i);
+            if (ff->draining && ff->eof) {
+                double left = LR_MAX(0.0, a->ao->rotate_wait - (now - ff->eof_since));
+                t = t < 0 ? left : LR_MIN(t, left);
+            }
+        }
+        if (ro->stop) t = t < 0 ? 0.25 : LR_MIN(t, 0.25);
+        rc = lr__follow_wait(a->fl, t < 0 ? -1 : (int)(t * 1000.0) + 1, err);
+        for (int i = 0; i < lr__follow_count(a->fl); i++) { /* open groups look at their timeout */
+            lr__ffile *ff = lr__follow_file(a->fl, i);
+            rfile *rf = ff->user;
+            if (rf && rf->evs && lr_events_open_group(rf->evs)) ff->ready = 1;
+        }
+    }
+    /* the end (a stop, or an error): what was read is scored and written */
+    int first = rc;
+    for (int i = 0; i < a->n_files; i++) {
+        lr_error de = {0};
+        int r = drain_file(a, a->files[i], &de);
+        if (r < 0 && !first) {
+            first = r;
+            if (err) *err = de;
+        }
+    }
+    lr_error ce = {0};
+    int r = checkpoint(a, first ? &ce : err);
+    if (!first) first = r;
+    while (a->n_files > 0) rfile_free(a, a->files[a->n_files - 1]);
+    lr__follow_free(a->fl);
+    a->fl = NULL;
+    return first;
+}
+
+int lr_scorer_run_inputs(lr_scorer *s, const char *const *inputs, int n_inputs, const lr_records_opts *rop,
+                         FILE *out, const lr_score_run_opts *ro, const lr_agent_opts *ao, lr_agent_stats *stats,
+                         lr_error *err) {
+    lr_score_run_opts ro_def;
+    lr_agent_opts ao_def;
+    lr_agent_stats st_def;
+    if (!ro) {
+        lr_score_run_opts_init(&ro_def);
+        ro = &ro_def;
+    }
+    if (!ao) {
+        lr_agent_opts_init(&ao_def);
+        ao = &ao_def;
+    }
+    if (!stats) stats = &st_def;
+    memset(stats, 0, sizeof *stats);
+    agent a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.ro = ro;
+    a.ao = ao;
+    a.stats = stats;
+    a.err = err;
+    if (rop) a.rop = *rop;
+    else lr_records_opts_init(&a.rop);
+    a.rop.follow = ro->follow;
+    if (!a.rop.max_bytes) a.rop.max_bytes = s->max_line_bytes;
+    lr_events_opts_init(&a.eo);
+    a.eo.multiline = ro->multiline;
+    a.eo.group_timeout = ro->interval;
+    a.eo.field = ro->field;
+    lr__buf_init(&a.evmeta);
+    lr__buf_init(&a.tmp);
+    lr_scorer_set_output(s, out);
+    int rc = 0;
+    if (ao->state_path) {
+        rc = lr__state_load(&a.st, ao->state_path, err);
+        a.use_state = 1;
+    }
+    if (!rc && ro->follow) {
+        rc = follow_loop(&a, inputs, n_inputs, err);
+    } else if (!rc) {
+        for (int i = 0; i < n_inputs && !rc; i++) {
+            if (ro->stop && *ro->stop) break;
+            lr_error ie = {0};
+            rc = lr__input_expand(inputs[i], pass_file, &a, &ie);
+            if (rc == LR_EIO && ie.msg[0]) { /* a directory that cannot be read */
+                stats->unreadable++;
+                agent_warn(&a, "%s (skipped)", ie.msg);
+                rc = 0;
+            } else if (rc && ie.msg[0] && err) {
+                *err = ie;
+            }
+        }
+        if (!rc) rc = lr_scorer_flush(s, err);
+        if (!rc && a.use_state) {
+            prune_state(&a);
+            rc = lr__state_save(&a.st, err);
+        }
+    }
+    s->stat_malformed = a.malformed;
+    s->stat_cut = a.cut;
+    lr__state_free(&a.st);
+    lr__buf_free(&a.evmeta);
+    lr__buf_free(&a.tmp);
+    lr__free(a.files);
+    return rc;
+}

@@ -1,22 +1,27 @@
 /*
  * cmd_score.c — `logrisk score`: parse the flags, load the model, run the
- * scorer (src/score.c) from the input to the output, report errors.
+ * scorer from the inputs to the output (src/score_run.c: one stream, or
+ * files, globs and directories, followed or not), report errors.
  */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
+#include "files.h"
 #include "util.h"
 
 static const char score_usage[] =
-    "usage: logrisk score [-m model.lrm] [-i FILE|-] [-o FILE] [--threads N] [--batch N]\n"
-    "                     [--input-format F] [--multiline on|off] [--field PATH]\n"
-    "                     [--column NAME] [--format jsonl|csv] [--echo] [--logits]\n"
-    "                     [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
+    "usage: logrisk score [-m model.lrm] [-i INPUT]... [-o FILE|enrich|compact]\n"
+    "                     [--threads N] [--batch N] [--input-format F] [--multiline on|off]\n"
+    "                     [--field PATH] [--column NAME] [--format jsonl|csv] [--echo]\n"
+    "                     [--logits] [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
+    "                     [--state FILE] [--poll S] [--rotate-wait S] [--max-open N]\n"
     "                     [--cache N] [--stats] [--no-verify]\n"
     "\n"
     "Scores every input event with the model: one JSON object per event, in input order:\n"
@@ -24,11 +29,23 @@ static const char score_usage[] =
     "N and E are the first and last input lines of the event (from 1; a stack trace\n"
     "is one event); L is the most likely class (a number for risk models whose labels\n"
     "are 0..C-1, else the label name); S is the expected class index. The model reads\n"
-    "the event's level, message and error detail (docs/events.md).\n"
+    "the event's level, message and error detail (docs/events.md). With several\n"
+    "inputs (or a directory or a glob) each object also has \"file\"; line numbers\n"
+    "and multi-line events are per file. The node agent (--follow, --state, the\n"
+    "Kubernetes metadata of --output enrich) is described in docs/agent.md.\n"
     "\n"
     "  -m, --model FILE     the model (.lrm); default: the one built into this binary\n"
-    "  -i, --input FILE     the log (default or '-': standard input)\n"
+    "  -i, --input INPUT    a log file, a glob pattern ('/var/log/app/*.log', quoted)\n"
+    "                       or a directory (its *.log files, symlinks followed); give\n"
+    "                       -i again for more inputs (default or '-': standard input)\n"
     "  -o, --output FILE    where to write (default: standard output)\n"
+    "  -o, --output enrich  the form of each result instead: the record itself plus\n"
+    "                       its risk: a JSON record's own members (else \"message\"),\n"
+    "                       then risk_score, risk_label, line, line_end, file and, for\n"
+    "                       kubelet log paths, pod, namespace, container,\n"
+    "                       container_id (and time, for records that are not JSON);\n"
+    "                       --top-k adds \"top\", --logits \"logits\". --output compact\n"
+    "                       is the default form (write a file of either name as ./NAME)\n"
     "  --input-format F     auto (default: decided per line), raw (each line as it is),\n"
     "                       cri (Kubernetes), docker (json-file), jsonl, csv, logfmt,\n"
     "                       klog, syslog (RFC 3164 / 5424), log4j (also logback, Python)\n"
@@ -42,11 +59,23 @@ static const char score_usage[] =
     "  --logits             also write \"logits\":[...]\n"
     "  --top-k K            also write \"top\":[{\"label\":L,\"p\":P},...], the K likeliest\n"
     "  --min-risk N         write only records with risk_label >= N or risk_score >= N\n"
-    "  --follow             stream: score lines as they arrive; keep reading a regular\n"
-    "                       file at its end (tail -f); SIGTERM/SIGINT: write what was\n"
-    "                       read, exit 0\n"
+    "  --follow             stream: score lines as they arrive. Files are followed like\n"
+    "                       tail -F: a renamed or deleted file is read to its end, then\n"
+    "                       the new one from its start; a truncated file again from its\n"
+    "                       start; new files of a directory or glob are picked up.\n"
+    "                       SIGTERM/SIGINT: write what was read, checkpoint, exit 0\n"
     "  --interval S         follow: score queued lines at most S seconds after the\n"
     "                       oldest arrived (default 1.0)\n"
+    "  --state FILE         remember per file how far it was written (device, inode\n"
+    "                       and a fingerprint of its first bytes) and resume there:\n"
+    "                       no line lost; after a crash at most one batch of events\n"
+    "                       is written again. A corrupt state file is an error\n"
+    "  --poll S             follow: poll the files every S seconds instead of using\n"
+    "                       inotify (used anyway when the kernel has no inotify)\n"
+    "  --rotate-wait S      follow: read a renamed or deleted file until it has not\n"
+    "                       grown for S seconds (default 5)\n"
+    "  --max-open N         follow: files open at once (default 1024, at most the\n"
+    "                       open-file limit less 64); further files wait for a slot\n"
     "  --threads N          threads for the model (default: available cores)\n"
     "  --batch N            lines per model call (1..256), grouped by length (default 32)\n"
     "  --cache N            remember the scores of the last N distinct token sequences\n"
@@ -56,7 +85,10 @@ static const char score_usage[] =
     "                       for the default model; the structure is always checked).\n"
     "                       A damaged weight then scores silently wrong. --verify,\n"
     "                       the default, is accepted\n"
-    "  -h, --help           show this help\n";
+    "  -h, --help           show this help\n"
+    "\n"
+    "Exit status: 0; 1 on an error, or when an input could not be read (without\n"
+    "--follow; each is named on stderr and the others are scored); 2 on a usage error.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -96,21 +128,58 @@ static const char *opt_value(int argc, char **argv, int *i, const char *shrt, co
     return NULL;
 }
 
+/* Agent warnings: one line each on stderr. */
+static void warn_stderr(void *user, const char *msg) {
+    (void)user;
+    fprintf(stderr, "logrisk score: %s\n", msg);
+}
+
+/* Following many files wants many descriptors: the soft limit goes up to
+ * the hard one (at most 1 << 20); returns what max_open may be. */
+static int raise_nofile(int want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return want;
+    rlim_t cap = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+    if (rl.rlim_cur < cap) {
+        rl.rlim_cur = cap;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long room = (long)rl.rlim_cur - 64;
+    if (room < 1) room = 1;
+    return want > room ? (int)room : want;
+}
+
+/* Whether `path` is a stream (FIFO, terminal, device) rather than a file,
+ * a directory or a glob: it is read as standard input is. */
+static int is_stream(const char *path) {
+    struct stat st;
+    if (strcmp(path, "-") == 0) return 1;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 int lr_cmd_score(int argc, char **argv) {
-    const char *model_path = NULL, *in_path = NULL, *out_path = NULL;
+    const char *model_path = NULL, *out_path = NULL, *state_path = NULL;
+    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    int n_inputs = 0;
+    if (!inputs) return lr_cli_fail("score: out of memory");
     lr_score_opts opts;
     lr_score_opts_init(&opts);
     lr_records_opts ropts;
     lr_records_opts_init(&ropts);
     lr_score_run_opts run;
     lr_score_run_opts_init(&run);
-    int stats = 0, verify = 1;
+    lr_agent_opts agent;
+    lr_agent_opts_init(&agent);
+    int stats = 0, verify = 1, enrich = 0, status = 2;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v;
         int m = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(score_usage, 1);
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            free(inputs);
+            return lr_cli_usage(score_usage, 1);
+        }
         if (strcmp(a, "--logits") == 0) {
             opts.with_logits = 1;
             continue;
@@ -137,10 +206,26 @@ int lr_cmd_score(int argc, char **argv) {
             model_path = v;
         } else if ((v = opt_value(argc, argv, &i, "-i", "--input", &m)) || m) {
             if (!v) goto missing;
-            in_path = v;
+            if (!*v) bad = "a file, glob or directory";
+            inputs[n_inputs++] = v;
         } else if ((v = opt_value(argc, argv, &i, "-o", "--output", &m)) || m) {
             if (!v) goto missing;
-            out_path = v;
+            if (strcmp(v, "enrich") == 0) enrich = 1;
+            else if (strcmp(v, "compact") == 0) enrich = 0;
+            else out_path = v;
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--state", &m)) || m) {
+            if (!v) goto missing;
+            if (!*v) bad = "a file";
+            state_path = v;
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--poll", &m)) || m) {
+            if (!v) goto missing;
+            if (parse_double(v, 0.01, 3600, &agent.poll)) bad = "seconds, 0.01..3600";
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--rotate-wait", &m)) || m) {
+            if (!v) goto missing;
+            if (parse_double(v, 0, 86400, &agent.rotate_wait)) bad = "seconds, 0..86400";
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--max-open", &m)) || m) {
+            if (!v) goto missing;
+            if (lr_cli_parse_int(v, 1, 1 << 20, &agent.max_open)) bad = "a number 1..1048576";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--threads", &m)) || m) {
             if (!v) goto missing;
             if (lr_cli_parse_int(v, 1, 256, &opts.n_threads)) bad = "a number 1..256";
@@ -183,44 +268,72 @@ int lr_cmd_score(int argc, char **argv) {
             if (lr_cli_parse_int(v, 0, 1 << 22, &opts.cache_entries)) bad = "a number 0..4194304";
         } else {
             fprintf(stderr, "logrisk score: unknown option '%s'\n\n", a);
-            return lr_cli_usage(score_usage, 0);
+            goto usage;
         }
         if (bad) {
             fprintf(stderr, "logrisk score: %s wants %s, not '%s'\n\n", a, bad, v);
-            return lr_cli_usage(score_usage, 0);
+            goto usage;
         }
         continue;
     missing:
         fprintf(stderr, "logrisk score: option '%s' needs a value\n\n", a);
-        return lr_cli_usage(score_usage, 0);
+        goto usage;
     }
     if (ropts.follow && (ropts.format == LR_REC_CSV || (ropts.format == LR_REC_AUTO && ropts.column))) {
         fprintf(stderr, "logrisk score: --follow does not work with CSV input\n\n");
-        return lr_cli_usage(score_usage, 0);
+        goto usage;
+    }
+    if (enrich && opts.csv) {
+        fprintf(stderr, "logrisk score: --output enrich writes JSON lines, not --format csv\n\n");
+        goto usage;
+    }
+    /* standard input, or one FIFO / device: the stream reader */
+    int stream = n_inputs == 0 || (n_inputs == 1 && is_stream(inputs[0]));
+    for (int i = 0; i < n_inputs && !stream; i++)
+        if (strcmp(inputs[i], "-") == 0) {
+            fprintf(stderr, "logrisk score: '-' (standard input) cannot be one of several inputs\n\n");
+            goto usage;
+        }
+    if (stream && state_path) {
+        fprintf(stderr, "logrisk score: --state needs files to read (-i), not standard input or a FIFO\n\n");
+        goto usage;
     }
     /* streaming wants each batch out as soon as it is full */
     if (run.follow) opts.window = 1;
     ropts.max_bytes = opts.max_line_bytes;
+    if (enrich) opts.output = LR_SCORE_ENRICH;
+    agent.state_path = state_path;
+    agent.warn = warn_stderr;
+    agent.meta = enrich ? LR_AGENT_META_ALL : LR_AGENT_META_NONE;
+    if (!enrich && !opts.csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs[0]) != LR__INPUT_FILE)))
+        agent.meta = LR_AGENT_META_FILE;
+    if (run.follow && !stream) agent.max_open = raise_nofile(agent.max_open);
 
-    if (!model_path && !lr_model_has_builtin())
+    status = 1;
+    if (!model_path && !lr_model_has_builtin()) {
+        free(inputs);
         return lr_cli_fail("score: no model given (-m) and this build has no built-in model");
+    }
 
     lr_error err = {0};
     unsigned load_flags = verify ? 0 : LR_MODEL_LOAD_NO_VERIFY;
     lr_model *model = model_path ? lr_model_load_flags(model_path, load_flags, &err)
                                  : lr_model_load_builtin_flags(load_flags, &err);
-    if (!model) return lr_cli_error("score", &err);
+    if (!model) {
+        free(inputs);
+        return lr_cli_error("score", &err);
+    }
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {
         lr_model_free(model);
+        free(inputs);
         return lr_cli_error("score", &err);
     }
-    FILE *in = lr_cli_open_in(in_path, "score");
-    FILE *out = in ? lr_cli_open_out(out_path, "score") : NULL;
+    FILE *in = stream ? lr_cli_open_in(n_inputs ? inputs[0] : NULL, "score") : NULL;
+    FILE *out = (!stream || in) ? lr_cli_open_out(out_path, "score") : NULL;
     lr_records *recs = NULL;
-    int status = 1;
-    if (in && out && !(recs = lr_records_new(fileno(in), &ropts, &err))) lr_cli_error("score", &err);
-    if (recs) {
+    if (stream && in && out && !(recs = lr_records_new(fileno(in), &ropts, &err))) lr_cli_error("score", &err);
+    if (out && (recs || !stream)) {
         /* a closed pipe must be an error we report, not a silent death */
         signal(SIGPIPE, SIG_IGN);
         if (run.follow) {
@@ -234,8 +347,15 @@ int lr_cmd_score(int argc, char **argv) {
             run.stop = &stop_flag;
         }
         double t0 = lr__now_s();
-        if (lr_scorer_run_records(scorer, recs, fileno(in), out, &run, &err) == 0) {
+        lr_agent_stats ast;
+        memset(&ast, 0, sizeof ast);
+        int rc = stream ? lr_scorer_run_records(scorer, recs, fileno(in), out, &run, &err)
+                        : lr_scorer_run_inputs(scorer, inputs, n_inputs, &ropts, out, &run, &agent, &ast, &err);
+        if (rc == 0) {
             status = lr_cli_close_out(out, out_path, "score");
+            /* without --follow an input that could not be read fails the run
+             * (it was named on stderr; the others were scored) */
+            if (!status && !run.follow && ast.unreadable > 0) status = 1;
         } else {
             lr_cli_error("score", &err);
             if (out != stdout) fclose(out);
@@ -246,9 +366,11 @@ int lr_cmd_score(int argc, char **argv) {
         lr_scorer_cache_stats(scorer, &hits, &lookups, &written);
         uint64_t bad = 0, groups_cut = 0;
         lr_scorer_event_stats(scorer, &bad, &groups_cut);
+        const char *fmt_name = recs ? lr_records_format_name(lr_records_format(recs))
+                                    : lr_records_format_name(ropts.format);
         if (bad > 0)
             fprintf(stderr, "logrisk score: warning: %llu malformed %s record(s) scored as raw text\n",
-                    (unsigned long long)bad, lr_records_format_name(lr_records_format(recs)));
+                    (unsigned long long)bad, fmt_name);
         uint64_t regex_limits = lr_scorer_regex_limits(scorer);
         if (regex_limits > 0)
             fprintf(stderr,
@@ -263,13 +385,17 @@ int lr_cmd_score(int argc, char **argv) {
                     "logrisk score: stats: format %s, %llu records, %llu written, %llu malformed, "
                     "%llu truncated, %llu groups cut, %llu regex limits, %.3f s, %.1f lines/s, "
                     "cache %llu/%llu hits (%.1f%%), "
-                    "weights %s, kernels %s (int8/bf16: %s)\n",
-                    lr_records_format_name(lr_records_format(recs)), (unsigned long long)lines,
+                    "weights %s, kernels %s (int8/bf16: %s)",
+                    fmt_name, (unsigned long long)lines,
                     (unsigned long long)written, (unsigned long long)bad, (unsigned long long)cut,
                     (unsigned long long)groups_cut, (unsigned long long)regex_limits, dt,
                     dt > 0 ? (double)lines / dt : 0.0, (unsigned long long)hits, (unsigned long long)lookups,
                     lookups ? 100.0 * (double)hits / (double)lookups : 0.0, info.dtype,
                     lr_kernel_path(), lr_qkernel_path());
+            if (!stream)
+                fprintf(stderr, ", files %llu, unreadable %llu, resumed %llu", (unsigned long long)ast.files,
+                        (unsigned long long)ast.unreadable, (unsigned long long)ast.resumed);
+            fputc('\n', stderr);
         }
     } else if (out && out != stdout) {
         fclose(out);
@@ -278,5 +404,9 @@ int lr_cmd_score(int argc, char **argv) {
     if (in && in != stdin) fclose(in);
     lr_scorer_free(scorer);
     lr_model_free(model);
+    free(inputs);
     return status;
+usage:
+    free(inputs);
+    return lr_cli_usage(score_usage, 0);
 }
