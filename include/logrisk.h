@@ -429,6 +429,30 @@ int lr_vocab_learn_file(const char *corpus_path, const lr_rules *rules, int voca
 int lr_vocab_learn_events(lr_events *evs, const lr_rules *rules, int vocab_size, int min_freq,
                           const char *out_path, lr_error *err);
 
+/* The `logrisk tokenize` job (src/tokenize.c): every event of the input
+ * encoded as the model sees it (lr_event_encode: rendering, masks, window)
+ * and written as one JSON line, in input order:
+ *     {"tokens":["[CLS]",...,"[SEP]"],"ids":[2,...,3]}
+ * with "line" and "line_end" (its first and last input line) added when
+ * the input is a log format rather than raw lines. */
+typedef struct lr_tokenize_opts {
+    const char *vocab_path; /* vocab.txt (required)                            */
+    const char *rules_path; /* masking rules; NULL: the built-in rules          */
+    int mask;               /* 0: the text as it is, no masks (default 1)       */
+    int max_len;            /* ids per event with [CLS] and [SEP], 2..65536
+                               (default LR_TOK_MAX_LEN)                        */
+    lr_rec_format format;   /* LR_REC_RAW (default): each line whole, as it is;
+                               else the events of this format                  */
+    int multiline;          /* log formats: join continuation lines (default 1) */
+} lr_tokenize_opts;
+
+void lr_tokenize_opts_init(lr_tokenize_opts *opts);
+/* Read in_fd (borrowed) to its end and write the lines to out (borrowed,
+ * flushed, not closed). LR_EINVAL for bad opts (no vocab, max_len out of
+ * range, rules_path with mask off), the load errors of the vocabulary and
+ * the rules, the readers' errors, LR_EIO when writing fails. */
+int lr_tokenize_stream(const lr_tokenize_opts *opts, int in_fd, FILE *out, lr_error *err);
+
 /* ------------------------------------------------------------------ model */
 
 /* A BERT classifier loaded from an .lrm file, mapped with mmap: embedding
@@ -509,6 +533,20 @@ int lr_model_has_builtin(void);
 lr_model *lr_model_load_builtin(lr_error *err);
 /* The same with lr_model_load_flags' flags (LR_MODEL_LOAD_SKIP_DATA_CHECKSUM). */
 lr_model *lr_model_load_builtin_flags(unsigned flags, lr_error *err);
+
+/* ----------------------------------------------------- model description */
+
+/* The `logrisk inspect` report (src/describe.c) of the model file at `path`
+ * (NULL: the model built into this program): its header (format version,
+ * size, both checksums), every metadata entry and the tensor table with
+ * the number of parameters; a table for people, or with LR_DESCRIBE_JSON
+ * one JSON object with full metadata values. Both checksums are verified.
+ * Nothing is written for a file whose structure is not sound (its error is
+ * returned); on a data checksum mismatch the report is written (the data
+ * checksum marked MISMATCH, or "data_checksum_ok":false) and LR_ECHECKSUM
+ * returned. `out` is borrowed and flushed; LR_EIO when writing fails. */
+enum { LR_DESCRIBE_JSON = 1u };
+int lr_model_describe(const char *path, unsigned flags, FILE *out, lr_error *err);
 
 /* --------------------------------------------------------------- convert */
 

@@ -142,10 +142,10 @@ expect "empty split" 1 err 'no gold events in split "nosuchsplit"'
 run eval
 expect "no --gold" 2 err '^logrisk eval: --gold FILE is required'
 run eval --gold "$gold" --bogus
-expect "unknown option" 2 err "unknown argument --bogus"
-check '[ "$(wc -l <"$tmp/err")" -eq 2 ]' "a usage error is one line and a hint"
+expect "unknown option" 2 err "unknown option '--bogus'; try 'logrisk eval --help'$"
+check '[ "$(wc -l <"$tmp/err")" -eq 1 ]' "a usage error is one line with the hint"
 run eval --gold "$gold" --threads 0
-expect "bad --threads" 2 err 'threads takes a number from 1 to 256'
+expect "bad --threads" 2 err 'threads must be an integer in 1..256'
 
 # ---------------------------------------------------------------- 3. wrappers
 run eval --gold "$gold" --wrappers --json

@@ -32,7 +32,8 @@ run inspect --help
 expect "--help" 0 out '^usage: logrisk inspect \[--json\] MODEL\.lrm'
 run inspect
 expect "no file" 2 err 'no model file given'
-grep -q '^usage: logrisk inspect' "$tmp/err" && ok || bad "no file: usage not printed on stderr"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "; try 'logrisk inspect --help'$" "$tmp/err" && ok ||
+    bad "no file: not one line with the hint: $err"
 run inspect --bogus "$tmp/good.lrm"
 expect "unknown option" 2 err "unknown option '--bogus'"
 run inspect "$tmp/good.lrm" "$tmp/good.lrm"

@@ -50,7 +50,7 @@ ORT_VERSION=1.30.0
 "$bin" export --help >"$out/help.txt" 2>&1
 check '[ $? -eq 0 ] && grep -q "^usage: logrisk export" "$out/help.txt"' "export --help"
 "$bin" export --onnx "$out/x.onnx" >/dev/null 2>"$out/err.txt"
-check '[ $? -eq 2 ] && grep -q "usage:" "$out/err.txt"' "export without -m: exit 2 and usage"
+check '[ $? -eq 2 ] && grep -q "try .logrisk export --help" "$out/err.txt"' "export without -m: exit 2 and the hint"
 "$bin" export -m x.lrm --onnx "$out/x.onnx" --opset 13 >/dev/null 2>"$out/err.txt"
 check '[ $? -eq 2 ] && grep -q "14 or 17" "$out/err.txt"' "--opset 13: exit 2"
 "$bin" export -m "$out/none.lrm" --onnx "$out/x.onnx" >/dev/null 2>"$out/err.txt"

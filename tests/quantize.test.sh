@@ -93,7 +93,7 @@ expect "no dtype" 2 err '--dtype is required'
 run quantize -o "$tmp/x.lrm" --dtype int4
 expect "bad dtype" 2 err "q8 or bf16, not 'int4'"
 run quantize -o "$tmp/x.lrm" --bogus
-expect "unknown flag" 2 err "unknown argument '--bogus'"
+expect "unknown flag" 2 err "unknown option '--bogus'"
 run quantize --dtype
 expect "flag without value" 2 err 'needs a value'
 run quantize --help

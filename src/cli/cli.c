@@ -1,6 +1,6 @@
 /*
  * cli.c — helpers shared by the subcommands: error printing and opening
- * the input and output streams.
+ * the input and output streams. Option parsing is opts.c.
  */
 #include "cli.h"
 
@@ -76,19 +76,4 @@ int lr_cli_parse_int(const char *text, int lo, int hi, int *out) {
     if (errno || *end || v < lo || v > hi) return -1;
     *out = (int)v;
     return 0;
-}
-
-int lr_cli_event_opt(const char *cmd, const char *opt, const char *v, lr_rec_format *fmt, int *multiline) {
-    if (strcmp(opt, "--input-format") == 0) {
-        if (!lr_records_parse_format(v, fmt)) return 1;
-        fprintf(stderr, "logrisk %s: unknown --input-format '%s'\n\n", cmd, v);
-        return -1;
-    }
-    if (strcmp(opt, "--multiline") != 0) return 0;
-    if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
-        *multiline = strcmp(v, "on") == 0;
-        return 1;
-    }
-    fprintf(stderr, "logrisk %s: --multiline must be on or off, not '%s'\n\n", cmd, v);
-    return -1;
 }

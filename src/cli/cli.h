@@ -1,6 +1,7 @@
 /*
  * cli.h — the command-line front end. One file per subcommand; each parses
- * its flags, calls the library and reports errors. No logic of its own.
+ * its flags with one table (opts.h), calls the library and reports errors.
+ * No logic of its own.
  */
 #ifndef LR_CLI_H
 #define LR_CLI_H
@@ -17,7 +18,8 @@ typedef int (*lr_cli_fn)(int argc, char **argv);
 int lr_cli_fail(const char *fmt, ...);
 /* Print an lr_error as "logrisk CMD: <message>" to stderr; returns 1. */
 int lr_cli_error(const char *cmd, const lr_error *err);
-/* Print the usage text to stderr (or stdout for --help) and return 2 (0). */
+/* Print a usage text to stderr (or stdout for --help) and return 2 (0);
+ * commands on opts.h print their generated help instead. */
 int lr_cli_usage(const char *usage, int to_stdout);
 
 /* Open -i / -o: NULL or "-" means standard input / output. On failure
@@ -28,19 +30,16 @@ FILE *lr_cli_open_out(const char *path, const char *cmd);
  * write error (EPIPE, ENOSPC...). Returns 0 or 1. */
 int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
 
-/* Option parsing shared by the subcommands. lr_cli_is_opt: argv entry
- * `arg` is option `name`, alone or, for long options, as "--name=VALUE".
- * lr_cli_opt_value: the value of the option at argv[*i] ("--name=V" or
- * "--name V", advancing *i), NULL when it is missing. lr_cli_parse_int: a
- * whole decimal int in [lo, hi] into *out; 0 on success, -1 otherwise. */
+/* The hand-written option loops still used by score, preprocess, label and
+ * convert, until they move to the table-driven parser (opts.h), which is
+ * the one to use. lr_cli_is_opt: argv entry `arg` is option `name`, alone
+ * or, for long options, as "--name=VALUE". lr_cli_opt_value: the value of
+ * the option at argv[*i] ("--name=V" or "--name V", advancing *i), NULL
+ * when it is missing. lr_cli_parse_int: a whole decimal int in [lo, hi]
+ * into *out; 0 on success, -1 otherwise. */
 int lr_cli_is_opt(const char *arg, const char *name);
 const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name);
 int lr_cli_parse_int(const char *text, int lo, int hi, int *out);
-/* The event-reading options shared by tokenize and vocab: --input-format F
- * into *fmt, --multiline on|off into *multiline. Returns 1 when `opt` was
- * one of them and its value good, 0 when `opt` is another option, -1 after
- * printing "logrisk CMD: <what is wrong>" for a bad value. */
-int lr_cli_event_opt(const char *cmd, const char *opt, const char *v, lr_rec_format *fmt, int *multiline);
 
 /* Subcommands (src/cli/cmd_*.c). */
 int lr_cmd_preprocess(int argc, char **argv);
@@ -58,5 +57,6 @@ int lr_cmd_train(int argc, char **argv);
 int lr_cmd_pretrain(int argc, char **argv);
 int lr_cmd_eval(int argc, char **argv);
 int lr_cmd_calibrate(int argc, char **argv);
+int lr_cmd_anomaly(int argc, char **argv);
 
 #endif /* LR_CLI_H */

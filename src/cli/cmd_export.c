@@ -4,56 +4,40 @@
  * and writes the graph.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 
-static const char export_usage[] =
-    "usage: logrisk export -m MODEL.lrm --onnx OUT.onnx [--opset 14|17]\n"
-    "\n"
-    "Writes the model as an ONNX file for ONNX Runtime and other ONNX tools.\n"
-    "Inputs input_ids and attention_mask (int64 [batch, sequence]; ids of\n"
-    "[CLS] line [SEP] as `logrisk tokenize` gives them, mask 1 for tokens and\n"
-    "0 for padding), output logits (float [batch, labels]). The labels, max\n"
-    "length, vocabulary and rules travel in the file's metadata_props.\n"
-    "\n"
-    "  -m, --model FILE  the .lrm model to export (required)\n"
-    "  --onnx FILE       the ONNX file to write (required)\n"
-    "  --opset N         14 (default: LayerNorm and GELU as the subgraphs ONNX\n"
-    "                    Runtime fuses) or 17 (LayerNormalization nodes)\n";
+static const char *const OPSETS[] = {"14", "17", NULL};
 
 int lr_cmd_export(int argc, char **argv) {
-    const char *model = NULL, *out = NULL, *opset = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return lr_cli_usage(export_usage, 1);
-        const char **slot = NULL;
-        if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) slot = &model;
-        else if (strcmp(a, "--onnx") == 0) slot = &out;
-        else if (strcmp(a, "--opset") == 0) slot = &opset;
-        if (!slot) {
-            fprintf(stderr, "logrisk export: unknown argument '%s'\n\n", a);
-            return lr_cli_usage(export_usage, 0);
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "logrisk export: %s needs a value\n\n", a);
-            return lr_cli_usage(export_usage, 0);
-        }
-        *slot = argv[++i];
-    }
-    if (!model || !out) {
-        fprintf(stderr, "logrisk export: %s is required\n\n", !model ? "-m MODEL" : "--onnx FILE");
-        return lr_cli_usage(export_usage, 0);
-    }
-    lr_onnx_options opts = {0};
-    if (opset) {
-        if (strcmp(opset, "14") != 0 && strcmp(opset, "17") != 0) {
-            fprintf(stderr, "logrisk export: --opset must be 14 or 17, not '%s'\n\n", opset);
-            return lr_cli_usage(export_usage, 0);
-        }
-        opts.opset = atoi(opset);
-    }
+    const char *model = NULL, *out = NULL;
+    int opset = 0;
+    const lr_cli_opt opts[] = {
+        LR_OPT("--model", "-m", LR_OPT_STR, &model, "MODEL.lrm", "the .lrm model to export (required)",
+               .flags = LR_OPT_REQUIRED),
+        LR_OPT("--onnx", NULL, LR_OPT_STR, &out, "OUT.onnx", "the ONNX file to write (required)",
+               .flags = LR_OPT_REQUIRED),
+        LR_OPT("--opset", NULL, LR_OPT_CHOICE, &opset, "14|17",
+               "14 (default: LayerNorm and GELU as the subgraphs ONNX "
+               "Runtime fuses) or 17 (LayerNormalization nodes)",
+               .choices = OPSETS),
+    };
+    const lr_cli_spec spec = {
+        "export",
+        opts,
+        LR_CLI_N(opts),
+        .about = "Writes the model as an ONNX file for ONNX Runtime and other ONNX tools.\n"
+                 "Inputs input_ids and attention_mask (int64 [batch, sequence]; ids of\n"
+                 "[CLS] line [SEP] as `logrisk tokenize` gives them, mask 1 for tokens and\n"
+                 "0 for padding), output logits (float [batch, labels]). The labels, max\n"
+                 "length, vocabulary and rules travel in the file's metadata_props.\n",
+    };
+    int rc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != LR_CLI_GO) return rc;
+    lr_onnx_options onnx = {0};
+    onnx.opset = atoi(OPSETS[opset]);
     lr_error err = {0};
-    if (lr_export_onnx(model, out, &opts, &err) != 0) return lr_cli_error("export", &err);
+    if (lr_export_onnx(model, out, &onnx, &err) != 0) return lr_cli_error("export", &err);
     return 0;
 }

@@ -8,34 +8,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-static const char usage[] =
-    "usage: logrisk train --config TRAIN.yaml [-o MODEL.lrm]\n"
-    "\n"
-    "Trains a BERT classifier on labelled lines (JSONL or CSV with text and\n"
-    "label: risk 0..10 or any class names; `logrisk label` output works as is)\n"
-    "and writes the best model by validation loss, a metrics JSON file and a\n"
-    "checkpoint every epoch. The YAML keys (data, vocab, epochs, batch, lr, ...)\n"
-    "are listed in the README, section Training.\n"
-    "\n"
-    "  --config FILE   the training configuration (YAML)\n"
-    "  -o FILE         output model (overrides `output` in the config)\n";
-
-static const char usage_pretrain[] =
-    "usage: logrisk pretrain --config PRETRAIN.yaml [-o ENCODER.lrm]\n"
-    "\n"
-    "Masked-LM pre-training (15% of tokens, 80/10/10) of the encoder on raw\n"
-    "log lines (masked with the rules first). Writes the best encoder by\n"
-    "validation loss as a model file that `train` starts from with `init:`,\n"
-    "and the loss curve as JSON. Same YAML keys as train (README, Training).\n"
-    "\n"
-    "  --config FILE   the configuration (YAML); `data` is a raw log file\n"
-    "  -o FILE         output model (overrides `output` in the config)\n";
+#include "opts.h"
 
 /* Log lines go to stderr. Progress lines ("progress: ...", at most one a
  * second from the library) are redrawn in place when stderr is a terminal,
  * and written as plain lines at most every 30 s otherwise (logs, CI). */
-static int progress_open;        /* a redrawn progress line ends the tty */
+static int progress_open; /* a redrawn progress line ends the tty */
 static time_t progress_last_plain;
 
 static void log_line(void *user, const char *line) {
@@ -58,33 +36,45 @@ static void log_line(void *user, const char *line) {
 
 typedef int (*run_fn)(const char *, const char *, lr_train_log_fn, void *, lr_error *);
 
-static int run_cmd(int argc, char **argv, const char *name, const char *text, run_fn run) {
+/* What differs between train and pretrain: name, texts, the job. */
+typedef struct run_cmd_text {
+    const char *name, *about, *config_meta, *config_help, *out_meta;
+    run_fn run;
+} run_cmd_text;
+
+static int run_cmd(int argc, char **argv, const run_cmd_text *t) {
     const char *config = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return lr_cli_usage(text, 1);
-        const char **dst = strcmp(a, "--config") == 0 ? &config : strcmp(a, "-o") == 0 ? &out : NULL;
-        if (!dst) {
-            fprintf(stderr, "logrisk %s: unknown option '%s'\n\n", name, a);
-            return lr_cli_usage(text, 0);
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "logrisk %s: option '%s' needs a value\n\n", name, a);
-            return lr_cli_usage(text, 0);
-        }
-        *dst = argv[++i];
-    }
-    if (!config) {
-        fprintf(stderr, "logrisk %s: --config is required\n\n", name);
-        return lr_cli_usage(text, 0);
-    }
+    const lr_cli_opt opts[] = {
+        LR_OPT("--config", NULL, LR_OPT_STR, &config, t->config_meta, t->config_help, .flags = LR_OPT_REQUIRED),
+        LR_OPT("--output", "-o", LR_OPT_STR, &out, t->out_meta, "output model (overrides `output` in the config)"),
+    };
+    const lr_cli_spec spec = {t->name, opts, LR_CLI_N(opts), .about = t->about};
+    int rc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != LR_CLI_GO) return rc;
     lr_error err = {0};
-    if (run(config, out, log_line, (void *)name, &err) != 0) return lr_cli_error(name, &err);
+    if (t->run(config, out, log_line, (void *)t->name, &err) != 0) return lr_cli_error(t->name, &err);
     return 0;
 }
 
-int lr_cmd_train(int argc, char **argv) { return run_cmd(argc, argv, "train", usage, lr_train_run); }
+int lr_cmd_train(int argc, char **argv) {
+    static const run_cmd_text text = {
+        "train",
+        "Trains a BERT classifier on labelled lines (JSONL or CSV with text and\n"
+        "label: risk 0..10 or any class names; `logrisk label` output works as is)\n"
+        "and writes the best model by validation loss, a metrics JSON file and a\n"
+        "checkpoint every epoch. The YAML keys (data, vocab, epochs, batch, lr, ...)\n"
+        "are listed in docs/training.md.\n",
+        "TRAIN.yaml", "the training configuration (YAML)", "MODEL.lrm", lr_train_run};
+    return run_cmd(argc, argv, &text);
+}
 
 int lr_cmd_pretrain(int argc, char **argv) {
-    return run_cmd(argc, argv, "pretrain", usage_pretrain, lr_pretrain_run);
+    static const run_cmd_text text = {
+        "pretrain",
+        "Masked-LM pre-training (15% of tokens, 80/10/10) of the encoder on raw\n"
+        "log lines (masked with the rules first). Writes the best encoder by\n"
+        "validation loss as a model file that `train` starts from with `init:`,\n"
+        "and the loss curve as JSON. Same YAML keys as train (docs/training.md).\n",
+        "PRETRAIN.yaml", "the configuration (YAML); `data` is a raw log file", "ENCODER.lrm", lr_pretrain_run};
+    return run_cmd(argc, argv, &text);
 }

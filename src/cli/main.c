@@ -65,7 +65,6 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "logrisk: unknown command '%s'\n\n", cmd);
-    print_usage(stderr);
+    fprintf(stderr, "logrisk: unknown command '%s'; try 'logrisk --help'\n", cmd);
     return 2;
 }
