@@ -126,6 +126,13 @@ cp "$tmp/in.log" "$tmp/-odd.lrm"
 r=$?
 [ $r -eq 1 ] && grep -q "not an .lrm model file" "$tmp/err2" && ok || bad "'--' then -odd.lrm: exit $r, $(cat "$tmp/err2")"
 
+# version has no options, and says so
+run version --help
+expect "version --help" 0 out '^usage: logrisk version$'
+usage_error "version unknown option" version "unknown option '--bogus'" --bogus
+run version
+expect "version" 0 out '^logrisk [0-9]+\.[0-9]+\.[0-9]+ \(kernels: '
+
 # the top level: an unknown command is one line too
 run frobnicate
 expect "unknown command" 2 err "^logrisk: unknown command 'frobnicate'; try 'logrisk --help'\$"

@@ -47,6 +47,16 @@ run tokenize --vocab "$vocab" --max-len 4 -i "$tmp/ip" -o "$tmp/o4.jsonl"
 [ "$rc" -eq 0 ] && grep -qx '{"tokens":\["\[CLS\]","connect","to","\[SEP\]"\],"ids":\[[0-9,]*\]}' "$tmp/o4.jsonl" && ok ||
     bad "max-len 4 to -o: $(cat "$tmp/o4.jsonl")"
 
+# A write error is reported (exit 1), not lost; a log format adds the lines.
+if [ -w /dev/full ]; then
+    run tokenize --vocab "$vocab" -i "$tmp/ip" -o /dev/full
+    expect "write error" 1 err "logrisk tokenize: .*No space left on device"
+fi
+printf 'ERROR boom\n  at a.b(c.java:1)\nINFO ok\n' >"$tmp/ml.log"
+run tokenize --vocab "$vocab" --input-format auto -i "$tmp/ml.log"
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -q '"line":1,"line_end":2}$' "$tmp/out" &&
+    grep -q '"line":3,"line_end":3}$' "$tmp/out" && ok || bad "log format events with lines: rc $rc, $out"
+
 # vocab: exactly --size lines, reserved tokens first, loads back.
 run vocab -i "data/loghub/Apache/Apache_2k.log" -o "$tmp/v.txt" --size 300
 expect "vocab Apache" 0 err "^$"

@@ -1,16 +1,19 @@
 /*
- * main.c — `logrisk CMD ...`: finds the subcommand and runs it.
+ * main.c — `logrisk CMD ...`: finds the subcommand in the table below and
+ * runs it (a new command is one line there and its cmd_*.c file).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 
 int lr_cmd_serve(int argc, char **argv); /* cmd_serve.c */
 
 static int version_main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    const lr_cli_spec spec = {"version", NULL, 0, .about = "Prints the version and the kernel paths this CPU uses.\n"};
+    int rc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != LR_CLI_GO) return rc;
     printf("logrisk %s (kernels: %s, int8/bf16: %s)\n", LR_VERSION, lr_kernel_path(),
            lr_qkernel_path());
     return 0;
@@ -61,7 +64,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        return version_main(argc, argv);
+        return version_main(1, argv + 1);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
