@@ -932,7 +932,8 @@ typedef struct lr_miner lr_miner;
 typedef struct lr_miner_opts {
     int depth;            /* leading tokens in the tree path (default 3)      */
     double similarity;    /* share of a template's constant tokens a message
-                             must equal to join it, 0..1 (default 0.5)        */
+                             must equal to join it, 0..1 (default 0.8); two
+                             different plain words never join              */
     int max_children;     /* children of a tree node; beyond, tokens share
                              the "<*>" child (default 100)                    */
     uint32_t max_templates; /* learning stops creating templates past this
@@ -1005,8 +1006,8 @@ int lr_miner_merge(lr_miner *dst, const lr_miner *src, lr_error *err);
 /* Rate anomalies per template (src/rates.c, docs/templates.md): each
  * template's count per window (of event time when the events carry one,
  * else of `line_window` events) is held against an exponentially weighted
- * baseline of its past windows with a band from the baseline's quantiles
- * (Poisson for low counts); a template whose count leaves the band in K of
+ * baseline of its past windows with a two-sided normal quantile band (its
+ * spread never below Poisson's); a template whose count leaves the band in K of
  * the last N windows is alerted ("burst" above, "vanished" when a regular
  * template falls to zero), once, then not again for `cooldown` windows.
  * Per entity (host, pod) when the caller passes one. */
@@ -1063,6 +1064,41 @@ int lr_rates_finish(lr_rates *r, int complete, lr_error *err);
 /* The alert as one JSON object line (no '\n'), into out[cap] (NUL-terminated
  * when cap > 0); returns the full length. */
 size_t lr_rate_alert_json(const lr_rate_alert *alert, char *out, size_t cap);
+
+/* The whole `logrisk templates` job: every event of in_fd (the record
+ * and event layer, as score reads them) masked with the rules, assigned a
+ * template (learning, or match only), one JSON line each to out:
+ *     {"line":N,"template_id":ID,"template":"...","novel":true|false}
+ * ("line_end" too for a multi-line event; template_id 0 and template null
+ * when --match-only finds none). With alerts, rate alerts go there as JSON
+ * lines (lr_rate_alert_json) as windows close. */
+typedef struct lr_templates_opts {
+    const char *state_path; /* read when it exists (its parameters win), written
+                               at the end unless match_only; NULL: none        */
+    int match_only;         /* assign without learning (needs the state)      */
+    const char *rules_path; /* masks; NULL: the built-in rules                */
+    lr_miner_opts miner;    /* for a new state                               */
+    lr_rec_format format;   /* default LR_REC_AUTO                           */
+    int multiline;          /* default 1                                      */
+    const char *field;      /* jsonl message field, or NULL                   */
+    const char *column;     /* csv message column, or NULL                    */
+    FILE *alerts;           /* rate alerts JSONL (borrowed), or NULL: none    */
+    lr_rates_opts rates;
+    const char *entity;     /* rates per entity: "source" (the event's
+                               program, unit or logger) or a dotted field of
+                               a JSON record ("kubernetes.pod_name"); NULL   */
+} lr_templates_opts;
+
+typedef struct lr_templates_stats {
+    uint64_t events, novel, unmatched, alerts, untimed;
+    uint32_t templates;     /* in the state at the end                        */
+} lr_templates_stats;
+
+void lr_templates_opts_init(lr_templates_opts *opts);
+/* stats may be NULL. 0 or an LR_E* code with err (a bad state file, the
+ * readers' errors, LR_EIO when writing fails). */
+int lr_templates_stream(const lr_templates_opts *opts, int in_fd, FILE *out, lr_templates_stats *stats,
+                        lr_error *err);
 
 /* An event time as written (RFC 3339 / ISO 8601 with or without zone,
  * "YYYY-MM-DD hh:mm:ss,ms", klog "mmdd hh:mm:ss.us", syslog "Mmm dd

@@ -9,6 +9,7 @@
 #include "opts.h"
 
 int lr_cmd_serve(int argc, char **argv); /* cmd_serve.c */
+int lr_cmd_templates(int argc, char **argv); /* cmd_templates.c */
 
 static int version_main(int argc, char **argv) {
     const lr_cli_spec spec = {"version", NULL, 0, .about = "Prints the version and the kernel paths this CPU uses.\n"};
@@ -39,6 +40,7 @@ static const struct {
     {"pretrain", lr_cmd_pretrain, "masked-LM pre-training of the encoder on raw log lines"},
     {"eval", lr_cmd_eval, "agreement of the risk scores with judged labels (gold file)"},
     {"calibrate", lr_cmd_calibrate, "fit a temperature on judged events; write a calibrated model"},
+    {"templates", lr_cmd_templates, "the template of every event (online mining), a state file, rate alerts"},
 };
 
 static void print_usage(FILE *f) {
