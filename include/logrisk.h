@@ -1108,6 +1108,128 @@ int lr_templates_stream(const lr_templates_opts *opts, int in_fd, FILE *out, lr_
  * written). Forms without a year take `year`. 0, or LR_EPARSE. */
 int lr_time_parse(const char *s, size_t len, int year, int64_t *unix_ms);
 
+/* ---------------------------------------------------- sequence anomalies */
+
+/* Sessions: the events of each session (an HDFS block, a request, an
+ * entity's time window) in input order, by session id, with an optional
+ * label (docs/anomalies.md). Events are names: template texts or ids. */
+typedef struct lr_sessions lr_sessions;
+
+lr_sessions *lr_sessions_new(lr_error *err);
+void lr_sessions_free(lr_sessions *s);
+/* Append the event `event` (its template) to session `id` (created on its
+ * first event); `line` is the input line it came from, `text` (may be NULL)
+ * the line itself, kept as evidence for alerts. */
+int lr_sessions_add(lr_sessions *s, const char *id, size_t id_len, const char *event,
+                    size_t event_len, uint64_t line, const char *text, size_t text_len,
+                    lr_error *err);
+/* label: 0 normal, 1 anomalous, -1 unknown (the default). */
+int lr_sessions_set_label(lr_sessions *s, const char *id, size_t id_len, int label,
+                          lr_error *err);
+size_t lr_sessions_count(const lr_sessions *s);
+const char *lr_sessions_id(const lr_sessions *s, size_t i, size_t *len);
+int lr_sessions_label(const lr_sessions *s, size_t i);
+size_t lr_sessions_length(const lr_sessions *s, size_t i);
+
+/* How lr_sessions_read reads its input. */
+typedef enum lr_sessions_format {
+    LR_SESS_JSONL = 0, /* one session a line: {"BlockId": id, "Templates": [..],
+                          "Label": 0|1, "Split": ".."} (field names below)     */
+    LR_SESS_KEYS = 1,  /* one session a line: event ids separated by spaces,
+                          the session id is its line number                  */
+    LR_SESS_LINES = 2  /* log lines: the session id is found by id_pattern in
+                          each line (every distinct match: one event each),
+                          the event is the line masked by the rules           */
+} lr_sessions_format;
+
+typedef struct lr_sessions_opts {
+    lr_sessions_format format;
+    const char *split;        /* jsonl: only sessions whose split is this (NULL: all) */
+    int label;                /* jsonl: only this label (-1: all); keys: the label given
+                                 to every session                                     */
+    const char *id_field, *events_field, *label_field, *split_field;
+                              /* jsonl: NULL = BlockId, Templates, Label, Split       */
+    const char *id_pattern;   /* lines: PCRE2 pattern of a session id (group 1 when it
+                                 has one); NULL = HDFS block ids blk_-?[0-9]+        */
+    const lr_rules *rules;    /* lines: masks; NULL = the built-in rules             */
+    int window_lines;         /* lines, > 0: sessions are id + the index of the run of
+                                 this many input lines the event falls in (an entity's
+                                 window); 0 = the id alone                           */
+    size_t max_line;          /* longest line kept (bytes; 0 = 64 KiB)                */
+} lr_sessions_opts;
+
+void lr_sessions_opts_init(lr_sessions_opts *o);
+/* Read `fd` to its end into s. A malformed line is an LR_EPARSE error that
+ * names its line number. */
+int lr_sessions_read(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_error *err);
+
+/* A next-event model in the manner of DeepLog: an embedding, stacked LSTM
+ * layers over the last `window` events of a session and a softmax over the
+ * known events; an event is unexpected when it is not among the model's
+ * top_k predictions (or outside the top_p probability mass when top_p > 0).
+ * Read-only after training or loading. */
+typedef struct lr_anomaly lr_anomaly;
+
+typedef struct lr_anomaly_opts {
+    int window;        /* events of history (10)                               */
+    int embed;         /* embedding width (16)                                 */
+    int hidden;        /* LSTM width (64)                                      */
+    int layers;        /* LSTM layers (2)                                      */
+    int epochs;        /* passes over the training windows (30)                */
+    int batch;         /* windows per step (64)                                */
+    double lr;         /* AdamW peak learning rate, linear decay (3e-3)         */
+    int cap;           /* a distinct (window, next) pair is trained on at most
+                          this many times per epoch (1; 0 = as often as seen)  */
+    double holdout;    /* share of the normal sessions held out to choose the
+                          epoch and top_k (0.1)                                */
+    int top_k;         /* 0 = choose on the held-out sessions (9 if no choice)  */
+    double top_p;      /* > 0: judge by probability mass instead of top_k       */
+    double max_fpr;    /* choosing k without labelled anomalies: the smallest k
+                          whose held-out false-alarm rate is at most this (0.01) */
+    int threads;       /* 0 = all cores                                        */
+    uint64_t seed;     /* 1                                                    */
+} lr_anomaly_opts;
+
+void lr_anomaly_opts_init(lr_anomaly_opts *o);
+/* Train on the sessions of `train` labelled normal or unlabelled (its
+ * labelled anomalous sessions only help choose top_k). `log` gets one line
+ * per epoch and the choice of k (may be NULL). */
+lr_anomaly *lr_anomaly_train(const lr_sessions *train, const lr_anomaly_opts *o,
+                             lr_train_log_fn log, void *user, lr_error *err);
+/* The model file: an .lrm container (anomaly.* keys and tensors), written
+ * atomically; load validates every key, shape and value. */
+int lr_anomaly_save(const lr_anomaly *m, const char *path, lr_error *err);
+lr_anomaly *lr_anomaly_load(const char *path, lr_error *err);
+lr_anomaly *lr_anomaly_load_memory(const void *data, size_t size, const char *name,
+                                   lr_error *err);
+void lr_anomaly_free(lr_anomaly *m);
+int lr_anomaly_top_k(const lr_anomaly *m);
+double lr_anomaly_top_p(const lr_anomaly *m);
+/* Override the judgement of a loaded model (k >= 1; p in (0, 1), 0 = off). */
+int lr_anomaly_set_judgement(lr_anomaly *m, int top_k, double top_p, lr_error *err);
+
+/* The verdict on one session. */
+typedef struct lr_anomaly_verdict {
+    size_t session;       /* index in the lr_sessions                         */
+    int anomalous;        /* 1 when some event was unexpected                 */
+    int n_unexpected;     /* how many positions were                          */
+    int position;         /* the first unexpected one (0-based; the session's
+                             length = its end came too early or too late), or -1 */
+    int rank;             /* rank of the actual event there (1 = most likely;
+                             0 = an event the model never saw)                */
+    const char *json;     /* the alert line (JSON object, no newline) when
+                             anomalous or when every verdict was asked for     */
+    size_t json_len;
+} lr_anomaly_verdict;
+
+typedef int (*lr_anomaly_fn)(void *user, const lr_anomaly_verdict *v);
+
+/* Judge every session of s in order; `fn` is called for each one (all = 1)
+ * or for the anomalous ones (all = 0); a non-zero return from fn stops the
+ * run and is returned. threads: 0 = all cores. */
+int lr_anomaly_detect(const lr_anomaly *m, const lr_sessions *s, int all, int threads,
+                      lr_anomaly_fn fn, void *user, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -178,6 +178,10 @@ static lr__op *record(lr__tape *t, lr__op_type type) {
     return op;
 }
 
+lr__op *lr__tape_record(lr__tape *t, lr__op_type type) { return record(t, type); }
+
+void lr__tape_fail(lr__tape *t, int code, const char *msg) { tape_fail(t, code, "%s", msg); }
+
 static int check_len(lr__tape *t, const char *what, size_t have, size_t want) {
     if (have < want) {
         tape_fail(t, LR_EINVAL, "%s: tensor has %zu floats, the shape needs %zu", what, have, want);
@@ -818,6 +822,9 @@ int lr__tape_backward(lr__tape *t, lr__var loss) {
         }
         case LR_OP_XENT:
             xent_backward(op);
+            break;
+        case LR_OP_LSTM:
+            lr__lstm_backward(t, op);
             break;
         }
     }

@@ -65,7 +65,8 @@ typedef enum lr__op_type {
     LR_OP_RELU,
     LR_OP_ATTENTION,
     LR_OP_DROPOUT,
-    LR_OP_XENT
+    LR_OP_XENT,
+    LR_OP_LSTM /* tape_lstm.c */
 } lr__op_type;
 
 /* Options of the cross-entropy loss (see lr__op_xent). */
@@ -194,6 +195,21 @@ lr__var lr__op_dropout(lr__tape *t, lr__var x, float p);
  * LR_EINVAL error; no labelled row gives loss 0. */
 lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C,
                        const lr__xent_opts *opts);
+
+/* For ops defined in other files (tape_lstm.c): append a record of `type`
+ * (NULL in planning mode, after counting it, or on a sticky error), and
+ * make the tape's status a sticky error. */
+lr__op *lr__tape_record(lr__tape *t, lr__op_type type);
+void lr__tape_fail(lr__tape *t, int code, const char *msg);
+
+/* One LSTM layer over B sequences of T steps (torch.nn.LSTM, batch_first,
+ * gate order i, f, g, o, zero initial state, one bias = b_ih + b_hh):
+ *   x [B*T, I] (row b*T + s), w_ih [4H, I], w_hh [4H, H], bias [4H]
+ *   out [B*T, H] = h of every step.
+ * Keeps the gates and cells for backward (tape_lstm.c). */
+lr__var lr__op_lstm(lr__tape *t, lr__var x, lr__var w_ih, lr__var w_hh, lr__var bias, int B,
+                    int T, int I, int H);
+void lr__lstm_backward(lr__tape *t, const lr__op *op);
 
 /* The dropout keep decision for element i of the op with hash key `key`:
  * exposed for tests. */

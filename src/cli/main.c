@@ -40,6 +40,7 @@ static const struct {
     {"pretrain", lr_cmd_pretrain, "masked-LM pre-training of the encoder on raw log lines"},
     {"eval", lr_cmd_eval, "agreement of the risk scores with judged labels (gold file)"},
     {"calibrate", lr_cmd_calibrate, "fit a temperature on judged events; write a calibrated model"},
+    {"anomaly", lr_cmd_anomaly, "sequence anomalies: train a next-event model, detect odd sessions"},
     {"templates", lr_cmd_templates, "the template of every event (online mining), a state file, rate alerts"},
 };
 
