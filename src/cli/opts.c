@@ -88,18 +88,21 @@ static int bad_value(const lr_cli_spec *spec, const char *opt, size_t opt_len, c
     switch (o->type) {
     case LR_OPT_INT:
     case LR_OPT_SIZE:
-        if (has_range(o))
-            snprintf(what, sizeof what, "%s in %.0f..%.0f", o->type == LR_OPT_INT ? "an integer" : "a whole number",
-                     o->lo, o->hi);
-        else
-            snprintf(what, sizeof what, "%s", o->type == LR_OPT_INT ? "an integer" : "a whole number");
+    case LR_OPT_DOUBLE: {
+        const char *kind = o->type == LR_OPT_INT ? "an integer" : o->type == LR_OPT_SIZE ? "a whole number" : "a number";
+        char lo[64], hi[64];
+        if (o->type == LR_OPT_DOUBLE) {
+            snprintf(lo, sizeof lo, "%g", o->lo);
+            snprintf(hi, sizeof hi, "%g", o->hi);
+        } else {
+            snprintf(lo, sizeof lo, "%.0f", o->lo);
+            snprintf(hi, sizeof hi, "%.0f", o->hi);
+        }
+        if (!has_range(o)) snprintf(what, sizeof what, "%s", kind);
+        else if (isinf(o->hi)) snprintf(what, sizeof what, "%s >= %s", kind, lo);
+        else snprintf(what, sizeof what, "%s in %s..%s", kind, lo, hi);
         break;
-    case LR_OPT_DOUBLE:
-        if (has_range(o))
-            snprintf(what, sizeof what, "a number in %g..%g", o->lo, o->hi);
-        else
-            snprintf(what, sizeof what, "a number");
-        break;
+    }
     case LR_OPT_CHOICE: choice_words(o->choices, what, sizeof what); break;
     default: snprintf(what, sizeof what, "%s", o->want ? o->want : "a non-empty value"); break;
     }

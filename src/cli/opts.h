@@ -64,19 +64,27 @@ enum {
 };
 
 typedef struct lr_cli_opt {
-    const char *name;  /* long name with its dashes ("--model"), or NULL        */
-    const char *alias; /* short name ("-m"), or NULL; one of the two is set     */
+    /* long name with its dashes ("--model") and short name ("-m"); either
+     * may be NULL, not both */
+    const char *name, *alias;
     lr_cli_opt_type type;
-    void *dst;                                  /* where the value goes (see the types)                  */
-    const char *meta;                           /* the value in the help ("FILE"); default N, X or VALUE;
-                            choices: "a|b"                                       */
-    const char *help;                           /* help text, word-wrapped to the terminal width of 80;
-                            '\n' forces a line break                          */
-    unsigned flags;                             /* LR_OPT_REQUIRED | LR_OPT_REPEAT | ...                 */
-    double lo, hi;                              /* INT, SIZE, DOUBLE: the accepted range (both 0: any)   */
-    const char *const *choices;                 /* CHOICE: NULL-terminated words     */
-    int (*parse)(const char *value, void *dst); /* FN: 0 ok, else a usage error   */
-    const char *want;                           /* FN: what a good value is ("on or off"), for messages  */
+    /* where the value goes (see the types) */
+    void *dst;
+    /* the value in the help ("FILE"); default N, X or VALUE, "a|b" for choices */
+    const char *meta;
+    /* the help text, word-wrapped to 80 columns; '\n' forces a line break */
+    const char *help;
+    /* LR_OPT_REQUIRED | LR_OPT_REPEAT | ... */
+    unsigned flags;
+    /* INT, SIZE, DOUBLE: the accepted range; both 0: any; hi = INFINITY: no
+     * upper bound */
+    double lo, hi;
+    /* CHOICE: the NULL-terminated words */
+    const char *const *choices;
+    /* FN: 0 when the value is good (and stored), else a usage error that
+     * says the value must be `want` ("on or off") */
+    int (*parse)(const char *value, void *dst);
+    const char *want;
 } lr_cli_opt;
 
 /* LR_OPT_LIST: the values of a repeatable option, in order (pointing into
@@ -89,28 +97,29 @@ typedef struct lr_cli_list {
 
 /* A subcommand: its name, option table, and the help text around it. */
 typedef struct lr_cli_spec {
-    const char *name; /* "tokenize": messages say "logrisk tokenize: ..." */
+    /* "tokenize": messages say "logrisk tokenize: ..." */
+    const char *name;
     const lr_cli_opt *opts;
     size_t n_opts;
-    const char *about;    /* paragraph(s) after the synopsis ('\n'-ended)     */
-    const char *args;     /* the arguments after the options in the synopsis
-                                 ("MODEL.lrm"); NULL: none                      */
-    int max_args;         /* arguments accepted (into lr_cli_parse's args)    */
-    const char *synopsis; /* NULL: generated from the table; else the text
-                                 after "usage: logrisk NAME ", alternatives on
-                                 further lines (each option named must be in
-                                 the table: tests/cli_opts.test.sh checks)       */
-    const char *notes;    /* text after the option list, or NULL             */
+    /* the paragraph(s) after the synopsis, each line '\n'-ended */
+    const char *about;
+    /* the arguments after the options in the synopsis ("MODEL.lrm"), NULL
+     * for none, and how many lr_cli_parse accepts into its args */
+    const char *args;
+    int max_args;
+    /* NULL: the synopsis is generated from the table; else the text after
+     * "usage: logrisk NAME ", alternatives on further lines (every option
+     * it names must be in the table: tests/cli_opts.test.sh checks) */
+    const char *synopsis;
+    /* text after the option list, or NULL */
+    const char *notes;
 } lr_cli_spec;
 
 /* One table entry: the six fields every option has, then any of the others
  * by name (.flags = LR_OPT_REQUIRED, .lo = 1, .hi = 256, .choices = words,
  * .parse = fn, .want = "on or off"). */
-#define LR_OPT(name_, alias_, type_, dst_, meta_, help_, ...)                                                          \
-    {                                                                                                                  \
-        .name = (name_), .alias = (alias_), .type = (type_), .dst = (dst_), .meta = (meta_), .help = (help_),          \
-        __VA_ARGS__                                                                                                    \
-    }
+#define LR_OPT(name_, alias_, type_, dst_, meta_, help_, ...) \
+    {.name = (name_), .alias = (alias_), .type = (type_), .dst = (dst_), .meta = (meta_), .help = (help_), __VA_ARGS__}
 
 #define LR_CLI_N(table) (sizeof(table) / sizeof((table)[0]))
 
