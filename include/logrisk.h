@@ -1156,6 +1156,10 @@ typedef struct lr_sessions_opts {
                                  this many input lines the event falls in (an entity's
                                  window); 0 = the id alone                           */
     size_t max_line;          /* longest line kept (bytes; 0 = 64 KiB)                */
+    lr_miner *miner;          /* lines: the event is the id of the line's template in
+                                 this miner (as text), learnt when `learn` is set,
+                                 else matched ("0": none); NULL = the masked line   */
+    int learn;
 } lr_sessions_opts;
 
 void lr_sessions_opts_init(lr_sessions_opts *o);
@@ -1205,8 +1209,15 @@ lr_anomaly *lr_anomaly_load_memory(const void *data, size_t size, const char *na
 void lr_anomaly_free(lr_anomaly *m);
 int lr_anomaly_top_k(const lr_anomaly *m);
 double lr_anomaly_top_p(const lr_anomaly *m);
+/* The template miner whose ids the model's events are (trained on log
+ * lines), stored in the model file with it: set hands it over (the model
+ * frees it); NULL when the model has none. */
+void lr_anomaly_set_miner(lr_anomaly *m, lr_miner *miner);
+lr_miner *lr_anomaly_miner(const lr_anomaly *m);
 /* Override the judgement of a loaded model (k >= 1; p in (0, 1), 0 = off). */
 int lr_anomaly_set_judgement(lr_anomaly *m, int top_k, double top_p, lr_error *err);
+/* (k larger than the number of events the model knows flags only unknown
+ * events and ends.) */
 
 /* The verdict on one session. */
 typedef struct lr_anomaly_verdict {

@@ -36,8 +36,9 @@
  * most max_fpr. No test data are needed to set the model up.
  *
  * Judgement. A position is unexpected when the actual event's rank among
- * the predictions is above k (rank 1 = most likely; ties favour the event),
- * or, with top_p, when the predictions more likely than it already hold p
+ * the predictions is above k (rank 1 = most likely; ties favour the event;
+ * the start padding and the unknown event, never a next event, are not
+ * ranked), or, with top_p, when the predictions more likely than it already hold p
  * of the probability; a session is anomalous when any position is. Every
  * distinct window is run through the model once per detect call.
  *
@@ -63,12 +64,15 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
 #include "json.h"
 #include "optim.h"
+#include "rules.h" /* lr__utf8_repair */
 #include "tape.h"
+#include "templates.h"
 #include "util.h"
 
 #define AN_MAX_WINDOW 64
@@ -550,7 +554,21 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
         }
         size_t tlen = info.text_len;
         while (tlen && info.text[tlen - 1] == ' ') tlen--;
-        char *tmpl = lr__strndup(info.text, tlen);
+        char idtext[16];
+        const char *ev_text = info.text;
+        if (o->miner) {
+            lr_template_match tm;
+            if (o->learn) {
+                if ((rc = lr_miner_add(o->miner, info.text, tlen, (int64_t)rec.line, &tm, err))) goto out;
+            } else {
+                lr_miner_match(o->miner, info.text, tlen, &tm);
+            }
+            if (tm.id) { /* no template: the masked line, an event no model knows */
+                tlen = (size_t)snprintf(idtext, sizeof idtext, "%u", (unsigned)tm.id);
+                ev_text = idtext;
+            }
+        }
+        char *tmpl = lr__strndup(ev_text, tlen);
         if (!tmpl) {
             rc = oom(err, "masking");
             goto out;
@@ -645,6 +663,7 @@ struct lr_anomaly {
     char **names;      /* V names (views of ids' keys; specials static) */
     size_t *name_len;
     lr__params params; /* embed, 3 per layer, out.weight, out.bias */
+    lr_miner *miner;   /* events are its template ids (owned), or NULL */
 };
 
 void lr_anomaly_opts_init(lr_anomaly_opts *o) {
@@ -668,8 +687,16 @@ void lr_anomaly_free(lr_anomaly *m) {
     lr__free(m->names);
     lr__free(m->name_len);
     lr__params_free(&m->params);
+    lr_miner_free(m->miner);
     lr__free(m);
 }
+
+void lr_anomaly_set_miner(lr_anomaly *m, lr_miner *miner) {
+    if (m->miner != miner) lr_miner_free(m->miner);
+    m->miner = miner;
+}
+
+lr_miner *lr_anomaly_miner(const lr_anomaly *m) { return m->miner; }
 
 int lr_anomaly_top_k(const lr_anomaly *m) { return m->top_k; }
 double lr_anomaly_top_p(const lr_anomaly *m) { return m->top_p; }
@@ -681,12 +708,10 @@ const char *lr__anomaly_event(const lr_anomaly *m, int i, size_t *len) {
 }
 
 int lr_anomaly_set_judgement(lr_anomaly *m, int top_k, double top_p, lr_error *err) {
-    if (top_k < 1 || top_k > m->V)
-        return lr__err(err, LR_EINVAL, "top-k %d is outside [1, %d] (the model knows %d events)",
-                       top_k, m->V, m->V);
+    if (top_k < 1) return lr__err(err, LR_EINVAL, "top-k %d is not a positive number", top_k);
     if (!(top_p >= 0.0 && top_p < 1.0))
         return lr__err(err, LR_EINVAL, "top-p %g is outside [0, 1)", top_p);
-    m->top_k = top_k;
+    m->top_k = LR_MIN(top_k, m->V);
     m->top_p = top_p;
     return LR_OK;
 }
@@ -931,7 +956,7 @@ static int score_positions(const lr_anomaly *m, const positions *p, lr_pool *poo
                 int r = 1;
                 double above = 0.0;
                 for (int c = 0; c < V; c++)
-                    if (prob[c] > prob[y]) {
+                    if (c != LR_AN_START && c != LR_AN_UNK && prob[c] > prob[y]) {
                         r++;
                         above += prob[c];
                     }
@@ -1364,6 +1389,7 @@ int lr_anomaly_save(const lr_anomaly *m, const char *path, lr_error *err) {
     lr__lrm_writer *w = lr__lrm_writer_new(err);
     if (!w) return err ? err->code : LR_ENOMEM;
     int rc;
+    void *blob = NULL;
     const char **names = lr__alloc_array((size_t)m->V, sizeof *names);
     if (!names) {
         rc = oom(err, "the model file");
@@ -1386,8 +1412,10 @@ int lr_anomaly_save(const lr_anomaly *m, const char *path, lr_error *err) {
                                      m->params.value + pi->offset, err)))
             goto out;
     }
+    if (m->miner && (rc = lr__miner_put(m->miner, w, "anomaly.templates", &blob, err))) goto out;
     rc = lr__lrm_writer_write(w, path, err);
 out:
+    lr__free(blob);
     lr__free(names);
     lr__lrm_writer_free(w);
     return rc;
@@ -1463,6 +1491,10 @@ static lr_anomaly *from_file(lr__lrm *f, lr_error *err) {
                 goto fail;
             }
     }
+    int64_t ver;
+    if (lr__lrm_get_i64(f, "anomaly.templates.version", &ver, NULL) == LR_OK &&
+        !(m->miner = lr__miner_get(f, "anomaly.templates", err)))
+        goto fail;
     lr__lrm_close(f);
     return m;
 fail:
@@ -1495,8 +1527,25 @@ lr_anomaly *lr_anomaly_load_memory(const void *data, size_t size, const char *na
 
 /* -------------------------------------------------------------- detection */
 
-static int put_event(lr__buf *b, const char *name, size_t len) {
-    return lr__buf_put_json_string(b, name, len);
+/* Bytes of an input line as a JSON string: invalid UTF-8 repaired. */
+static int put_text(lr__buf *b, const char *s, size_t len) {
+    if (lr__utf8_valid_prefix(s, len) == len) return lr__buf_put_json_string(b, s, len);
+    lr__buf r;
+    lr__buf_init(&r);
+    int rc = lr__utf8_repair(&r, s, len) || lr__buf_put_json_string(b, r.data ? r.data : "", r.len);
+    lr__buf_free(&r);
+    return rc;
+}
+
+/* An event in an alert: its name, or with a miner (names are template
+ * ids) the template's text. */
+static int put_event(const lr_anomaly *m, lr__buf *b, const char *name, size_t len) {
+    if (m->miner && len > 0 && len < 11 && strspn(name, "0123456789") == len) {
+        lr_template_info ti;
+        if (lr_miner_template_by_id(m->miner, (uint32_t)strtoul(name, NULL, 10), &ti) == LR_OK)
+            return put_text(b, ti.text, ti.len);
+    }
+    return put_text(b, name, len);
 }
 
 static const char *line_text(const lr_sessions *s, size_t off, size_t *len) {
@@ -1511,7 +1560,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
                       const int *ev, const positions *p, size_t k, const int *rank,
                       const float *mass, const float *probs, lr_anomaly_verdict *v, lr__buf *b) {
     lr__buf_clear(b);
-    int rc = lr__buf_puts(b, "{\"session\":") || lr__buf_put_json_string(b, x->id, x->id_len);
+    int rc = lr__buf_puts(b, "{\"session\":") || put_text(b, x->id, x->id_len);
     if (x->label >= 0) rc = rc || lr__buf_printf(b, ",\"label\":%d", x->label);
     rc = rc || lr__buf_printf(b, ",\"anomalous\":%s,\"events\":%d,\"unexpected\":%d",
                               v->anomalous ? "true" : "false", x->n, v->n_unexpected);
@@ -1522,7 +1571,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
         rc = rc || lr__buf_printf(b, ",\"position\":%d", q);
         if (q < x->n) {
             rc = rc || lr__buf_printf(b, ",\"line\":%llu,\"event\":", (unsigned long long)x->line[q]) ||
-                 put_event(b, s->names[x->ev[q]], s->name_len[x->ev[q]]);
+                 put_event(m, b, s->names[x->ev[q]], s->name_len[x->ev[q]]);
         } else {
             rc = rc || lr__buf_puts(b, ",\"event\":\"<end>\"");
         }
@@ -1539,6 +1588,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
         for (int r = 0; r < kk; r++) {
             int bi = -1;
             for (int c = 0; c < m->V; c++) {
+                if (c == LR_AN_START || c == LR_AN_UNK) continue; /* never an event */
                 int used = 0;
                 for (int u = 0; u < nt; u++) used |= top[u] == c;
                 if (!used && (bi < 0 || probs[c] > probs[bi])) bi = c;
@@ -1551,7 +1601,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
         rc = rc || lr__buf_puts(b, ",\"expected\":[");
         for (int u = 0; u < nt; u++)
             rc = rc || (u && lr__buf_putc(b, ',')) || lr__buf_puts(b, "{\"event\":") ||
-                 put_event(b, m->names[top[u]], m->name_len[top[u]]) || lr__buf_puts(b, ",\"p\":") ||
+                 put_event(m, b, m->names[top[u]], m->name_len[top[u]]) || lr__buf_puts(b, ",\"p\":") ||
                  lr__buf_put_json_float(b, probs[top[u]]) || lr__buf_putc(b, '}');
         lr__free(top);
         /* context: the window before it, and the lines */
@@ -1559,7 +1609,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
         int c0 = LR_MAX(0, q - m->W);
         for (int j = c0; j < q; j++)
             rc = rc || (j > c0 && lr__buf_putc(b, ',')) ||
-                 put_event(b, s->names[x->ev[j]], s->name_len[x->ev[j]]);
+                 put_event(m, b, s->names[x->ev[j]], s->name_len[x->ev[j]]);
         rc = rc || lr__buf_puts(b, "],\"lines\":[");
         int l1 = LR_MIN(q, x->n - 1);
         uint64_t prev = 0;
@@ -1570,7 +1620,7 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
                 const char *tx = line_text(s, x->text[j], &tl);
                 rc = rc || (!first && lr__buf_putc(b, ',')) ||
                      lr__buf_printf(b, "{\"line\":%llu,\"text\":", (unsigned long long)x->line[j]) ||
-                     lr__buf_put_json_string(b, tx, tl) || lr__buf_putc(b, '}');
+                     put_text(b, tx, tl) || lr__buf_putc(b, '}');
                 first = 0;
             } else if (x->line[j] != prev) {
                 rc = rc || (!first && lr__buf_putc(b, ',')) ||

@@ -40,7 +40,9 @@ typedef struct in_opts {
            "lines: a session is an id's events within each run of N input lines", .lo = 1,        \
            .hi = 1000000000)
 
-static lr_sessions *read_sessions(const char *cmd, const in_opts *io) {
+/* Read the sessions; with --format lines the events are the ids of the
+ * templates of `miner` (learnt when `learn`). */
+static lr_sessions *read_sessions(const char *cmd, const in_opts *io, lr_miner *miner, int learn) {
     lr_error err = {0};
     lr_sessions *s = lr_sessions_new(&err);
     if (!s) {
@@ -65,6 +67,8 @@ static lr_sessions *read_sessions(const char *cmd, const in_opts *io) {
     so.id_field = io->id_field;
     so.events_field = io->events_field;
     so.window_lines = io->window_lines;
+    so.miner = miner;
+    so.learn = learn;
     int rc = lr_sessions_read(s, fd, &so, &err);
     if (fd > 0) close(fd);
     if (rc) {
@@ -128,19 +132,30 @@ static int train_main(int argc, char **argv) {
         LR_CLI_N(opts),
         .about = "Trains a next-event model (embedding, LSTM layers, softmax over the known events)\n"
                  "on the normal sessions of the input (Label 0 or none) and writes it with its\n"
-                 "event dictionary to one model file. Sessions labelled anomalous (Label 1) are\n"
+                 "event dictionary to one model file (from log lines: with the template miner's\n"
+                 "state, the events being the lines' templates). Sessions labelled anomalous (Label 1) are\n"
                  "not trained on: with the held-out normal sessions they choose top-k (best F1).\n"
                  "Progress goes to standard error.\n",
     };
     int prc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
     if (prc != LR_CLI_GO) return prc;
     o.seed = (uint64_t)seed;
-    lr_sessions *s = read_sessions("anomaly train", &io);
-    if (!s) return 1;
     lr_error err = {0};
+    lr_miner *miner = NULL;
+    if (io.format == LR_SESS_LINES && !(miner = lr_miner_new(NULL, &err))) return lr_cli_error("anomaly train", &err);
+    lr_sessions *s = read_sessions("anomaly train", &io, miner, 1);
+    if (!s) {
+        lr_miner_free(miner);
+        return 1;
+    }
+    if (miner) fprintf(stderr, "%u templates mined from the lines\n", (unsigned)lr_miner_n_templates(miner));
     lr_anomaly *m = lr_anomaly_train(s, &o, log_line, NULL, &err);
     lr_sessions_free(s);
-    if (!m) return lr_cli_error("anomaly train", &err);
+    if (!m) {
+        lr_miner_free(miner);
+        return lr_cli_error("anomaly train", &err);
+    }
+    lr_anomaly_set_miner(m, miner);
     int rc = lr_anomaly_save(m, out, &err);
     if (!rc)
         fprintf(stderr, "wrote %s (top-k %d%s)\n", out, lr_anomaly_top_k(m),
@@ -216,7 +231,11 @@ static int detect_main(int argc, char **argv) {
         lr_anomaly_free(m);
         return lr_cli_error("anomaly detect", &err);
     }
-    lr_sessions *s = read_sessions("anomaly detect", &io);
+    if (io.format == LR_SESS_LINES && !lr_anomaly_miner(m)) {
+        lr_anomaly_free(m);
+        return lr_cli_fail("anomaly detect: %s was not trained on log lines (--format lines): it has no templates", model);
+    }
+    lr_sessions *s = read_sessions("anomaly detect", &io, lr_anomaly_miner(m), 0);
     if (!s) {
         lr_anomaly_free(m);
         return 1;
