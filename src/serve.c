@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -333,6 +334,24 @@ static void model_json(server *sv, lr__buf *b) {
     (void)rc;
 }
 
+/* ?format=NAME: the records' format (as score's --input-format); auto
+ * when absent. LR_EPARSE for an unknown one. */
+static int query_format(const struct evhttp_uri *uri, lr_rec_format *f, lr_error *err) {
+    *f = LR_REC_AUTO;
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!q || !*q) return 0;
+    struct evkeyvalq kv;
+    TAILQ_INIT(&kv);
+    if (evhttp_parse_query_str(q, &kv) != 0) return lr__err(err, LR_EPARSE, "the query string is malformed");
+    const char *v = evhttp_find_header(&kv, "format");
+    int rc = 0;
+    if (v && lr_records_parse_format(v, f) != 0)
+        rc = lr__err(err, LR_EPARSE, "unknown format '%.64s' (auto, raw, cri, docker, jsonl, csv, logfmt, klog, syslog, log4j)",
+                     v);
+    evhttp_clear_headers(&kv);
+    return rc;
+}
+
 static void handle(struct evhttp_request *req, void *arg) {
     server *sv = arg;
     double t0 = lr__now_s();
@@ -364,6 +383,7 @@ static void handle(struct evhttp_request *req, void *arg) {
         lr__buf b;
         lr__buf_init(&b);
         if (sv->queue) lr__serve_queue_stats(sv->queue, &sv->m);
+        sv->m.in_flight = (uint64_t)sv->jobs;
         if (lr__serve_metrics_text(&sv->m, sv->model, sv->o.model_name, sv->loaded, &b) == 0)
             reply(sv, req, route, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, t0);
         else
@@ -415,6 +435,8 @@ static void handle(struct evhttp_request *req, void *arg) {
     int rc;
     if (route == R_PREDICT) {
         rc = lr__serve_predict_inputs(body, len, &job->body, &job->batch, &e);
+    } else if ((rc = query_format(uri, &job->format, &e)) != 0) {
+        /* e says what */
     } else {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
         rc = lr__serve_frame(ct, body, len, &job->body, &e);

@@ -88,6 +88,7 @@ typedef struct lr__serve_metrics {
     uint64_t batches, batch_lines;            /* model calls and their lines */
     uint64_t cache_hits, cache_lookups;
     uint64_t queue_records, queue_requests;   /* gauges */
+    uint64_t in_flight;                       /* gauge: accepted, not yet answered */
     uint64_t connections, rejected_connections;
 } lr__serve_metrics;
 
@@ -109,6 +110,7 @@ typedef struct lr__job {
     lr__job_kind kind;
     lr__serve_body body;
     int batch;              /* predict: inputs was an array */
+    lr_rec_format format;   /* score: the records' format (?format=; auto) */
     uint64_t first_seq, n_pushed, n_done;
     int code;               /* HTTP status when done (200, 500) */
     lr__buf out;            /* the response body */

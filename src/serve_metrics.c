@@ -10,6 +10,8 @@
  *   logrisk_model_batches_total, _batch_lines_total  counters (model calls)
  *   logrisk_cache_hits_total, _lookups_total         counters
  *   logrisk_queue_records, logrisk_queue_requests    gauges
+ *   logrisk_requests_in_flight                       gauge (scoring requests
+ *                                                    accepted, not answered)
  *   logrisk_connections                              gauge
  *   logrisk_model_info{name,version,dtype,max_len,labels} 1 (once loaded)
  *   logrisk_model_loaded                             gauge 0/1
@@ -111,6 +113,9 @@ int lr__serve_metrics_text(const lr__serve_metrics *m, const lr_model *model, co
                                      "# HELP logrisk_queue_requests Requests waiting for the batcher.\n"
                                      "# TYPE logrisk_queue_requests gauge\nlogrisk_queue_requests %llu\n",
                                   (unsigned long long)m->queue_records, (unsigned long long)m->queue_requests);
+    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_requests_in_flight Scoring requests accepted and not yet answered.\n"
+                                     "# TYPE logrisk_requests_in_flight gauge\nlogrisk_requests_in_flight %llu\n",
+                                  (unsigned long long)m->in_flight);
     rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_connections Open HTTP connections.\n"
                                      "# TYPE logrisk_connections gauge\nlogrisk_connections %llu\n",
                                   (unsigned long long)m->connections);

@@ -137,7 +137,10 @@ static void push_job(lr__serve_queue *q, lr__job *job) {
             if (rc && q->scorer->n_pending == pending && pending + 1 != q->scorer->window_lines) count_push(q, -1);
         }
     } else {
-        rc = lr__serve_push_body(q->scorer, &job->body, NULL, count_push, q, &job->err);
+        lr_score_text_opts to;
+        lr_score_text_opts_init(&to);
+        to.format = job->format;
+        rc = lr__serve_push_body(q->scorer, &job->body, &to, count_push, q, &job->err);
     }
     if (rc) job->code = 500;
 }

@@ -340,7 +340,7 @@ fi
 $PY -c "
 import json
 with open('$out/many.ndjson','w') as f:
-    for i in range(6000):
+    for i in range(12000):
         f.write(json.dumps({'msg':'worker %d failed to connect to node %d: connection refused' % (i, i*7), 'i': i})+'\n')
 "
 if start q --max-queue 10 --threads 1 --max-body 4000000; then
@@ -366,31 +366,41 @@ if start q --max-queue 10 --threads 1 --max-body 4000000; then
     done
     check '[ $n429 -ge 1 ] && [ $good_retry = 1 ] && [ $((n429 + n200)) = 12 ]' \
         "a full queue: 429 with Retry-After (429: $n429, 200: $n200 of 12)"
-    check '[ "$(cat "$out/q-big.code")" = 200 ] && [ "$(wc -l <"$out/q-big.out")" = 6000 ]' "the big request: all 6000 records"
+    check '[ "$(cat "$out/q-big.code")" = 200 ] && [ "$(wc -l <"$out/q-big.out")" = 12000 ]' "the big request: all 12000 records"
     kill -TERM "$spid"
     wait "$spid"
 else
     bad "the queue server did not come up"
 fi
-if start drain --threads 1 --max-body 4000000; then
+if start drain --threads 1 --max-body 4000000 --max-queue 100000; then
 
     # SIGTERM with requests in flight: every one answered in full, exit 0
+    # (sent once all three are accepted: in flight, or just answered)
     dpids=()
     for c in 1 2 3; do
         curl -s -o "$out/d$c.out" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' \
             --data-binary @"$out/many.ndjson" "http://$addr/v1/score" >"$out/d$c.code" &
         dpids+=($!)
     done
-    sleep 0.3
+    inflight=0
+    for _ in $(seq 1 400); do
+        curl -s "http://$addr/metrics" >"$out/dm.txt"
+        inflight=$(awk '$1 == "logrisk_requests_in_flight" { print $2 }' "$out/dm.txt")
+        done200=$(awk '$1 == "logrisk_http_requests_total{route=\"score\",code=\"200\"}" { print $2 }' "$out/dm.txt")
+        [ $((${inflight:-0} + ${done200:-0})) -ge 3 ] && break
+        sleep 0.02
+    done
+    echo "serve: SIGTERM with $inflight of 3 requests in flight" >&2
     kill -TERM "$spid"
     wait "${dpids[@]}"
     wait "$spid"
     rc=$?
     all=1
     for c in 1 2 3; do
-        [ "$(cat "$out/d$c.code")" = 200 ] && [ "$(wc -l <"$out/d$c.out")" = 6000 ] || all=0
+        [ "$(cat "$out/d$c.code")" = 200 ] && [ "$(wc -l <"$out/d$c.out")" = 12000 ] || all=0
     done
-    check '[ $rc -eq 0 ] && [ $all = 1 ]' "SIGTERM with 3 requests in flight: all answered in full, exit 0 (rc $rc)"
+    check '[ $rc -eq 0 ] && [ $all = 1 ] && [ "${inflight:-0}" -ge 1 ]' \
+        "SIGTERM with requests in flight ($inflight of 3): all answered in full, exit 0 (rc $rc)"
     check 'grep -q "stopped" "$out/drain.err"' "SIGTERM: the server says it stopped"
 else
     bad "the drain server did not come up"
