@@ -496,6 +496,9 @@ int lr__ev_klog(lr__ev *ev, const char *s, size_t len) {
 
 /* ------------------------------------------------------------ syslog */
 
+static size_t dmesg_stamp(const char *s, size_t len);
+static size_t ctime_stamp(const char *s, size_t len);
+
 /* Parse the message part of a wrapper (syslog) for an inner structure:
  * JSON, klog or logfmt. The wrapper's fields are kept unless the inner
  * record has them: its level wins, its time and source are used when the
@@ -648,6 +651,9 @@ size_t lr__ev_syslog_prefix(const char *s, size_t len, const char **key, size_t 
 int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
     syslog_hdr h;
     if (!syslog_header(s, len, &h)) return 0;
+    /* the kernel's own stamp in the message: "kernel: [ 1009.228833] ..." */
+    size_t ks = dmesg_stamp(s + h.msg, len - h.msg);
+    if (ks && h.msg + ks + 1 < len && s[h.msg + ks] == ' ') h.msg += ks + 1;
     const char *level = h.pri >= 0 ? syslog_levels[h.pri & 7] : NULL;
     int rc = parse_inner(ev, s + h.msg, len - h.msg, level, h.t, h.tn, h.app, h.an);
     if (rc) {
@@ -669,6 +675,19 @@ int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
 static size_t token_end(const char *s, size_t len, size_t i) {
     while (i < len && s[i] != ' ' && s[i] != '\t') i++;
     return i;
+}
+
+static int starts_with(const char *s, size_t len, const char *p) {
+    size_t k = strlen(p);
+    return len >= k && memcmp(s, p, k) == 0;
+}
+
+/* The kernel's report names are text, not a level: "INFO: task x blocked
+ * for more than 120 seconds", "INFO: rcu_sched detected stalls", "WARNING:
+ * CPU: 4 PID: 1 at ...". */
+static int kernel_report(const char *s, size_t len) {
+    return starts_with(s, len, "INFO: task ") || starts_with(s, len, "INFO: rcu_") ||
+           starts_with(s, len, "WARNING: CPU: ");
 }
 
 /* Logger-like: letters, digits and . _ $ / - : (a dotted class, a module). */
@@ -718,6 +737,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
         while (c < len && c < 10 && s[c] >= 'A' && s[c] <= 'Z') c++;
         const char *lv = c >= 3 && c < len && (s[c] == ':' || s[c] == ' ' || s[c] == '\t') ? lr_event_level_name(s, c)
                                                                                             : NULL;
+        if (lv && kernel_report(s, len)) lv = NULL;
         size_t m = c + (lv && s[c] == ':');
         if (lv && m < len && (s[m] == ' ' || s[m] == '\t')) {
             while (m < len && (s[m] == ' ' || s[m] == '\t')) m++;
@@ -753,6 +773,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             continue;
         }
         const char *lv = level ? NULL : header_level(tok, n);
+        if (lv && kernel_report(tok, len - i)) return 0;
         if (lv) {
             level = lv;
             i = e;
@@ -836,6 +857,19 @@ static size_t dmesg_stamp(const char *s, size_t len) {
     return i + 8;
 }
 
+/* After a dmesg stamp of length n (> 0): the caller id of
+ * CONFIG_PRINTK_CALLER, "[   T31]" or "[  C0]"; the length with it. */
+static size_t caller_id(const char *s, size_t len, size_t n) {
+    if (!n || n + 3 >= len || s[n] != '[') return n;
+    size_t i = n + 1;
+    while (i < len && s[i] == ' ') i++;
+    size_t d = i + 1;
+    if (i >= len || (s[i] != 'T' && s[i] != 'C')) return n;
+    i++;
+    while (i < len && is_digit((unsigned char)s[i])) i++;
+    return i > d && i < len && s[i] == ']' ? i + 1 : n;
+}
+
 /* Epoch seconds 1000000000..1999999999 (2001..2033), optionally with a
  * fraction of 1..9 digits; its length or 0. */
 static size_t epoch_seconds(const char *s, size_t len) {
@@ -860,13 +894,26 @@ static size_t ctime_stamp(const char *s, size_t len) {
     return 4 + t + 5;
 }
 
+size_t lr__ev_kernel_stamp(const char *s, size_t len) {
+    /* dmesg -r: "<6>[    3.848729] ..." */
+    size_t pri = len > 4 && s[0] == '<' && is_digit((unsigned char)s[1]) && s[2] == '>' && s[3] == '[' ? 3 : 0;
+    size_t n = caller_id(s + pri, len - pri, dmesg_stamp(s + pri, len - pri));
+    if (n) n += pri;
+    if (!n && len > 2 && s[0] == '[') {
+        n = ctime_stamp(s + 1, len - 1);
+        n = n && 1 + n < len && s[1 + n] == ']' ? n + 2 : 0;
+    }
+    if (!n) return 0;
+    return n < len && (s[n] == ' ' || s[n] == '\t') ? n + 1 : n == len ? n : 0;
+}
+
 size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn) {
     size_t i = 0, n = 0, close = 0;
     if ((n = dmesg_stamp(s, len)) > 0) {
         *t0 = 1;
         while (s[*t0] == ' ') (*t0)++;
         *tn = n - 1 - *t0;
-        i = n;
+        i = caller_id(s, len, n);
     } else {
         if (len && s[0] == '[') i = close = 1;
         n = ctime_stamp(s + i, len - i);

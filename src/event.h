@@ -62,4 +62,9 @@ size_t lr__ev_timestamp(const char *s, size_t len);
  * *t0, *tn to the timestamp without its brackets. */
 size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn);
 
+/* A kernel log's stamp at the start of s: dmesg "[  467.167731]" or
+ * dmesg -T "[Sat Jan  4 14:33:55 2020]", with the one blank after it;
+ * its length, 0 when there is none. */
+size_t lr__ev_kernel_stamp(const char *s, size_t len);
+
 #endif /* LR_EVENT_H */

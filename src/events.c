@@ -23,10 +23,20 @@
  *      "pkg.f(...)", "created by ", "[signal ", "PC=", registers, "exit
  *      status ";
  *      klog's Trace[N]: steps;
- *      in a Go or Python trace, empty lines.
+ *      PostgreSQL's DETAIL: / HINT: / CONTEXT: / STATEMENT: lines after a
+ *      line with "ERROR: ", "FATAL: ", "PANIC: " or "WARNING: ";
+ *      the body of an Erlang "=INFO REPORT==== ... ===" up to an empty line;
+ *      in a kernel report (opened by an oops, BUG:, a panic, a general
+ *      protection fault, a hung task, an RCU stall, WARNING: CPU:, the OOM
+ *      killer, "cut here"): Call Trace, frames, registers, hex dumps, task
+ *      lines, Code:, end markers (kern_continues); "Call Trace:", "CPU: N
+ *      PID:", "Hardware name:", "Modules linked in:" and "---[ end trace"
+ *      after any line;
+ *      in a Go, Python or kernel trace, empty lines.
  *    Lines with a stream prefix (a syslog header, a docker-compose
- *    "name | ") are judged by the text after it, and only within the same
- *    stream (host and program; compose service).
+ *    "name | ", a kernel stamp "[  467.167731] " or "[Sat Jan  4 14:33:55
+ *    2020] ", also after a syslog header) are judged by the text after it,
+ *    and only within the same stream (host and program; compose service).
  *    Anything else (a record header, a plain line) closes the group and
  *    starts the next one, so every line is in exactly one event. A JSON
  *    record never continues a group.
@@ -62,7 +72,10 @@ struct lr_events {
     gmeta meta[2];
     int cur;              /* slot being built */
     int open;             /* slot[cur] holds an open group */
-    int go, py;           /* trace state of the open group */
+    int go, py, kern;     /* trace state of the open group (kern 2: right
+                             after a "cut here" line)                   */
+    int erl;              /* in an Erlang "=INFO REPORT==== ... ===" report */
+    int pg;               /* the group holds a PostgreSQL "ERROR:" message */
     char key[128];        /* the open group's stream: a line prefix's key */
     size_t key_len;
     int end_group;        /* hand the open group out without reading */
@@ -200,10 +213,130 @@ static int go_func_name(const char *p, size_t n) {
     return dot && (slash_or_paren || starts(p, n, "main.") || starts(p, n, "runtime."));
 }
 
+/* ------------------------------------------------------------ kernel */
+
+static int is_hex(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int contains(const char *p, size_t n, const char *s) { return memmem(p, n, s, strlen(s)) != NULL; }
+
+/* "CPU: 3 PID: 10612 Comm: ..." or "CPU: 1 UID: 0 PID: ..." */
+static int kern_cpu_line(const char *p, size_t n) {
+    size_t i = 5;
+    if (!starts(p, n, "CPU: ")) return 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    return i > 5 && (starts(p + i, n - i, " PID: ") || starts(p + i, n - i, " UID: "));
+}
+
+/* The first line of a kernel report: an oops, a BUG, a panic, a general
+ * protection fault, a hung task, an RCU stall, a WARNING, the OOM killer. */
+static int kern_opener(const char *p, size_t n) {
+    static const char *const heads[] = {
+        "BUG: ", "watchdog: BUG: ", "Oops: ", "Oops - ", "Internal error: Oops", "general protection fault",
+        "Kernel panic - not syncing", "Unable to handle kernel ", "kernel BUG at ", "INFO: task ", "INFO: rcu_",
+        "rcu: INFO: rcu_", "WARNING: CPU: ", "------------[ cut here ]------------", "divide error: ",
+        "invalid opcode: ", "stack segment: ", "double fault: ", "NMI watchdog: ", "Call Trace:", "Call trace:",
+        "sysrq: Show Blocked State", "Sending NMI from CPU", "---[ end trace ", "Uhhuh. NMI received",
+        "mce: [Hardware Error]: ", NULL};
+    for (int k = 0; heads[k]; k++)
+        if (starts(p, n, heads[k])) return 1;
+    if (starts(p, n, "task ") && n < 256 && contains(p, n, " pid father")) return 1; /* SysRq's task table */
+    return kern_cpu_line(p, n) || (n < 256 && contains(p, n, " invoked oom-killer: "));
+}
+
+static int kern_frame(const char *p, size_t n);
+
+/* A register line: "RAX: 0000...", "R10: ...", "FS:  0000...", "pc : [<...>]",
+ * "x29: ffff...", "CR2: ...": a short name, an optional blank, ':', blanks,
+ * then a hex digit or "[<". */
+static int kern_register(const char *p, size_t n) {
+    size_t i = 0;
+    if (n < 6 || !((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z'))) return 0;
+    while (i < n && i < 4 && ((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+        i++;
+    if (i < n && p[i] == ' ') i++;
+    if (i >= n || p[i] != ':') return 0;
+    i++;
+    size_t b = i;
+    while (i < n && p[i] == ' ') i++;
+    return i > b && i < n && (is_hex((unsigned char)p[i]) || kern_frame(p + i, n - i));
+}
+
+/* A frame: "[<ffffffff8168c889>] f+0x29/0x70", "? f+0x1e/0x22", "f+0x1e/0x22 [mod]". */
+static int kern_frame(const char *p, size_t n) {
+    if (starts(p, n, "[<")) return 1;
+    if (n > 10 && p[0] == '[') { /* powerpc: "[c0000001fb2cb3c0] [c000000000d3fc18] f+0x..." */
+        size_t i = 1;
+        while (i < n && is_hex((unsigned char)p[i])) i++;
+        if (i >= 9 && i < n && p[i] == ']') return 1;
+    }
+    if (starts(p, n, "? ")) p += 2, n -= 2;
+    size_t i = 0;
+    while (i < n && (ident_char((unsigned char)p[i]) || p[i] == '.')) i++;
+    return i > 0 && starts(p + i, n - i, "+0x");
+}
+
+/* Words of hex only (a stack dump: "ffff882fd0627c70 0000000000000086 ..."). */
+static int kern_hex_words(const char *p, size_t n) {
+    size_t i = 0, words = 0;
+    while (i < n) {
+        size_t w = i;
+        while (i < n && is_hex((unsigned char)p[i])) i++;
+        if (i - w < 8 || (i < n && p[i] != ' ')) return 0;
+        words++;
+        while (i < n && p[i] == ' ') i++;
+    }
+    return words >= 2;
+}
+
+/* A task's state line of a hung-task or SysRq dump, ending in its flags:
+ * "kworker/u4:6    D    0   293      2 0x80004000". */
+static int kern_task_line(const char *p, size_t n) {
+    if (n < 16 || p[n - 11] != ' ' || p[n - 10] != '0' || p[n - 9] != 'x') return 0;
+    for (size_t i = n - 8; i < n; i++)
+        if (!is_hex((unsigned char)p[i])) return 0;
+    return 1;
+}
+
+/* Whether p continues an open kernel report. */
+static int kern_continues(const char *p, size_t n) {
+    static const char *const heads[] = {
+        "Kernel panic - not syncing", "---[ end ", "Kernel Offset: ", "Oops: ", "Oops - ", "Internal error: ", "IP: ",
+        "PGD ", "PUD ", "P4D ", "PMD ", "pgd = ", "EIP: ", "EIP is at ", "PC is at ", "LR is at ", "Code: ",
+        "Workqueue: ", "task: ", "Stack:", "Backtrace:", "Exception stack", "Mem-Info:", "note: ",
+        "Sending NMI from CPU", "NMI backtrace for cpu", "Task dump for CPU", "rcu: ", "irq event stamp:",
+        "hardirqs last", "softirqs last", "Fixing recursive fault", "<TASK>", "</TASK>", "<IRQ>", "</IRQ>", "<EOI>",
+        "<NMI>", "</NMI>", "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"", "task:", "Showing busy workqueues",
+        "CR2: ", "Call Trace:", "Call trace:", "Modules linked in:", "Hardware name: ", "RIP: ", "INFO: lockdep", "#PF: ",
+        "Tainted: ", "Shutting down cpus with NMI", "SMP: stopping secondary CPUs", "WARNING: CPU: ", "kernel BUG at ",
+        "---[ cut here ]", "Rebooting in ", "SMP: ", "mce: [Hardware Error]: ", "Do you have a strange power saving mode",
+        NULL};
+    for (int k = 0; heads[k]; k++)
+        if (starts(p, n, heads[k])) return 1;
+    if (n && p[0] == '[' && n < 256 && contains(p, n, "] *pgd=")) return 1; /* "[0000000c] *pgd=..." */
+    if (starts(p, n, "Process ") && n < 256 && contains(p, n, " (pid: ")) return 1; /* ARM: "Process x (pid: 1, ..." */
+    if (starts(p, n, "CPU")) { /* "CPU3: stopping" */
+        size_t i = 3;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+        if (i > 3 && starts(p + i, n - i, ": stopping")) return 1;
+    }
+    return kern_cpu_line(p, n) || kern_register(p, n) || kern_frame(p, n) || kern_hex_words(p, n) ||
+           kern_task_line(p, n);
+}
+
 /* Set the trace state from a line that starts or joins a group. */
 static void note_trace(lr_events *e, const char *p, size_t n) {
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    if (starts(p, n, "------------[ cut here ]------------")) {
+        e->kern = 2; /* the next line is the warning or BUG it announces */
+        return;
+    }
+    if (starts(p, n, "ERROR: ") || starts(p, n, "FATAL: ") || starts(p, n, "PANIC: ") || starts(p, n, "WARNING: ") ||
+        (n < 4096 && (contains(p, n, " ERROR: ") || contains(p, n, " FATAL: "))))
+        e->pg = 1;
+    if (n > 1 && p[0] == '=' && n < 128 && contains(p, n, " REPORT==== ") && p[n - 1] == '=') e->erl = 1;
     if (starts(p, n, "panic: ") || starts(p, n, "fatal error: ") || go_goroutine(p, n) || go_signal(p, n)) e->go = 1;
     if (starts(p, n, "Traceback (most recent call last):")) e->py = 1;
+    if (kern_opener(p, n)) e->kern = 1;
 }
 
 /* The per-line prefix of a stream: a syslog header (its key: host and
@@ -224,6 +357,8 @@ static size_t line_prefix(const char *p, size_t n, const char **key, size_t *kn)
             i = k + 2;
         }
     }
+    /* a kernel stamp (dmesg, dmesg -T), alone or after a syslog header */
+    i += lr__ev_kernel_stamp(p + i, n - i);
     return i;
 }
 
@@ -231,8 +366,24 @@ static size_t line_prefix(const char *p, size_t n, const char **key, size_t *kn)
 static int continues(lr_events *e, const char *p, size_t n) {
     int blank = 1;
     for (size_t i = 0; i < n && blank; i++) blank = p[i] == ' ' || p[i] == '\t';
-    if (blank) return e->go || e->py;
+    if (blank) return e->go || e->py || e->kern;
     if (p[0] == ' ' || p[0] == '\t') return 1;
+    if (e->kern == 2) {
+        e->kern = 1;
+        return 1;
+    }
+    if (e->erl) return !(p[0] == '=' && contains(p, n, " REPORT==== ")); /* the report's body */
+    /* kernel report lines that only ever follow a report's first lines */
+    if (starts(p, n, "Call Trace:") || starts(p, n, "Modules linked in:") || starts(p, n, "Hardware name: ") ||
+        starts(p, n, "---[ end trace ") || starts(p, n, "---[ end Kernel panic") || kern_cpu_line(p, n)) {
+        e->kern = 1;
+        return 1;
+    }
+    if (e->kern && kern_continues(p, n)) return 1;
+    /* PostgreSQL's detail lines of an ERROR: / FATAL: message */
+    if (e->pg && (starts(p, n, "DETAIL: ") || starts(p, n, "HINT: ") || starts(p, n, "CONTEXT: ") ||
+                  starts(p, n, "STATEMENT: ")))
+        return 1;
     if (starts(p, n, "Caused by: ") || starts(p, n, "Suppressed: ")) return 1;
     if (starts(p, n, "Traceback (most recent call last):")) {
         e->py = 1;
@@ -300,7 +451,7 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     if (m->has_rec && lr__buf_put(&m->rec, rec->payload, rec->payload_len)) return LR_ENOMEM;
     m->wrapper = rec->kind == LR_REC_CRI || rec->kind == LR_REC_DOCKER || rec->kind == LR_REC_CSV ? rec->kind
                                                                                                    : LR_REC_RAW;
-    if (!keep_trace) e->go = e->py = 0;
+    if (!keep_trace) e->go = e->py = e->kern = e->erl = e->pg = 0;
     const char *key;
     size_t kn, rest = line_prefix(rec->payload, rec->payload_len, &key, &kn);
     e->key_len = LR_MIN(kn, sizeof e->key);
@@ -308,7 +459,7 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     lr_event v;
     lr__ev_view(ev, &v);
     note_trace(e, v.message, v.message_len);
-    if (rest) note_trace(e, rec->payload + rest, rec->payload_len - rest);
+    note_trace(e, rec->payload + rest, rec->payload_len - rest);
     e->open = 1;
     e->last = lr__now_s();
     return 0;

@@ -324,6 +324,59 @@ static void test_groups(void) {
     T_EQ_STR(out, "1-4:ERROR boom: \tat a.b.C.d(C.java:1)\n\tat a.b.C.e(C.java:2)|5-5:next");
 }
 
+/* Kernel reports: one event from the first line of an oops, a panic or a
+ * hung task to its last register, frame or end marker, behind dmesg,
+ * dmesg -T or syslog prefixes; "Code:" or "Process" lines outside a report
+ * stay events of their own. */
+static void test_kernel_groups(void) {
+    static char out[8192];
+    const char *oops = "[  601.159715] BUG: unable to handle page fault for address: ffffde4bd1e8a018\n"
+                       "[  601.159800] PGD 0 P4D 0\n"
+                       "[  601.159811] Oops: 0002 [#1] PREEMPT SMP NOPTI\n"
+                       "[  601.159860] RIP: 0010:zio_done+0x47a/0x1080 [zfs]\n"
+                       "[  601.159933] RAX: ffffde4bd1e8a000 RBX: ffff8f0b2c6ed400 RCX: 0000000000000000\n"
+                       "[  601.159989] Call Trace:\n"
+                       "[  601.159995]  <TASK>\n"
+                       "[  601.160101] ---[ end trace 2c3f5e1a7b0d9e44 ]---\n"
+                       "[  601.160200] eth0: NIC Link is Up\n";
+    T_EQ_INT(events_of(oops, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    T_EQ_STR(out, "1-8:BUG: unable to handle page fault for address: ffffde4bd1e8a018: PGD 0 P4D 0\n"
+                  "Oops: 0002 [#1] PREEMPT SMP NOPTI\nRIP: 0010:zio_done+0x47a/0x1080 [zfs]\n"
+                  "RAX: ffffde4bd1e8a000 RBX: ffff8f0b2c6ed400 RCX: 0000000000000000\nCall Trace:\n <TASK>\n"
+                  "---[ end trace 2c3f5e1a7b0d9e44 ]---|9-9:eth0: NIC Link is Up");
+    /* the same report behind syslog headers: the stamp after "kernel: " goes too */
+    const char *sys = "Jun 26 01:37:55 ank kernel: [  123.4] x\n"
+                      "Jun 26 01:37:55 ank kernel: [  123.456789] general protection fault: 0000 [#1] SMP\n"
+                      "Jun 26 01:37:55 ank kernel: [  123.456801] CPU: 1 PID: 1689 Comm: systemd Not tainted 4.1.0 #1\n"
+                      "Jun 26 01:37:55 ank kernel: [<ffffffffa007f1d5>] kdbus_conn_disconnect+0x1a5/0x3e0 [kdbus]\n"
+                      "Jun 26 01:37:55 ank sshd[811]: Call Trace:\n";
+    T_EQ_INT(events_of(sys, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 3);
+    T_EQ_STR(out, "1-1:[  123.4] x|2-4:general protection fault: 0000 [#1] SMP: CPU: 1 PID: 1689 Comm: systemd Not "
+                  "tainted 4.1.0 #1\n[<ffffffffa007f1d5>] kdbus_conn_disconnect+0x1a5/0x3e0 [kdbus]|5-5:Call Trace:");
+    /* a hung task, dmesg -T, its task line and a stack dump of hex words */
+    const char *hung = "[Wed Dec 19 03:36:07 2018] INFO: task logrotate:17344 blocked for more than 120 seconds.\n"
+                       "[Wed Dec 19 03:36:07 2018] logrotate       D    0 17344  17342 0x00000080\n"
+                       "[Wed Dec 19 03:36:07 2018] ffff882fd0627c70 0000000000000086 ffff880844fe8fb0\n"
+                       "[Wed Dec 19 03:36:08 2018] Process 42 exited\n";
+    T_EQ_INT(events_of(hung, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 2);
+    T_EQ_STR(out, "1-3:INFO: task logrotate:17344 blocked for more than 120 seconds.: logrotate       D    0 17344  "
+                  "17342 0x00000080\nffff882fd0627c70 0000000000000086 ffff880844fe8fb0|4-4:Process 42 exited");
+    /* "cut here" takes the line it announces; outside a report "Code:" and
+     * register-like lines are text */
+    const char *warn = "[    1.000000] ------------[ cut here ]------------\n"
+                       "[    1.000001] BTRFS: Transaction aborted (error -28)\n"
+                       "[    1.000002] WARNING: CPU: 4 PID: 3540247 at fs/btrfs/inode.c:2736\n"
+                       "[    1.000003] eth0: link up\n"
+                       "Code: 500 from upstream\n"
+                       "RAX: 0000 is not a register here\n";
+    T_EQ_INT(events_of(warn, LR_REC_AUTO, 1, 0, out, sizeof out, NULL), 4);
+    T_EQ_STR(out, "1-3:------------[ cut here ]------------: BTRFS: Transaction aborted (error -28)\n"
+                  "WARNING: CPU: 4 PID: 3540247 at fs/btrfs/inode.c:2736|4-4:eth0: link up|"
+                  "5-5:Code: 500 from upstream|6-6:RAX: 0000 is not a register here");
+    /* raw input never groups */
+    T_EQ_INT(events_of(oops, LR_REC_RAW, 1, 0, out, sizeof out, NULL), 9);
+}
+
 static void test_group_cap(void) {
     /* a trace of 100,000 lines: groups of at most 256 lines, every line in
      * exactly one of them, the cuts counted */
@@ -492,5 +545,5 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window))
