@@ -19,6 +19,17 @@ int lr_cli_fail(const char *fmt, ...) {
     return 1;
 }
 
+int lr_cli_fail_errno(const char *cmd, const char *fmt, ...) {
+    int saved = errno;
+    va_list ap;
+    fprintf(stderr, "logrisk %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", strerror(saved));
+    return 1;
+}
+
 int lr_cli_error(const char *cmd, const lr_error *err) {
     fprintf(stderr, "logrisk %s: %s\n", cmd, err->msg[0] ? err->msg : lr_strerror(err->code));
     return 1;

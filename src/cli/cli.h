@@ -16,6 +16,12 @@ typedef int (*lr_cli_fn)(int argc, char **argv);
 
 /* Print "logrisk: <msg>" to stderr; returns 1. */
 int lr_cli_fail(const char *fmt, ...);
+/* Print "logrisk CMD: <msg>: <strerror(errno)>" to stderr; returns 1. */
+int lr_cli_fail_errno(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* Print an lr_error as "logrisk CMD: <message>" to stderr; returns 1. */
 int lr_cli_error(const char *cmd, const lr_error *err);
 /* Print a usage text to stderr (or stdout for --help) and return 2 (0);

@@ -51,7 +51,7 @@ int lr_cmd_tokenize(int argc, char **argv) {
 
     int in_fd = 0;
     if (in_path && strcmp(in_path, "-") != 0 && (in_fd = open(in_path, O_RDONLY | O_CLOEXEC)) < 0)
-        return lr_cli_fail("tokenize: cannot open '%s'", in_path);
+        return lr_cli_fail_errno("tokenize", "cannot open '%s'", in_path);
     FILE *out = lr_cli_open_out(out_path, "tokenize");
     if (!out) {
         if (in_fd > 0) close(in_fd);

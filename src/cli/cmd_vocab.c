@@ -56,10 +56,11 @@ int lr_cmd_vocab(int argc, char **argv) {
     if (fmt == LR_REC_RAW) {
         rc = lr_vocab_learn_file(in_path, rules, size, min_freq, out_path, &err);
     } else {
-        int fd = strcmp(in_path, "-") == 0 ? 0 : open(in_path, O_RDONLY);
+        int fd = strcmp(in_path, "-") == 0 ? 0 : open(in_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
+            lr_cli_fail_errno("vocab", "cannot open '%s'", in_path);
             lr_rules_free(rules);
-            return lr_cli_fail("vocab: cannot open '%s'", in_path);
+            return 1;
         }
         lr_records_opts ro;
         lr_records_opts_init(&ro);
