@@ -378,6 +378,7 @@ static int open_file(lr__follow *f, const char *path, lr__ffile *after, lr_error
 static void start_draining(lr__follow *f, lr__ffile *x) {
     x->draining = 1;
     x->ready = 1;
+    x->eof = 0; /* read it to its end before the file now at its path */
     f->map_stale = 1;
 }
 
@@ -489,6 +490,7 @@ static int drain_inotify(lr__follow *f, lr_error *err) {
                 }
                 if (ev->mask & IN_MODIFY) {
                     x->ready = 1;
+                    x->eof = 0; /* it grew: not at its end until read again */
                     int rc = check_truncated(f, x, err);
                     if (rc) return rc;
                 }

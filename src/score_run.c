@@ -579,10 +579,18 @@ static int follow_loop(agent *a, const char *const *inputs, int n, lr_error *err
             lr__ffile *ff = lr__follow_file(a->fl, i);
             rfile *rf = ff->user;
             if (!rf) continue;
-            if (ff->ready && !(ff->after && !ff->after->eof)) {
+            /* the file that had this path before is read to its end first */
+            rfile *prev = ff->after ? ff->after->user : NULL;
+            int wait_prev = ff->after && (!ff->after->eof || (prev && prev->evs && lr_events_open_group(prev->evs)));
+            if (ff->ready && !wait_prev) {
                 int ended;
                 lr_error re = {0};
                 int r = read_events(a, rf, ROUND_EVENTS, &ended, &re);
+                if (r == 0 && ff->draining && lr_events_open_group(rf->evs)) {
+                    /* a drained file's last group is complete: no line follows */
+                    lr_events_end_group(rf->evs);
+                    r = read_events(a, rf, ROUND_EVENTS, &ended, &re);
+                }
                 if (r == LR_EIO) { /* this file only: report it, stop reading it */
                     agent_warn(a, "'%s': %s (no longer read)", rf->path, re.msg);
                     a->stats->unreadable++;
