@@ -1155,6 +1155,10 @@ typedef struct lr_sessions_opts {
     int window_lines;         /* lines, > 0: sessions are id + the index of the run of
                                  this many input lines the event falls in (an entity's
                                  window); 0 = the id alone                           */
+    int window_seconds;       /* lines, > 0: ... or within each window of this many
+                                 seconds of the time at the start of the line
+                                 (lr_time_parse on its first 1-4 words; a line
+                                 without one takes the last time seen)             */
     size_t max_line;          /* longest line kept (bytes; 0 = 64 KiB)                */
     lr_miner *miner;          /* lines: the event is the id of the line's template in
                                  this miner (as text), learnt when `learn` is set,

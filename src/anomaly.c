@@ -498,6 +498,25 @@ static int read_keys_line(lr_sessions *s, const char *line, size_t len, uint64_t
 
 static const char *const default_id_pattern = "blk_-?[0-9]+";
 
+/* The time at the start of a log line: the longest of its first 1..4
+ * words that lr_time_parse reads ("081109 203518", "2015-10-18
+ * 18:01:47,978", "Jun 14 15:16:01"). 1 and *ms, or 0. */
+static int line_time(const char *s, size_t len, int64_t *ms) {
+    size_t ends[4];
+    int n = 0;
+    size_t i = 0;
+    while (n < 4 && i < len && i < 64) {
+        while (i < len && s[i] == ' ') i++;
+        size_t b = i;
+        while (i < len && s[i] != ' ' && s[i] != '\t') i++;
+        if (i == b) break;
+        ends[n++] = i;
+    }
+    for (int k = n - 1; k >= 0; k--)
+        if (lr_time_parse(s, ends[k], 1970, ms) == LR_OK) return 1;
+    return 0;
+}
+
 static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_error *err) {
     const char *pat = o->id_pattern ? o->id_pattern : default_id_pattern;
     pcre2_code *re = NULL;
@@ -523,7 +542,7 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
             rc = oom(err, "regex matches");
             goto out;
         }
-    } else if (o->window_lines <= 0) {
+    } else if (o->window_lines <= 0 && o->window_seconds <= 0) {
         rc = lr__err(err, LR_EINVAL, "sessions need an id pattern or a window of lines");
         goto out;
     }
@@ -545,7 +564,8 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
         goto out;
     }
     lr_record rec;
-    int got;
+    int got, have_time = 0;
+    int64_t last_ms = 0;
     while ((got = lr_records_next(recs, &rec, err)) == 1) {
         lr_line_info info;
         if ((rc = lr_prep_line(prep, rec.msg, rec.len, &info))) {
@@ -573,10 +593,25 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
             rc = oom(err, "masking");
             goto out;
         }
-        char win[32] = "";
-        if (o->window_lines > 0)
+        char win[40] = "";
+        if (o->window_seconds > 0) {
+            int64_t ms;
+            if (line_time(rec.msg, rec.len, &ms)) {
+                have_time = 1;
+                last_ms = ms;
+            } else if (!have_time) {
+                lr__free(tmpl);
+                rc = lr__err(err, LR_EPARSE, "line %llu: no time at the start of the line for "
+                             "windows of seconds", (unsigned long long)rec.line);
+                goto out;
+            }
+            int64_t sec = last_ms / 1000 - (last_ms % 1000 < 0); /* floor */
+            int64_t w = sec / o->window_seconds - (sec % o->window_seconds < 0);
+            snprintf(win, sizeof win, "%s@%lld", re ? "" : "*", (long long)w * o->window_seconds);
+        } else if (o->window_lines > 0) {
             snprintf(win, sizeof win, "%s#%llu", re ? "" : "*",
                      (unsigned long long)((rec.line - 1) / (uint64_t)o->window_lines));
+        }
         lr__buf_clear(&ids);
         if (!re) {
             rc = lr_sessions_add(s, win, strlen(win), tmpl, tlen, rec.line, rec.msg, rec.len, err);

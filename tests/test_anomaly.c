@@ -549,6 +549,23 @@ static void test_read_keys_and_lines(void) {
     T_EQ_STR(lr_sessions_id(s, 1, NULL), "blk_38#1");
     lr_sessions_free(s);
 
+    /* windows of 60 seconds of the lines' times (loghub's yyMMdd HHmmss) */
+    s = lr_sessions_new(&err);
+    o.window_lines = 0;
+    o.window_seconds = 60;
+    o.id_pattern = "blk_-?[0-9]+";
+    T_EQ_INT(read_text(s, log, &o, &err), 0);
+    /* blk_38: 20:36:15, 20:40:05 and 20:41:06 (windows 20:36, 20:40, 20:41);
+     * blk_-6952: 20:38:07 and 20:41:06; line 5 (no time) keeps 20:41:06 */
+    T_EQ_INT(lr_sessions_count(s), 5);
+    T_CHECK(strstr(lr_sessions_id(s, 0, NULL), "blk_38@") == lr_sessions_id(s, 0, NULL));
+    lr_sessions_free(s);
+    s = lr_sessions_new(&err);
+    T_EQ_INT(read_text(s, "no time here blk_1\n", &o, &err), LR_EPARSE);
+    T_CHECK(strstr(err.msg, "line 1: no time") != NULL);
+    lr_sessions_free(s);
+    o.window_seconds = 0;
+
     s = lr_sessions_new(&err);
     o.id_pattern = "(unclosed";
     T_EQ_INT(read_text(s, log, &o, &err), LR_EINVAL);

@@ -16,7 +16,7 @@ static const char *const formats[] = {"jsonl", "keys", "lines", NULL};
 /* The session input options both subcommands share. */
 typedef struct in_opts {
     const char *path, *split, *id_pattern, *id_field, *events_field;
-    int format, label, window_lines;
+    int format, label, window_lines, window_seconds;
 } in_opts;
 
 #define IN_OPTS(io)                                                                                \
@@ -38,7 +38,10 @@ typedef struct in_opts {
            "'' = none, with --window-lines)"),                                                     \
     LR_OPT("--window-lines", NULL, LR_OPT_INT, &(io).window_lines, "N",                            \
            "lines: a session is an id's events within each run of N input lines", .lo = 1,        \
-           .hi = 1000000000)
+           .hi = 1000000000),                                                                      \
+    LR_OPT("--window-seconds", NULL, LR_OPT_INT, &(io).window_seconds, "N",                        \
+           "lines: ... within each window of N seconds of the time at the start of the lines",    \
+           .lo = 1, .hi = 1000000000)
 
 /* Read the sessions; with --format lines the events are the ids of the
  * templates of `miner` (learnt when `learn`). */
@@ -67,6 +70,7 @@ static lr_sessions *read_sessions(const char *cmd, const in_opts *io, lr_miner *
     so.id_field = io->id_field;
     so.events_field = io->events_field;
     so.window_lines = io->window_lines;
+    so.window_seconds = io->window_seconds;
     so.miner = miner;
     so.learn = learn;
     int rc = lr_sessions_read(s, fd, &so, &err);
