@@ -215,10 +215,20 @@ static size_t abstract_token(const char *s, size_t n, char *out) {
     return o;
 }
 
+/* The last token of m is "user" or "User". */
+static int after_user(const msg *m) {
+    uint32_t k = m->ntok - 1;
+    const char *p = m->text + m->off[k];
+    return m->tlen[k] == 4 && (memcmp(p, "user", 4) == 0 || memcmp(p, "User", 4) == 0);
+}
+
 /* limit: LR_MINER_MAX_BYTES for a message; a template (already abstract,
  * at most 3 times as long) is read whole. */
 static void abstract_msg(const char *text, size_t len, size_t limit, msg *m) {
-    if (len > limit) len = limit;
+    if (len > limit) { /* cut at a character boundary */
+        len = limit;
+        while (len && ((unsigned char)text[len] & 0xC0) == 0x80) len--;
+    }
     m->len = 0;
     m->ntok = 0;
     size_t i = 0;
@@ -234,6 +244,10 @@ static void abstract_msg(const char *text, size_t len, size_t limit, msg *m) {
         }
         if (m->ntok) m->text[m->len++] = ' ';
         size_t o = abstract_token(text + i, j - i, m->text + m->len);
+        if (m->ntok && after_user(m)) { /* an account name is a variable */
+            memcpy(m->text + m->len, "<*>", 3);
+            o = 3;
+        }
         m->off[m->ntok] = (uint32_t)m->len;
         m->tlen[m->ntok] = (uint32_t)o;
         m->hash[m->ntok] = tok_hash(m->text + m->len, o);
@@ -472,13 +486,12 @@ static int plain_word(const char *s, size_t n) {
     return 1;
 }
 
-/* Token i of g is the word after "user" or "for": an account name. */
+/* Token i of g is the word after "for": perhaps an account name. */
 static int names_account(const msg *g, uint32_t i) {
     if (!i) return 0;
     const char *p = g->text + g->off[i - 1];
     size_t n = g->tlen[i - 1];
-    return (n == 4 && (memcmp(p, "user", 4) == 0 || memcmp(p, "User", 4) == 0)) ||
-           (n == 3 && memcmp(p, "for", 3) == 0);
+    return n == 3 && memcmp(p, "for", 3) == 0;
 }
 
 /* Share of t's constants that g equals (1 when t has none); -1 when they
@@ -579,6 +592,7 @@ static int learn(lr_miner *m, const msg *g, uint64_t count, int64_t first, int64
         }
         if (insert(m, g, leaf, first, last, &k)) return lr__err(err, LR_ENOMEM, "out of memory adding a template");
         *novel = 1;
+    } else {
         tmpl *t = &m->t[k];
         /* generalise: positions that differ become <*> */
         int changed = 0;
