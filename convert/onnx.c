@@ -17,7 +17,8 @@
  *          ctx = (p v) transposed back and reshaped [B,S,H];
  *          x = LN(x + ctx Wo + bo); x = LN(x + GELU(x W1 + b1) W2 + b2)
  *   cls   = Gather(x, 0, axis 1) [B,H]
- *   head  mlp: Gemm(Relu(Gemm(cls, W1, b1)), W2, b2)
+ *   head  its stages (arch.h), each Gemm then the activation's operator:
+ *         mlp: Gemm(Relu(Gemm(cls, W1, b1)), W2, b2)
  *         linear: Gemm(cls, W, b)
  *         pooler_linear: Gemm(Tanh(Gemm(cls, Wp, bp)), W, b)
  *   output logits float [B,C]
@@ -384,14 +385,13 @@ static void build_graph(graph *g, const lr__bert *b) {
     n = add_node(g, "Gather", x, "const_cls_index", NULL);
     attr_int(n, "axis", 1);
     const char *h = n->out;
-    const int64_t C = c->n_labels;
-    if (c->head == LR_HEAD_MLP) {
-        h = op1(g, "Relu", gemm(g, h, "classifier.1", b->cls1_w, b->cls1_b, c->head_hidden, H));
-        gemm(g, h, "classifier.4", b->cls2_w, b->cls2_b, C, c->head_hidden);
-    } else {
-        if (c->head == LR_HEAD_POOLER_LINEAR)
-            h = op1(g, "Tanh", gemm(g, h, "bert.pooler.dense", b->pool_w, b->pool_b, H, H));
-        gemm(g, h, "classifier", b->cls2_w, b->cls2_b, C, H);
+    const lr__head_desc *hd = lr__head_desc_of(c->head); /* its stages: Gemm, activation */
+    for (int st = 0; st < hd->n_stages; st++) {
+        const lr__head_stage *S = &hd->stage[st];
+        const int64_t in = lr__bert_dim(c, S->in), out = lr__bert_dim(c, S->out);
+        h = gemm(g, h, S->prefix, b->head_w[st], b->head_b[st], out, in);
+        const char *act = st + 1 < hd->n_stages ? lr__act_onnx_op(S->act) : NULL;
+        if (act) h = op1(g, act, h);
     }
     if (!g->status) g->nodes[g->n_nodes - 1].out = "logits";
 }

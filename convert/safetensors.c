@@ -9,8 +9,9 @@
  * the entries sorted by offset to prove that they tile the data section.
  *
  * Converting: config.json gives the sizes (HF BertConfig keys), the tensor
- * names give the head (classifier.1/.4 = the seed MLP head, classifier
- * alone = single Linear, plus bert.pooler.dense = HF's pooled head), label
+ * names give the head (the table of arch.h: classifier.1/.4 = the seed MLP
+ * head, classifier alone = single Linear, plus bert.pooler.dense = HF's
+ * pooled head), label
  * names come from --labels, else config id2label, else "0".."C-1". Every
  * tensor the model needs (lr__bert_tensor_at) must be present with exactly
  * its shape; F16/BF16/F64 are converted to F32. Tensors the model does not
@@ -442,27 +443,47 @@ static const lr__st_tensor *find_tensor(const lr__safetensors *st, const char *n
     return t;
 }
 
+/* The head is the first of arch.h's table whose every stage weight is in
+ * the file, heads with more stages tried first (so a file with the MLP's
+ * classifier.1/.4, or the pooler as well as classifier, is not taken for
+ * the one-Linear head); its sizes come from those weights: head_hidden
+ * from the stage of that width, the labels from the last stage. */
 static int detect_head(const char *path, const lr__safetensors *st, lr__bert_config *c,
                        lr_error *err) {
-    const lr__st_tensor *w1 = lr__safetensors_find(st, "classifier.1.weight");
-    const lr__st_tensor *w4 = lr__safetensors_find(st, "classifier.4.weight");
-    const lr__st_tensor *w = lr__safetensors_find(st, "classifier.weight");
-    const lr__st_tensor *pool = find_tensor(st, "bert.pooler.dense.weight");
-    if (w1 && w4) {
-        if (w1->ndim != 2 || w4->ndim != 2)
-            return lr__err(err, LR_EFORMAT, "%s: classifier.1/.4 weights must be 2-D", path);
-        c->head = LR_HEAD_MLP;
-        c->head_hidden = (int)LR_MIN(w1->shape[0], INT32_MAX);
-        c->n_labels = (int)LR_MIN(w4->shape[0], INT32_MAX);
-    } else if (w) {
-        if (w->ndim != 2) return lr__err(err, LR_EFORMAT, "%s: classifier.weight must be 2-D", path);
-        c->head = pool ? LR_HEAD_POOLER_LINEAR : LR_HEAD_LINEAR;
-        c->head_hidden = 0;
-        c->n_labels = (int)LR_MIN(w->shape[0], INT32_MAX);
-    } else {
-        return lr__err(err, LR_EFORMAT,
-                       "%s: no classifier head (expected classifier.1.weight + classifier.4.weight, "
-                       "or classifier.weight)", path);
+    const lr__head_desc *d = NULL;
+    char expected[512];
+    size_t o = 0;
+    expected[0] = '\0';
+    for (int want = LR_HEAD_MAX_STAGES; want >= 1 && !d; want--) {
+        for (int h = 0; h < LR_HEAD_COUNT && !d; h++) {
+            const lr__head_desc *hd = lr__head_desc_of((lr__head_type)h);
+            if (hd->n_stages != want) continue;
+            int all = 1;
+            for (int k = 0; k < hd->n_stages; k++) {
+                char name[128];
+                snprintf(name, sizeof name, "%s.weight", hd->stage[k].prefix);
+                all = all && find_tensor(st, name);
+                const char *sep = k ? " + " : o ? ", " : "";
+                if (o < sizeof expected)
+                    o += (size_t)snprintf(expected + o, sizeof expected - o, "%s%s", sep, name);
+            }
+            if (all) {
+                d = hd;
+                c->head = (lr__head_type)h;
+            }
+        }
+    }
+    if (!d)
+        return lr__err(err, LR_EFORMAT, "%s: no classifier head (expected one of: %s)", path,
+                       expected);
+    c->head_hidden = 0;
+    for (int k = 0; k < d->n_stages; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s.weight", d->stage[k].prefix);
+        const lr__st_tensor *w = find_tensor(st, name);
+        if (w->ndim != 2) return lr__err(err, LR_EFORMAT, "%s: %s must be 2-D", path, name);
+        if (d->stage[k].out == LR_DIM_K) c->head_hidden = (int)LR_MIN(w->shape[0], INT32_MAX);
+        if (d->stage[k].out == LR_DIM_C) c->n_labels = (int)LR_MIN(w->shape[0], INT32_MAX);
     }
     if (c->n_labels < 1) return lr__err(err, LR_EFORMAT, "%s: the classifier has no outputs", path);
     return LR_OK;

@@ -37,9 +37,10 @@
 #include <unistd.h>
 
 #include "format.h"
-#include "quant.h"
+#include "model_builtin.h"
 #include "rules.h" /* the stored rules are checked at load */
 #include "util.h"
+#include "wtype.h"
 
 struct lr_model {
     lr__lrm *file;
@@ -78,7 +79,7 @@ int lr__model_write_meta(lr__lrm_writer *w, const lr__model_meta *m, lr_error *e
         "bert.type_vocab_size", "model.head_hidden"};
     const int vals[] = {c->vocab_size, c->hidden, c->n_layers, c->n_heads, c->intermediate,
                         c->max_positions, c->type_vocab_size,
-                        c->head == LR_HEAD_MLP ? c->head_hidden : 0};
+                        lr__head_uses_hidden(c) ? c->head_hidden : 0};
     for (size_t i = 0; i < LR_ARRAY_LEN(keys); i++)
         if ((rc = lr__lrm_set_i64(w, keys[i], vals[i], err))) return rc;
     if ((rc = lr__lrm_set_f64(w, "bert.layer_norm_eps", c->ln_eps, err))) return rc;
@@ -93,6 +94,53 @@ int lr__model_write_meta(lr__lrm_writer *w, const lr__model_meta *m, lr_error *e
     if (m->source && (rc = lr__lrm_set_str(w, "model.source", m->source, strlen(m->source), err)))
         return rc;
     return LR_OK;
+}
+
+int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
+                        char **source, lr_error *err) {
+    int max_len, rc = lr__model_read_config(f, cfg, &max_len, err);
+    if (rc) return rc;
+    memset(m, 0, sizeof *m);
+    m->cfg = cfg;
+    m->max_len = max_len;
+    m->n_labels = (size_t)cfg->n_labels;
+    *labels = lr__calloc(m->n_labels, sizeof **labels);
+    if (!*labels) return lr__err(err, LR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_labels; i++) {
+        const char *s;
+        size_t len;
+        if ((rc = lr__lrm_get_strs_item(f, "model.labels", i, &s, &len, err))) return rc;
+        if (!((*labels)[i] = lr__strndup(s, len))) return lr__err(err, LR_ENOMEM, "out of memory");
+    }
+    m->labels = (const char *const *)*labels;
+    if ((rc = lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, err))) return rc;
+    lr_error ignore;
+    if (lr__lrm_get_str(f, "rules.yaml", &m->rules_yaml, &m->rules_len, &ignore)) m->rules_yaml = NULL;
+    const char *s;
+    size_t len;
+    if (!lr__lrm_get_str(f, "model.source", &s, &len, &ignore)) {
+        if (!(*source = lr__strndup(s, len))) return lr__err(err, LR_ENOMEM, "out of memory");
+        m->source = *source;
+    }
+    return LR_OK;
+}
+
+void lr__model_meta_free(char **labels, int n_labels, char *source) {
+    for (int i = 0; labels && i < n_labels; i++) lr__free(labels[i]);
+    lr__free(labels);
+    lr__free(source);
+}
+
+lr__lrm *lr__model_open_any(const char *path, const char *what, const char **name, lr_error *err) {
+    *name = path;
+    if (path) return lr__lrm_open(path, err);
+    const void *data;
+    size_t size;
+    if (!lr__model_builtin_image(&data, &size, name)) {
+        lr__err(err, LR_EINVAL, "%s: no model given and none built in", what);
+        return NULL;
+    }
+    return lr__lrm_open_memory(data, size, *name, err);
 }
 
 static int get_int(const lr__lrm *f, const char *key, int lo, int hi, int *out, lr_error *err) {
@@ -163,7 +211,7 @@ static void drop_pages(const void *data, size_t nbytes) {
 
 static void drop_packed_sources(const lr__bert *b) {
     const size_t H = (size_t)b->cfg.hidden, I = (size_t)b->cfg.intermediate;
-    const size_t f = b->wtype == LR_WTYPE_Q8 ? 1 : b->wtype == LR_WTYPE_BF16 ? 2 : sizeof(float);
+    const size_t f = lr__wtype_bytes(b->wtype);
     const size_t sizes[6] = {H * H, H * H, H * H, H * H, I * H, H * I};
     for (int l = 0; l < b->cfg.n_layers; l++) {
         const lr__bert_layer *L = &b->layers[l];
@@ -412,7 +460,7 @@ void lr_model_get_info(const lr_model *m, lr_model_info *info) {
     info->intermediate = c->intermediate;
     info->max_positions = c->max_positions;
     info->n_labels = c->n_labels;
-    info->head_hidden = c->head == LR_HEAD_MLP ? c->head_hidden : 0;
+    info->head_hidden = lr__head_uses_hidden(c) ? c->head_hidden : 0;
     info->head = lr__head_name(c->head);
     info->dtype = lr__wtype_name(m->wtype);
 }

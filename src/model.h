@@ -2,8 +2,8 @@
  * model.h — the BERT classifier: configuration, weights and the fused
  * inference forward pass (no autograd).
  *
- * The configuration is shared with training (tape/train), which keeps its
- * own parameter block in the same tensor order. All sizes come from the
+ * The configuration is shared with training (tape/train), whose parameter
+ * block is in the same tensor order. All sizes come from the
  * config: BERT-mini, tiny test models and BERT-small work unchanged.
  *
  * Three structs split by lifetime (as in llama2.c):
@@ -13,9 +13,9 @@
  *   lr__bert_scratch  the activations of one call, sized once from the
  *                     config and the maximum number of tokens per call.
  *
- * Tensor names are Hugging Face's BertModel names under `bert.` plus the
- * head's (see lr__bert_tensor_at, which lists them in a fixed order that
- * converters, training and the ONNX exporter all share). Linear weights are
+ * The configuration, the tensor names and order and the heads are the
+ * model description of arch.h (lr__bert_tensor_at, shared by converters,
+ * training, quantisation and the ONNX exporter). Linear weights are
  * [out, in] like torch.nn.Linear.
  *
  * The forward works on PACKED token rows: the n sequences of a call are laid
@@ -30,64 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch.h" /* the config and the tensor table */
 #include "logrisk.h"
 #include "qkern.h"
-
-typedef enum lr__head_type {
-    LR_HEAD_MLP = 0,    /* Dropout-Linear(H,head_hidden)-ReLU-Dropout-Linear(head_hidden,C):
-                           tensors classifier.1.* and classifier.4.* */
-    LR_HEAD_LINEAR = 1, /* pooler-free Linear(H,C) on the [CLS] row: tensors classifier.* */
-    LR_HEAD_POOLER_LINEAR = 2, /* HF BertForSequenceClassification: pooler
-                                  tanh(Linear(H,H)) (bert.pooler.dense.*) on the [CLS] row,
-                                  then Linear(H,C) (classifier.*) */
-} lr__head_type;
-
-typedef struct lr__bert_config {
-    int vocab_size;
-    int hidden;          /* H */
-    int n_layers;
-    int n_heads;         /* A; H % A == 0 */
-    int intermediate;    /* I */
-    int max_positions;
-    int type_vocab_size;
-    int n_labels;        /* C */
-    int head_hidden;     /* MLP head only (H/2 for the seed head) */
-    lr__head_type head;
-    float ln_eps;        /* 1e-12 */
-} lr__bert_config;
-
-/* Upper bounds that keep every size product far from int overflow. */
-#define LR_BERT_MAX_HIDDEN 8192
-#define LR_BERT_MAX_LAYERS 128
-#define LR_BERT_MAX_INTERMEDIATE 65536
-#define LR_BERT_MAX_VOCAB (1 << 22)
-#define LR_BERT_MAX_POSITIONS 8192
-#define LR_BERT_MAX_LABELS 65536
-
-/* LR_OK, or LR_EFORMAT with a message naming the first bad field (sizes
- * out of range, H not divisible by A, a head without its sizes). */
-int lr__bert_config_check(const lr__bert_config *cfg, lr_error *err);
-
-/* "mlp", "linear", "pooler_linear"; and back (LR_OK or LR_EFORMAT). */
-const char *lr__head_name(lr__head_type head);
-int lr__head_parse(const char *name, size_t len, lr__head_type *out, lr_error *err);
-
-/* --------------------------------------------------------------- tensors */
-
-typedef struct lr__bert_tensor_spec {
-    char name[96];
-    int ndim;          /* 1 or 2 */
-    int64_t shape[2];
-} lr__bert_tensor_spec;
-
-/* The number of tensors of a model with this config, and the i-th one's
- * name and shape, in the fixed order: embeddings (word, position, token
- * type, LayerNorm weight, bias); per layer query, key, value, attention
- * output dense, attention LayerNorm, intermediate dense, output dense,
- * output LayerNorm (weight then bias each); the pooler (pooler_linear
- * head); the head (classifier.1, classifier.4 | classifier). */
-int lr__bert_n_tensors(const lr__bert_config *cfg);
-void lr__bert_tensor_at(const lr__bert_config *cfg, int i, lr__bert_tensor_spec *out);
+#include "wtype.h"
 
 struct lr__packed; /* kern.h */
 
@@ -124,9 +70,8 @@ typedef struct lr__bert {
     lr__bert_layer *layers; /* n_layers, owned */
     struct lr__packed *packs; /* 6 per layer after lr__bert_pack, owned */
     void *pack_mem;           /* the one block all packed weights live in */
-    const float *pool_w, *pool_b; /* pooler_linear head */
-    const float *cls1_w, *cls1_b; /* MLP head first Linear [head_hidden,H] */
-    const float *cls2_w, *cls2_b; /* last Linear: [C,head_hidden] or [C,H] */
+    /* the head's stages (arch.h), weight [out,in] and bias [out] each */
+    const float *head_w[LR_HEAD_MAX_STAGES], *head_b[LR_HEAD_MAX_STAGES];
 } lr__bert;
 
 /* Fill b from `tensors`, an array of lr__bert_n_tensors(cfg) float pointers
@@ -213,6 +158,20 @@ typedef struct lr__model_meta {
     size_t rules_len;
     const char *source;
 } lr__model_meta;
+
+/* The metadata of model file f as an lr__model_meta for a copy of it
+ * (convert's, train's, quantize's and calibrate's writer,
+ * lr__model_write_meta): labels copied into *labels and the source into
+ * *source (both freed by lr__model_meta_free with cfg->n_labels),
+ * everything else pointing into f. */
+int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
+                        char **source, lr_error *err);
+void lr__model_meta_free(char **labels, int n_labels, char *source);
+
+/* The model file at path or, when path is NULL, the image built into this
+ * program (*name: its name for messages); NULL with err set, saying "WHAT:
+ * no model given and none built in" when there is neither. */
+lr__lrm *lr__model_open_any(const char *path, const char *what, const char **name, lr_error *err);
 
 /* Write the metadata keys of a BERT model (not the tensors: add those in
  * lr__bert_tensor_at order, named and shaped as listed, F32). */

@@ -1,6 +1,7 @@
 /*
- * model_bert.c — the BERT encoder and classifier head: config checks, the
- * tensor table, binding weights, and the fused inference forward pass.
+ * model_bert.c — the BERT encoder and classifier head: binding weights in
+ * the order of the model description (arch.h) and the fused inference
+ * forward pass.
  *
  * Forward on packed rows (see model.h). With T = total tokens of the call:
  *
@@ -16,9 +17,9 @@
  *     and FFN for the n [CLS] rows only (residual rows gathered into
  *     xc[n,H]; Q and K|V come from views of the packed Q|K|V weight when H
  *     is a multiple of the kernel's panel width), which saves most of a layer;
- *   head on xc: MLP  relu(xc W1^T + b1) W2^T + b2
- *               linear  xc W^T + b
- *               pooler_linear  tanh(xc Wp^T + bp) W^T + b
+ *   head on xc: its stages (arch.h), each act(xc W^T + b), the last into
+ *     the logits: mlp relu(xc W1^T + b1) W2^T + b2, linear xc W^T + b,
+ *     pooler_linear tanh(xc Wp^T + bp) W^T + b
  *
  * No mask is needed: a sequence's rows never see another sequence's rows,
  * which is exactly what HF's additive finfo.min mask achieves for padding.
@@ -49,128 +50,6 @@
 #include "pool.h"
 #include "util.h"
 
-/* ---------------------------------------------------------------- config */
-
-int lr__bert_config_check(const lr__bert_config *c, lr_error *err) {
-#define RANGE(field, lo, hi)                                                                   \
-    if (c->field < (lo) || c->field > (hi))                                                    \
-        return lr__err(err, LR_EFORMAT, "model config: %s = %d is outside [%d, %d]", #field,     \
-                       c->field, (int)(lo), (int)(hi));
-    RANGE(vocab_size, 1, LR_BERT_MAX_VOCAB);
-    RANGE(hidden, 1, LR_BERT_MAX_HIDDEN);
-    RANGE(n_layers, 1, LR_BERT_MAX_LAYERS);
-    RANGE(n_heads, 1, c->hidden);
-    RANGE(intermediate, 1, LR_BERT_MAX_INTERMEDIATE);
-    RANGE(max_positions, 1, LR_BERT_MAX_POSITIONS);
-    RANGE(type_vocab_size, 1, 1024);
-    RANGE(n_labels, 1, LR_BERT_MAX_LABELS);
-    if (c->head == LR_HEAD_MLP) RANGE(head_hidden, 1, LR_BERT_MAX_INTERMEDIATE);
-#undef RANGE
-    if (c->hidden % c->n_heads != 0)
-        return lr__err(err, LR_EFORMAT, "model config: hidden %d is not divisible by %d heads",
-                       c->hidden, c->n_heads);
-    if (c->head != LR_HEAD_MLP && c->head != LR_HEAD_LINEAR && c->head != LR_HEAD_POOLER_LINEAR)
-        return lr__err(err, LR_EFORMAT, "model config: unknown head type %d", (int)c->head);
-    if (!(c->ln_eps > 0.0f) || !(c->ln_eps < 1.0f))
-        return lr__err(err, LR_EFORMAT, "model config: layer_norm_eps %g is not in (0, 1)",
-                       (double)c->ln_eps);
-    return LR_OK;
-}
-
-static const char *const head_names[] = {"mlp", "linear", "pooler_linear"};
-
-const char *lr__head_name(lr__head_type head) {
-    return (unsigned)head < LR_ARRAY_LEN(head_names) ? head_names[head] : "?";
-}
-
-int lr__head_parse(const char *name, size_t len, lr__head_type *out, lr_error *err) {
-    for (size_t i = 0; i < LR_ARRAY_LEN(head_names); i++) {
-        if (strlen(head_names[i]) == len && memcmp(head_names[i], name, len) == 0) {
-            *out = (lr__head_type)i;
-            return LR_OK;
-        }
-    }
-    return lr__err(err, LR_EFORMAT, "model head \"%.*s\" is not one of mlp, linear, pooler_linear",
-                   (int)LR_MIN(len, 64), name);
-}
-
-/* --------------------------------------------------------------- tensors */
-
-enum { EMB_TENSORS = 5, LAYER_TENSORS = 16 };
-
-static const char *const layer_suffix[LAYER_TENSORS] = {
-    "attention.self.query.weight",     "attention.self.query.bias",
-    "attention.self.key.weight",       "attention.self.key.bias",
-    "attention.self.value.weight",     "attention.self.value.bias",
-    "attention.output.dense.weight",   "attention.output.dense.bias",
-    "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
-    "intermediate.dense.weight",       "intermediate.dense.bias",
-    "output.dense.weight",             "output.dense.bias",
-    "output.LayerNorm.weight",         "output.LayerNorm.bias",
-};
-
-static int head_tensors(const lr__bert_config *c) {
-    return c->head == LR_HEAD_MLP ? 4 : c->head == LR_HEAD_LINEAR ? 2 : 4;
-}
-
-int lr__bert_n_tensors(const lr__bert_config *c) {
-    return EMB_TENSORS + c->n_layers * LAYER_TENSORS + head_tensors(c);
-}
-
-static void spec(lr__bert_tensor_spec *o, const char *name, int ndim, int64_t d0, int64_t d1) {
-    snprintf(o->name, sizeof o->name, "%s", name);
-    o->ndim = ndim;
-    o->shape[0] = d0;
-    o->shape[1] = ndim > 1 ? d1 : 0;
-}
-
-void lr__bert_tensor_at(const lr__bert_config *c, int i, lr__bert_tensor_spec *o) {
-    const int64_t H = c->hidden, I = c->intermediate;
-    memset(o, 0, sizeof *o);
-    switch (i) {
-    case 0: spec(o, "bert.embeddings.word_embeddings.weight", 2, c->vocab_size, H); return;
-    case 1: spec(o, "bert.embeddings.position_embeddings.weight", 2, c->max_positions, H); return;
-    case 2: spec(o, "bert.embeddings.token_type_embeddings.weight", 2, c->type_vocab_size, H); return;
-    case 3: spec(o, "bert.embeddings.LayerNorm.weight", 1, H, 0); return;
-    case 4: spec(o, "bert.embeddings.LayerNorm.bias", 1, H, 0); return;
-    default: break;
-    }
-    i -= EMB_TENSORS;
-    if (i < c->n_layers * LAYER_TENSORS) {
-        int layer = i / LAYER_TENSORS, k = i % LAYER_TENSORS;
-        char name[96];
-        snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", layer, layer_suffix[k]);
-        int is_w = k % 2 == 0;
-        switch (k / 2) {
-        case 0: case 1: case 2: case 3: /* q, k, v, attention output: [H,H] */
-            spec(o, name, is_w ? 2 : 1, H, H);
-            break;
-        case 5: spec(o, name, is_w ? 2 : 1, I, H); break;   /* intermediate [I,H] */
-        case 6: spec(o, name, is_w ? 2 : 1, H, I); break;   /* output [H,I] */
-        default: spec(o, name, 1, H, 0); break;              /* LayerNorms */
-        }
-        return;
-    }
-    i -= c->n_layers * LAYER_TENSORS;
-    const int64_t C = c->n_labels;
-    if (c->head == LR_HEAD_MLP) {
-        const int64_t K = c->head_hidden;
-        switch (i) {
-        case 0: spec(o, "classifier.1.weight", 2, K, H); return;
-        case 1: spec(o, "classifier.1.bias", 1, K, 0); return;
-        case 2: spec(o, "classifier.4.weight", 2, C, K); return;
-        default: spec(o, "classifier.4.bias", 1, C, 0); return;
-        }
-    }
-    if (c->head == LR_HEAD_POOLER_LINEAR) {
-        if (i == 0) { spec(o, "bert.pooler.dense.weight", 2, H, H); return; }
-        if (i == 1) { spec(o, "bert.pooler.dense.bias", 1, H, 0); return; }
-        i -= 2;
-    }
-    if (i == 0) spec(o, "classifier.weight", 2, C, H);
-    else spec(o, "classifier.bias", 1, C, 0);
-}
-
 int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t, lr_error *err) {
     memset(b, 0, sizeof *b);
     int rc = lr__bert_config_check(cfg, err);
@@ -183,20 +62,20 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
     b->type_emb = t[2];
     b->emb_ln_g = t[3];
     b->emb_ln_b = t[4];
-    const float *const *p = t + EMB_TENSORS;
-    for (int l = 0; l < cfg->n_layers; l++, p += LAYER_TENSORS) {
+    for (int l = 0; l < cfg->n_layers; l++) {
+        const float *const *p = t + lr__bert_layer_tensor(l, 0);
         lr__bert_layer *L = &b->layers[l];
-        L->q_w = p[0], L->q_b = p[1], L->k_w = p[2], L->k_b = p[3];
-        L->v_w = p[4], L->v_b = p[5], L->ao_w = p[6], L->ao_b = p[7];
-        L->ln1_g = p[8], L->ln1_b = p[9], L->ff1_w = p[10], L->ff1_b = p[11];
-        L->ff2_w = p[12], L->ff2_b = p[13], L->ln2_g = p[14], L->ln2_b = p[15];
+        L->q_w = p[LR_LT_QW], L->q_b = p[LR_LT_QB], L->k_w = p[LR_LT_KW], L->k_b = p[LR_LT_KB];
+        L->v_w = p[LR_LT_VW], L->v_b = p[LR_LT_VB], L->ao_w = p[LR_LT_AOW], L->ao_b = p[LR_LT_AOB];
+        L->ln1_g = p[LR_LT_LN1W], L->ln1_b = p[LR_LT_LN1B];
+        L->ff1_w = p[LR_LT_FF1W], L->ff1_b = p[LR_LT_FF1B];
+        L->ff2_w = p[LR_LT_FF2W], L->ff2_b = p[LR_LT_FF2B];
+        L->ln2_g = p[LR_LT_LN2W], L->ln2_b = p[LR_LT_LN2B];
     }
-    if (cfg->head == LR_HEAD_MLP) {
-        b->cls1_w = p[0], b->cls1_b = p[1], b->cls2_w = p[2], b->cls2_b = p[3];
-    } else if (cfg->head == LR_HEAD_POOLER_LINEAR) {
-        b->pool_w = p[0], b->pool_b = p[1], b->cls2_w = p[2], b->cls2_b = p[3];
-    } else {
-        b->cls2_w = p[0], b->cls2_b = p[1];
+    const float *const *p = t + lr__bert_head_tensor0(cfg);
+    for (int s = 0; s < lr__head_desc_of(cfg->head)->n_stages; s++) {
+        b->head_w[s] = p[2 * s];
+        b->head_b[s] = p[2 * s + 1];
     }
     return LR_OK;
 }
@@ -206,11 +85,11 @@ int lr__bert_bind_typed(lr__bert *b, const lr__bert_config *cfg, const float *co
                         lr_error *err) {
     int rc = lr__bert_bind(b, cfg, t, err);
     if (rc || wt == LR_WTYPE_F32) return rc;
-    static const int slot[6] = {0, 2, 4, 6, 10, 12}; /* q, k, v, ao, ff1, ff2 weights */
+    static const int slot[6] = {LR_LT_QW, LR_LT_KW, LR_LT_VW, LR_LT_AOW, LR_LT_FF1W, LR_LT_FF2W};
     b->wtype = wt;
     for (int l = 0; l < cfg->n_layers; l++)
         for (int j = 0; j < 6; j++) {
-            int i = EMB_TENSORS + l * LAYER_TENSORS + slot[j];
+            int i = lr__bert_layer_tensor(l, slot[j]);
             b->layers[l].lw[j] = qt[i];
             b->layers[l].ls[j] = qs ? qs[i] : NULL;
         }
@@ -393,7 +272,7 @@ struct lr__bert_scratch {
     float *ff;        /* [ff_rows,I] FFN intermediate, a chunk of rows at a time */
     int ff_rows;
     float *xc;        /* [T,H]   [CLS] rows of the last layer (n <= T) */
-    float *head;      /* [T,max(H,head_hidden)] head activations */
+    float *head;      /* [T,lr__head_scratch_width] head activations */
     int32_t *tok_id;  /* [T]  id of each packed row            */
     int32_t *tok_pos; /* [T]  position of each packed row      */
     int *seq_start;   /* [T+1] first row of each sequence      */
@@ -464,7 +343,7 @@ lr__bert_scratch *lr__bert_scratch_new(const lr__bert_config *cfg, int max_token
     s->max_tokens = max_tokens;
     s->max_len = LR_MIN(max_tokens, cfg->max_positions);
     size_t T = (size_t)max_tokens, H = (size_t)cfg->hidden;
-    size_t hh = LR_MAX(H, (size_t)cfg->head_hidden);
+    size_t hh = lr__head_scratch_width(cfg);
     s->x = alloc_floats(T, H);
     s->qkv = alloc_floats(T, 3 * H);
     s->ctx = alloc_floats(T, H);
@@ -753,7 +632,8 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
                      float *logits, lr_error *err) {
     const lr__bert_config *c = &b->cfg;
     if (s->cfg.hidden != c->hidden || s->cfg.intermediate != c->intermediate ||
-        s->cfg.max_positions != c->max_positions || s->cfg.head_hidden != c->head_hidden)
+        s->cfg.max_positions != c->max_positions || s->cfg.head_hidden != c->head_hidden ||
+        s->cfg.head != c->head)
         return lr__err(err, LR_EINVAL, "forward: scratch was made for another model");
     if (b->wtype != LR_WTYPE_F32 && !b->packs)
         return lr__err(err, LR_EINVAL, "forward: a %s model must be packed first",
@@ -841,22 +721,22 @@ head:
     /* s->xc holds the final [CLS] rows [n,H]. */
     if (cls_out) memcpy(cls_out, s->xc, (size_t)n * H * sizeof(float));
     if (!logits) return LR_OK;
+    /* the head's stages (arch.h): Linear then activation, the last into
+     * logits; hidden stages alternate between the two halves of s->head */
+    const lr__head_desc *hd = lr__head_desc_of(c->head);
+    const size_t half = lr__head_scratch_width(c) / 2;
     const float *feat = s->xc;
     int feat_dim = H;
-    if (c->head == LR_HEAD_MLP) {
-        lr__gemm_nt(pool, n, c->head_hidden, H, s->xc, H, b->cls1_w, H, b->cls1_b, s->head,
-                    c->head_hidden, 0);
-        for (size_t i = 0; i < (size_t)n * c->head_hidden; i++)
-            if (s->head[i] < 0.0f) s->head[i] = 0.0f;
-        feat = s->head;
-        feat_dim = c->head_hidden;
-    } else if (c->head == LR_HEAD_POOLER_LINEAR) {
-        lr__gemm_nt(pool, n, H, H, s->xc, H, b->pool_w, H, b->pool_b, s->head, H, 0);
-        for (size_t i = 0; i < (size_t)n * H; i++) s->head[i] = tanhf(s->head[i]);
-        feat = s->head;
+    for (int st = 0; st < hd->n_stages; st++) {
+        const lr__head_stage *S = &hd->stage[st];
+        const int out = (int)lr__bert_dim(c, S->out), last = st == hd->n_stages - 1;
+        float *y = last ? logits : s->head + (st % 2) * (size_t)n * half;
+        lr__gemm_nt(pool, n, out, feat_dim, feat, feat_dim, b->head_w[st], feat_dim, b->head_b[st],
+                    y, out, 0);
+        if (!last) lr__act_apply(S->act, y, (size_t)n * out);
+        feat = y;
+        feat_dim = out;
     }
-    lr__gemm_nt(pool, n, c->n_labels, feat_dim, feat, feat_dim, b->cls2_w, feat_dim, b->cls2_b,
-                logits, c->n_labels, 0);
     return LR_OK;
 }
 

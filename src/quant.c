@@ -1,7 +1,6 @@
 /*
- * quant.c — quantized model files: the weight rules (quant.h) and
- * lr_model_quantize, which copies a model file with its encoder Linear
- * weights converted to int8 or bfloat16.
+ * quant.c — lr_model_quantize: a copy of a model file with its encoder
+ * Linear weights converted to int8 or bfloat16 (the rules are wtype.c's).
  *
  * The copy goes through the same writer as convert and train: metadata by
  * lr__model_write_meta (read back from the input: config, labels,
@@ -16,102 +15,9 @@
 #include <string.h>
 
 #include "format.h"
-#include "model_builtin.h"
 #include "util.h"
 
-static const char *const g_names[] = {"f32", "q8", "bf16"};
-
-const char *lr__wtype_name(lr__wtype t) {
-    return (unsigned)t < LR_ARRAY_LEN(g_names) ? g_names[t] : "?";
-}
-
-int lr__wtype_parse(const char *s, size_t len, lr__wtype *out, lr_error *err) {
-    for (size_t i = 0; i < LR_ARRAY_LEN(g_names); i++)
-        if (strlen(g_names[i]) == len && memcmp(s, g_names[i], len) == 0) {
-            *out = (lr__wtype)i;
-            return LR_OK;
-        }
-    return lr__err(err, LR_EINVAL, "unknown weight type \"%.*s\" (f32, q8 or bf16)",
-                   (int)LR_MIN(len, 32), s);
-}
-
-int lr__model_read_wtype(const lr__lrm *f, lr__wtype *out, lr_error *err) {
-    const char *s;
-    size_t len;
-    lr_error ignore;
-    *out = LR_WTYPE_F32;
-    if (lr__lrm_get_str(f, "model.dtype", &s, &len, &ignore)) return LR_OK; /* absent: f32 */
-    if (lr__wtype_parse(s, len, out, &ignore))
-        return lr__err(err, LR_EFORMAT, "model.dtype: unknown weight type \"%.*s\" (f32, q8 or bf16)",
-                       (int)LR_MIN(len, 32), s);
-    return LR_OK;
-}
-
-int lr__bert_tensor_is_quantized(const lr__bert_tensor_spec *s) {
-    static const char prefix[] = "bert.encoder.layer.";
-    return s->ndim == 2 && strncmp(s->name, prefix, sizeof prefix - 1) == 0;
-}
-
-void lr__q8_quantize_weight(const float *W, int N, int K, int8_t *q, float *scale) {
-    for (int n = 0; n < N; n++) {
-        const float *w = W + (size_t)n * K;
-        int8_t *o = q + (size_t)n * K;
-        float amax = 0.0f;
-        for (int k = 0; k < K; k++) amax = LR_MAX(amax, fabsf(w[k]));
-        if (!(amax > 0.0f)) {
-            memset(o, 0, (size_t)K);
-            scale[n] = 0.0f;
-            continue;
-        }
-        const float inv = 127.0f / amax;
-        for (int k = 0; k < K; k++) o[k] = lr__q8_clamp(nearbyintf(w[k] * inv));
-        scale[n] = amax / 127.0f;
-    }
-}
-
-int lr__q8_check_weight(const char *name, const int8_t *q, size_t n, const float *scale,
-                        size_t n_scale, lr_error *err) {
-    for (size_t i = 0; i < n; i++)
-        if (q[i] == -128)
-            return lr__err(err, LR_EFORMAT, "tensor %s: value -128 at %zu (int8 weights are in "
-                           "[-127, 127])", name, i);
-    for (size_t i = 0; i < n_scale; i++)
-        if (!(scale[i] >= 0.0f) || !isfinite(scale[i]))
-            return lr__err(err, LR_EFORMAT, "tensor %s_scale: scale %zu is %g (must be finite "
-                           "and >= 0)", name, i, (double)scale[i]);
-    return LR_OK;
-}
-
 /* ------------------------------------------------------------- quantize */
-
-int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
-                        char **source, lr_error *err) {
-    int max_len, rc = lr__model_read_config(f, cfg, &max_len, err);
-    if (rc) return rc;
-    memset(m, 0, sizeof *m);
-    m->cfg = cfg;
-    m->max_len = max_len;
-    m->n_labels = (size_t)cfg->n_labels;
-    *labels = lr__calloc(m->n_labels, sizeof **labels);
-    if (!*labels) return lr__err(err, LR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < m->n_labels; i++) {
-        const char *s;
-        size_t len;
-        if ((rc = lr__lrm_get_strs_item(f, "model.labels", i, &s, &len, err))) return rc;
-        if (!((*labels)[i] = lr__strndup(s, len))) return lr__err(err, LR_ENOMEM, "out of memory");
-    }
-    m->labels = (const char *const *)*labels;
-    if ((rc = lr__lrm_get_str(f, "tokenizer.vocab", &m->vocab, &m->vocab_len, err))) return rc;
-    lr_error ignore;
-    if (lr__lrm_get_str(f, "rules.yaml", &m->rules_yaml, &m->rules_len, &ignore)) m->rules_yaml = NULL;
-    const char *s;
-    size_t len;
-    if (!lr__lrm_get_str(f, "model.source", &s, &len, &ignore)) {
-        if (!(*source = lr__strndup(s, len))) return lr__err(err, LR_ENOMEM, "out of memory");
-        m->source = *source;
-    }
-    return LR_OK;
-}
 
 /* Writes the quantized copy of f (closed by the caller). */
 static int quantize_lrm(const lr__lrm *f, const char *in_name, const char *out_path,
@@ -192,24 +98,6 @@ done:
     lr__free(bufs);
     lr__model_meta_free(labels, cfg.n_labels, source);
     return rc;
-}
-
-void lr__model_meta_free(char **labels, int n_labels, char *source) {
-    for (int i = 0; labels && i < n_labels; i++) lr__free(labels[i]);
-    lr__free(labels);
-    lr__free(source);
-}
-
-lr__lrm *lr__model_open_any(const char *path, const char *what, const char **name, lr_error *err) {
-    *name = path;
-    if (path) return lr__lrm_open(path, err);
-    const void *data;
-    size_t size;
-    if (!lr__model_builtin_image(&data, &size, name)) {
-        lr__err(err, LR_EINVAL, "%s: no model given and none built in", what);
-        return NULL;
-    }
-    return lr__lrm_open_memory(data, size, *name, err);
 }
 
 int lr_model_quantize(const char *in_path, const char *out_path, const char *dtype,

@@ -1,6 +1,7 @@
 /*
  * train_bert.c — the training graph of the BERT classifier on the tape
- * (see train_bert.h for the parameter order and the graph).
+ * (see train_bert.h for the graph). The parameters, their names and order,
+ * and the head's stages are the model description's (arch.h).
  *
  * The same builder (build_graph) runs twice: once in the tape's planning
  * mode at init, with the largest batch and dropout on, to size the arena;
@@ -14,62 +15,22 @@
 
 #include "util.h"
 
-static const char *const k_layer_names[LR_BERT_TENSORS_PER_LAYER] = {
-    "attention.self.query.weight",      "attention.self.query.bias",
-    "attention.self.key.weight",        "attention.self.key.bias",
-    "attention.self.value.weight",      "attention.self.value.bias",
-    "attention.output.dense.weight",    "attention.output.dense.bias",
-    "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
-    "intermediate.dense.weight",        "intermediate.dense.bias",
-    "output.dense.weight",              "output.dense.bias",
-    "output.LayerNorm.weight",          "output.LayerNorm.bias",
-};
-
-enum {
-    T_QW, T_QB, T_KW, T_KB, T_VW, T_VB, T_AOW, T_AOB, T_ALNW, T_ALNB,
-    T_IW, T_IB, T_OW, T_OB, T_OLNW, T_OLNB
-};
-
 /* ------------------------------------------------------------ layout */
 
+/* The parameters of the model description (arch.h), in its order, then
+ * the masked-LM head's when planned for it. */
 static int declare(lr__bert_train *m, lr_error *err) {
     const lr__bert_config *c = &m->cfg;
     lr__params *p = &m->params;
-    int H = c->hidden, I = c->intermediate, rc;
-    char name[96];
+    int H = c->hidden, rc;
     m->t_emb = p->n;
-    if ((rc = lr__params_add(p, "bert.embeddings.word_embeddings.weight", c->vocab_size, H,
-                             LR_GROUP_ENCODER, err)) ||
-        (rc = lr__params_add(p, "bert.embeddings.position_embeddings.weight", c->max_positions, H,
-                             LR_GROUP_ENCODER, err)) ||
-        (rc = lr__params_add(p, "bert.embeddings.token_type_embeddings.weight",
-                             c->type_vocab_size, H, LR_GROUP_ENCODER, err)) ||
-        (rc = lr__params_add(p, "bert.embeddings.LayerNorm.weight", H, 0, LR_GROUP_ENCODER, err)) ||
-        (rc = lr__params_add(p, "bert.embeddings.LayerNorm.bias", H, 0, LR_GROUP_ENCODER, err)))
-        return rc;
-    m->t_layer0 = p->n;
-    for (int l = 0; l < c->n_layers; l++) {
-        for (int k = 0; k < LR_BERT_TENSORS_PER_LAYER; k++) {
-            int d0 = H, d1 = 0;
-            if (k == T_QW || k == T_KW || k == T_VW || k == T_AOW) d1 = H;
-            if (k == T_IW) d0 = I, d1 = H;
-            if (k == T_IB) d0 = I;
-            if (k == T_OW) d1 = I;
-            snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, k_layer_names[k]);
-            if ((rc = lr__params_add(p, name, d0, d1, LR_GROUP_ENCODER, err))) return rc;
-        }
-    }
-    m->t_head = p->n;
-    if (c->head == LR_HEAD_MLP) {
-        if ((rc = lr__params_add(p, "classifier.1.weight", c->head_hidden, H, LR_GROUP_HEAD, err)) ||
-            (rc = lr__params_add(p, "classifier.1.bias", c->head_hidden, 0, LR_GROUP_HEAD, err)) ||
-            (rc = lr__params_add(p, "classifier.4.weight", c->n_labels, c->head_hidden,
-                                 LR_GROUP_HEAD, err)) ||
-            (rc = lr__params_add(p, "classifier.4.bias", c->n_labels, 0, LR_GROUP_HEAD, err)))
-            return rc;
-    } else {
-        if ((rc = lr__params_add(p, "classifier.weight", c->n_labels, H, LR_GROUP_HEAD, err)) ||
-            (rc = lr__params_add(p, "classifier.bias", c->n_labels, 0, LR_GROUP_HEAD, err)))
+    m->t_layer0 = p->n + lr__bert_layer_tensor(0, 0);
+    m->t_head = p->n + lr__bert_head_tensor0(c);
+    for (int i = 0, n = lr__bert_n_tensors(c); i < n; i++) {
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(c, i, &sp);
+        int group = sp.part == LR_PART_HEAD ? LR_GROUP_HEAD : LR_GROUP_ENCODER;
+        if ((rc = lr__params_add(p, sp.name, (int)sp.shape[0], (int)sp.shape[1], group, err)))
             return rc;
     }
     m->t_mlm = -1;
@@ -108,35 +69,48 @@ static lr__var encode(lr__bert_train *m, int B, int L, int training) {
     x = lr__op_dropout(t, x, ph);
     for (int l = 0; l < c->n_layers; l++) {
         int b = m->t_layer0 + l * LR_BERT_TENSORS_PER_LAYER;
-        lr__var q = lr__op_linear(t, x, P(m, b + T_QW), P(m, b + T_QB), BL, H, H);
-        lr__var k = lr__op_linear(t, x, P(m, b + T_KW), P(m, b + T_KB), BL, H, H);
-        lr__var v = lr__op_linear(t, x, P(m, b + T_VW), P(m, b + T_VB), BL, H, H);
+        lr__var q = lr__op_linear(t, x, P(m, b + LR_LT_QW), P(m, b + LR_LT_QB), BL, H, H);
+        lr__var k = lr__op_linear(t, x, P(m, b + LR_LT_KW), P(m, b + LR_LT_KB), BL, H, H);
+        lr__var v = lr__op_linear(t, x, P(m, b + LR_LT_VW), P(m, b + LR_LT_VB), BL, H, H);
         lr__var ctx = lr__op_attention(t, q, k, v, m->mask, B, L, H, c->n_heads, pa);
-        lr__var a = lr__op_linear(t, ctx, P(m, b + T_AOW), P(m, b + T_AOB), BL, H, H);
+        lr__var a = lr__op_linear(t, ctx, P(m, b + LR_LT_AOW), P(m, b + LR_LT_AOB), BL, H, H);
         a = lr__op_add(t, lr__op_dropout(t, a, ph), x);
-        a = lr__op_layernorm(t, a, P(m, b + T_ALNW), P(m, b + T_ALNB), BL, H, eps);
-        lr__var h = lr__op_linear(t, a, P(m, b + T_IW), P(m, b + T_IB), BL, I, H);
+        a = lr__op_layernorm(t, a, P(m, b + LR_LT_LN1W), P(m, b + LR_LT_LN1B), BL, H, eps);
+        lr__var h = lr__op_linear(t, a, P(m, b + LR_LT_FF1W), P(m, b + LR_LT_FF1B), BL, I, H);
         h = lr__op_gelu(t, h);
-        lr__var o = lr__op_linear(t, h, P(m, b + T_OW), P(m, b + T_OB), BL, H, I);
+        lr__var o = lr__op_linear(t, h, P(m, b + LR_LT_FF2W), P(m, b + LR_LT_FF2B), BL, H, I);
         o = lr__op_add(t, lr__op_dropout(t, o, ph), a);
-        x = lr__op_layernorm(t, o, P(m, b + T_OLNW), P(m, b + T_OLNB), BL, H, eps);
+        x = lr__op_layernorm(t, o, P(m, b + LR_LT_LN2W), P(m, b + LR_LT_LN2B), BL, H, eps);
     }
     return x;
 }
 
-/* The classification head on row 0 of each sequence: logits [B, C]. */
+/* An activation of a head stage on the tape (arch.h's lr__act); NONE for
+ * one the tape has no op for (lr__bert_train_init refuses such a head). */
+static int act_trainable(lr__act a) { return a == LR_ACT_NONE || a == LR_ACT_RELU; }
+
+static lr__var act(lr__tape *t, lr__act a, lr__var x) {
+    return a == LR_ACT_RELU ? lr__op_relu(t, x) : x;
+}
+
+/* The classification head on row 0 of each sequence: the stages of the
+ * config's head (arch.h), dropout (p_head) on a stage's input where the
+ * table says so; logits [B, C]. */
 static lr__var head(lr__bert_train *m, lr__var hidden, int B, int L, int training) {
     const lr__bert_config *c = &m->cfg;
+    const lr__head_desc *hd = lr__head_desc_of(c->head);
     lr__tape *t = &m->tape;
     int H = c->hidden, h = m->t_head;
     float pd = training ? m->p_head : 0.0f;
-    lr__var cls = lr__op_gather(t, hidden, B * L, H, m->cls, B, -1);
-    cls = lr__op_dropout(t, cls, pd);
-    if (c->head == LR_HEAD_LINEAR)
-        return lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->n_labels, H);
-    lr__var z = lr__op_linear(t, cls, P(m, h), P(m, h + 1), B, c->head_hidden, H);
-    z = lr__op_dropout(t, lr__op_relu(t, z), pd);
-    return lr__op_linear(t, z, P(m, h + 2), P(m, h + 3), B, c->n_labels, c->head_hidden);
+    lr__var x = lr__op_gather(t, hidden, B * L, H, m->cls, B, -1);
+    for (int st = 0; st < hd->n_stages; st++) {
+        const lr__head_stage *S = &hd->stage[st];
+        if (S->dropout) x = lr__op_dropout(t, x, pd);
+        x = lr__op_linear(t, x, P(m, h + 2 * st), P(m, h + 2 * st + 1), B,
+                          (int)lr__bert_dim(c, S->out), (int)lr__bert_dim(c, S->in));
+        if (st + 1 < hd->n_stages) x = act(t, S->act, x);
+    }
+    return x;
 }
 
 /* The masked-LM head on the n gathered rows; returns the loss. */
@@ -177,10 +151,17 @@ static void build_graph(lr__bert_train *m, int B, int L, int training, int with_
 /* ------------------------------------------------------------ lifetime */
 
 static int check_config(const lr__bert_config *c, int max_batch, int max_len, lr_error *err) {
+    const lr__head_desc *hd = lr__head_desc_of(c->head);
+    if (!hd) return lr__err(err, LR_EINVAL, "model config: unknown head type %d", (int)c->head);
     if (c->vocab_size <= 0 || c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
         c->intermediate <= 0 || c->max_positions <= 0 || c->type_vocab_size <= 0 ||
-        c->n_labels <= 0 || (c->head == LR_HEAD_MLP && c->head_hidden <= 0))
+        c->n_labels <= 0 || (lr__head_uses_hidden(c) && c->head_hidden <= 0))
         return lr__err(err, LR_EINVAL, "model config has a size <= 0");
+    for (int st = 0; st + 1 < hd->n_stages; st++)
+        if (!act_trainable(hd->stage[st].act))
+            return lr__err(err, LR_EUNSUPPORTED,
+                           "the %s head cannot be trained: the training graph has no %s", hd->name,
+                           lr__act_name(hd->stage[st].act));
     if (c->hidden % c->n_heads)
         return lr__err(err, LR_EINVAL, "hidden size %d is not a multiple of %d heads", c->hidden,
                        c->n_heads);

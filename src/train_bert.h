@@ -2,19 +2,11 @@
  * train_bert.h — BERT (post-LN, HF BertModel) with the log-risk head, built
  * on the autograd tape for training.
  *
- * The parameters live in one lr__params block (optim.h) in this fixed order,
- * with Hugging Face names (the order of tests/fixtures/tiny's tensor_order):
- *
- *   bert.embeddings.{word_embeddings,position_embeddings,token_type_embeddings}.weight
- *   bert.embeddings.LayerNorm.{weight,bias}
- *   per layer l, prefix bert.encoder.layer.l.:
- *     attention.self.{query,key,value}.{weight,bias}
- *     attention.output.dense.{weight,bias}  attention.output.LayerNorm.{weight,bias}
- *     intermediate.dense.{weight,bias}  output.dense.{weight,bias}
- *     output.LayerNorm.{weight,bias}
- *   MLP head:    classifier.1.{weight,bias}  classifier.4.{weight,bias}
- *   linear head: classifier.{weight,bias}
- *   with LR_TRAIN_MLM, the masked-LM head of HF BertForMaskedLM:
+ * The parameters live in one lr__params block (optim.h) in the order, with
+ * the names and shapes, of the model description (arch.h: embeddings, the
+ * 16 tensors of each layer, the head's stages; the order of
+ * tests/fixtures/tiny's tensor_order), then,
+ * with LR_TRAIN_MLM, the masked-LM head of HF BertForMaskedLM:
  *     cls.predictions.transform.dense.{weight,bias}
  *     cls.predictions.transform.LayerNorm.{weight,bias}
  *     cls.predictions.bias          (the decoder weight is TIED to
@@ -25,8 +17,11 @@
  *   per layer: ctx = attention(xWqᵀ+bq, xWkᵀ+bk, xWvᵀ+bv, mask) (attention
  *     dropout on the probabilities); a = LN(dropout(ctx Woᵀ+bo) + x);
  *     x = LN(dropout(gelu(a Wiᵀ+bi) Wo2ᵀ+bo2) + a)
- *   head on row 0 of each sequence: dropout -> Linear -> ReLU -> dropout ->
- *   Linear -> logits [B, C]; loss = lr__op_xent.
+ *   head on row 0 of each sequence: the head's stages (arch.h), each
+ *   [dropout ->] Linear [-> activation]; for the MLP head dropout -> Linear
+ *   -> ReLU -> dropout -> Linear -> logits [B, C]; loss = lr__op_xent. A
+ *   head with an activation the tape has no op for (tanh: pooler_linear)
+ *   is refused at init.
  * Batches are padded: B sequences of L positions, mask 1 = real token; the
  * word embedding row 0 ([PAD]) gets no gradient, like torch padding_idx=0.
  *
@@ -45,8 +40,6 @@
 #include "model.h"
 #include "optim.h"
 #include "tape.h"
-
-#define LR_BERT_TENSORS_PER_LAYER 16
 
 /* lr__bert_train_init flags */
 #define LR_TRAIN_MLM 1u /* add the masked-LM head and plan for it */
