@@ -777,6 +777,10 @@ typedef struct lr_agent_opts {
                                 has not grown for this many seconds (5)            */
     int max_open;            /* follow: files open at once (1024); more wait       */
     int meta;                /* LR_AGENT_META_*                                   */
+    const char *const *exclude; /* glob patterns (fnmatch, on the whole path or its
+                                last component) of files never read: the agent's
+                                own log, when it writes to standard output      */
+    int n_exclude;
     /* one line about an input that cannot be read (a dangling symlink, a
      * FIFO, a vanished file, a read error), a truncation, files waiting for
      * a slot; NULL: silent */

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -347,4 +348,12 @@ int lr__input_expand(const char *spec, int (*fn)(void *user, const char *path), 
     default:
         return fn(user, spec);
     }
+}
+
+int lr__input_excluded(const char *path, const char *const *patterns, int n) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    for (int i = 0; i < n; i++)
+        if (fnmatch(patterns[i], path, 0) == 0 || fnmatch(patterns[i], base, 0) == 0) return 1;
+    return 0;
 }

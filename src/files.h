@@ -95,4 +95,9 @@ lr__input_kind lr__input_kind_of(const char *spec);
  * whether it exists or not (its opener reports it). */
 int lr__input_expand(const char *spec, int (*fn)(void *user, const char *path), void *user, lr_error *err);
 
+/* Whether `path` matches one of the n glob patterns (fnmatch): against the
+ * whole path or its last component, so "*_logging_*.log" and
+ * "/var/log/containers/agent-*" both work. */
+int lr__input_excluded(const char *path, const char *const *patterns, int n);
+
 #endif /* LR_FILES_H */

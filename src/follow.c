@@ -395,6 +395,7 @@ static int check_truncated(lr__follow *f, lr__ffile *x, lr_error *err) {
 /* One path of an input, during a scan. */
 static int scan_path(void *user, const char *path) {
     lr__follow *f = user;
+    if (lr__input_excluded(path, f->o.exclude, f->o.n_exclude)) return 0;
     if (f->map_stale && rebuild_map(f)) return lr__err(f->err, LR_ENOMEM, "out of memory");
     lr__ffile *x = map_get(&f->at_path, path);
     struct stat st;

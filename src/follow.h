@@ -54,6 +54,8 @@ typedef struct lr__follow_opts {
     double rotate_wait;  /* a draining file is closed after this many seconds
                             at its end (default 5.0)                          */
     int max_open;        /* files open at once (default 1024)                 */
+    const char *const *exclude; /* glob patterns of files never opened (borrowed) */
+    int n_exclude;
     /* messages for stderr (unreadable files, files waiting for a slot) */
     void (*warn)(void *user, const char *msg);
     /* a file was opened (position 0; the caller may seek), or its content

@@ -455,6 +455,7 @@ static int drain_file(agent *a, rfile *rf, lr_error *err) {
 
 static int pass_file(void *user, const char *path) {
     agent *a = user;
+    if (lr__input_excluded(path, a->ao->exclude, a->ao->n_exclude)) return 0;
     lr_error oe = {0};
     int fd = lr__file_open_regular(path, NULL, &oe);
     if (fd < 0) {
@@ -562,6 +563,8 @@ static int follow_loop(agent *a, const char *const *inputs, int n, lr_error *err
     fo.poll = a->ao->poll;
     fo.rotate_wait = a->ao->rotate_wait;
     fo.max_open = a->ao->max_open;
+    fo.exclude = a->ao->exclude;
+    fo.n_exclude = a->ao->n_exclude;
     fo.warn = follow_warn;
     fo.on_open = on_open;
     fo.on_truncate = on_truncate;

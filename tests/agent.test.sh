@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent.test.sh — `logrisk score` as the node agent (docs/agent.md):
-# several inputs (a second -i adds one), directories and globs, inputs that
+# several inputs (a second -i adds one), directories and globs, --exclude, inputs that
 # cannot be read among readable ones (the suite runs as root in CI, where
 # chmod 000 stops nothing, so the unreadable entries are a dangling symlink,
 # a FIFO and a directory named *.log), 1,000 files in one directory;
@@ -79,6 +79,8 @@ sc -i "$d/*.log" >"$tmp/out" 2>/dev/null
 check '[ "$(wc -l <"$tmp/out")" -eq 3 ]' "a glob input"
 sc -i "$d/a.log" >"$tmp/out" 2>"$tmp/err"
 check '[ $? -eq 0 ] && ! grep -q "\"file\"" "$tmp/out"' "one file: the compact form as before (no \"file\")"
+sc -i "$d" --exclude 'b.*' --exclude "$d/nothing" >"$tmp/out" 2>/dev/null
+check '[ "$(wc -l <"$tmp/out")" -eq 2 ] && ! grep -q b.log "$tmp/out"' "--exclude: a file matching the pattern is not read"
 sc -i "$d/a.log" -i - </dev/null >/dev/null 2>"$tmp/err"
 check '[ $? -eq 2 ]' "'-' among several inputs: usage error"
 sc -i "$d/a.log" -i "$tmp/missing.log" >"$tmp/out" 2>"$tmp/err"

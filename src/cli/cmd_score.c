@@ -21,7 +21,8 @@ static const char score_usage[] =
     "                     [--threads N] [--batch N] [--input-format F] [--multiline on|off]\n"
     "                     [--field PATH] [--column NAME] [--format jsonl|csv] [--echo]\n"
     "                     [--logits] [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
-    "                     [--state FILE] [--poll S] [--rotate-wait S] [--max-open N]\n"
+    "                     [--state FILE] [--exclude GLOB]... [--poll S] [--rotate-wait S]\n"
+    "                     [--max-open N]\n"
     "                     [--cache N] [--stats] [--no-verify]\n"
     "\n"
     "Scores every input event with the model: one JSON object per event, in input order:\n"
@@ -70,6 +71,9 @@ static const char score_usage[] =
     "                       and a fingerprint of its first bytes) and resume there:\n"
     "                       no line lost; after a crash at most one batch of events\n"
     "                       is written again. A corrupt state file is an error\n"
+    "  --exclude GLOB       never read files whose path or name matches GLOB (e.g.\n"
+    "                       the agent's own log when it writes to standard output);\n"
+    "                       give it again for more patterns\n"
     "  --poll S             follow: poll the files every S seconds instead of using\n"
     "                       inotify (used anyway when the kernel has no inotify)\n"
     "  --rotate-wait S      follow: read a renamed or deleted file until it has not\n"
@@ -160,8 +164,13 @@ static int is_stream(const char *path) {
 int lr_cmd_score(int argc, char **argv) {
     const char *model_path = NULL, *out_path = NULL, *state_path = NULL;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-    int n_inputs = 0;
-    if (!inputs) return lr_cli_fail("score: out of memory");
+    const char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
+    int n_inputs = 0, n_excludes = 0;
+    if (!inputs || !excludes) {
+        free(inputs);
+        free(excludes);
+        return lr_cli_fail("score: out of memory");
+    }
     lr_score_opts opts;
     lr_score_opts_init(&opts);
     lr_records_opts ropts;
@@ -178,6 +187,7 @@ int lr_cmd_score(int argc, char **argv) {
         int m = 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             free(inputs);
+            free(excludes);
             return lr_cli_usage(score_usage, 1);
         }
         if (strcmp(a, "--logits") == 0) {
@@ -217,6 +227,10 @@ int lr_cmd_score(int argc, char **argv) {
             if (!v) goto missing;
             if (!*v) bad = "a file";
             state_path = v;
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--exclude", &m)) || m) {
+            if (!v) goto missing;
+            if (!*v) bad = "a glob pattern";
+            excludes[n_excludes++] = v;
         } else if ((v = opt_value(argc, argv, &i, NULL, "--poll", &m)) || m) {
             if (!v) goto missing;
             if (parse_double(v, 0.01, 3600, &agent.poll)) bad = "seconds, 0.01..3600";
@@ -303,6 +317,8 @@ int lr_cmd_score(int argc, char **argv) {
     ropts.max_bytes = opts.max_line_bytes;
     if (enrich) opts.output = LR_SCORE_ENRICH;
     agent.state_path = state_path;
+    agent.exclude = excludes;
+    agent.n_exclude = n_excludes;
     agent.warn = warn_stderr;
     agent.meta = enrich ? LR_AGENT_META_ALL : LR_AGENT_META_NONE;
     if (!enrich && !opts.csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs[0]) != LR__INPUT_FILE)))
@@ -312,6 +328,7 @@ int lr_cmd_score(int argc, char **argv) {
     status = 1;
     if (!model_path && !lr_model_has_builtin()) {
         free(inputs);
+        free(excludes);
         return lr_cli_fail("score: no model given (-m) and this build has no built-in model");
     }
 
@@ -321,12 +338,14 @@ int lr_cmd_score(int argc, char **argv) {
                                  : lr_model_load_builtin_flags(load_flags, &err);
     if (!model) {
         free(inputs);
+        free(excludes);
         return lr_cli_error("score", &err);
     }
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {
         lr_model_free(model);
         free(inputs);
+        free(excludes);
         return lr_cli_error("score", &err);
     }
     FILE *in = stream ? lr_cli_open_in(n_inputs ? inputs[0] : NULL, "score") : NULL;
@@ -405,8 +424,10 @@ int lr_cmd_score(int argc, char **argv) {
     lr_scorer_free(scorer);
     lr_model_free(model);
     free(inputs);
+    free(excludes);
     return status;
 usage:
     free(inputs);
+    free(excludes);
     return lr_cli_usage(score_usage, 0);
 }
