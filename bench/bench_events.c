@@ -9,10 +9,10 @@
  *     bench_events [--lines N] [--write DIR] [-m MODEL.lrm]
  *
  * Inputs are generated (fixed seed): N lines (default 100,000) per format,
- * the same events written as plain text, JSON (zap), logfmt, klog,
- * RFC 5424, journald around klog, log4j, Python, CRI around JSON, Docker
- * around logfmt, and a log4j log with a 6-line Java trace every 10
- * events. --write DIR also writes each input to DIR/FORMAT.log (for
+ * the same events written as plain text, plain text behind an RFC 3339
+ * time, JSON (zap), logfmt, klog, RFC 5424, journald around klog, log4j,
+ * Python, CRI around JSON, Docker around logfmt, a log4j log with a 6-line
+ * Java trace every 10 events, and dmesg with a 12-line oops every 10. --write DIR also writes each input to DIR/FORMAT.log (for
  * bench/events.bench.sh, which scores them in the same run). Times are CPU
  * time of this process, best of 3.
  */
@@ -47,6 +47,29 @@ static int gen(char *b, size_t cap, const char *f, int i) {
     const char *err = i % 4 == 0 ? "connection refused" : NULL;
     if (strcmp(f, "plain") == 0)
         return snprintf(b, cap, "%s %s%s%s\n", upper[l], msg, err ? ": " : "", err ? err : "");
+    if (strcmp(f, "plain_time") == 0)
+        return snprintf(b, cap, "2024-03-11T08:00:01.%06dZ %s%s%s\n", i % 1000000, msg, err ? ": " : "",
+                        err ? err : "");
+    if (strcmp(f, "dmesg") == 0) { /* a dmesg line, every 10th followed by a 12-line oops */
+        int n = snprintf(b, cap, "[%6d.%06d] %s\n", i / 1000, i % 1000000, msg);
+        if (i % 10 == 0)
+            n += snprintf(b + n, cap - (size_t)n,
+                          "[%6d.%06d] BUG: unable to handle page fault for address: ffffde4bd1e8a018\n"
+                          "[%6d.%06d] #PF: supervisor write access in kernel mode\n"
+                          "[%6d.%06d] Oops: 0002 [#1] PREEMPT SMP NOPTI\n"
+                          "[%6d.%06d] CPU: 29 PID: %d Comm: z_wr_int_4 Tainted: P OE 5.15.0-91-generic\n"
+                          "[%6d.%06d] RIP: 0010:zio_done+0x47a/0x1080 [zfs]\n"
+                          "[%6d.%06d] RSP: 0018:ffffb3c0e3a4bd58 EFLAGS: 00010286\n"
+                          "[%6d.%06d] RAX: ffffde4bd1e8a000 RBX: ffff8f0b2c6ed400 RCX: 0000000000000000\n"
+                          "[%6d.%06d] Call Trace:\n"
+                          "[%6d.%06d]  <TASK>\n"
+                          "[%6d.%06d]  zio_execute+0x92/0x160 [zfs]\n"
+                          "[%6d.%06d]  </TASK>\n"
+                          "[%6d.%06d] ---[ end trace 2c3f5e1a7b0d9e44 ]---\n",
+                          i / 1000, 1, i / 1000, 2, i / 1000, 3, i / 1000, 4, i, i / 1000, 5, i / 1000, 6,
+                          i / 1000, 7, i / 1000, 8, i / 1000, 9, i / 1000, 10, i / 1000, 11, i / 1000, 12);
+        return n;
+    }
     if (strcmp(f, "json") == 0)
         return snprintf(b, cap, "{\"level\":\"%s\",\"ts\":1710144001.%03d,\"caller\":\"k/k.go:%d\",\"msg\":\"%s\"%s%s%s}\n",
                         levels[l], i % 1000, i % 900, msg, err ? ",\"error\":\"" : "", err ? err : "", err ? "\"" : "");
@@ -142,8 +165,9 @@ int main(int argc, char **argv) {
         tok = vocab ? lr_tok_from_text(vocab, vlen, NULL) : NULL;
         if (tok) enc = lr_event_encoder_new(rules, tok, lr_model_max_len(model), 64 * 1024, NULL);
     }
-    static const char *const formats[] = {"plain",   "json",  "logfmt", "klog",     "rfc5424", "journal_klog",
-                                          "log4j",   "python", "cri_json", "docker_logfmt", "jvm"};
+    static const char *const formats[] = {"plain",  "plain_time", "json",     "logfmt",        "klog",
+                                          "rfc5424", "journal_klog", "log4j", "python", "cri_json",
+                                          "docker_logfmt", "jvm", "dmesg"};
     size_t cap = (size_t)n_lines * 512 + 4096;
     char *buf = malloc(cap);
     if (!buf) return 1;

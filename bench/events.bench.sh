@@ -4,9 +4,9 @@
 #   1. bench_events: events/s of records + events (wrappers, parsing,
 #      grouping), + the canonical rendering, + the whole model input
 #      (masks, tokenizer, window), CPU time, best of 3, 100,000 generated
-#      lines per format (plain, JSON, logfmt, klog, RFC 5424, journald
-#      around klog, log4j, Python, CRI around JSON, Docker around logfmt,
-#      log4j with Java traces);
+#      lines per format (plain, plain behind a time, JSON, logfmt, klog,
+#      RFC 5424, journald around klog, log4j, Python, CRI around JSON,
+#      Docker around logfmt, log4j with Java traces, dmesg with oopses);
 #   2. `logrisk score --threads 1 --cache 0` on the first 2,000 lines of each
 #      generated file (events/s from --stats), and the share of the
 #      canonical step (parse + render) in score's time per event.
