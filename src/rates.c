@@ -267,7 +267,8 @@ static int close_window(lr_rates *r, lr_error *err) {
         k->burst = ((k->burst << 1) | (uint32_t)up) & nmask;
         k->drop = ((k->drop << 1) | (uint32_t)down) & nmask;
         const char *kind = NULL;
-        if (k->cooldown > 0) {
+        int cooling = k->cooldown > 0;
+        if (cooling) {
             k->cooldown--;
             k->burst = k->drop = 0;
         } else if (up && popcount(k->burst) >= r->o.k) {
@@ -312,7 +313,7 @@ static int close_window(lr_rates *r, lr_error *err) {
             k->cooldown = r->o.cooldown;
             k->burst = k->drop = 0;
             k->pending = 0;
-        } else if (up || down) {
+        } else if (!cooling && (up || down)) {
             k->pending = 1;
         } else {
             k->pending = 0;
