@@ -84,7 +84,7 @@ declare -A rps p99s
 for recs in 1 100; do
     for c in 1 8 64; do
         t=$((c < 2 ? c : 2))
-        RECS=$recs CORPUS=$corpus wrk -t "$t" -c "$c" -d "${DURATION}s" --latency -s "$out/body.lua" "http://$addr" >"$out/wrk_${recs}_${c}.txt" 2>&1 || true
+        RECS=$recs CORPUS=$corpus wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 60s --latency -s "$out/body.lua" "http://$addr" >"$out/wrk_${recs}_${c}.txt" 2>&1 || true
         req=$(awk '/^Requests\/sec:/ { print $2 }' "$out/wrk_${recs}_${c}.txt")
         p50=$(awk '$1 == "50%" { print $2 }' "$out/wrk_${recs}_${c}.txt")
         p99=$(awk '$1 == "99%" { print $2 }' "$out/wrk_${recs}_${c}.txt")
@@ -109,7 +109,7 @@ awk '/^logrisk_batch_round_records_(sum|count)|^logrisk_model_batch(es|_lines)_t
 # 3. soak: RSS over SOAK seconds of 8 clients x 10 records
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status"; }
 samples="$(rss)"
-RECS=10 CORPUS=$corpus wrk -t 2 -c 8 -d "${SOAK}s" -s "$out/body.lua" "http://$addr" >"$out/wrk_soak.txt" 2>&1 &
+RECS=10 CORPUS=$corpus wrk -t 2 -c 8 -d "${SOAK}s" --timeout 60s -s "$out/body.lua" "http://$addr" >"$out/wrk_soak.txt" 2>&1 &
 wpid=$!
 for _ in $(seq 1 $((SOAK / 10))); do
     sleep 10
