@@ -288,33 +288,30 @@ static int option_label(const lr_cli_opt *o, char *buf, size_t cap) {
  * column after the labels ('\n' in the help forces a break). */
 static void print_option(FILE *out, const char *label, int label_len, int width, const char *help) {
     int col;
-    if (label_len <= width)
-        col = fprintf(out, "  %-*s  ", width, label);
-    else
-        col = fprintf(out, "  %s  ", label);
+    if (label_len <= width) col = fprintf(out, "  %-*s  ", width, label);
+    else col = fprintf(out, "  %s  ", label);
     int indent = width + 4, room = HELP_WIDTH - indent;
     if (room < 20) room = 20;
     const char *h = help ? help : "";
-    int line_used = col - indent; /* a long label already took part of the first line */
+    int used = col - indent; /* a long label already took part of the first line */
+    int words = 0;           /* words on the current line */
     while (*h) {
         if (*h == '\n') {
             fprintf(out, "\n%*s", indent, "");
-            line_used = 0;
+            used = words = 0;
             h++;
             continue;
         }
-        size_t n = strcspn(h, " \n");
-        int need = (int)n + (line_used > 0 ? 1 : 0);
-        if (line_used > 0 && line_used + need > room) {
+        int n = (int)strcspn(h, " \n");
+        if (words && used + 1 + n > room) {
             fprintf(out, "\n%*s", indent, "");
-            line_used = 0;
-            need = (int)n;
+            used = words = 0;
         }
-        fprintf(out, "%s%.*s", need > (int)n ? " " : "", (int)n, h);
-        line_used += need;
+        fprintf(out, "%s%.*s", words ? " " : "", n, h);
+        used += (words ? 1 : 0) + n;
+        words++;
         h += n;
-        while (*h == ' ')
-            h++;
+        while (*h == ' ') h++;
     }
     fputc('\n', out);
 }
