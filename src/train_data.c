@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -28,7 +29,55 @@ typedef struct loader {
     int cap;
     char **raw; /* [n] label strings, owned */
     const char *path;
+    /* events (fmt != raw): each text read as a log of its own */
+    lr_rec_format fmt;
+    int memfd;
+    lr_event_encoder *enc;
 } loader;
+
+/* The model input of a labelled text read as a log in format ld->fmt, as
+ * `logrisk score` reads a file holding it: the records and events readers
+ * (wrappers, formats, multi-line groups), then lr_event_encode (rendering,
+ * masks, window). A text that still gives several events is read from its
+ * first non-empty one. Returns the number of ids (0: no event). */
+static int encode_event(loader *ld, const char *text, size_t len, int32_t *ids, uint64_t line, lr_error *err) {
+    int fd = ld->memfd;
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+        return lr__err(err, LR_EIO, "%s:%llu: memory file: %s", ld->path, (unsigned long long)line, strerror(errno));
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0)
+            return lr__err(err, LR_EIO, "%s:%llu: memory file: %s", ld->path, (unsigned long long)line,
+                           strerror(errno));
+        off += (size_t)w;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return lr__err(err, LR_EIO, "%s:%llu: memory file: %s", ld->path, (unsigned long long)line, strerror(errno));
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = ld->fmt;
+    lr_records *recs = lr_records_new(fd, &ro, err);
+    lr_events *evs = recs ? lr_events_new(recs, NULL, err) : NULL;
+    int n = evs ? 0 : (err && err->code ? err->code : LR_ENOMEM);
+    lr_event ev;
+    int got = 0, have = 0;
+    while (n == 0 && (got = lr_events_next(evs, &ev, err)) == 1) {
+        int k = lr_event_encode(ld->enc, &ev, ids, NULL);
+        if (k < 0) {
+            n = lr__err(err, k, "%s:%llu: cannot encode the text", ld->path, (unsigned long long)line);
+            break;
+        }
+        int empty = ev.message_len == 0 && ev.error_len == 0 && !ev.level;
+        if (!have || !empty) n = k; /* the first event, or the first non-empty one */
+        have = 1;
+        if (!empty) break;
+    }
+    if (n == 0 && got < 0) n = got;
+    lr_events_free(evs);
+    lr_records_free(recs);
+    return n;
+}
 
 static int add_example(loader *ld, const char *text, size_t text_len, const char *label,
                        size_t label_len, uint64_t line, lr_error *err) {
@@ -60,7 +109,11 @@ static int add_example(loader *ld, const char *text, size_t text_len, const char
         d->ids = ids;
         ld->ids_cap = cap;
     }
-    int n_ids = lr_tok_encode(ld->tok, text, text_len, ld->max_len, d->ids + used);
+    int n_ids = ld->enc ? encode_event(ld, text, text_len, d->ids + used, line, err)
+                        : lr_tok_encode(ld->tok, text, text_len, ld->max_len, d->ids + used);
+    if (ld->enc && n_ids == 0) /* no event at all (an empty text): [CLS] [SEP] */
+        n_ids = lr_tok_encode(ld->tok, "", 0, ld->max_len, d->ids + used);
+    if (ld->enc && n_ids < 0) return n_ids;
     if (n_ids < 0)
         return lr__err(err, n_ids, "%s:%llu: cannot tokenize the text", ld->path,
                        (unsigned long long)line);
@@ -203,6 +256,11 @@ static int assign_classes(loader *ld, lr_error *err) {
 
 int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, int max_len,
                         lr_error *err) {
+    return lr__train_data_load_events(d, path, tok, max_len, LR_REC_RAW, NULL, err);
+}
+
+int lr__train_data_load_events(lr__train_data *d, const char *path, const lr_tok *tok, int max_len,
+                               lr_rec_format fmt, const lr_rules *rules, lr_error *err) {
     memset(d, 0, sizeof *d);
     if (max_len < 2) return lr__err(err, LR_EINVAL, "maximum sequence length %d < 2", max_len);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -212,10 +270,26 @@ int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, 
         close(fd);
         return err ? err->code : LR_ENOMEM;
     }
-    loader ld = {d, tok, max_len, 0, 0, NULL, path};
+    loader ld = {d, tok, max_len, 0, 0, NULL, path, fmt, -1, NULL};
     size_t plen = strlen(path);
     int is_csv = plen >= 4 && strcasecmp(path + plen - 4, ".csv") == 0;
-    int rc = is_csv ? load_csv(&ld, r, err) : load_jsonl(&ld, r, err);
+    int rc = 0;
+    lr_rules *def = NULL; /* the built-in rules, borrowed by the encoder */
+    if (fmt != LR_REC_RAW) {
+        if (fmt == LR_REC_CSV)
+            rc = lr__err(err, LR_EINVAL, "%s: the texts of labelled examples are lines or log records, not CSV",
+                         path);
+        else if (!rules && !(rules = def = lr_rules_default(err)))
+            rc = err && err->code ? err->code : LR_ENOMEM;
+        else if ((ld.memfd = memfd_create("logrisk-train", MFD_CLOEXEC)) < 0)
+            rc = lr__err(err, LR_EIO, "memfd_create: %s", strerror(errno));
+        else if (!(ld.enc = lr_event_encoder_new(rules, tok, max_len, 64 * 1024, err)))
+            rc = err && err->code ? err->code : LR_ENOMEM;
+    }
+    if (!rc) rc = is_csv ? load_csv(&ld, r, err) : load_jsonl(&ld, r, err);
+    lr_event_encoder_free(ld.enc);
+    lr_rules_free(def);
+    if (ld.memfd >= 0) close(ld.memfd);
     lr_io_reader_free(r);
     close(fd);
     if (!rc && d->n == 0) rc = lr__err(err, LR_EPARSE, "%s: no examples", path);
@@ -242,7 +316,7 @@ int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok 
     lr_events *evs = recs ? lr_events_new(recs, NULL, err) : NULL;
     lr_prep *prep = evs ? lr_prep_new(rules, err) : NULL;
     int rc = prep ? 0 : (err ? err->code : LR_ENOMEM);
-    loader ld = {d, tok, max_len, 0, 0, NULL, path};
+    loader ld = {d, tok, max_len, 0, 0, NULL, path, LR_REC_RAW, -1, NULL};
     lr__buf text;
     lr__buf_init(&text);
     lr_event ev;

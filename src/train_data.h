@@ -47,6 +47,14 @@ typedef struct lr__train_data {
  * file. On failure d is left empty. The caller frees d. */
 int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, int max_len,
                         lr_error *err);
+/* The same with each text read as a log in format `fmt` through the
+ * records and events readers and encoded as `logrisk score` encodes it
+ * (lr_event_encode: canonical rendering, the masks of `rules` (NULL: the
+ * built-in seed rules), the window), from its first non-empty event (an
+ * empty text: [CLS] [SEP]). LR_REC_RAW: the text as it is, tokenized
+ * without masks (lr__train_data_load; `logrisk label` output). */
+int lr__train_data_load_events(lr__train_data *d, const char *path, const lr_tok *tok, int max_len,
+                               lr_rec_format fmt, const lr_rules *rules, lr_error *err);
 void lr__train_data_free(lr__train_data *d);
 
 /* Unlabelled raw log lines for pre-training: every non-empty line of

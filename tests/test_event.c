@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "train_data.h"
 #include "logrisk.h"
 #include "t.h"
 
@@ -377,6 +378,50 @@ static void test_kernel_groups(void) {
     T_EQ_INT(events_of(oops, LR_REC_RAW, 1, 0, out, sizeof out, NULL), 9);
 }
 
+/* The trainer's labelled reader with a log format: every text read as
+ * `score` reads a log (records, events, rendering, masks, window), so the
+ * same event in any wrapper gives the same ids; raw keeps the text as it is. */
+static void test_train_events(void) {
+    const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nerror\ndisk\nfailed\n";
+    lr_tok *tok = lr_tok_from_text(vocab, sizeof vocab - 1, NULL);
+    T_CHECK(tok != NULL);
+    char path[] = "/tmp/lr_test_train_XXXXXX";
+    int fd = mkstemp(path);
+    T_CHECK(fd >= 0);
+    const char data[] =
+        "{\"text\":\"ERROR disk failed\",\"label\":9}\n"
+        "{\"text\":\"2024-05-01T12:00:00Z {\\\"level\\\":\\\"error\\\",\\\"msg\\\":\\\"disk failed\\\"}\",\"label\":9}\n"
+        "{\"text\":\"<11>1 2024-05-01T12:00:00Z node-a app 1 - - disk failed\",\"label\":\"9\"}\n"
+        "{\"text\":\"E0501 12:00:00.000000 1 k.go:1] disk failed\\n  at x\",\"label\":9}\n"
+        "{\"text\":\"\",\"label\":0}\n";
+    T_CHECK(write(fd, data, sizeof data - 1) == (ssize_t)(sizeof data - 1));
+    close(fd);
+    lr__train_data d;
+    T_EQ_INT(lr__train_data_load_events(&d, path, tok, 16, LR_REC_AUTO, NULL, NULL), 0);
+    T_EQ_INT(d.n, 5);
+    T_EQ_INT(d.risk, 1);
+    int32_t want[] = {2, 5, 6, 7, 3}; /* [CLS] error disk failed [SEP] */
+    for (int i = 0; i < 3; i++) {
+        T_EQ_INT((int)(d.start[i + 1] - d.start[i]), 5);
+        T_CHECK(memcmp(d.ids + d.start[i], want, sizeof want) == 0);
+    }
+    /* a klog line with its continuation: one event, the detail after ": " */
+    T_CHECK(d.start[4] - d.start[3] > 5 && memcmp(d.ids + d.start[3], want, 4 * sizeof *want) == 0);
+    T_EQ_INT((int)(d.start[5] - d.start[4]), 2); /* an empty text: [CLS] [SEP] */
+    T_EQ_INT(d.label[1], 9);
+    T_EQ_INT(d.label[4], 0);
+    lr__train_data_free(&d);
+    /* raw: the text as it is, so the wrappers' tokens differ */
+    T_EQ_INT(lr__train_data_load(&d, path, tok, 16, NULL), 0);
+    T_CHECK(d.start[2] - d.start[1] != 5 || memcmp(d.ids + d.start[1], want, sizeof want) != 0);
+    lr__train_data_free(&d);
+    lr_error err = {0, ""};
+    T_CHECK(lr__train_data_load_events(&d, path, tok, 16, LR_REC_CSV, NULL, &err) == LR_EINVAL);
+    T_CHECK(strstr(err.msg, "not CSV") != NULL);
+    unlink(path);
+    lr_tok_free(tok);
+}
+
 static void test_group_cap(void) {
     /* a trace of 100,000 lines: groups of at most 256 lines, every line in
      * exactly one of them, the cuts counted */
@@ -545,5 +590,5 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window))
