@@ -11,7 +11,8 @@
 #                   FUZZ_MERGE=1 merges what adds coverage into the corpora
 #   make static     fully static binaries with the model inside:
 #                   build-static/logrisk (host), build-static-arm64/logrisk
-#   make install    PREFIX=/usr/local
+#   make man        BUILD/logrisk.1, the man page, from the help texts
+#   make install    PREFIX=/usr/local (binary, library, header, man page)
 #   make model      retrain models/logrisk-mini.lrm from data/ and the judged
 #                   corpus (tools/make_model.sh, ~36 min on a busy 2-core machine)
 #
@@ -64,7 +65,7 @@ $(BUILD)/obj/qkern_neon.o:  ISAFLAGS = -march=armv8.2-a+dotprod
 $(BUILD)/obj/qkern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma
 $(BUILD)/obj/qkern_avxvnni.o: ISAFLAGS = -mavx2 -mfma -mavxvnni
 
-.PHONY: all run test bench bench-binaries sanitize valgrind fuzz static install clean deps model lr-force
+.PHONY: all run test bench bench-binaries sanitize valgrind fuzz static install man clean deps model lr-force
 
 all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
 
@@ -171,11 +172,19 @@ $(STATIC)/logrisk: $(CLI_OBJ) $(STATIC)/logrisk-model.o $(BUILD)/liblogrisk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(STATIC_LDFLAGS) $(LDFLAGS) $(CLI_OBJ) $(STATIC)/logrisk-model.o $(BUILD)/liblogrisk.a $(LDLIBS) -o $@
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+# The man page, built from the help texts the binary prints (deploy/man.sh).
+man: $(BUILD)/logrisk.1
+
+$(BUILD)/logrisk.1: $(BUILD)/logrisk deploy/man.sh
+	sh deploy/man.sh $(BUILD)/logrisk > $@.tmp && mv $@.tmp $@
+
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/logrisk $(DESTDIR)$(PREFIX)/bin/logrisk
 	install -m 644 $(BUILD)/liblogrisk.a $(DESTDIR)$(PREFIX)/lib/liblogrisk.a
 	install -m 644 include/logrisk.h $(DESTDIR)$(PREFIX)/include/logrisk.h
+	install -m 644 $(BUILD)/logrisk.1 $(DESTDIR)$(PREFIX)/share/man/man1/logrisk.1
 
 clean:
 	rm -rf build build-san build-static build-static-arm64 build-fuzz
