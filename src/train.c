@@ -55,6 +55,7 @@ void lr__train_config_defaults(lr__train_config *c) {
     c->head_hidden = 128;
     c->max_positions = 512;
     c->init_std = 0.02;
+    c->head = LR_HEAD_DEFAULT;
 }
 
 void lr__train_config_free(lr__train_config *c) {
@@ -178,6 +179,12 @@ static int set_special(lr__train_config *c, const char *key, yaml_document_t *do
         else return node_err(err, src, v, "split must be random or chronological", NULL);
         return 0;
     }
+    if (!strcmp(key, "head")) {
+        if (v->type != YAML_SCALAR_NODE || lr__head_parse((const char *)v->data.scalar.value,
+                                                          v->data.scalar.length, &c->head, NULL))
+            return node_err(err, src, v, "head must be a head type (mlp, linear)", NULL);
+        return 0;
+    }
     if (!strcmp(key, "seed")) {
         double x;
         if (scalar_num(v, &x) || x < 0 || x > 9007199254740992.0 || x != floor(x))
@@ -283,8 +290,7 @@ typedef struct run_state {
     lr__train_state st;
 } run_state;
 
-static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) LR_PRINTF(3, 4);
-static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
+void lr__train_log(lr_train_log_fn log, void *user, const char *fmt, ...) {
     if (!log) return;
     char line[512];
     va_list ap;
@@ -293,6 +299,75 @@ static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
     va_end(ap);
     log(user, line);
 }
+
+static char *path_with(const char *base, const char *suffix) {
+    size_t n = strlen(base), m = strlen(suffix);
+    char *s = lr__malloc(n + m + 1);
+    if (s) {
+        memcpy(s, base, n);
+        memcpy(s + n, suffix, m + 1);
+    }
+    return s;
+}
+
+/* ------------------------------------------------- the shared setup */
+
+int lr__train_setup_begin(lr__train_setup *s, const char *config_path, const char *out_path,
+                          const char *default_output, lr_error *err) {
+    memset(s, 0, sizeof *s);
+    lr__train_config *c = &s->c;
+    lr__train_config_defaults(c);
+    int rc = lr__train_config_load(c, config_path, err);
+    if (rc) return rc;
+    if (out_path) {
+        lr__free(c->output);
+        if (!(c->output = lr__strdup(out_path))) goto oom;
+    }
+    if (!c->data || !c->vocab)
+        return lr__err(err, LR_EINVAL, "%s: `data` and `vocab` are required", config_path);
+    if (!c->output && !(c->output = lr__strdup(default_output))) goto oom;
+    if (!c->metrics && !(c->metrics = path_with(c->output, ".metrics.json"))) goto oom;
+    if (c->max_len > c->max_positions)
+        return lr__err(err, LR_EINVAL, "max_len %d exceeds max_positions %d", c->max_len,
+                       c->max_positions);
+    if ((rc = lr__train_read_file(c->vocab, &s->vocab_text, &s->vocab_len, err))) return rc;
+    if (!(s->tok = lr_tok_from_text(s->vocab_text, s->vocab_len, err)))
+        return err && err->code ? err->code : LR_EPARSE;
+    return LR_OK;
+oom:
+    return lr__err(err, LR_ENOMEM, "out of memory reading %s", config_path);
+}
+
+int lr__train_setup_model(lr__train_setup *s, int n_labels, unsigned flags, lr_error *err) {
+    const lr__train_config *c = &s->c;
+    int rc = lr__train_split(s->d.n, c->valid_fraction, c->chronological, c->seed, &s->tr, &s->ntr,
+                             &s->va, &s->nva, err);
+    if (rc) return rc;
+    if (!(s->pool = lr_pool_new(c->threads, err))) return err && err->code ? err->code : LR_ENOMEM;
+    s->cfg = (lr__bert_config){lr_tok_vocab_size(s->tok), c->hidden, c->layers, c->heads,
+                               c->intermediate, c->max_positions, 2, n_labels, c->head_hidden,
+                               c->head, 1e-12f};
+    if ((rc = lr__bert_train_init(&s->m, &s->cfg, c->batch, c->max_len, flags, s->pool, err)))
+        return rc;
+    s->m.p_hidden = s->m.p_attn = s->m.p_head = (float)c->dropout;
+    lr__bert_train_init_weights(&s->m, c->seed, (float)c->init_std);
+    if (c->init && (rc = lr__bert_train_load_encoder(&s->m, c->init, err))) return rc;
+    return LR_OK;
+}
+
+void lr__train_setup_free(lr__train_setup *s) {
+    lr__free(s->tr);
+    lr__free(s->va);
+    lr__bert_train_free(&s->m);
+    lr__train_data_free(&s->d);
+    lr_tok_free(s->tok);
+    lr_pool_free(s->pool);
+    lr__free(s->vocab_text);
+    lr__train_config_free(&s->c);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------ train */
 
 /* Class weights for the loss: explicit, balanced (n / (C * count), 0 for
  * absent classes, like scikit-learn), or none. */
@@ -324,76 +399,31 @@ static int make_weights(const lr__train_config *c, const lr__train_data *d, cons
     return 0;
 }
 
-static char *path_with(const char *base, const char *suffix) {
-    size_t n = strlen(base), m = strlen(suffix);
-    char *s = lr__malloc(n + m + 1);
-    if (s) {
-        memcpy(s, base, n);
-        memcpy(s + n, suffix, m + 1);
-    }
-    return s;
-}
-
 int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn log, void *user,
                  lr_error *err) {
-    lr__train_config c;
-    lr__train_config_defaults(&c);
-    lr_tok *tok = NULL;
-    lr_pool *pool = NULL;
-    lr__train_data d;
-    memset(&d, 0, sizeof d);
-    lr__bert_train m;
-    memset(&m, 0, sizeof m);
+    lr__train_setup su;
+    lr__bert_train *m = &su.m;
+    const lr__train_data *d = &su.d;
     lr__metrics met;
     memset(&met, 0, sizeof met);
-    int *tr = NULL, *va = NULL, ntr = 0, nva = 0;
     float *weights = NULL;
-    char *vocab_text = NULL, *rules_text = NULL;
-    size_t vocab_len = 0, rules_len = 0;
+    char *rules_text = NULL;
+    size_t rules_len = 0;
     lr__buf history;
     lr__buf_init(&history);
-    int rc = lr__train_config_load(&c, config_path, err);
+    int rc = lr__train_setup_begin(&su, config_path, out_path, "model.lrm", err);
     if (rc) goto done;
-    if (out_path) {
-        lr__free(c.output);
-        if (!(c.output = lr__strdup(out_path))) goto oom;
-    }
-    if (!c.data || !c.vocab) {
-        rc = lr__err(err, LR_EINVAL, "%s: `data` and `vocab` are required", config_path);
-        goto done;
-    }
-    if (!c.output && !(c.output = lr__strdup("model.lrm"))) goto oom;
-    if (!c.metrics && !(c.metrics = path_with(c.output, ".metrics.json"))) goto oom;
-    if (!c.checkpoint && !(c.checkpoint = path_with(c.output, ".ckpt"))) goto oom;
-    if (c.lr_head < 0) c.lr_head = c.lr;
-    if (c.max_len > c.max_positions) {
-        rc = lr__err(err, LR_EINVAL, "max_len %d exceeds max_positions %d", c.max_len,
-                     c.max_positions);
-        goto done;
-    }
-    if ((rc = lr__train_read_file(c.vocab, &vocab_text, &vocab_len, err))) goto done;
+    lr__train_config *cp = &su.c;
+    if (!cp->checkpoint && !(cp->checkpoint = path_with(cp->output, ".ckpt"))) goto oom;
+    if (cp->lr_head < 0) cp->lr_head = cp->lr;
+    const lr__train_config c = *cp; /* a view: the strings stay owned by the setup */
     if (c.rules && (rc = lr__train_read_file(c.rules, &rules_text, &rules_len, err))) goto done;
-    if (!(tok = lr_tok_from_text(vocab_text, vocab_len, err))) {
-        rc = err ? err->code : LR_EPARSE;
-        goto done;
-    }
-    if ((rc = lr__train_data_load(&d, c.data, tok, c.max_len, err))) goto done;
-    if ((rc = lr__train_split(d.n, c.valid_fraction, c.chronological, c.seed, &tr, &ntr, &va,
-                              &nva, err)))
-        goto done;
-    if (!(pool = lr_pool_new(c.threads, err))) {
-        rc = err ? err->code : LR_ENOMEM;
-        goto done;
-    }
-    lr__bert_config cfg = {lr_tok_vocab_size(tok), c.hidden, c.layers, c.heads, c.intermediate,
-                           c.max_positions, 2, d.n_classes, c.head_hidden, LR_HEAD_MLP, 1e-12f};
-    if ((rc = lr__bert_train_init(&m, &cfg, c.batch, c.max_len, 0, pool, err))) goto done;
-    m.p_hidden = m.p_attn = m.p_head = (float)c.dropout;
-    m.freeze_encoder = c.freeze_encoder;
-    lr__bert_train_init_weights(&m, c.seed, (float)c.init_std);
-    if (c.init && (rc = lr__bert_train_load_encoder(&m, c.init, err))) goto done;
-    if ((rc = make_weights(&c, &d, tr, ntr, &weights, err))) goto done;
-    if ((rc = lr__metrics_init(&met, d.n_classes, d.risk, err))) goto done;
+    if ((rc = lr__train_data_load(&su.d, c.data, su.tok, c.max_len, err))) goto done;
+    if ((rc = lr__train_setup_model(&su, su.d.n_classes, 0, err))) goto done;
+    const int *tr = su.tr, *va = su.va, ntr = su.ntr, nva = su.nva;
+    m->freeze_encoder = c.freeze_encoder;
+    if ((rc = make_weights(&c, d, tr, ntr, &weights, err))) goto done;
+    if ((rc = lr__metrics_init(&met, d->n_classes, d->risk, err))) goto done;
 
     lr__train_opts o = lr__train_opts_defaults();
     o.batch = c.batch;
@@ -411,14 +441,15 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     rs.best_epoch = -1;
     lr__train_state_init(&rs.st, ntr, c.epochs, c.batch, c.warmup, c.seed);
     if (c.resume && c.checkpoint[0] && access(c.checkpoint, F_OK) == 0) {
-        if ((rc = lr__ckpt_load(c.checkpoint, &m.params, &cfg, &rs, sizeof rs, err))) goto done;
-        logf_(log, user, "resumed from %s at epoch %d (step %ld)", c.checkpoint,
-              rs.next_epoch + 1, rs.st.step);
+        if ((rc = lr__ckpt_load(c.checkpoint, &m->params, &su.cfg, &rs, sizeof rs, err))) goto done;
+        lr__train_log(log, user, "resumed from %s at epoch %d (step %ld)", c.checkpoint,
+                      rs.next_epoch + 1, rs.st.step);
     }
-    logf_(log, user, "%d examples (%d train, %d validation), %d classes, %zu parameters, %ld steps",
-          d.n, ntr, nva, d.n_classes, m.params.n_floats, rs.st.total_steps);
-    lr__model_meta meta = {NULL, (const char *const *)d.class_names, (size_t)d.n_classes,
-                           vocab_text, vocab_len, c.max_len, rules_text, rules_len,
+    lr__train_log(log, user,
+                  "%d examples (%d train, %d validation), %d classes, %zu parameters, %ld steps",
+                  d->n, ntr, nva, d->n_classes, m->params.n_floats, rs.st.total_steps);
+    lr__model_meta meta = {NULL, (const char *const *)d->class_names, (size_t)d->n_classes,
+                           su.vocab_text, su.vocab_len, c.max_len, rules_text, rules_len,
                            "logrisk train"};
     lr__progress progress;
     lr__progress_init(&progress, log, user, c.epochs, rs.st.step, rs.st.total_steps);
@@ -426,32 +457,32 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     for (int e = rs.next_epoch; e < c.epochs; e++) {
         double t0 = lr__now_s(), train_loss = 0.0;
         progress.epoch = e + 1;
-        if ((rc = lr__train_epoch(&m, &d, tr, ntr, &o, &rs.st, &train_loss, err))) goto done;
+        if ((rc = lr__train_epoch(m, d, tr, ntr, &o, &rs.st, &train_loss, err))) goto done;
         double secs = lr__now_s() - t0;
         size_t tokens = 0;
-        for (int i = 0; i < ntr; i++) tokens += d.start[tr[i] + 1] - d.start[tr[i]];
-        if (nva > 0 && (rc = lr__train_evaluate(&m, &d, va, nva, c.batch, &met, err))) goto done;
+        for (int i = 0; i < ntr; i++) tokens += d->start[tr[i] + 1] - d->start[tr[i]];
+        if (nva > 0 && (rc = lr__train_evaluate(m, d, va, nva, c.batch, &met, err))) goto done;
         double val_loss = nva > 0 ? met.loss : train_loss;
         int improved = val_loss < rs.best_loss;
-        logf_(log, user,
-              "epoch %d/%d: train loss %.4f, val loss %.4f, accuracy %.4f, macro-F1 %.4f, "
-              "%.0f tokens/s%s",
-              e + 1, c.epochs, train_loss, val_loss, met.accuracy, met.macro_f1,
-              secs > 0 ? tokens / secs : 0.0, improved ? " (best)" : "");
-        if (d.risk && nva > 0)
-            logf_(log, user, "  high-risk (>= %d) precision %.4f recall %.4f", LR_HIGH_RISK,
-                  met.hr_precision, met.hr_recall);
+        lr__train_log(log, user,
+                      "epoch %d/%d: train loss %.4f, val loss %.4f, accuracy %.4f, macro-F1 %.4f, "
+                      "%.0f tokens/s%s",
+                      e + 1, c.epochs, train_loss, val_loss, met.accuracy, met.macro_f1,
+                      secs > 0 ? tokens / secs : 0.0, improved ? " (best)" : "");
+        if (d->risk && nva > 0)
+            lr__train_log(log, user, "  high-risk (>= %d) precision %.4f recall %.4f",
+                          LR_HIGH_RISK, met.hr_precision, met.hr_recall);
         if (lr__buf_printf(&history, "%s{\"epoch\":%d,\"train_loss\":", history.len ? "," : "",
                            e + 1) ||
             lr__buf_put_json_float(&history, (float)train_loss) ||
             lr__buf_puts(&history, ",\"validation\":") ||
-            lr__metrics_json(&met, d.class_names, &history) || lr__buf_putc(&history, '}'))
+            lr__metrics_json(&met, d->class_names, &history) || lr__buf_putc(&history, '}'))
             goto oom;
         if (improved) {
             rs.best_loss = val_loss;
             rs.best_epoch = e;
             rs.bad_epochs = 0;
-            if ((rc = lr__bert_train_export(&m, &meta, c.output, err))) goto done;
+            if ((rc = lr__bert_train_export(m, &meta, c.output, err))) goto done;
         } else {
             rs.bad_epochs++;
         }
@@ -469,15 +500,16 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
         if (rc) goto done;
         rs.next_epoch = e + 1;
         if (c.checkpoint[0] &&
-            (rc = lr__ckpt_save(c.checkpoint, &m.params, &cfg, &rs, sizeof rs, err)))
+            (rc = lr__ckpt_save(c.checkpoint, &m->params, &su.cfg, &rs, sizeof rs, err)))
             goto done;
         if (nva > 0 && rs.bad_epochs >= c.patience && e + 1 < c.epochs) {
-            logf_(log, user, "early stop: no validation improvement for %d epochs", c.patience);
+            lr__train_log(log, user, "early stop: no validation improvement for %d epochs",
+                          c.patience);
             break;
         }
     }
-    logf_(log, user, "best epoch %d (validation loss %.4f) written to %s; metrics in %s",
-          rs.best_epoch + 1, rs.best_loss, c.output, c.metrics);
+    lr__train_log(log, user, "best epoch %d (validation loss %.4f) written to %s; metrics in %s",
+                  rs.best_epoch + 1, rs.best_loss, c.output, c.metrics);
     goto done;
 oom:
     rc = lr__err(err, LR_ENOMEM, "out of memory during training");
@@ -485,14 +517,7 @@ done:
     lr__buf_free(&history);
     lr__metrics_free(&met);
     lr__free(weights);
-    lr__free(tr);
-    lr__free(va);
-    lr__bert_train_free(&m);
-    lr__train_data_free(&d);
-    lr_tok_free(tok);
-    lr_pool_free(pool);
-    lr__free(vocab_text);
     lr__free(rules_text);
-    lr__train_config_free(&c);
+    lr__train_setup_free(&su);
     return rc;
 }

@@ -26,13 +26,24 @@
  *   focal_gamma: 0              freeze_encoder: false
  *   hidden: 256  layers: 4  heads: 4  intermediate: 1024  head_hidden: 128
  *   max_positions: 512          init_std: 0.02
+ *   head: mlp                   the classifier head (arch.h): mlp or linear
+ *                               (pooler_linear has no training graph)
+ *
+ * train and pretrain share their setup (lr__train_setup_begin, then the
+ * data, then lr__train_setup_model): the config with its defaults and
+ * checks, the tokenizer, the split, the pool, and the model built from the
+ * config, initialised and, with `init`, started from an encoder.
  */
 #ifndef LR_TRAIN_H
 #define LR_TRAIN_H
 
 #include <stdint.h>
 
+#include "arch.h"
 #include "logrisk.h"
+#include "train_bert.h"
+#include "train_data.h"
+#include "util.h" /* LR_PRINTF */
 
 typedef struct lr__train_config {
     char *data, *vocab, *output, *metrics, *checkpoint, *rules, *init;
@@ -49,6 +60,7 @@ typedef struct lr__train_config {
     int freeze_encoder;
     int hidden, layers, heads, intermediate, head_hidden, max_positions;
     double init_std;
+    lr__head_type head;
 } lr__train_config;
 
 /* Defaults (see above); strings NULL. */
@@ -65,5 +77,38 @@ void lr__train_config_free(lr__train_config *c);
  * LR__TRAIN_MAX_TEXT_BYTES. */
 #define LR__TRAIN_MAX_TEXT_BYTES (64u << 20)
 int lr__train_read_file(const char *path, char **out, size_t *len, lr_error *err);
+
+/* ------------------------------------------------- the shared setup */
+
+/* What train and pretrain build before their epochs; owned by the setup. */
+typedef struct lr__train_setup {
+    lr__train_config c;
+    char *vocab_text;
+    size_t vocab_len;
+    lr_tok *tok;
+    lr__train_data d;      /* loaded by the caller between the two steps */
+    int *tr, *va, ntr, nva; /* the split */
+    lr_pool *pool;
+    lr__bert_config cfg;
+    lr__bert_train m;
+} lr__train_setup;
+
+/* Load the config at config_path (`out_path`, when not NULL, overrides its
+ * output, which defaults to default_output), check that data and vocab are
+ * given and that max_len fits max_positions, default the metrics path to
+ * OUTPUT.metrics.json, read the vocabulary and make the tokenizer. The
+ * setup is initialised first, so lr__train_setup_free is always safe. */
+int lr__train_setup_begin(lr__train_setup *s, const char *config_path, const char *out_path,
+                          const char *default_output, lr_error *err);
+/* With s->d loaded: split it, make the pool, the model config (vocabulary
+ * size, n_labels classes, the config's sizes and head) and the training
+ * model for batches of c.batch x c.max_len (flags: lr__bert_train_init's),
+ * dropout from the config, weights initialised from the seed and, with
+ * `init`, the encoder copied from that model file. */
+int lr__train_setup_model(lr__train_setup *s, int n_labels, unsigned flags, lr_error *err);
+void lr__train_setup_free(lr__train_setup *s);
+
+/* A formatted line to the run's log callback (nothing when log is NULL). */
+void lr__train_log(lr_train_log_fn log, void *user, const char *fmt, ...) LR_PRINTF(3, 4);
 
 #endif /* LR_TRAIN_H */

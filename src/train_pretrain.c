@@ -2,10 +2,11 @@
  * train_pretrain.c — `logrisk pretrain`: masked-LM pre-training of the
  * encoder on unlabelled raw log lines (lr_pretrain_run, logrisk.h).
  *
- * The configuration is train's (train.h): data is a raw log file (masked
- * with `rules`, default the built-in rules), and the model keys, lr,
- * epochs, batch, warmup, clip, dropout, valid_fraction, seed, threads
- * apply. Every epoch: 15 % of the real tokens of each batch are corrupted
+ * The configuration and the setup are train's (train.h, lr__train_setup):
+ * data is a raw log file (masked with `rules`, default the built-in
+ * rules), and the model keys, lr, epochs, batch, warmup, clip, dropout,
+ * valid_fraction, seed, threads apply. Every epoch: 15 % of the real
+ * tokens of each batch are corrupted
  * (80/10/10, lr__mlm_mask), one AdamW step per batch; the validation MLM
  * loss uses a fixed masking seed so that epochs compare. The best encoder
  * by validation loss is written to `output` as a normal .lrm model (with
@@ -13,7 +14,6 @@
  * loss curve goes to the metrics JSON.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,17 +23,6 @@
 #include "train_export.h"
 #include "train_loop.h"
 #include "util.h"
-
-static void plog(lr_train_log_fn log, void *user, const char *fmt, ...) LR_PRINTF(3, 4);
-static void plog(lr_train_log_fn log, void *user, const char *fmt, ...) {
-    if (!log) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log(user, line);
-}
 
 /* One pass over idx[0..n) in batches: training steps when `adamw` is set
  * (lr from the schedule in *step), else loss only. Returns the mean loss. */
@@ -86,58 +75,20 @@ static int mlm_pass(lr__bert_train *m, const lr__train_data *d, const int *idx, 
 
 int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_fn log, void *user,
                     lr_error *err) {
-    lr__train_config c;
-    lr__train_config_defaults(&c);
-    lr_tok *tok = NULL;
+    lr__train_setup su;
+    lr__bert_train *m = &su.m;
     lr_rules *rules = NULL;
-    lr_pool *pool = NULL;
-    lr__train_data d;
-    memset(&d, 0, sizeof d);
-    lr__bert_train m;
-    memset(&m, 0, sizeof m);
-    int *tr = NULL, *va = NULL, ntr = 0, nva = 0;
-    char *vocab_text = NULL;
-    size_t vocab_len = 0;
     lr__buf hist;
     lr__buf_init(&hist);
-    int rc = lr__train_config_load(&c, config_path, err);
+    int rc = lr__train_setup_begin(&su, config_path, out_path, "encoder.lrm", err);
     if (rc) goto done;
-    if (out_path) {
-        lr__free(c.output);
-        if (!(c.output = lr__strdup(out_path))) goto oom;
-    }
-    if (!c.data || !c.vocab) {
-        rc = lr__err(err, LR_EINVAL, "%s: `data` and `vocab` are required", config_path);
-        goto done;
-    }
-    if (!c.output && !(c.output = lr__strdup("encoder.lrm"))) goto oom;
-    if (!c.metrics) {
-        size_t n = strlen(c.output);
-        if (!(c.metrics = lr__malloc(n + 14))) goto oom;
-        memcpy(c.metrics, c.output, n);
-        memcpy(c.metrics + n, ".metrics.json", 14);
-    }
-    if (c.max_len > c.max_positions) {
-        rc = lr__err(err, LR_EINVAL, "max_len %d exceeds max_positions %d", c.max_len,
-                     c.max_positions);
-        goto done;
-    }
-    if ((rc = lr__train_read_file(c.vocab, &vocab_text, &vocab_len, err))) goto done;
-    if (!(tok = lr_tok_from_text(vocab_text, vocab_len, err))) goto fail_code;
+    const lr__train_config c = su.c; /* a view: the strings stay owned by the setup */
     if (!(rules = c.rules ? lr_rules_load(c.rules, err) : lr_rules_default(err))) goto fail_code;
-    if ((rc = lr__train_data_load_lines(&d, c.data, tok, rules, c.max_len, err))) goto done;
-    if ((rc = lr__train_split(d.n, c.valid_fraction, c.chronological, c.seed, &tr, &ntr, &va,
-                              &nva, err)))
-        goto done;
-    if (!(pool = lr_pool_new(c.threads, err))) goto fail_code;
-    lr__bert_config cfg = {lr_tok_vocab_size(tok), c.hidden, c.layers, c.heads, c.intermediate,
-                           c.max_positions, 2, LR_RISK_CLASSES, c.head_hidden, LR_HEAD_MLP,
-                           1e-12f};
-    if ((rc = lr__bert_train_init(&m, &cfg, c.batch, c.max_len, LR_TRAIN_MLM, pool, err)))
-        goto done;
-    m.p_hidden = m.p_attn = m.p_head = (float)c.dropout;
-    lr__bert_train_init_weights(&m, c.seed, (float)c.init_std);
-    if (c.init && (rc = lr__bert_train_load_encoder(&m, c.init, err))) goto done;
+    if ((rc = lr__train_data_load_lines(&su.d, c.data, su.tok, rules, c.max_len, err))) goto done;
+    if ((rc = lr__train_setup_model(&su, LR_RISK_CLASSES, LR_TRAIN_MLM, err))) goto done;
+    const lr__train_data *d = &su.d;
+    int *tr = su.tr;
+    const int *va = su.va, ntr = su.ntr, nva = su.nva;
     lr__train_state st;
     lr__train_state_init(&st, ntr, c.epochs, c.batch, c.warmup, c.seed);
     lr__adamw_cfg adamw = lr__adamw_defaults(c.lr);
@@ -147,10 +98,11 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
     const char *rules_yaml = NULL;
     size_t rules_len = 0;
     rules_yaml = lr_rules_yaml(rules, &rules_len);
-    lr__model_meta meta = {NULL, risk_names, LR_RISK_CLASSES, vocab_text, vocab_len, c.max_len,
+    lr__model_meta meta = {NULL, risk_names, LR_RISK_CLASSES, su.vocab_text, su.vocab_len,
+                           c.max_len,
                            rules_yaml, rules_len, "logrisk pretrain (untrained head)"};
-    plog(log, user, "%d lines (%d train, %d validation), %zu parameters, %ld steps", d.n, ntr, nva,
-         m.params.n_floats, st.total_steps);
+    lr__train_log(log, user, "%d lines (%d train, %d validation), %zu parameters, %ld steps",
+                  d->n, ntr, nva, m->params.n_floats, st.total_steps);
     double best = INFINITY;
     int best_epoch = -1;
     lr__progress progress;
@@ -159,17 +111,17 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
         lr__train_shuffle(tr, ntr, &st.rng);
         double train_loss = 0.0, val_loss = 0.0;
         progress.epoch = e + 1;
-        if ((rc = mlm_pass(&m, &d, tr, ntr, c.batch, tok, &st.rng, &adamw, c.clip, &st.step,
+        if ((rc = mlm_pass(m, d, tr, ntr, c.batch, su.tok, &st.rng, &adamw, c.clip, &st.step,
                            st.warmup_steps, st.total_steps, c.seed, &progress, &train_loss, err)))
             goto done;
         uint64_t val_rng = c.seed ^ 0xA11CEull; /* the same masks every epoch */
-        if (nva > 0 && (rc = mlm_pass(&m, &d, va, nva, c.batch, tok, &val_rng, NULL, 0.0, NULL, 0,
+        if (nva > 0 && (rc = mlm_pass(m, d, va, nva, c.batch, su.tok, &val_rng, NULL, 0.0, NULL, 0,
                                       0, 0, NULL, &val_loss, err)))
             goto done;
         if (nva == 0) val_loss = train_loss;
         int improved = val_loss < best;
-        plog(log, user, "epoch %d/%d: MLM train loss %.4f, validation loss %.4f%s", e + 1,
-             c.epochs, train_loss, val_loss, improved ? " (best)" : "");
+        lr__train_log(log, user, "epoch %d/%d: MLM train loss %.4f, validation loss %.4f%s",
+                      e + 1, c.epochs, train_loss, val_loss, improved ? " (best)" : "");
         if (lr__buf_printf(&hist, "%s{\"epoch\":%d,\"train_loss\":", hist.len ? "," : "", e + 1) ||
             lr__buf_put_json_float(&hist, (float)train_loss) ||
             lr__buf_puts(&hist, ",\"val_loss\":") || lr__buf_put_json_float(&hist, (float)val_loss) ||
@@ -178,7 +130,7 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
         if (improved) {
             best = val_loss;
             best_epoch = e;
-            if ((rc = lr__bert_train_export(&m, &meta, c.output, err))) goto done;
+            if ((rc = lr__bert_train_export(m, &meta, c.output, err))) goto done;
         }
         lr__buf out;
         lr__buf_init(&out);
@@ -192,8 +144,8 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
         lr__buf_free(&out);
         if (rc) goto done;
     }
-    plog(log, user, "best epoch %d (validation MLM loss %.4f) written to %s", best_epoch + 1, best,
-         c.output);
+    lr__train_log(log, user, "best epoch %d (validation MLM loss %.4f) written to %s",
+                  best_epoch + 1, best, c.output);
     goto done;
 fail_code:
     rc = err && err->code ? err->code : LR_ENOMEM;
@@ -202,14 +154,7 @@ oom:
     rc = lr__err(err, LR_ENOMEM, "out of memory during pre-training");
 done:
     lr__buf_free(&hist);
-    lr__free(tr);
-    lr__free(va);
-    lr__bert_train_free(&m);
-    lr__train_data_free(&d);
     lr_rules_free(rules);
-    lr_tok_free(tok);
-    lr_pool_free(pool);
-    lr__free(vocab_text);
-    lr__train_config_free(&c);
+    lr__train_setup_free(&su);
     return rc;
 }
