@@ -18,7 +18,10 @@
 # 3. A soak: 8 clients x 10 records for SOAK seconds, the server's RSS
 #    sampled every 10 s (flat = no growth beyond the first samples).
 # Numbers from a shared, loaded machine vary from run to run: compare the
-# ratios, which are measured side by side.
+# ratios, which are measured side by side. A run whose requests take longer
+# than DURATION shows 0 records/s (nothing was answered within it): give a
+# longer DURATION on a slow machine. Between runs the server is let finish
+# what is still queued.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -78,6 +81,14 @@ request = function()
     return wrk.format("POST", "/v1/score?format=raw", {["Content-Type"] = "text/plain"}, table.concat(t, "\n") .. "\n")
 end
 EOF
+# wait until the server has answered everything (wrk stops sending at its
+# duration, but what it sent stays queued), so runs do not overlap
+idle() {
+    for _ in $(seq 1 1200); do
+        [ "$(curl -s "http://$addr/metrics" | awk '$1 == "logrisk_requests_in_flight" { print $2 }')" = 0 ] && return 0
+        sleep 0.25
+    done
+}
 # ms from wrk's "50%  1.23ms" style figures
 ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); x = v + 0; if (u == "us") x /= 1000; else if (u == "s") x *= 1000; else if (u == "m") x *= 60000; printf "%.2f", x }'; }
 declare -A rps p99s
@@ -85,6 +96,7 @@ for recs in 1 100; do
     for c in 1 8 64; do
         t=$((c < 2 ? c : 2))
         RECS=$recs CORPUS=$corpus wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 60s --latency -s "$out/body.lua" "http://$addr" >"$out/wrk_${recs}_${c}.txt" 2>&1 || true
+        idle
         req=$(awk '/^Requests\/sec:/ { print $2 }' "$out/wrk_${recs}_${c}.txt")
         p50=$(awk '$1 == "50%" { print $2 }' "$out/wrk_${recs}_${c}.txt")
         p99=$(awk '$1 == "99%" { print $2 }' "$out/wrk_${recs}_${c}.txt")
@@ -107,6 +119,7 @@ awk '/^logrisk_batch_round_records_(sum|count)|^logrisk_model_batch(es|_lines)_t
                     v["logrisk_model_batch_lines_total"] / v["logrisk_model_batches_total"] }' "$out/metrics.txt"
 
 # 3. soak: RSS over SOAK seconds of 8 clients x 10 records
+idle
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status"; }
 samples="$(rss)"
 RECS=10 CORPUS=$corpus wrk -t 2 -c 8 -d "${SOAK}s" --timeout 60s -s "$out/body.lua" "http://$addr" >"$out/wrk_soak.txt" 2>&1 &
