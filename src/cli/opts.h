@@ -22,6 +22,8 @@
  *         LR_OPT("--no-mask", NULL, LR_OPT_CLEAR, &mask, NULL, "tokenize the raw line"),
  *     };
  *     const lr_cli_spec spec = {"tokenize", opts, LR_CLI_N(opts), .about = "Tokenizes each line...\n"};
+ *     // (name one field by designator, as .about here: -Wextra rejects a
+ *     // positional initializer that leaves fields out)
  *     int rc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
  *     if (rc != LR_CLI_GO) return rc;          // help printed (0) or usage error (2)
  *     if (!mask && rules) return lr_cli_usage_error("tokenize", "--rules and --no-mask exclude each other");
