@@ -200,9 +200,10 @@ static void reply_done(struct evhttp_request *req, void *arg) {
     lr__free(rc);
 }
 
-/* Send `code` with body[0..len) and a content type; counts the request. */
-static void reply(server *sv, struct evhttp_request *req, int route, int code, const char *ctype, const char *body,
-                  size_t len, double t0) {
+/* Send `code` with [prefix] body[0..len) and a content type; counts the
+ * request. */
+static void reply_with(server *sv, struct evhttp_request *req, int route, int code, const char *ctype,
+                       const char *prefix, const char *body, size_t len, double t0) {
     const char *reason = code == 200   ? "OK"
                          : code == 400 ? "Bad Request"
                          : code == 404 ? "Not Found"
@@ -222,6 +223,7 @@ static void reply(server *sv, struct evhttp_request *req, int route, int code, c
     evhttp_add_header(h, "Content-Type", ctype);
     if (sv->draining) evhttp_add_header(h, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
+    if (buf && prefix) evbuffer_add(buf, prefix, strlen(prefix));
     if (buf && len) evbuffer_add(buf, body, len);
     reply_ctx *ctx = evcon ? lr__calloc(1, sizeof *ctx) : NULL;
     if (ctx) {
@@ -231,6 +233,11 @@ static void reply(server *sv, struct evhttp_request *req, int route, int code, c
     }
     evhttp_send_reply(req, code, reason, buf);
     if (buf) evbuffer_free(buf);
+}
+
+static void reply(server *sv, struct evhttp_request *req, int route, int code, const char *ctype, const char *body,
+                  size_t len, double t0) {
+    reply_with(sv, req, route, code, ctype, NULL, body, len, t0);
 }
 
 /* A JSON error body {"error": msg}. */
@@ -264,38 +271,12 @@ static void send_done(server *sv) {
                 ctype = "application/json";
                 wrap = 1;
             }
-            if (wrap && (lr__buf_putc(&j->out, ']') != 0)) {
+            /* an array's elements were rendered without its brackets */
+            if (wrap && lr__buf_putc(&j->out, ']') != 0)
                 reply_error(sv, req, j->route, 500, "out of memory", j->t_start);
-            } else if (wrap) {
-                /* the '[' goes in front: the body was rendered without it */
-                struct evbuffer *buf = evbuffer_new();
-                if (buf) {
-                    lr__serve_metrics_request(&sv->m, j->route, 200, lr__now_s() - j->t_start);
-                    conn *c = req_conn(sv, req);
-                    if (c) {
-                        c->busy = 0;
-                        c->since = lr__now_s();
-                    }
-                    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-                    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-                    evhttp_add_header(h, "Content-Type", ctype);
-                    if (sv->draining) evhttp_add_header(h, "Connection", "close");
-                    evbuffer_add(buf, "[", 1);
-                    evbuffer_add(buf, j->out.data, j->out.len);
-                    reply_ctx *ctx = evcon ? lr__calloc(1, sizeof *ctx) : NULL;
-                    if (ctx) {
-                        ctx->sv = sv;
-                        sv->replies++;
-                        evhttp_request_set_on_complete_cb(req, reply_done, ctx);
-                    }
-                    evhttp_send_reply(req, 200, "OK", buf);
-                    evbuffer_free(buf);
-                } else {
-                    reply_error(sv, req, j->route, 500, "out of memory", j->t_start);
-                }
-            } else {
-                reply(sv, req, j->route, 200, ctype, j->out.data ? j->out.data : "", j->out.len, j->t_start);
-            }
+            else
+                reply_with(sv, req, j->route, 200, ctype, wrap ? "[" : NULL, j->out.data ? j->out.data : "",
+                           j->out.len, j->t_start);
         }
         lr__serve_job_free(j);
         j = next;

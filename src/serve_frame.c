@@ -144,7 +144,7 @@ static int frame_ndjson(const char *body, size_t len, lr__serve_body *out, lr_er
  * strings and nesting; the value is then parsed strictly): the index of
  * the ',' or ']' that ends it at depth 0, or len. */
 static size_t value_end(const char *body, size_t i, size_t len) {
-    int depth = 0;
+    size_t depth = 0;
     for (; i < len; i++) {
         char c = body[i];
         if (c == '"') {
@@ -152,7 +152,7 @@ static size_t value_end(const char *body, size_t i, size_t len) {
                 if (body[i] == '\\') i++;
             if (i >= len) return len;
         } else if (c == '{' || c == '[') {
-            if (depth < LR_JSON_MAX_DEPTH + 2) depth++;
+            depth++;
         } else if (c == '}' || c == ']') {
             if (depth == 0) return i;
             depth--;
