@@ -66,6 +66,7 @@ void lr__train_config_free(lr__train_config *c) {
     lr__free(c->checkpoint);
     lr__free(c->rules);
     lr__free(c->init);
+    lr__free(c->input_format);
     lr__free(c->class_weights);
     memset(c, 0, sizeof *c);
 }
@@ -88,6 +89,7 @@ static const key_spec k_keys[] = {
     KEY("checkpoint", K_STR, checkpoint, 0, 0),
     KEY("rules", K_STR, rules, 0, 0),
     KEY("init", K_STR, init, 0, 0),
+    KEY("input_format", K_STR, input_format, 0, 0),
     KEY("resume", K_BOOL, resume, 0, 1),
     KEY("max_len", K_INT, max_len, 2, 8192),
     KEY("epochs", K_INT, epochs, 1, 100000),
@@ -399,6 +401,22 @@ static int make_weights(const lr__train_config *c, const lr__train_data *d, cons
     return 0;
 }
 
+/* The labelled data: texts as they are, or (input_format) each text read
+ * as a log through the event layer and masked with the config's rules. */
+static int load_data(lr__train_setup *su, const lr__train_config *c, lr_error *err) {
+    lr_rec_format fmt = LR_REC_RAW;
+    if (c->input_format && (lr_records_parse_format(c->input_format, &fmt) || fmt == LR_REC_CSV))
+        return lr__err(err, LR_EINVAL,
+                       "input_format must be raw, auto, cri, docker, jsonl, logfmt, klog, syslog or log4j, not '%s'",
+                       c->input_format);
+    if (fmt == LR_REC_RAW) return lr__train_data_load(&su->d, c->data, su->tok, c->max_len, err);
+    lr_rules *rules = c->rules ? lr_rules_load(c->rules, err) : NULL;
+    if (c->rules && !rules) return err && err->code ? err->code : LR_EPARSE;
+    int rc = lr__train_data_load_events(&su->d, c->data, su->tok, c->max_len, fmt, rules, err);
+    lr_rules_free(rules);
+    return rc;
+}
+
 int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn log, void *user,
                  lr_error *err) {
     lr__train_setup su;
@@ -418,7 +436,7 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     if (cp->lr_head < 0) cp->lr_head = cp->lr;
     const lr__train_config c = *cp; /* a view: the strings stay owned by the setup */
     if (c.rules && (rc = lr__train_read_file(c.rules, &rules_text, &rules_len, err))) goto done;
-    if ((rc = lr__train_data_load(&su.d, c.data, su.tok, c.max_len, err))) goto done;
+    if ((rc = load_data(&su, &c, err))) goto done;
     if ((rc = lr__train_setup_model(&su, su.d.n_classes, 0, err))) goto done;
     const int *tr = su.tr, *va = su.va, ntr = su.ntr, nva = su.nva;
     m->freeze_encoder = c.freeze_encoder;

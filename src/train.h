@@ -47,6 +47,7 @@
 
 typedef struct lr__train_config {
     char *data, *vocab, *output, *metrics, *checkpoint, *rules, *init;
+    char *input_format;    /* the texts of data: raw (NULL) or a log format */
     int resume;
     int max_len, epochs, batch, patience, threads;
     double lr, lr_head, weight_decay, warmup, clip, dropout;

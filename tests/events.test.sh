@@ -142,5 +142,51 @@ assert ":" in first[2:], first  # the error detail starts inside the window
 EOF
 fi
 
+# train reads labelled texts as logs with input_format: the same event in
+# three wrappers trains like the plain line (one tiny epoch); bad values
+# are one-line errors
+if [ -f "$vocab" ]; then
+    $py - "$tmp/lab.jsonl" <<'EOF'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(40):
+        msg, lab = ("disk failed on node %d" % i, 9) if i % 2 else ("started container %d" % i, 1)
+        for t in ("ERROR " + msg, '2024-05-01T12:00:00Z {"level":"error","msg":"%s"}' % msg,
+                  "<11>1 2024-05-01T12:00:00Z node-a app 1 - - " + msg):
+            f.write(json.dumps({"text": t, "label": lab}) + "\n")
+EOF
+    for fmt in auto raw; do
+        cat >"$tmp/train_$fmt.yaml" <<EOF
+data: $tmp/lab.jsonl
+vocab: $vocab
+output: $tmp/m_$fmt.lrm
+input_format: $fmt
+max_len: 16
+epochs: 1
+hidden: 16
+layers: 1
+heads: 2
+intermediate: 32
+head_hidden: 8
+max_positions: 16
+threads: 1
+EOF
+        "$bin" train --config "$tmp/train_$fmt.yaml" 2>"$tmp/train_$fmt.err" >/dev/null && [ -s "$tmp/m_$fmt.lrm" ] && ok ||
+            bad "train with input_format: $fmt: $(tail -n 2 "$tmp/train_$fmt.err")"
+    done
+    # the three wrappers of one event get one score from the model trained on them
+    head -n 3 "$tmp/lab.jsonl" | $py -c 'import json,sys; [print(json.loads(l)["text"]) for l in sys.stdin]' >"$tmp/w.log"
+    "$bin" score -m "$tmp/m_auto.lrm" -i "$tmp/w.log" | $py -c '
+import json, sys
+s = [json.loads(l)["risk_score"] for l in sys.stdin]
+assert len(s) == 3 and max(s) - min(s) < 1e-5, s' && ok || bad "scores of the wrappers differ"
+    for v in csv bogus; do
+        sed "s/^input_format: auto/input_format: $v/" "$tmp/train_auto.yaml" >"$tmp/bad_fmt.yaml"
+        "$bin" train --config "$tmp/bad_fmt.yaml" 2>"$tmp/err" >/dev/null
+        [ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "input_format must be raw, auto" "$tmp/err" && ok ||
+            bad "input_format: $v: $(cat "$tmp/err")"
+    done
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
