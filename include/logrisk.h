@@ -453,6 +453,22 @@ void lr_tokenize_opts_init(lr_tokenize_opts *opts);
  * the rules, the readers' errors, LR_EIO when writing fails. */
 int lr_tokenize_stream(const lr_tokenize_opts *opts, int in_fd, FILE *out, lr_error *err);
 
+/* The `logrisk vocab` job on any input (src/tokenize.c): the events of
+ * in_fd (borrowed; read as lr_tokenize_stream reads them), each event's
+ * rendering masked with the rules and learned into a vocab.txt of at most
+ * vocab_size tokens at out_path (lr_vocab_learn_events). */
+typedef struct lr_vocab_opts {
+    const char *rules_path; /* masking rules; NULL: the built-in rules          */
+    int mask;               /* 0: learn from the text as it is (default 1)      */
+    int vocab_size;         /* tokens in the vocabulary, >= 11 (required)       */
+    int min_freq;           /* merge pairs seen at least this often (default 2) */
+    lr_rec_format format;   /* LR_REC_RAW (default): each line whole            */
+    int multiline;          /* log formats: join continuation lines (default 1) */
+} lr_vocab_opts;
+
+void lr_vocab_opts_init(lr_vocab_opts *opts);
+int lr_vocab_learn_stream(const lr_vocab_opts *opts, int in_fd, const char *out_path, lr_error *err);
+
 /* ------------------------------------------------------------------ model */
 
 /* A BERT classifier loaded from an .lrm file, mapped with mmap: embedding

@@ -1,9 +1,13 @@
 /*
- * tokenize.c — the `logrisk tokenize` job (lr_tokenize_stream): the
- * WordPiece tokens and ids of every input event, exactly as the model sees
- * them. The input goes through the records and events readers; each event
- * is encoded with lr_event_encode (rendering, masks, window), the code
- * `score` uses, so what is shown is what is scored.
+ * tokenize.c — the tokenizer's two command jobs on any input: `logrisk
+ * tokenize` (lr_tokenize_stream), the WordPiece tokens and ids of every
+ * input event exactly as the model sees them, and `logrisk vocab`
+ * (lr_vocab_learn_stream), a vocabulary learned from those events. Both
+ * read the input through the records and events readers, opened the same
+ * way (open_events); tokenize encodes each event with lr_event_encode
+ * (rendering, masks, window), the code `score` uses, so what is shown is
+ * what is scored, and vocab learns from each event's rendering
+ * (lr_vocab_learn_events).
  *
  * Output, one JSON line per event, in input order:
  *     {"tokens":["[CLS]",...,"[SEP]"],"ids":[2,...,3]}
@@ -24,6 +28,24 @@ void lr_tokenize_opts_init(lr_tokenize_opts *opts) {
     opts->max_len = LR_TOK_MAX_LEN;
     opts->format = LR_REC_RAW;
     opts->multiline = 1;
+}
+
+/* The events of in_fd in `format` (raw: each line whole, no byte cap, as
+ * the tokenizer always read lines), multi-line groups joined or not. Both
+ * readers are the caller's to free; 0 or the readers' error. */
+static int open_events(int in_fd, lr_rec_format format, int multiline, lr_records **recs, lr_events **evs,
+                       lr_error *err) {
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.format = format;
+    ro.max_bytes = SIZE_MAX / 8;
+    lr_events_opts eo;
+    lr_events_opts_init(&eo);
+    eo.multiline = multiline;
+    *evs = NULL;
+    if (!(*recs = lr_records_new(in_fd, &ro, err))) return err->code ? err->code : LR_ENOMEM;
+    if (!(*evs = lr_events_new(*recs, &eo, err))) return err->code ? err->code : LR_ENOMEM;
+    return 0;
 }
 
 /* One event's JSON line into buf (cleared first): 0 or LR_ENOMEM. */
@@ -69,14 +91,7 @@ int lr_tokenize_stream(const lr_tokenize_opts *opts, int in_fd, FILE *out, lr_er
     if (opts->mask && !(rules = opts->rules_path ? lr_rules_load(opts->rules_path, err) : lr_rules_default(err)))
         goto fail;
     if (!(enc = lr_event_encoder_new(rules, tok, opts->max_len, SIZE_MAX / 8, err))) goto fail;
-    lr_records_opts ro;
-    lr_records_opts_init(&ro);
-    ro.format = opts->format;
-    ro.max_bytes = SIZE_MAX / 8;
-    lr_events_opts eo;
-    lr_events_opts_init(&eo);
-    eo.multiline = opts->multiline;
-    if (!(recs = lr_records_new(in_fd, &ro, err)) || !(evs = lr_events_new(recs, &eo, err))) goto fail;
+    if (open_events(in_fd, opts->format, opts->multiline, &recs, &evs, err)) goto fail;
     if (!(ids = lr__alloc_array((size_t)opts->max_len, sizeof *ids))) {
         rc = lr__err(err, LR_ENOMEM, "tokenize: out of memory");
         goto done;
@@ -109,5 +124,32 @@ done:
     lr_event_encoder_free(enc);
     lr_rules_free(rules);
     lr_tok_free(tok);
+    return rc;
+}
+
+void lr_vocab_opts_init(lr_vocab_opts *opts) {
+    memset(opts, 0, sizeof *opts);
+    opts->mask = 1;
+    opts->min_freq = 2;
+    opts->format = LR_REC_RAW;
+    opts->multiline = 1;
+}
+
+int lr_vocab_learn_stream(const lr_vocab_opts *opts, int in_fd, const char *out_path, lr_error *err) {
+    lr_error local = {0, ""};
+    if (!err) err = &local;
+    if (!opts || !out_path) return lr__err(err, LR_EINVAL, "vocab: no options or no output path");
+    if (!opts->mask && opts->rules_path) return lr__err(err, LR_EINVAL, "vocab: rules given but masking is off");
+    lr_rules *rules = NULL;
+    lr_records *recs = NULL;
+    lr_events *evs = NULL;
+    int rc = 0;
+    if (opts->mask && !(rules = opts->rules_path ? lr_rules_load(opts->rules_path, err) : lr_rules_default(err)))
+        rc = err->code ? err->code : LR_ENOMEM;
+    if (!rc) rc = open_events(in_fd, opts->format, opts->multiline, &recs, &evs, err);
+    if (!rc) rc = lr_vocab_learn_events(evs, rules, opts->vocab_size, opts->min_freq, out_path, err);
+    lr_events_free(evs);
+    lr_records_free(recs);
+    lr_rules_free(rules);
     return rc;
 }

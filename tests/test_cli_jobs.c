@@ -1,7 +1,7 @@
 /*
- * test_cli_jobs.c — the library calls behind two commands, without the
- * CLI: lr_tokenize_stream (`logrisk tokenize`) and lr_model_describe
- * (`logrisk inspect`). Their command lines are tested by tok_cli.test.sh,
+ * test_cli_jobs.c — the library calls behind three commands, without the
+ * CLI: lr_tokenize_stream (`logrisk tokenize`), lr_vocab_learn_stream
+ * (`logrisk vocab`) and lr_model_describe (`logrisk inspect`). Their command lines are tested by tok_cli.test.sh,
  * inspect.test.sh and cli_opts.test.sh; here the contracts a program sees:
  * bad options refused before any output, output exactly one JSON line per
  * event, nothing written for a broken model file, the report then
@@ -131,6 +131,49 @@ static void test_tokenize_events_and_max_len(void) {
     unlink(path);
 }
 
+static void test_vocab_stream(void) {
+    char in_path[64], out_path[64];
+    int fd = input_fd("ERROR connection refused by node-7\n  at x.y(z.java:1)\nINFO pod ready\n", in_path);
+    T_CHECK(fd >= 0);
+    if (fd < 0) return;
+    strcpy(out_path, "/tmp/lr_test_vocab_XXXXXX");
+    int ofd = mkstemp(out_path);
+    T_CHECK(ofd >= 0);
+    if (ofd >= 0) close(ofd);
+    lr_vocab_opts o;
+    lr_vocab_opts_init(&o);
+    T_EQ_INT(o.mask, 1);
+    T_EQ_INT(o.min_freq, 2);
+    T_EQ_INT(o.format, LR_REC_RAW);
+    lr_error err = {0, ""};
+    o.vocab_size = 40;
+    o.mask = 0;
+    o.rules_path = "models/rules/k8s.yaml";
+    T_EQ_INT(lr_vocab_learn_stream(&o, fd, out_path, &err), LR_EINVAL);
+    o.mask = 1;
+    o.rules_path = NULL;
+    o.format = LR_REC_AUTO;
+    T_EQ_INT(lr_vocab_learn_stream(&o, fd, out_path, &err), LR_OK);
+    FILE *f = fopen(out_path, "r");
+    T_CHECK(f != NULL);
+    if (f) {
+        char line[128];
+        int n = 0, pad_first = 0, has_java = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (n == 0) pad_first = strcmp(line, "[PAD]\n") == 0;
+            has_java |= strcmp(line, "j\n") == 0; /* the continuation line was read */
+            n++;
+        }
+        fclose(f);
+        T_CHECK(n > 10 && n <= 40);
+        T_CHECK(pad_first);
+        T_CHECK(has_java);
+    }
+    close(fd);
+    unlink(in_path);
+    unlink(out_path);
+}
+
 /* A small valid model file: two metadata entries, one f32 tensor. */
 static int write_model(const char *path) {
     lr_error err = {0, ""};
@@ -214,4 +257,4 @@ static void test_describe(void) {
 }
 
 T_MAIN(T_CASE(test_tokenize_refuses_bad_options), T_CASE(test_tokenize_raw_lines),
-       T_CASE(test_tokenize_events_and_max_len), T_CASE(test_describe))
+       T_CASE(test_tokenize_events_and_max_len), T_CASE(test_vocab_stream), T_CASE(test_describe))
