@@ -189,7 +189,11 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
  *    those of the file.
  */
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -230,6 +234,8 @@ typedef struct agent {
     uint64_t malformed, cut;
     lr__follow *fl;
     lr_error *err;        /* the caller's, for callbacks */
+    const char *const *inputs;
+    int n_inputs;
 } agent;
 
 void lr_agent_opts_init(lr_agent_opts *o) {
@@ -278,7 +284,8 @@ static void rfile_drop_readers(agent *a, rfile *rf) {
 
 /* Make the reader of an open file: resume from the state when its entry
  * matches (device, inode, first bytes, size), else from the start. */
-static rfile *rfile_new(agent *a, int fd, const char *path, lr__ffile *ff, lr_error *err) {
+static rfile *rfile_new_meta(agent *a, int fd, const char *path, const char *meta_path, lr__ffile *ff,
+                            lr_error *err) {
     struct stat st;
     if (fstat(fd, &st) != 0) {
         lr__err(err, LR_EIO, "cannot stat '%s': %s", path, strerror(errno));
@@ -303,6 +310,16 @@ static rfile *rfile_new(agent *a, int fd, const char *path, lr__ffile *ff, lr_er
         rc = rc ? rc : lr__buf_put_json_string(&rf->meta, a->tmp.data ? a->tmp.data : "", a->tmp.len);
     } else if (a->ao->meta == LR_AGENT_META_ALL) {
         rc = lr__k8s_meta_json(path, &rf->meta);
+        lr__k8s_meta km;
+        /* a rotated file: the Kubernetes names of the path it had */
+        if (!rc && meta_path && !lr__k8s_meta_parse(path, &km) && lr__k8s_meta_parse(meta_path, &km)) {
+            lr__buf all;
+            lr__buf_init(&all);
+            rc = lr__k8s_meta_json(meta_path, &all);
+            const char *k = all.data ? strstr(all.data, ",\"pod\":") : NULL;
+            if (!rc && k) rc = lr__buf_puts(&rf->meta, k);
+            lr__buf_free(&all);
+        }
     }
     if (rc) lr__err(err, LR_ENOMEM, "out of memory");
     if (!rc && a->use_state) {
@@ -350,6 +367,10 @@ static rfile *rfile_new(agent *a, int fd, const char *path, lr__ffile *ff, lr_er
     a->files[a->n_files++] = rf;
     a->stats->files++;
     return rf;
+}
+
+static rfile *rfile_new(agent *a, int fd, const char *path, lr__ffile *ff, lr_error *err) {
+    return rfile_new_meta(a, fd, path, NULL, ff, err);
 }
 
 static void rfile_free(agent *a, rfile *rf) {
@@ -543,6 +564,120 @@ static int on_close(void *user, lr__ffile *ff, lr_error *err) {
     return rc;
 }
 
+/* A file of the state whose path now names another file (or nothing) may
+ * have been rotated while the agent was stopped: look for its device and
+ * inode in its directory and, for a symlink (the kubelet's), in its
+ * target's directory (where the kubelet rotates 0.log to 0.log.<time>).
+ * Found, with the same first bytes, its rest is read to the end and
+ * written; then its entry goes (prune_state). Returns 0 or an error. */
+/* Whether the inputs name `path` (then it is read, and resumed, as any
+ * input is). */
+static int is_input(const agent *a, const char *path) {
+    for (int i = 0; i < a->n_inputs; i++) {
+        const char *in = a->inputs[i];
+        switch (lr__input_kind_of(in)) {
+        case LR__INPUT_GLOB:
+            if (fnmatch(in, path, FNM_PATHNAME) == 0) return 1;
+            break;
+        case LR__INPUT_DIR: {
+            size_t n = strlen(in), pl = strlen(path);
+            while (n > 1 && in[n - 1] == '/') n--;
+            if (pl > n + 5 && strncmp(path, in, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/') &&
+                strcmp(path + pl - 4, ".log") == 0)
+                return 1;
+            break;
+        }
+        default:
+            if (strcmp(in, path) == 0) return 1;
+        }
+    }
+    return 0;
+}
+
+static int recover_one(agent *a, lr__state_entry *e, const char *dir, int *found) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int rc = 0;
+    struct dirent *de;
+    while (!*found && !rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
+        if ((uint64_t)de->d_ino != e->ino) continue; /* d_ino is the inode of a plain entry */
+        lr__buf p;
+        lr__buf_init(&p);
+        if (lr__buf_printf(&p, "%s/%s", dir, de->d_name)) {
+            rc = lr__err(a->err, LR_ENOMEM, "out of memory");
+            break;
+        }
+        if (is_input(a, p.data)) { /* moved to a name the inputs read: resumed there */
+            lr__buf_free(&p);
+            continue;
+        }
+        struct stat st;
+        int fd = stat(p.data, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_dev == e->dev ? open(p.data, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd >= 0 && lr__state_matches(fd, e) && (uint64_t)st.st_size >= e->offset) {
+            *found = 1;
+            agent_warn(a, "'%s' was rotated to '%s' while stopped: reading its rest", e->path, p.data);
+            e->used = 1;
+            int ended;
+            lr_error re = {0};
+            char *was = lr__strdup(e->path);
+            rfile *rf = was ? rfile_new_meta(a, fd, p.data, was, NULL, a->err) : NULL;
+            lr__free(was);
+            if (!rf) rc = a->err && a->err->code ? a->err->code : LR_ENOMEM;
+            if (!rc) {
+                /* to its end now (then an unterminated last line too) */
+                int r = read_events(a, rf, -1, &ended, &re);
+                if (r >= 0) r = drain_file(a, rf, &re);
+                if (r < 0 && r != LR_EIO) {
+                    rc = r;
+                    if (a->err) *a->err = re;
+                } else if (r == LR_EIO) {
+                    agent_warn(a, "'%s': %s", p.data, re.msg);
+                }
+            }
+            if (!rc) rc = checkpoint(a, a->err);
+            if (rf) {
+                lr__state_remove(&a->st, rf->dev, rf->ino);
+                rfile_free(a, rf);
+            }
+        }
+        if (fd >= 0) close(fd);
+        lr__buf_free(&p);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int recover_rotated(agent *a) {
+    int rc = 0;
+    for (size_t i = 0; i < a->st.n && !rc; i++) {
+        lr__state_entry *e = &a->st.e[i];
+        struct stat st;
+        if (e->used) continue;
+        if (stat(e->path, &st) == 0 && (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino) continue;
+        char *copy = lr__strdup(e->path), *target = realpath(e->path, NULL);
+        if (!copy) return lr__err(a->err, LR_ENOMEM, "out of memory");
+        uint64_t dev = e->dev, ino = e->ino;
+        int found = 0;
+        char *slash = strrchr(copy, '/');
+        if (slash) *slash = '\0';
+        rc = recover_one(a, e, slash ? (slash == copy ? "/" : copy) : ".", &found);
+        if (!rc && !found && target) {
+            /* e may have moved if the state grew: find it again */
+            lr__state_entry *again = lr__state_find(&a->st, dev, ino);
+            char *ts = strrchr(target, '/');
+            if (again && ts) {
+                *ts = '\0';
+                rc = recover_one(a, again, ts == target ? "/" : target, &found);
+            }
+        }
+        free(target);
+        lr__free(copy);
+        if (found) i = (size_t)-1; /* entries moved: start over (used ones are skipped) */
+    }
+    return rc;
+}
+
 /* Entries of files that are no longer where the state saw them (and were
  * not opened in this run) are dropped. */
 static void prune_state(agent *a) {
@@ -572,7 +707,9 @@ static int follow_loop(agent *a, const char *const *inputs, int n, lr_error *err
     fo.user = a;
     a->fl = lr__follow_new(inputs, n, &fo, err);
     if (!a->fl) return err && err->code ? err->code : LR_ENOMEM;
-    int rc = lr__follow_scan(a->fl, err);
+    /* the rest of files rotated while stopped comes first */
+    int rc = a->use_state ? recover_rotated(a) : 0;
+    if (!rc) rc = lr__follow_scan(a->fl, err);
     if (!rc && a->use_state) prune_state(a);
     while (!rc) {
         if (ro->stop && *ro->stop) break;
@@ -683,6 +820,8 @@ int lr_scorer_run_inputs(lr_scorer *s, const char *const *inputs, int n_inputs, 
     a.ao = ao;
     a.stats = stats;
     a.err = err;
+    a.inputs = inputs;
+    a.n_inputs = n_inputs;
     if (rop) a.rop = *rop;
     else lr_records_opts_init(&a.rop);
     a.rop.follow = ro->follow;
@@ -702,6 +841,7 @@ int lr_scorer_run_inputs(lr_scorer *s, const char *const *inputs, int n_inputs, 
     if (!rc && ro->follow) {
         rc = follow_loop(&a, inputs, n_inputs, err);
     } else if (!rc) {
+        if (a.use_state) rc = recover_rotated(&a);
         for (int i = 0; i < n_inputs && !rc; i++) {
             if (ro->stop && *ro->stop) break;
             lr_error ie = {0};

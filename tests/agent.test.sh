@@ -7,7 +7,8 @@
 # --follow like tail -F: rename rotation with late writes to the old file,
 # copytruncate, delete and recreate, a new pod's file appearing, a file
 # deleted while open, the polling fallback; --state: kill -9 then restart
-# (lines lost: must be 0; lines repeated: counted, at most one batch),
+# (lines lost: must be 0; lines repeated: counted, at most one batch), files
+# rotated while the agent was stopped (found again by their inode),
 # SIGTERM mid-batch (everything written, state at the end, exit 0), a
 # corrupt state file and one from another machine; --output enrich with
 # Kubernetes metadata from kubelet paths.
@@ -174,6 +175,34 @@ seq -f 'WARN request %g slow' 301 310 >>"$s/app.log"
 sc -i "$s" --state "$tmp/one.state" >"$tmp/out" 2>"$tmp/err"
 check '[ "$(q "$tmp/out" "[o[\"line\"] for o in r][:1] + [len(r)]")" = "[301, 10]" ]' \
     "resumed: only the 10 new lines, numbered from 301: $(q "$tmp/out" "[o['line'] for o in r][:3]")"
+
+# rotated while stopped: the rest of the old file is found by its inode
+mkdir -p "$s/rot"
+seq -f 'INFO before %g' 1 5 >"$s/rot/web.log"
+sc -i "$s/rot" --state "$tmp/rot.state" >/dev/null 2>&1
+seq -f 'WARN late %g' 6 8 >>"$s/rot/web.log"
+mv "$s/rot/web.log" "$s/rot/web.log.1"
+printf 'INFO fresh\n' >"$s/rot/web.log"
+sc -i "$s/rot" --state "$tmp/rot.state" >"$tmp/out" 2>"$tmp/err"
+got=$(q "$tmp/out" "[(o['file'].split('/')[-1], o['line']) for o in r]")
+check '[ "$got" = "[[\"web.log.1\", 6], [\"web.log.1\", 7], [\"web.log.1\", 8], [\"web.log\", 1]]" ] && grep -q "rotated" "$tmp/err"' \
+    "rotated while stopped: the old file's unread lines (6..8) from its new name, then the new file: $got"
+
+# ... and the kubelet's way: 0.log renamed to 0.log.<time> behind the
+# unchanged symlink; the rest keeps the pod's metadata
+kp=$s/kube/pods/ns-a_api-7f9c_0c1d/api
+mkdir -p "$kp" "$s/kube/containers"
+seq -f 'INFO before %g' 1 3 >"$kp/0.log"
+kid=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+ln -s "$kp/0.log" "$s/kube/containers/api-7f9c_ns-a_api-$kid.log"
+sc -i "$s/kube/containers" --state "$tmp/kube.state" >/dev/null 2>&1
+seq -f 'ERROR late %g' 4 5 >>"$kp/0.log"
+mv "$kp/0.log" "$kp/0.log.20261207-093000"
+printf 'INFO fresh\n' >"$kp/0.log"
+sc -i "$s/kube/containers" --state "$tmp/kube.state" --output enrich >"$tmp/out" 2>"$tmp/err"
+got=$(q "$tmp/out" "[(o['file'].split('/')[-1][:6], o['line'], o.get('pod')) for o in r]")
+check '[ "$got" = "[[\"0.log.\", 4, \"api-7f9c\"], [\"0.log.\", 5, \"api-7f9c\"], [\"api-7f\", 1, \"api-7f9c\"]]" ]' \
+    "kubelet rotation while stopped: the rest of 0.log from 0.log.<time>, with the pod's metadata: $got"
 
 # kill -9 mid-stream, then restart with the state: nothing lost
 seq -f 'INFO event %g' 1 2000 >"$s/big.log"
