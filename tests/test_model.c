@@ -690,7 +690,83 @@ static void test_load_cross_checks(void) {
     lr_model_free(m);
 }
 
+/* The model description (arch.h): every head's tensors follow the
+ * encoder's in stage order, PREFIX.weight [out,in] then PREFIX.bias [out],
+ * the first stage reading H and the last writing the C labels; only the
+ * encoder's Linear weights are stored in a q8/bf16 model's type; the head
+ * names round-trip and an unknown one lists them all. */
+static void test_description(void) {
+    static const char *const mlp[4] = {"classifier.1.weight", "classifier.1.bias",
+                                       "classifier.4.weight", "classifier.4.bias"};
+    static const char *const pooled[4] = {"bert.pooler.dense.weight", "bert.pooler.dense.bias",
+                                          "classifier.weight", "classifier.bias"};
+    const struct {
+        lr__head_type h;
+        int n;
+        const char *const *names;
+        int64_t w0[2], w_last[2];
+    } want[] = {
+        {LR_HEAD_MLP, 4, mlp, {7, 32}, {5, 7}},
+        {LR_HEAD_POOLER_LINEAR, 4, pooled, {32, 32}, {5, 32}},
+        {LR_HEAD_LINEAR, 2, pooled + 2, {5, 32}, {5, 32}},
+    };
+    for (size_t w = 0; w < LR_ARRAY_LEN(want); w++) {
+        lr__bert_config c = {100, 32, 3, 4, 64, 16, 2, 5, 7, want[w].h, 1e-12f};
+        T_EQ_INT(lr__bert_config_check(&c, NULL), 0);
+        const int h0 = lr__bert_head_tensor0(&c);
+        T_EQ_INT(h0, 5 + 3 * 16);
+        T_EQ_INT(lr__bert_n_tensors(&c), h0 + want[w].n);
+        int typed = 0;
+        for (int i = 0; i < lr__bert_n_tensors(&c); i++) {
+            lr__bert_tensor_spec sp;
+            lr__bert_tensor_at(&c, i, &sp);
+            typed += lr__bert_tensor_is_quantized(&sp);
+            if (i < h0) {
+                T_CHECK(sp.part != LR_PART_HEAD);
+                continue;
+            }
+            T_CHECK(sp.part == LR_PART_HEAD);
+            T_EQ_STR(sp.name, want[w].names[i - h0]);
+            T_EQ_INT(sp.ndim, (i - h0) % 2 ? 1 : 2);
+            const int64_t *shape = i == h0 ? want[w].w0 : want[w].w_last;
+            if (i == h0 || i == h0 + want[w].n - 2) {
+                T_EQ_INT(sp.shape[0], shape[0]);
+                T_EQ_INT(sp.shape[1], shape[1]);
+            }
+        }
+        T_EQ_INT(typed, 3 * 6); /* q, k, v, attention output, intermediate, output */
+        lr__bert_tensor_spec sp;
+        lr__bert_tensor_at(&c, lr__bert_layer_tensor(2, LR_LT_FF2W), &sp);
+        T_EQ_STR(sp.name, "bert.encoder.layer.2.output.dense.weight");
+        T_CHECK(sp.shape[0] == 32 && sp.shape[1] == 64 && sp.layer == 2 && sp.slot == LR_LT_FF2W);
+        T_EQ_INT(lr__head_uses_hidden(&c), want[w].h == LR_HEAD_MLP);
+        lr__head_type back;
+        const char *name = lr__head_name(want[w].h);
+        T_EQ_INT(lr__head_parse(name, strlen(name), &back, NULL), 0);
+        T_EQ_INT(back, want[w].h);
+    }
+    lr_error err;
+    lr__head_type back;
+    T_EQ_INT(lr__head_parse("pooler", 6, &back, &err), LR_EFORMAT);
+    T_CHECK(strstr(err.msg, "mlp, linear, pooler_linear") != NULL);
+    lr__bert_config bad = {100, 32, 3, 4, 64, 16, 2, 5, 0, LR_HEAD_MLP, 1e-12f};
+    T_EQ_INT(lr__bert_config_check(&bad, &err), LR_EFORMAT); /* the MLP head needs its width */
+    T_CHECK(strstr(err.msg, "head_hidden") != NULL);
+    bad.head = LR_HEAD_COUNT;
+    T_EQ_INT(lr__bert_config_check(&bad, &err), LR_EFORMAT);
+    T_CHECK(strstr(err.msg, "unknown head type") != NULL);
+    /* the inference activations */
+    float x[3] = {-1.5f, 0.0f, 2.0f};
+    lr__act_apply(LR_ACT_RELU, x, 3);
+    T_CHECK(x[0] == 0.0f && x[1] == 0.0f && x[2] == 2.0f);
+    lr__act_apply(LR_ACT_TANH, x, 3);
+    T_NEAR(x[2], tanh(2.0), 1e-6);
+    T_EQ_STR(lr__act_onnx_op(LR_ACT_TANH), "Tanh");
+    T_CHECK(lr__act_onnx_op(LR_ACT_NONE) == NULL);
+}
+
 static const t_case cases[] = {
+    T_CASE(test_description),
     T_CASE(test_tiny_parity),         T_CASE(test_tiny_parity_threads),
     T_CASE(test_own_fixtures),        T_CASE(test_model_api),
     T_CASE(test_load_memory),         T_CASE(test_paths_agree),
