@@ -1,6 +1,6 @@
 /*
  * tape.h — autograd-lite: a tape of ops, each a forward/backward pair over
- * plain float buffers (STYLE §8, in the manner of llm.c's train_gpt2.c).
+ * plain float buffers, in the manner of llm.c's train_gpt2.c.
  *
  * A variable (lr__var, a tensor on the tape; lr__tensor is the model
  * file's) is two pointers: its values `v` and its gradient `g` (same

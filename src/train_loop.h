@@ -48,7 +48,7 @@ typedef struct lr__train_opts {
     lr__progress *progress;  /* optional: step-by-step progress lines        */
 } lr__train_opts;
 
-/* Defaults of SPEC §6: batch 32, lr 3e-5 for both groups, wd 0.01, clip 1. */
+/* Defaults of a fine-tuning run: batch 32, lr 3e-5 for both groups, wd 0.01, clip 1. */
 lr__train_opts lr__train_opts_defaults(void);
 
 typedef struct lr__train_state {

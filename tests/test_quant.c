@@ -1,4 +1,4 @@
-/* Tests of quantized models (issue #8): lr_model_quantize, loading q8 and
+/* Tests of quantized models: lr_model_quantize, loading q8 and
  * bf16 files, and their accuracy against independent references.
  *
  *  - lr__q8_quantize_weight on hand-computed rows (ties to even, the row
@@ -804,7 +804,7 @@ static void test_accuracy_mini(void) {
     T_CHECK(a.bf16 < a.q8); /* bf16 is the more precise type */
     T_EQ_INT(a.agree_q8, b.n);
     T_EQ_INT(a.agree_bf16, b.n);
-    T_CHECK(a.risk_q8 <= 0.05 && a.risk_bf16 <= 0.05); /* issue #8's gate */
+    T_CHECK(a.risk_q8 <= 0.05 && a.risk_bf16 <= 0.05); /* the quantization gate */
     /* threads split the q8 GEMMs by columns (scales and row sums offset
      * with them) and rows: the same logits as one thread */
     int C = 0;
