@@ -995,10 +995,11 @@ int lr_miner_add(lr_miner *m, const char *text, size_t len, int64_t when, lr_tem
 void lr_miner_match(const lr_miner *m, const char *text, size_t len, lr_template_match *out);
 
 /* The masked message the miner reads for an event: the event's message (a
- * plain line: the whole line), masked with `prep`'s rules, each character
- * that is not valid UTF-8 kept as the rules keep it. *text points into prep
- * (valid until its next call). 0 or LR_ENOMEM. Score calls this and
- * lr_miner_match (or lr_miner_add) to give each result its template. */
+ * plain line: the whole line; no message: the first line of its error
+ * detail; at most 8 KiB of it), masked with `prep`'s rules: valid UTF-8,
+ * as lr_prep_line writes it. *text points into prep (valid until its next
+ * call). 0 or LR_ENOMEM. To give a scored event its template, call this,
+ * then lr_miner_match (or lr_miner_add, which also says `novel`). */
 int lr_miner_event_text(lr_prep *prep, const lr_event *ev, const char **text, size_t *len);
 
 uint32_t lr_miner_n_templates(const lr_miner *m);

@@ -418,6 +418,13 @@ int lr__json_put_bytes(lr__buf *b, const char *s, size_t len) {
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         int rc;
+        size_t j = i;
+        while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7f && s[j] != '"' && s[j] != '\\') j++;
+        if (j > i) { /* a run of plain ASCII at once */
+            if (lr__buf_put(b, s + i, j - i)) return LR_ENOMEM;
+            i = j;
+            continue;
+        }
         if (c < 0x80) {
             if (c == '"') rc = lr__buf_puts(b, "\\\"");
             else if (c == '\\') rc = lr__buf_puts(b, "\\\\");

@@ -704,6 +704,11 @@ int lr_miner_event_text(lr_prep *prep, const lr_event *ev, const char **text, si
     lr_line_info li;
     const char *s = ev->message ? ev->message : "";
     size_t n = ev->message ? ev->message_len : 0;
+    if (!n && ev->error && ev->error_len) { /* no message: the error's first line */
+        s = ev->error;
+        const char *nl = memchr(s, '\n', ev->error_len);
+        n = nl ? (size_t)(nl - s) : ev->error_len;
+    }
     if (n > LR_MINER_MAX_BYTES * 2) n = LR_MINER_MAX_BYTES * 2; /* the miner reads the first 4 KiB after masking */
     int rc = lr_prep_line(prep, s, n, &li);
     if (rc) return rc;
