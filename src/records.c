@@ -319,14 +319,17 @@ static int next_csv(lr_records *r, lr_record *rec, lr_error *err) {
     int rc;
     if (!r->header_done) {
         rc = lr_io_csv_read(r->csv, err);
-        if (rc <= 0) return rc;
+        if (rc == 0)
+            return lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'",
+                           r->column ? r->column : "message");
+        if (rc < 0) return rc;
         r->header_done = 1;
         if (r->column) {
             r->col = lr_io_csv_find(r->csv, r->column);
             if (r->col < 0 && *r->column && digits(r->column, strlen(r->column)) && strlen(r->column) < 9)
                 r->col = strtol(r->column, NULL, 10) - 1;
             if (r->col < 0)
-                return lr__err(err, LR_EINVAL, "CSV column '%s' is not in the header", r->column);
+                return lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", r->column);
         } else {
             static const char *const defaults[] = {"message", "msg", "log"};
             for (int k = 0; k < 3 && r->col < 0; k++) r->col = lr_io_csv_find(r->csv, defaults[k]);

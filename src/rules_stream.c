@@ -14,7 +14,9 @@
  * rendering is the line itself, so the output is the seed's byte for byte;
  * other input formats write the canonical rendering of each event
  * (docs/events.md), masked, plus "line" and "line_end". CSV input (a table
- * of lines, not a log) is read with the CSV reader directly.
+ * of lines, not a log) goes through the same readers: each row's column
+ * (default "text") is an event read as it is, written like a raw line; a
+ * row without the column is an error naming its line.
  *
  * Output formats (byte for byte what tools/reference_rules.py writes):
  *   JSONL  {"text":"...","level_raw":"ERROR"|null[,"label":N]}\n
@@ -73,6 +75,7 @@ static int stream_events(lr_prep *prep, int in_fd, int out_fd, const lr_prep_str
     lr_records_opts ro;
     lr_records_opts_init(&ro);
     ro.format = fmt;
+    ro.column = fmt == LR_REC_CSV ? (o->column ? o->column : "text") : NULL;
     ro.max_bytes = o->max_line ? o->max_line : SIZE_MAX / 8;
     lr_events_opts eo;
     lr_events_opts_init(&eo);
@@ -83,7 +86,7 @@ static int stream_events(lr_prep *prep, int in_fd, int out_fd, const lr_prep_str
     lr__buf_init(&out);
     lr__buf_init(&text);
     int rc = evs ? LR_OK : (err ? err->code : LR_ENOMEM);
-    int raw = fmt == LR_REC_RAW;
+    int raw = fmt == LR_REC_RAW || fmt == LR_REC_CSV; /* the seed's output: no line numbers */
     if (!rc && o->out_format == LR_FORMAT_CSV)
         rc = lr__buf_puts(&out, o->with_label ? (raw ? "text,level_raw,label\n" : "text,level_raw,label,line,line_end\n")
                                               : (raw ? "text,level_raw\n" : "text,level_raw,line,line_end\n"));
@@ -92,6 +95,11 @@ static int stream_events(lr_prep *prep, int in_fd, int out_fd, const lr_prep_str
         int got = lr_events_next(evs, &ev, err);
         if (got <= 0) {
             rc = got;
+            break;
+        }
+        if (fmt == LR_REC_CSV && ev.malformed && !ev.truncated) {
+            rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has no column '%s'", (unsigned long long)ev.line,
+                         ro.column);
             break;
         }
         size_t n = lr_event_render(&ev, NULL, 0, NULL);
@@ -136,70 +144,13 @@ int lr_prep_stream_stats(const lr_rules *rules, int in_fd, int out_fd, const lr_
     if (o->input_format && (lr_records_parse_format(o->input_format, &fmt) || fmt == LR_REC_CSV))
         return lr__err(err, LR_EINVAL, "lr_prep_stream: unknown input format '%s'", o->input_format);
     lr_prep *prep = lr_prep_new(rules, err);
-    if (prep && o->in_format != LR_FORMAT_CSV) {
-        uint64_t count = 0;
-        int rc = stream_events(prep, in_fd, out_fd, o, fmt, &count, err);
-        stats->records = count;
-        stats->regex_limits = lr_prep_regex_limits(prep);
-        lr_prep_free(prep);
-        return rc;
-    }
-    /* CSV input: --max-line cuts the text field; the record around it (its
-     * other fields, physical lines) is bounded at 4x that plus 4 KiB */
-    size_t record_cap = o->max_line ? o->max_line * 4 + 4096 : 0;
-    lr_io_reader *reader = prep ? lr_io_reader_new(in_fd, record_cap, err) : NULL;
-    lr_io_csv *csv = NULL;
-    lr__buf out;
-    lr__buf_init(&out);
-    int rc = prep && reader ? LR_OK : (err ? err->code : LR_ENOMEM);
-    int column = -1;
+    if (!prep) return err && err->code ? err->code : LR_ENOMEM;
+    /* CSV input (a table of lines, not a log): the column's text of each
+     * row as it is, through the same readers */
     uint64_t count = 0;
-    const char *name = o->column ? o->column : "text";
-    if (!rc && !(csv = lr_io_csv_new(reader, err))) rc = LR_ENOMEM;
-    if (!rc) {
-        lr_io_csv_set_max(csv, record_cap);
-        rc = lr_io_csv_read(csv, err);
-        if (rc == 0)
-            rc = lr__err(err, LR_EPARSE, "CSV input is empty: no header row with a column '%s'", name);
-        else if (rc > 0 && (column = lr_io_csv_find(csv, name)) < 0)
-            rc = lr__err(err, LR_EINVAL, "CSV input has no column '%s' in its header", name);
-        else if (rc > 0)
-            rc = LR_OK;
-    }
-    if (!rc && o->out_format == LR_FORMAT_CSV)
-        rc = lr__buf_puts(&out, o->with_label ? "text,level_raw,label\n" : "text,level_raw\n");
-    while (!rc) {
-        size_t len;
-        int got = lr_io_csv_read(csv, err);
-        if (got <= 0) {
-            rc = got;
-            break;
-        }
-        const char *line = lr_io_csv_field(csv, (size_t)column, &len);
-        if (!line && lr_io_csv_truncated(csv)) line = "", len = 0; /* the cut came before the column */
-        if (!line) {
-            rc = lr__err(err, LR_EPARSE, "CSV line %llu: the record has %zu fields, no column %d",
-                         (unsigned long long)lr_io_csv_line(csv), lr_io_csv_n_fields(csv), column + 1);
-            break;
-        }
-        if (o->max_line && len > o->max_line) len = o->max_line;
-        lr_line_info info;
-        if ((rc = lr_prep_line(prep, line, len, &info)) || (rc = put_record(&out, &info, o, NULL))) {
-            rc = lr__err(err, LR_ENOMEM, "out of memory at record %llu", (unsigned long long)count + 1);
-            break;
-        }
-        count++;
-        if (out.len >= FLUSH_AT || !lr_io_reader_buffered(reader)) {
-            rc = lr__io_write_all(out_fd, out.data, out.len, err);
-            lr__buf_clear(&out);
-        }
-    }
-    if (!rc && out.len) rc = lr__io_write_all(out_fd, out.data, out.len, err);
+    int rc = stream_events(prep, in_fd, out_fd, o, o->in_format == LR_FORMAT_CSV ? LR_REC_CSV : fmt, &count, err);
     stats->records = count;
     stats->regex_limits = lr_prep_regex_limits(prep);
-    lr__buf_free(&out);
-    lr_io_csv_free(csv);
-    lr_io_reader_free(reader);
     lr_prep_free(prep);
     return rc;
 }
