@@ -376,6 +376,20 @@ static void test_kernel_groups(void) {
                   "5-5:Code: 500 from upstream|6-6:RAX: 0000 is not a register here");
     /* raw input never groups */
     T_EQ_INT(events_of(oops, LR_REC_RAW, 1, 0, out, sizeof out, NULL), 9);
+    /* a hostile report: an oops and 100,000 register lines are groups of at
+     * most 256 lines (memory bounded by the cap), no line lost */
+    size_t cap = 100001 * 48 + 64, used = 0;
+    char *big = malloc(cap), *res = malloc(1 << 20);
+    T_CHECK(big && res);
+    used += (size_t)snprintf(big, cap, "[    1.000000] BUG: soft lockup - CPU#1 stuck for 26s!\n");
+    for (int i = 0; i < 100000; i++)
+        used += (size_t)snprintf(big + used, cap - used, "[    1.000001] RAX: %016x RBX: 0\n", i);
+    uint64_t cut = 0;
+    int n = events_of(big, LR_REC_AUTO, 1, 0, res, 1 << 20, &cut);
+    T_EQ_INT(n, 391); /* ceil(100001 / 256) */
+    T_EQ_INT((int)cut, 390);
+    free(big);
+    free(res);
 }
 
 /* The trainer's labelled reader with a log format: every text read as
