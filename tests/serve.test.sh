@@ -298,7 +298,7 @@ wait "$spid"
 check '[ $? -eq 0 ]' "SIGTERM on an idle server: exit 0"
 
 # ---------------------------------------------------------------- slow clients, connections
-if start slow --timeout 1 --max-connections 3; then
+if start slow --timeout 1; then
     # a client that sends its request a byte at a time (0.2 s apart)
     (
         exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}" || exit 1
@@ -317,10 +317,16 @@ if start slow --timeout 1 --max-connections 3; then
     check '! kill -0 $slow 2>/dev/null' "the slow connection is closed after --timeout"
     kill "$slow" 2>/dev/null
     wait "$slow" 2>/dev/null
+    kill -TERM "$spid"
+    wait "$spid"
+else
+    bad "the slow-client server did not come up"
+fi
+if start conns --timeout 20 --max-connections 3; then
     # three idle connections fill --max-connections: a fourth client waits
     exec 4<>"/dev/tcp/${addr%:*}/${addr##*:}" 5<>"/dev/tcp/${addr%:*}/${addr##*:}" 6<>"/dev/tcp/${addr%:*}/${addr##*:}"
-    sleep 0.4
-    code=$(curl -s -m 0.5 -o /dev/null -w '%{http_code}' "http://$addr/health")
+    sleep 0.5
+    code=$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://$addr/health")
     check '[ "$code" != 200 ]' "at --max-connections a further client waits (got $code)"
     exec 4>&- 5>&- 6>&-
     code=000
@@ -333,7 +339,7 @@ if start slow --timeout 1 --max-connections 3; then
     kill -TERM "$spid"
     wait "$spid"
 else
-    bad "the slow-client server did not come up"
+    bad "the connections server did not come up"
 fi
 
 # ---------------------------------------------------------------- 429 and the drain
