@@ -1217,6 +1217,10 @@ typedef struct lr_anomaly_opts {
                           whose held-out false-alarm rate is at most this (0.01) */
     int threads;       /* 0 = all cores                                        */
     uint64_t seed;     /* 1                                                    */
+    int arch;          /* 0 = LSTM (default); 1 = a transformer encoder over the
+                          window (post-LayerNorm; embedding width = hidden)    */
+    int heads;         /* transformer: attention heads (2)                     */
+    int ff;            /* transformer: feed-forward width (0 = 2 x hidden)      */
 } lr_anomaly_opts;
 
 void lr_anomaly_opts_init(lr_anomaly_opts *o);

@@ -20,6 +20,12 @@
  *   embedding [V, E] -> LSTM x layers (tape_lstm.c) -> h of the last step
  *   -> Linear [V, H] -> softmax over the V events
  *
+ * or, with arch "transformer", token + position embeddings [V, H], [W, H]
+ * and their LayerNorm, then post-LayerNorm encoder layers (self-attention
+ * over the whole window, GELU feed-forward; the ops of tape.c) instead of
+ * the LSTM. Every event of a window precedes its target, so the attention
+ * needs no causal mask.
+ *
  * trained with cross-entropy and AdamW on the project's tape (tape.h,
  * optim.h). Predicting END makes a session that stops early, or runs on,
  * unexpected too, which DeepLog's formulation leaves out.
@@ -46,12 +52,15 @@
  * all checked at load (ranges, the special names, unique event names,
  * shapes, finite weights):
  *
- *   anomaly.arch    str   "lstm"
+ *   anomaly.arch    str   "lstm" or "transformer" (with anomaly.heads, anomaly.ff: i64)
  *   anomaly.window, anomaly.embed, anomaly.hidden, anomaly.layers, anomaly.top_k   i64
  *   anomaly.top_p   f64   0 = judge by top_k
  *   anomaly.events  strs  the V event names ("<start>", "<end>", "<unknown>", ...)
  *   tensors anomaly.embed [V,E]; anomaly.lstm.L.w_ih [4H,in], .w_hh [4H,H],
  *           .bias [4H]; anomaly.out.weight [V,H], anomaly.out.bias [V]; f32
+ *           (transformer: anomaly.embed [V,H], anomaly.position [W,H],
+ *           anomaly.embed_norm.*, anomaly.tf.L.{query,key,value,attn_out,
+ *           attn_norm,ff1,ff2,ff_norm}.{weight,bias} as model_new lists them)
  *
  * The event names are the template state of the model: detection maps the
  * events of its input to the model's ids by name.
@@ -81,6 +90,11 @@
 #define AN_MAX_LAYERS 4
 #define AN_MAX_EVENTS (1 << 20)
 #define AN_MAX_NAME (1 << 16)
+#define AN_MAX_FF 2048
+#define AN_TF_PER_LAYER 16 /* tensors of a transformer layer */
+
+enum { AN_ARCH_LSTM = 0, AN_ARCH_TRANSFORMER = 1 };
+static const char *const arch_names[] = {"lstm", "transformer"};
 
 static const char *const special_names[LR_AN_N_SPECIAL] = {"<start>", "<end>", "<unknown>"};
 
@@ -691,7 +705,9 @@ int lr_sessions_read(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_error
 /* ---------------------------------------------------------------- model */
 
 struct lr_anomaly {
+    int arch;          /* AN_ARCH_* */
     int V, E, H, L, W;
+    int A, F;          /* transformer: heads, feed-forward width */
     int top_k;
     double top_p;
     strmap ids;        /* event name -> model id */
@@ -714,6 +730,7 @@ void lr_anomaly_opts_init(lr_anomaly_opts *o) {
     o->holdout = 0.1;
     o->max_fpr = 0.01;
     o->seed = 1;
+    o->heads = 2;
 }
 
 void lr_anomaly_free(lr_anomaly *m) {
@@ -751,7 +768,7 @@ int lr_anomaly_set_judgement(lr_anomaly *m, int top_k, double top_p, lr_error *e
     return LR_OK;
 }
 
-static int check_sizes(int V, int E, int H, int L, int W, lr_error *err) {
+static int check_sizes(int arch, int V, int E, int H, int L, int W, int A, int F, lr_error *err) {
     if (V < LR_AN_N_SPECIAL + 1 || V > AN_MAX_EVENTS)
         return lr__err(err, LR_ERANGE, "%d events (%d..%d allowed)", V, LR_AN_N_SPECIAL + 1,
                        AN_MAX_EVENTS);
@@ -759,37 +776,78 @@ static int check_sizes(int V, int E, int H, int L, int W, lr_error *err) {
     if (E < 1 || E > AN_MAX_EMBED) return lr__err(err, LR_ERANGE, "embedding width %d is outside [1, %d]", E, AN_MAX_EMBED);
     if (H < 1 || H > AN_MAX_HIDDEN) return lr__err(err, LR_ERANGE, "hidden width %d is outside [1, %d]", H, AN_MAX_HIDDEN);
     if (L < 1 || L > AN_MAX_LAYERS) return lr__err(err, LR_ERANGE, "%d layers (1..%d allowed)", L, AN_MAX_LAYERS);
+    if (arch == AN_ARCH_TRANSFORMER) {
+        if (A < 1 || A > H || H % A != 0)
+            return lr__err(err, LR_ERANGE, "%d heads do not divide the hidden width %d", A, H);
+        if (F < 1 || F > AN_MAX_FF)
+            return lr__err(err, LR_ERANGE, "feed-forward width %d is outside [1, %d]", F, AN_MAX_FF);
+    }
     return LR_OK;
 }
 
+static int add_param(lr__params *p, const char *fmt, int l, int d0, int d1, int group, lr_error *err) {
+    char name[64];
+    snprintf(name, sizeof name, fmt, l);
+    return lr__params_add(p, name, d0, d1, group, err);
+}
+
 /* A model with V events (names set by the caller) and its parameter table
- * allocated (zeroed). */
-static lr_anomaly *model_new(int V, int E, int H, int L, int W, lr_error *err) {
-    if (check_sizes(V, E, H, L, W, err)) return NULL;
+ * allocated (zeroed). The transformer's embedding width is H. */
+static lr_anomaly *model_new(int arch, int V, int E, int H, int L, int W, int A, int F,
+                             lr_error *err) {
+    if (arch == AN_ARCH_TRANSFORMER) E = H;
+    if (check_sizes(arch, V, E, H, L, W, A, F, err)) return NULL;
     lr_anomaly *m = lr__calloc(1, sizeof *m);
     if (!m) {
         oom(err, "the model");
         return NULL;
     }
+    m->arch = arch;
     m->V = V;
     m->E = E;
     m->H = H;
     m->L = L;
     m->W = W;
+    m->A = A;
+    m->F = F;
     m->top_k = 9;
     m->names = lr__calloc((size_t)V, sizeof *m->names);
     m->name_len = lr__calloc((size_t)V, sizeof *m->name_len);
     if (!m->names || !m->name_len) goto nomem;
     lr__params *p = &m->params;
-    if (lr__params_add(p, "anomaly.embed", V, E, LR_GROUP_ENCODER, err)) goto fail;
-    for (int l = 0; l < L; l++) {
-        char name[64];
-        snprintf(name, sizeof name, "anomaly.lstm.%d.w_ih", l);
-        if (lr__params_add(p, name, 4 * H, l ? H : E, LR_GROUP_ENCODER, err)) goto fail;
-        snprintf(name, sizeof name, "anomaly.lstm.%d.w_hh", l);
-        if (lr__params_add(p, name, 4 * H, H, LR_GROUP_ENCODER, err)) goto fail;
-        snprintf(name, sizeof name, "anomaly.lstm.%d.bias", l);
-        if (lr__params_add(p, name, 4 * H, 0, LR_GROUP_ENCODER, err)) goto fail;
+    const int g = LR_GROUP_ENCODER;
+    if (arch == AN_ARCH_TRANSFORMER) {
+        if (lr__params_add(p, "anomaly.embed", V, H, g, err) ||
+            lr__params_add(p, "anomaly.position", W, H, g, err) ||
+            lr__params_add(p, "anomaly.embed_norm.weight", H, 0, g, err) ||
+            lr__params_add(p, "anomaly.embed_norm.bias", H, 0, g, err))
+            goto fail;
+        for (int l = 0; l < L; l++) {
+            static const char *const lin[4] = {"query", "key", "value", "attn_out"};
+            for (int j = 0; j < 4; j++) {
+                char f[64];
+                snprintf(f, sizeof f, "anomaly.tf.%%d.%s.weight", lin[j]);
+                if (add_param(p, f, l, H, H, g, err)) goto fail;
+                snprintf(f, sizeof f, "anomaly.tf.%%d.%s.bias", lin[j]);
+                if (add_param(p, f, l, H, 0, g, err)) goto fail;
+            }
+            if (add_param(p, "anomaly.tf.%d.attn_norm.weight", l, H, 0, g, err) ||
+                add_param(p, "anomaly.tf.%d.attn_norm.bias", l, H, 0, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff1.weight", l, F, H, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff1.bias", l, F, 0, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff2.weight", l, H, F, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff2.bias", l, H, 0, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff_norm.weight", l, H, 0, g, err) ||
+                add_param(p, "anomaly.tf.%d.ff_norm.bias", l, H, 0, g, err))
+                goto fail;
+        }
+    } else {
+        if (lr__params_add(p, "anomaly.embed", V, E, g, err)) goto fail;
+        for (int l = 0; l < L; l++)
+            if (add_param(p, "anomaly.lstm.%d.w_ih", l, 4 * H, l ? H : E, g, err) ||
+                add_param(p, "anomaly.lstm.%d.w_hh", l, 4 * H, H, g, err) ||
+                add_param(p, "anomaly.lstm.%d.bias", l, 4 * H, 0, g, err))
+                goto fail;
     }
     if (lr__params_add(p, "anomaly.out.weight", V, H, LR_GROUP_HEAD, err) ||
         lr__params_add(p, "anomaly.out.bias", V, 0, LR_GROUP_HEAD, err) ||
@@ -818,33 +876,97 @@ static int model_name(lr_anomaly *m, int i, const char *name, size_t len, lr_err
 
 static lr__var P(const lr_anomaly *m, int i) { return lr__params_var(&m->params, i); }
 
-/* The graph for B windows: idx [B*W] model ids, last [B] = b*W + W-1.
- * Returns the logits [B, V]; with labels, *loss gets the mean
- * cross-entropy. */
-static lr__var build(lr__tape *t, const lr_anomaly *m, const int *idx, const int *last, int B,
-                     const int *labels, lr__var *loss) {
-    int W = m->W, H = m->H;
-    lr__var x = lr__op_gather(t, P(m, 0), m->V, m->E, idx, B * W, -1);
-    int in = m->E;
-    for (int l = 0; l < m->L; l++) {
-        x = lr__op_lstm(t, x, P(m, 1 + 3 * l), P(m, 2 + 3 * l), P(m, 3 + 3 * l), B, W, in, H);
-        in = H;
+/* The index arrays of a batch of up to B windows: the model ids [B*W],
+ * the row of each window's last step [B], the labels [B], and for the
+ * transformer the position of every row [B*W] and an all-ones mask. */
+typedef struct batch {
+    int B;
+    int *idx, *last, *labels, *pos, *ones;
+} batch;
+
+static void batch_free(batch *b) {
+    lr__free(b->idx);
+    lr__free(b->last);
+    lr__free(b->labels);
+    lr__free(b->pos);
+    lr__free(b->ones);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_new(const lr_anomaly *m, int B, batch *b, lr_error *err) {
+    size_t n = (size_t)B * m->W;
+    b->B = B;
+    b->idx = lr__calloc(n, sizeof *b->idx);
+    b->last = lr__alloc_array((size_t)B, sizeof *b->last);
+    b->labels = lr__calloc((size_t)B, sizeof *b->labels);
+    b->pos = lr__alloc_array(n, sizeof *b->pos);
+    b->ones = lr__alloc_array(n, sizeof *b->ones);
+    if (!b->idx || !b->last || !b->labels || !b->pos || !b->ones) {
+        batch_free(b);
+        return oom(err, "a batch");
     }
-    lr__var hl = lr__op_gather(t, x, B * W, H, last, B, -1);
-    int o = 1 + 3 * m->L;
+    for (int i = 0; i < B; i++) b->last[i] = i * m->W + m->W - 1;
+    for (size_t i = 0; i < n; i++) {
+        b->pos[i] = (int)(i % (size_t)m->W);
+        b->ones[i] = 1;
+    }
+    return LR_OK;
+}
+
+/* The transformer encoder over the windows (post-LayerNorm, as BERT):
+ * token + position embeddings, LayerNorm, then per layer self-attention
+ * over the whole window (every event of a window precedes its target, so
+ * no causal mask is needed) and the GELU feed-forward. */
+static lr__var build_transformer(lr__tape *t, const lr_anomaly *m, const batch *bt, int B) {
+    int W = m->W, H = m->H, F = m->F, n = B * W;
+    lr__var x = lr__op_add(t, lr__op_gather(t, P(m, 0), m->V, H, bt->idx, n, -1),
+                           lr__op_gather(t, P(m, 1), W, H, bt->pos, n, -1));
+    x = lr__op_layernorm(t, x, P(m, 2), P(m, 3), n, H, 1e-12f);
+    for (int l = 0; l < m->L; l++) {
+        int q = 4 + AN_TF_PER_LAYER * l;
+        lr__var Q = lr__op_linear(t, x, P(m, q), P(m, q + 1), n, H, H);
+        lr__var K = lr__op_linear(t, x, P(m, q + 2), P(m, q + 3), n, H, H);
+        lr__var Vv = lr__op_linear(t, x, P(m, q + 4), P(m, q + 5), n, H, H);
+        lr__var a = lr__op_attention(t, Q, K, Vv, bt->ones, B, W, H, m->A, 0.0f);
+        lr__var o = lr__op_linear(t, a, P(m, q + 6), P(m, q + 7), n, H, H);
+        x = lr__op_layernorm(t, lr__op_add(t, x, o), P(m, q + 8), P(m, q + 9), n, H, 1e-12f);
+        lr__var f = lr__op_gelu(t, lr__op_linear(t, x, P(m, q + 10), P(m, q + 11), n, F, H));
+        f = lr__op_linear(t, f, P(m, q + 12), P(m, q + 13), n, H, F);
+        x = lr__op_layernorm(t, lr__op_add(t, x, f), P(m, q + 14), P(m, q + 15), n, H, 1e-12f);
+    }
+    return x;
+}
+
+/* The graph for B windows of bt (B <= bt->B). Returns the logits [B, V];
+ * with labels, *loss gets the mean cross-entropy. */
+static lr__var build(lr__tape *t, const lr_anomaly *m, const batch *bt, int B, int with_labels,
+                     lr__var *loss) {
+    int W = m->W, H = m->H;
+    lr__var x;
+    int o;
+    if (m->arch == AN_ARCH_TRANSFORMER) {
+        x = build_transformer(t, m, bt, B);
+        o = 4 + AN_TF_PER_LAYER * m->L;
+    } else {
+        x = lr__op_gather(t, P(m, 0), m->V, m->E, bt->idx, B * W, -1);
+        int in = m->E;
+        for (int l = 0; l < m->L; l++) {
+            x = lr__op_lstm(t, x, P(m, 1 + 3 * l), P(m, 2 + 3 * l), P(m, 3 + 3 * l), B, W, in, H);
+            in = H;
+        }
+        o = 1 + 3 * m->L;
+    }
+    lr__var hl = lr__op_gather(t, x, B * W, H, bt->last, B, -1);
     lr__var logits = lr__op_linear(t, hl, P(m, o), P(m, o + 1), B, m->V, H);
-    if (labels) *loss = lr__op_xent(t, logits, labels, B, m->V, NULL);
+    if (with_labels) *loss = lr__op_xent(t, logits, bt->labels, B, m->V, NULL);
     return logits;
 }
 
-/* Plan a tape for batches of up to B windows. */
-static int plan(lr__tape *t, const lr_anomaly *m, int B, int with_loss, int *idx, int *last,
-                int *labels, lr_error *err) {
+/* Plan a tape for batches of up to bt->B windows. */
+static int plan(lr__tape *t, const lr_anomaly *m, const batch *bt, int with_loss, lr_error *err) {
     lr__tape_plan_begin(t);
     lr__var loss;
-    for (int b = 0; b < B; b++) last[b] = b * m->W + m->W - 1;
-    memset(idx, 0, (size_t)B * m->W * sizeof *idx);
-    build(t, m, idx, last, B, with_loss ? labels : NULL, &loss);
+    build(t, m, bt, bt->B, with_loss, &loss);
     return lr__tape_plan_end(t, err);
 }
 
@@ -954,22 +1076,21 @@ static int score_positions(const lr_anomaly *m, const positions *p, lr_pool *poo
         lr__free(fill);
     }
     int B = (int)LR_MAX(1, LR_MIN(256, (8u << 20) / ((size_t)W * (10 * m->H + m->E) + 3u * V)));
-    int *idx = lr__alloc_array((size_t)B * W, sizeof *idx);
-    int *last = lr__alloc_array((size_t)B, sizeof *last);
+    batch bt = {0};
     float *prob = lr__alloc_array((size_t)V, sizeof *prob);
     lr__tape t;
     lr__tape_init(&t, pool);
     int rc = LR_OK;
-    if (!idx || !last || !prob) {
+    if (!prob) {
         rc = oom(err, "scoring");
         goto out;
     }
-    if ((rc = plan(&t, m, B, 0, idx, last, NULL, err))) goto out;
+    if ((rc = batch_new(m, B, &bt, err)) || (rc = plan(&t, m, &bt, 0, err))) goto out;
     for (size_t w0 = 0; w0 < nw; w0 += (size_t)B) {
         int nb = (int)LR_MIN((size_t)B, nw - w0);
-        memcpy(idx, p->win.tup + w0 * W, (size_t)nb * W * sizeof *idx);
+        memcpy(bt.idx, p->win.tup + w0 * W, (size_t)nb * W * sizeof *bt.idx);
         lr__tape_begin(&t, 0);
-        lr__var lg = build(&t, m, idx, last, nb, NULL, NULL);
+        lr__var lg = build(&t, m, &bt, nb, 0, NULL);
         if ((rc = lr__tape_status(&t, err))) goto out;
         for (int b = 0; b < nb; b++) {
             const float *z = lg.v + (size_t)b * V;
@@ -1002,8 +1123,7 @@ static int score_positions(const lr_anomaly *m, const positions *p, lr_pool *poo
     }
 out:
     lr__tape_free(&t);
-    lr__free(idx);
-    lr__free(last);
+    batch_free(&bt);
     lr__free(prob);
     lr__free(start);
     lr__free(order);
@@ -1079,18 +1199,28 @@ static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
     log(user, line);
 }
 
-/* Initial weights as torch: LSTM and Linear uniform(+-1/sqrt(H)), the
- * embedding N(0, 1) (Box-Muller); the forget gates' bias 1. */
+/* Initial weights. LSTM: as torch, LSTM and Linear uniform(+-1/sqrt(H)),
+ * the embedding N(0, 1) (Box-Muller), the forget gates' bias 1.
+ * Transformer: as BERT, N(0, 0.02) matrices, zero biases, LayerNorm 1, 0. */
+static float rng_normal(uint64_t *st) {
+    float u1 = rng_uniform(st) + 1e-7f, u2 = rng_uniform(st);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
 static void init_weights(lr_anomaly *m, uint64_t seed) {
     uint64_t st = seed;
     for (int i = 0; i < m->params.n; i++) {
         lr__var v = P(m, i);
+        const lr__param_info *pi = &m->params.info[i];
+        if (m->arch == AN_ARCH_TRANSFORMER) {
+            int norm_w = strstr(pi->name, "norm.weight") != NULL;
+            for (size_t j = 0; j < v.n; j++)
+                v.v[j] = pi->ndim == 2 ? 0.02f * rng_normal(&st) : norm_w ? 1.0f : 0.0f;
+            continue;
+        }
         float a = 1.0f / sqrtf((float)m->H);
         if (i == 0) {
-            for (size_t j = 0; j < v.n; j++) {
-                float u1 = rng_uniform(&st) + 1e-7f, u2 = rng_uniform(&st);
-                v.v[j] = sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-            }
+            for (size_t j = 0; j < v.n; j++) v.v[j] = rng_normal(&st);
         } else {
             for (size_t j = 0; j < v.n; j++) v.v[j] = (2.0f * rng_uniform(&st) - 1.0f) * a;
         }
@@ -1130,8 +1260,9 @@ static int collect_pairs(const lr_anomaly *m, const lr_sessions *s, const size_t
 }
 
 /* Mean cross-entropy of the pairs (each weighted by its count). */
-static double pairs_loss(const lr_anomaly *m, lr__tape *t, const tupmap *pairs, int B, int *idx,
-                         const int *last, int *labels, lr_error *err) {
+static double pairs_loss(const lr_anomaly *m, lr__tape *t, const tupmap *pairs, batch *bt,
+                         lr_error *err) {
+    int B = bt->B, *idx = bt->idx, *labels = bt->labels;
     double sum = 0.0, cnt = 0.0;
     int W = m->W, V = m->V;
     for (size_t p0 = 0; p0 < pairs->n; p0 += (size_t)B) {
@@ -1141,7 +1272,7 @@ static double pairs_loss(const lr_anomaly *m, lr__tape *t, const tupmap *pairs, 
             labels[b] = pairs->tup[(p0 + b) * (W + 1) + W];
         }
         lr__tape_begin(t, 0);
-        lr__var lg = build(t, m, idx, last, nb, NULL, NULL);
+        lr__var lg = build(t, m, bt, nb, 0, NULL);
         if (lr__tape_status(t, err)) return NAN;
         for (int b = 0; b < nb; b++) {
             const float *z = lg.v + (size_t)b * V;
@@ -1201,10 +1332,11 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
                              lr_train_log_fn log, void *user, lr_error *err) {
     if (o->epochs < 1 || o->epochs > 100000 || o->batch < 1 || o->batch > 4096 ||
         !(o->lr > 0 && o->lr < 1) || o->cap < 0 || !(o->holdout >= 0 && o->holdout < 1) ||
-        o->top_k < 0 || !(o->top_p >= 0 && o->top_p < 1)) {
+        o->top_k < 0 || !(o->top_p >= 0 && o->top_p < 1) ||
+        (o->arch != AN_ARCH_LSTM && o->arch != AN_ARCH_TRANSFORMER)) {
         lr__err(err, LR_EINVAL,
                 "training options out of range (epochs 1.., batch 1..4096, lr in (0, 1), cap >= "
-                "0, holdout in [0, 1), top-p in [0, 1))");
+                "0, holdout in [0, 1), top-p in [0, 1), arch lstm or transformer)");
         return NULL;
     }
     /* the dictionary: events of the normal training sessions, by frequency */
@@ -1218,7 +1350,8 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     tupmap pairs = {0}, hpairs = {0};
     lr__tape t;
     lr__tape_init(&t, NULL);
-    int *idx = NULL, *last = NULL, *labels = NULL, *order = NULL, *srank = NULL;
+    batch bt = {0};
+    int *order = NULL, *srank = NULL;
     float *smass = NULL, *best = NULL;
     if (!freq || !train || !hold) {
         oom(err, "training");
@@ -1241,7 +1374,9 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     }
     int V = LR_AN_N_SPECIAL;
     for (size_t e = 0; e < n_ev; e++) V += freq[e] > 0;
-    if (!(m = model_new(V, o->embed, o->hidden, o->layers, o->window, err))) goto fail;
+    if (!(m = model_new(o->arch, V, o->embed, o->hidden, o->layers, o->window, o->heads,
+                        o->ff ? o->ff : 2 * o->hidden, err)))
+        goto fail;
     for (int i = 0; i < LR_AN_N_SPECIAL; i++)
         if (model_name(m, i, special_names[i], strlen(special_names[i]), err)) goto fail;
     {
@@ -1287,11 +1422,9 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     }
     order = lr__alloc_array(n_items, sizeof *order);
     int B = o->batch, W = m->W;
-    idx = lr__alloc_array((size_t)B * W, sizeof *idx);
-    last = lr__alloc_array((size_t)B, sizeof *last);
-    labels = lr__alloc_array((size_t)B, sizeof *labels);
     best = lr__alloc_array(m->params.n_floats, sizeof *best);
-    if (!order || !idx || !last || !labels || !best) {
+    if (batch_new(m, B, &bt, err)) goto fail;
+    if (!order || !best) {
         oom(err, "training");
         goto fail;
     }
@@ -1302,13 +1435,14 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
             for (long r = 0; r < c; r++) order[j++] = (int)i;
         }
     }
-    if (plan(&t, m, B, 1, idx, last, labels, err)) goto fail;
+    if (plan(&t, m, &bt, 1, err)) goto fail;
     size_t n_windows = 0;
     for (size_t i = 0; i < pairs.n; i++) n_windows += (size_t)pairs.count[i];
     logf_(log, user,
           "%zu sessions: %zu to train on (%zu windows, %zu distinct, %zu per epoch), %zu held out "
-          "(%zu normal); %d events; window %d, %d x LSTM %d, embedding %d",
-          s->n, n_train, n_windows, pairs.n, n_items, n_hold, n_hold_normal, V, W, m->L, m->H, m->E);
+          "(%zu normal); %d events; window %d, %d x %s %d, embedding %d",
+          s->n, n_train, n_windows, pairs.n, n_items, n_hold, n_hold_normal, V, W, m->L,
+          m->arch == AN_ARCH_TRANSFORMER ? "transformer" : "LSTM", m->H, m->E);
     lr__adamw_cfg cfg = lr__adamw_defaults(o->lr);
     cfg.weight_decay = 0.0;
     long steps_per_epoch = (long)((n_items + (size_t)B - 1) / (size_t)B);
@@ -1329,12 +1463,12 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
             int nb = (int)LR_MIN((size_t)B, n_items - b0);
             for (int b = 0; b < nb; b++) {
                 const int *tp = pairs.tup + (size_t)order[b0 + b] * (W + 1);
-                memcpy(idx + (size_t)b * W, tp, (size_t)W * sizeof *idx);
-                labels[b] = tp[W];
+                memcpy(bt.idx + (size_t)b * W, tp, (size_t)W * sizeof *bt.idx);
+                bt.labels[b] = tp[W];
             }
             lr__tape_begin(&t, (uint64_t)step);
             lr__var loss;
-            build(&t, m, idx, last, nb, labels, &loss);
+            build(&t, m, &bt, nb, 1, &loss);
             lr__params_zero_grad(&m->params);
             if (lr__tape_backward(&t, loss)) {
                 lr__tape_status(&t, err);
@@ -1348,7 +1482,7 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
             c.lr[1] *= f;
             lr__adamw_step(&m->params, &c);
         }
-        double vl = hpairs.n ? pairs_loss(m, &t, &hpairs, B, idx, last, labels, err)
+        double vl = hpairs.n ? pairs_loss(m, &t, &hpairs, &bt, err)
                              : sum / (double)n_items;
         if (isnan(vl)) goto fail;
         int better = vl < best_loss;
@@ -1391,9 +1525,7 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     lr__free(freq);
     lr__free(train);
     lr__free(hold);
-    lr__free(idx);
-    lr__free(last);
-    lr__free(labels);
+    batch_free(&bt);
     lr__free(order);
     lr__free(best);
     lr__free(srank);
@@ -1407,9 +1539,7 @@ fail:
     lr__free(freq);
     lr__free(train);
     lr__free(hold);
-    lr__free(idx);
-    lr__free(last);
-    lr__free(labels);
+    batch_free(&bt);
     lr__free(order);
     lr__free(best);
     lr__free(srank);
@@ -1431,7 +1561,12 @@ int lr_anomaly_save(const lr_anomaly *m, const char *path, lr_error *err) {
         goto out;
     }
     for (int i = 0; i < m->V; i++) names[i] = m->names[i];
-    if ((rc = lr__lrm_set_str(w, "anomaly.arch", "lstm", 4, err)) ||
+    const char *arch = arch_names[m->arch];
+    if (m->arch == AN_ARCH_TRANSFORMER &&
+        ((rc = lr__lrm_set_i64(w, "anomaly.heads", m->A, err)) ||
+         (rc = lr__lrm_set_i64(w, "anomaly.ff", m->F, err))))
+        goto out;
+    if ((rc = lr__lrm_set_str(w, "anomaly.arch", arch, strlen(arch), err)) ||
         (rc = lr__lrm_set_i64(w, "anomaly.window", m->W, err)) ||
         (rc = lr__lrm_set_i64(w, "anomaly.embed", m->E, err)) ||
         (rc = lr__lrm_set_i64(w, "anomaly.hidden", m->H, err)) ||
@@ -1473,11 +1608,18 @@ static lr_anomaly *from_file(lr__lrm *f, lr_error *err) {
     int W, E, H, L, K;
     double top_p;
     if (lr__lrm_get_str(f, "anomaly.arch", &s, &len, err)) goto fail;
-    if (len != 4 || memcmp(s, "lstm", 4) != 0) {
-        lr__err(err, LR_EUNSUPPORTED, "anomaly.arch \"%.*s\" is not supported (only lstm)",
-                (int)LR_MIN(len, 32), s);
+    int arch = -1, A = 0, F = 0;
+    for (int a = 0; a < 2; a++)
+        if (len == strlen(arch_names[a]) && memcmp(s, arch_names[a], len) == 0) arch = a;
+    if (arch < 0) {
+        lr__err(err, LR_EUNSUPPORTED,
+                "anomaly.arch \"%.*s\" is not supported (lstm or transformer)", (int)LR_MIN(len, 32), s);
         goto fail;
     }
+    if (arch == AN_ARCH_TRANSFORMER &&
+        (get_int(f, "anomaly.heads", 1, AN_MAX_HIDDEN, &A, err) ||
+         get_int(f, "anomaly.ff", 1, AN_MAX_FF, &F, err)))
+        goto fail;
     if (get_int(f, "anomaly.window", 1, AN_MAX_WINDOW, &W, err) ||
         get_int(f, "anomaly.embed", 1, AN_MAX_EMBED, &E, err) ||
         get_int(f, "anomaly.hidden", 1, AN_MAX_HIDDEN, &H, err) ||
@@ -1495,7 +1637,10 @@ static lr_anomaly *from_file(lr__lrm *f, lr_error *err) {
         lr__err(err, LR_EFORMAT, "anomaly.top_p = %g is outside [0, 1)", top_p);
         goto fail;
     }
-    if (!(m = model_new((int)nv, E, H, L, W, err))) goto fail;
+    if (!(m = model_new(arch, (int)nv, E, H, L, W, A, F, err))) {
+        if (err && err->code == LR_ERANGE) err->code = LR_EFORMAT;
+        goto fail;
+    }
     m->top_k = K;
     m->top_p = top_p;
     for (size_t i = 0; i < nv; i++) {

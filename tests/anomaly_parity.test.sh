@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The anomaly model's forward against PyTorch: a small model (2 LSTM
-# layers) is trained in seconds on part of data/hdfs, then every verdict of
+# layers, then a 2-layer transformer) is trained in seconds on part of data/hdfs, then every verdict of
 # `logrisk anomaly detect --all` on 300 sessions (the anomalous or not, the
 # first unexpected position and its probability) must equal what
-# tools/anomaly_ref.py computes with torch.nn.Embedding, torch.nn.LSTM and
-# torch.nn.Linear from the same model file (probabilities within 1e-4).
+# tools/anomaly_ref.py computes with torch.nn.Embedding, torch.nn.LSTM (or
+# torch.nn.TransformerEncoderLayer) and torch.nn.Linear from the same model
+# file (probabilities within 1e-4).
 #
 #   tests/anomaly_parity.test.sh BUILD_DIR
 set -u
@@ -36,6 +37,18 @@ if [ $rc -eq 0 ] && grep -q '^300 sessions: 300 agree with torch.nn.LSTM, 0 diff
     ok
 else
     bad "verdicts differ from PyTorch: $out"
+fi
+# the transformer variant against torch.nn.TransformerEncoderLayer
+run anomaly train -i "$tmp/train.jsonl" -o "$tmp/t.lrm" --arch transformer --epochs 3 --hidden 12 --heads 3 --ff 20 --layers 2 --window 6 --threads 1
+expect "train transformer" 0 err 'wrote'
+run anomaly detect -m "$tmp/t.lrm" -i "$tmp/test.jsonl" --all --threads 1 -o "$tmp/tverdicts.jsonl"
+expect "detect transformer" 0 err '^300 sessions'
+out=$(/usr/bin/python3 tools/anomaly_ref.py "$tmp/t.lrm" "$tmp/test.jsonl" "$tmp/tverdicts.jsonl" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^300 sessions: 300 agree with torch.nn.TransformerEncoderLayer, 0 differ' <<<"$out"; then
+    ok
+else
+    bad "transformer verdicts differ from PyTorch: $out"
 fi
 # a verdict changed by hand is caught
 sed -i '1{s/"anomalous":false/"anomalous":X/; s/"anomalous":true/"anomalous":false/; s/"anomalous":X/"anomalous":true/}' "$tmp/verdicts.jsonl"

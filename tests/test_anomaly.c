@@ -215,7 +215,7 @@ static int normal_session(uint64_t seed, const char **ev) {
     return n;
 }
 
-static lr_anomaly *grammar_model(void) {
+static lr_anomaly *grammar_model_arch(int arch) {
     lr_error err;
     lr_sessions *s = lr_sessions_new(&err);
     for (int i = 0; i < 200; i++) {
@@ -236,11 +236,18 @@ static lr_anomaly *grammar_model(void) {
     o.lr = 1e-2;
     o.holdout = 0.1;
     o.threads = 1;
+    if (arch) {
+        o.arch = arch;
+        o.heads = 2;
+        o.lr = 3e-3;
+    }
     lr_anomaly *m = lr_anomaly_train(s, &o, NULL, NULL, &err);
     if (!m) T_FAIL("train: %s", err.msg);
     lr_sessions_free(s);
     return m;
 }
+
+static lr_anomaly *grammar_model(void) { return grammar_model_arch(0); }
 
 typedef struct seen {
     int n, anomalous[8], position[8], rank[8];
@@ -333,14 +340,37 @@ static void test_grammar(void) {
     lr_anomaly_free(m);
 }
 
-/* ------------------------------------------------------------ model file */
-
 static const char *tmp_path(const char *name) {
     static char path[256];
     const char *dir = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/lr_test_anomaly_%d_%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
     return path;
 }
+
+/* The transformer variant learns the same grammar, and its file round
+ * trip keeps every verdict. */
+static void test_grammar_transformer(void) {
+    lr_anomaly *m = grammar_model_arch(1);
+    if (!m) return;
+    lr_error err;
+    T_EQ_INT(lr_anomaly_top_k(m), 3);
+    T_EQ_INT(lr_anomaly_set_judgement(m, 1, 0.99, &err), 0);
+    check_grammar_verdicts(m);
+    const char *path = tmp_path("tf.lrm");
+    T_EQ_INT(lr_anomaly_save(m, path, &err), 0);
+    lr_anomaly *m2 = lr_anomaly_load(path, &err);
+    T_CHECK(m2 != NULL);
+    if (m2) {
+        T_EQ_INT(lr_anomaly_set_judgement(m2, 1, 0.99, &err), 0);
+        check_grammar_verdicts(m2);
+    }
+    lr_anomaly_free(m2);
+    lr_anomaly_free(m);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------ model file */
+
 
 static void test_file_round_trip(void) {
     lr_anomaly *m = grammar_model();
@@ -374,7 +404,7 @@ static void test_file_round_trip(void) {
 /* A model file written key by key, with one thing wrong (`bad`). */
 enum {
     BAD_NONE, BAD_ARCH, BAD_WINDOW, BAD_TOPK, BAD_TOPP, BAD_SPECIAL, BAD_DUP, BAD_SHAPE,
-    BAD_MISSING, BAD_NAN, BAD_FEW_EVENTS, BAD_N
+    BAD_MISSING, BAD_NAN, BAD_FEW_EVENTS, BAD_HEADS, BAD_N
 };
 
 static int write_variant(const char *path, int bad, lr_error *err) {
@@ -384,7 +414,12 @@ static int write_variant(const char *path, int bad, lr_error *err) {
     if (bad == BAD_SPECIAL) names[1] = "<stop>";
     if (bad == BAD_DUP) names[4] = "a";
     int nv = bad == BAD_FEW_EVENTS ? 3 : V;
-    lr__lrm_set_str(w, "anomaly.arch", bad == BAD_ARCH ? "gru" : "lstm", 3 + (bad != BAD_ARCH), err);
+    const char *arch = bad == BAD_ARCH ? "gru" : bad == BAD_HEADS ? "transformer" : "lstm";
+    lr__lrm_set_str(w, "anomaly.arch", arch, strlen(arch), err);
+    if (bad == BAD_HEADS) {
+        lr__lrm_set_i64(w, "anomaly.heads", 2, err); /* does not divide H = 3 */
+        lr__lrm_set_i64(w, "anomaly.ff", 4, err);
+    }
     lr__lrm_set_i64(w, "anomaly.window", bad == BAD_WINDOW ? 100000 : W, err);
     lr__lrm_set_i64(w, "anomaly.embed", E, err);
     lr__lrm_set_i64(w, "anomaly.hidden", H, err);
@@ -413,7 +448,8 @@ static int write_variant(const char *path, int bad, lr_error *err) {
 static void test_hostile_files(void) {
     static const char *const want[BAD_N] = {
         NULL, "anomaly.arch", "anomaly.window", "anomaly.top_k", "anomaly.top_p", "<end>",
-        "appears twice", "anomaly.lstm.0.w_hh", "anomaly.out.weight", "non-finite", "anomaly.events"};
+        "appears twice", "anomaly.lstm.0.w_hh", "anomaly.out.weight", "non-finite", "anomaly.events",
+        "heads"};
     const char *path = tmp_path("bad.lrm");
     for (int bad = 0; bad < BAD_N; bad++) {
         lr_error err = {0};
@@ -574,6 +610,6 @@ static void test_read_keys_and_lines(void) {
 }
 
 T_MAIN(T_CASE(test_lstm_backward), T_CASE(test_lstm_stacked_backward),
-       T_CASE(test_lstm_checker_can_fail), T_CASE(test_lstm_forward_value), T_CASE(test_grammar),
+       T_CASE(test_lstm_checker_can_fail), T_CASE(test_lstm_forward_value), T_CASE(test_grammar), T_CASE(test_grammar_transformer),
        T_CASE(test_file_round_trip), T_CASE(test_hostile_files), T_CASE(test_read_jsonl),
        T_CASE(test_read_keys_and_lines))

@@ -3,7 +3,8 @@
 file (.lrm, the layout documented at the top of src/format.c; keys and
 tensors at the top of src/anomaly.c), rebuilds the model with
 torch.nn.Embedding, torch.nn.LSTM(batch_first=True; b_ih = the stored bias,
-b_hh = 0) and torch.nn.Linear, judges every session of a JSONL session file
+b_hh = 0) and torch.nn.Linear (or, for --arch transformer,
+torch.nn.TransformerEncoderLayer), judges every session of a JSONL session file
 the way the C code does (windows padded with <start>, <end> predicted
 after the last event, events never seen are unexpected, <start> and
 <unknown> never ranked, unexpected when the rank is above top-k), and
@@ -64,6 +65,44 @@ def read_lrm(path):
     return meta, tensors
 
 
+def transformer(meta, t, V, W, L, H):
+    """torch.nn.TransformerEncoderLayer (post-LayerNorm, exact GELU, no
+    dropout) x L over token + position embeddings and their LayerNorm."""
+    A, F = meta["anomaly.heads"], meta["anomaly.ff"]
+    emb, pos = torch.nn.Embedding(V, H), torch.nn.Embedding(W, H)
+    norm = torch.nn.LayerNorm(H, eps=1e-12)
+    layers = [torch.nn.TransformerEncoderLayer(H, A, F, dropout=0.0, activation="gelu", batch_first=True,
+                                               layer_norm_eps=1e-12) for _ in range(L)]
+    with torch.no_grad():
+        emb.weight.copy_(t["anomaly.embed"])
+        pos.weight.copy_(t["anomaly.position"])
+        norm.weight.copy_(t["anomaly.embed_norm.weight"])
+        norm.bias.copy_(t["anomaly.embed_norm.bias"])
+        for l, layer in enumerate(layers):
+            p = f"anomaly.tf.{l}."
+            layer.self_attn.in_proj_weight.copy_(torch.cat([t[p + n + ".weight"] for n in ("query", "key", "value")]))
+            layer.self_attn.in_proj_bias.copy_(torch.cat([t[p + n + ".bias"] for n in ("query", "key", "value")]))
+            layer.self_attn.out_proj.weight.copy_(t[p + "attn_out.weight"])
+            layer.self_attn.out_proj.bias.copy_(t[p + "attn_out.bias"])
+            layer.norm1.weight.copy_(t[p + "attn_norm.weight"])
+            layer.norm1.bias.copy_(t[p + "attn_norm.bias"])
+            layer.linear1.weight.copy_(t[p + "ff1.weight"])
+            layer.linear1.bias.copy_(t[p + "ff1.bias"])
+            layer.linear2.weight.copy_(t[p + "ff2.weight"])
+            layer.linear2.bias.copy_(t[p + "ff2.bias"])
+            layer.norm2.weight.copy_(t[p + "ff_norm.weight"])
+            layer.norm2.bias.copy_(t[p + "ff_norm.bias"])
+            layer.eval()
+
+    def net(x):
+        h = norm(emb(x) + pos(torch.arange(W)))
+        for layer in layers:
+            h = layer(h)
+        return h
+
+    return net
+
+
 def main():
     model_path, sessions_path, verdicts_path = sys.argv[1:4]
     split = sys.argv[4] if len(sys.argv) > 4 else None
@@ -73,18 +112,25 @@ def main():
     names = [x.decode() for x in meta["anomaly.events"]]
     V = len(names)
     ids = {n: i for i, n in enumerate(names)}
-    emb = torch.nn.Embedding(V, E)
-    lstm = torch.nn.LSTM(E, H, num_layers=L, batch_first=True)
     out = torch.nn.Linear(H, V)
     with torch.no_grad():
-        emb.weight.copy_(t["anomaly.embed"])
-        for l in range(L):
-            getattr(lstm, f"weight_ih_l{l}").copy_(t[f"anomaly.lstm.{l}.w_ih"])
-            getattr(lstm, f"weight_hh_l{l}").copy_(t[f"anomaly.lstm.{l}.w_hh"])
-            getattr(lstm, f"bias_ih_l{l}").copy_(t[f"anomaly.lstm.{l}.bias"])
-            getattr(lstm, f"bias_hh_l{l}").zero_()
         out.weight.copy_(t["anomaly.out.weight"])
         out.bias.copy_(t["anomaly.out.bias"])
+    if meta["anomaly.arch"] == b"transformer":
+        net = transformer(meta, t, V, W, L, H)
+    else:
+        emb = torch.nn.Embedding(V, E)
+        lstm = torch.nn.LSTM(E, H, num_layers=L, batch_first=True)
+        with torch.no_grad():
+            emb.weight.copy_(t["anomaly.embed"])
+            for l in range(L):
+                getattr(lstm, f"weight_ih_l{l}").copy_(t[f"anomaly.lstm.{l}.w_ih"])
+                getattr(lstm, f"weight_hh_l{l}").copy_(t[f"anomaly.lstm.{l}.w_hh"])
+                getattr(lstm, f"bias_ih_l{l}").copy_(t[f"anomaly.lstm.{l}.bias"])
+                getattr(lstm, f"bias_hh_l{l}").zero_()
+
+        def net(x):
+            return lstm(emb(x))[0]
     sessions = [json.loads(x) for x in open(sessions_path, encoding="utf-8") if x.strip()]
     if split:
         sessions = [o for o in sessions if o.get("Split") == split]
@@ -97,7 +143,7 @@ def main():
         targets = ev + [1]
         wins = [[0] * max(0, W - p) + ev[max(0, p - W):p] for p in range(len(targets))]
         with torch.no_grad():
-            h, _ = lstm(emb(torch.tensor(wins)))
+            h = net(torch.tensor(wins))
             prob = torch.softmax(out(h[:, -1, :]), dim=-1).numpy()
         first, p_first = -1, None
         for p, y in enumerate(targets):
@@ -119,7 +165,8 @@ def main():
             if bad <= 5:
                 print(f"differs: {o['BlockId']}: C {v.get('anomalous')} at {v.get('position', -1)} p {v.get('p')}; "
                       f"torch {first >= 0} at {first} p {p_first}")
-    print(f"{len(sessions)} sessions: {len(sessions) - bad} agree with torch.nn.LSTM, {bad} differ; "
+    ref = "torch.nn.TransformerEncoderLayer" if meta["anomaly.arch"] == b"transformer" else "torch.nn.LSTM"
+    print(f"{len(sessions)} sessions: {len(sessions) - bad} agree with {ref}, {bad} differ; "
           f"largest probability difference {worst:.2e}")
     sys.exit(1 if bad else 0)
 

@@ -12,6 +12,7 @@
 #include "opts.h"
 
 static const char *const formats[] = {"jsonl", "keys", "lines", NULL};
+static const char *const archs[] = {"lstm", "transformer", NULL};
 
 /* The session input options both subcommands share. */
 typedef struct in_opts {
@@ -99,10 +100,16 @@ static int train_main(int argc, char **argv) {
         IN_OPTS(io),
         LR_OPT("--output", "-o", LR_OPT_STR, &out, "OUT.lrm", "the model file to write (required)",
                .flags = LR_OPT_REQUIRED | LR_OPT_NONEMPTY),
+        LR_OPT("--arch", NULL, LR_OPT_CHOICE, &o.arch, "lstm|transformer",
+               "the next-event network: stacked LSTM (default) or a transformer encoder over the window",
+               .choices = archs),
         LR_OPT("--window", NULL, LR_OPT_INT, &o.window, "N", "events of history (10)", .lo = 1, .hi = 64),
-        LR_OPT("--embed", NULL, LR_OPT_INT, &o.embed, "N", "event embedding width (16)", .lo = 1, .hi = 512),
-        LR_OPT("--hidden", NULL, LR_OPT_INT, &o.hidden, "N", "LSTM width (64)", .lo = 1, .hi = 512),
-        LR_OPT("--layers", NULL, LR_OPT_INT, &o.layers, "N", "LSTM layers (2)", .lo = 1, .hi = 4),
+        LR_OPT("--embed", NULL, LR_OPT_INT, &o.embed, "N", "LSTM: event embedding width (16)", .lo = 1, .hi = 512),
+        LR_OPT("--hidden", NULL, LR_OPT_INT, &o.hidden, "N", "LSTM or transformer width (64)", .lo = 1, .hi = 512),
+        LR_OPT("--layers", NULL, LR_OPT_INT, &o.layers, "N", "LSTM or transformer layers (2)", .lo = 1, .hi = 4),
+        LR_OPT("--heads", NULL, LR_OPT_INT, &o.heads, "N", "transformer: attention heads (2)", .lo = 1, .hi = 512),
+        LR_OPT("--ff", NULL, LR_OPT_INT, &o.ff, "N", "transformer: feed-forward width (2 x hidden)", .lo = 1,
+               .hi = 2048),
         LR_OPT("--epochs", NULL, LR_OPT_INT, &o.epochs, "N", "passes over the training windows (30)", .lo = 1,
                .hi = 100000),
         LR_OPT("--batch", NULL, LR_OPT_INT, &o.batch, "N", "windows per step (64)", .lo = 1, .hi = 4096),
