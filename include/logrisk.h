@@ -1120,6 +1120,10 @@ void lr_templates_opts_init(lr_templates_opts *opts);
  * readers' errors, LR_EIO when writing fails). */
 int lr_templates_stream(const lr_templates_opts *opts, int in_fd, FILE *out, lr_templates_stats *stats,
                         lr_error *err);
+/* The templates of a state file, one JSON line each in id order:
+ *     {"template_id":ID,"template":"...","count":N,"first_seen":T,"last_seen":T}
+ * (times as stored: unix ms, or line numbers). 0 or an LR_E* code. */
+int lr_templates_list(const char *state_path, FILE *out, lr_error *err);
 
 /* An event time as written (RFC 3339 / ISO 8601 with or without zone,
  * "YYYY-MM-DD hh:mm:ss,ms", klog "mmdd hh:mm:ss.us", syslog "Mmm dd

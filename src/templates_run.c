@@ -213,3 +213,26 @@ done:
     lr__buf_free(&as.buf);
     return rc;
 }
+
+int lr_templates_list(const char *state_path, FILE *out, lr_error *err) {
+    lr_miner *m = lr_miner_load(state_path, err);
+    if (!m) return err && err->code ? err->code : LR_EFORMAT;
+    lr__buf b;
+    lr__buf_init(&b);
+    int rc = LR_OK;
+    for (uint32_t i = 0; i < lr_miner_n_templates(m) && !rc; i++) {
+        lr_template_info ti;
+        lr_miner_template(m, i, &ti);
+        lr__buf_clear(&b);
+        if (lr__buf_printf(&b, "{\"template_id\":%u,\"template\":", ti.id) || lr__json_put_bytes(&b, ti.text, ti.len) ||
+            lr__buf_printf(&b, ",\"count\":%llu,\"first_seen\":%lld,\"last_seen\":%lld}\n",
+                           (unsigned long long)ti.count, (long long)ti.first_seen, (long long)ti.last_seen))
+            rc = lr__err(err, LR_ENOMEM, "out of memory listing templates");
+        else if (fwrite(b.data, 1, b.len, out) != b.len)
+            rc = fail_write(err);
+    }
+    if (!rc && fflush(out)) rc = fail_write(err);
+    lr__buf_free(&b);
+    lr_miner_free(m);
+    return rc;
+}

@@ -62,6 +62,10 @@ check 'sed -n 2p "$tmp/out" | grep -q "\"template_id\":2,"' "matched the stored 
 run templates -i "$tmp/b.log" --input-format raw --state "$tmp/s.lrt" --stats
 expect "learning goes on" 0 err "2 events, 3 templates, 1 novel"
 check 'sed -n 1p "$tmp/out" | grep -q "\"template_id\":3,.*\"novel\":true"' "ids continue after the stored ones"
+run templates --state "$tmp/s.lrt" --list
+expect "list" 0 out '^\{"template_id":1,"template":"Connection closed for peer <\*> after <\*> s","count":3,"first_seen":1,"last_seen":4\}'
+check '[ "$(wc -l <"$tmp/out")" -eq 3 ]' "list: 3 templates"
+run templates --list;                 expect "list without state" 2 err "needs --state"
 printf 'X' | dd of="$tmp/s.lrt" bs=1 seek=200 conv=notrunc 2>/dev/null
 cp "$tmp/s.lrt" "$tmp/keep.lrt"
 run templates -i "$tmp/b.log" --input-format raw --state "$tmp/s.lrt"

@@ -17,7 +17,7 @@ int lr_cmd_templates(int argc, char **argv) {
     lr_templates_opts_init(&to);
     double window_s = (double)to.rates.window_ms / 1000.0;
     size_t line_window = to.rates.line_window;
-    int stats = 0;
+    int stats = 0, list = 0;
     const lr_cli_opt opts[] = {
         LR_OPT("--input", "-i", LR_OPT_STR, &in_path, "FILE", "input (default or '-': standard input)"),
         LR_OPT("--output", "-o", LR_OPT_STR, &out_path, "FILE", "output (default or '-': standard output)"),
@@ -69,6 +69,9 @@ int lr_cmd_templates(int argc, char **argv) {
                "alerts: judge each entity apart: 'source' (program, unit, logger) or a dotted "
                "field of JSON records (kubernetes.pod_name, host)",
                .flags = LR_OPT_NONEMPTY),
+        LR_OPT("--list", NULL, LR_OPT_SET, &list, NULL,
+               "print the templates of --state (id, template, count, first and last seen: unix ms, "
+               "or line numbers) as JSON lines, and read no input"),
         LR_OPT("--stats", NULL, LR_OPT_SET, &stats, NULL,
                "print events, templates, novel, unmatched and alerts on standard error"),
     };
@@ -89,6 +92,17 @@ int lr_cmd_templates(int argc, char **argv) {
     if (rc != LR_CLI_GO) return rc;
     if (to.rates.k > to.rates.n) return lr_cli_usage_error("templates", "--k must not exceed --n");
     if (to.match_only && !to.state_path) return lr_cli_usage_error("templates", "--match-only needs --state FILE");
+    if (list && !to.state_path) return lr_cli_usage_error("templates", "--list needs --state FILE");
+    if (list) {
+        FILE *lo = lr_cli_open_out(out_path, "templates");
+        if (!lo) return 1;
+        lr_error lerr = {0, ""};
+        if (lr_templates_list(to.state_path, lo, &lerr) != LR_OK) {
+            if (lo != stdout) fclose(lo);
+            return lr_cli_error("templates", &lerr);
+        }
+        return lr_cli_close_out(lo, out_path, "templates");
+    }
     to.rates.window_ms = (int64_t)(window_s * 1000.0 + 0.5);
     if (to.rates.window_ms < 1) to.rates.window_ms = 1;
     to.rates.line_window = line_window;
