@@ -22,6 +22,9 @@
 # except the scripts among them. And the `--help` text of every command of
 # BUILD_DIR/logrisk, when it is built.
 #
+# Also: every relative link of README.md and docs/*.md leads to a file of
+# the repository (and a #section to one of its headings).
+#
 # Exceptions: none. This file is skipped because it has to name what it
 # looks for; the test proves it can fail by planting one reference of each
 # kind in a scratch file first.
@@ -103,6 +106,46 @@ if [ -s "$tmp/hits" ]; then
 else
     ok
 fi
+
+# Links between the documents: every relative link of README.md and docs/
+# names a file of the repository, and a #section of a Markdown file one of
+# its headings (as GitHub makes anchors of them).
+cat >"$tmp/links.py" <<'PY'
+import os, re, sys
+def slug(h):
+    h = re.sub(r'[^\w\- ]', '', h.strip().lower())
+    return h.replace(' ', '-')
+def anchors(path):
+    out, seen, code = set(), {}, False
+    for line in open(path, encoding='utf-8'):
+        if line.startswith('```'):
+            code = not code
+            continue
+        m = None if code else re.match(r'#{1,6}\s+(.*)', line)
+        if m:
+            s = slug(m.group(1))
+            n = seen.get(s, 0)
+            seen[s] = n + 1
+            out.add(s if n == 0 else f'{s}-{n}')
+    return out
+for doc in sys.argv[1:]:
+    text = re.sub(r'```.*?```', '', open(doc, encoding='utf-8').read(), flags=re.S)
+    for m in re.finditer(r'\]\(([^)\s]+)\)', text):
+        link = m.group(1)
+        if re.match(r'[a-z]+:', link):
+            continue
+        path, _, frag = link.partition('#')
+        target = os.path.normpath(os.path.join(os.path.dirname(doc), path)) if path else doc
+        if not os.path.exists(target):
+            print(f'{doc}: {link}: no such file')
+        elif frag and target.endswith('.md') and frag not in anchors(target):
+            print(f'{doc}: {link}: no such section')
+PY
+printf '# Title\n[a](no-such-file.md) [b](#no-such-section) [c](#title) [d](https://example.org/x)\n' >"$tmp/planted.md"
+python3 "$tmp/links.py" "$tmp/planted.md" >"$tmp/links"
+check '[ "$(wc -l <"$tmp/links")" -eq 2 ]' "planted broken links: found $(wc -l <"$tmp/links"), expected 2"
+python3 "$tmp/links.py" README.md docs/*.md >"$tmp/links"
+check '[ ! -s "$tmp/links" ]' "broken links in README.md or docs/: $(head -n 20 "$tmp/links" | tr '\n' ';')"
 
 # The help text of every command.
 bin=$build/logrisk
