@@ -46,7 +46,7 @@
  * renamed, so a failed export leaves no partial file.
  *
  * metadata_props carry what a consumer needs to reproduce the pipeline
- * (keys in the README "Export to ONNX"): labels (JSON array), max_len,
+ * (keys in docs/onnx.md): labels (JSON array), max_len,
  * the vocabulary (vocab.txt text), the rules YAML, the head, how the
  * score is computed, and what the inputs mean.
  */

@@ -5,7 +5,7 @@
  * names, tokenizer vocabulary, the rules YAML used in training) as typed
  * key/value pairs, and a directory of tensors whose data are 64-byte
  * aligned and used in place from the mmap. The byte layout is documented
- * at the top of format.c and in the README.
+ * at the top of format.c and in docs/model-file.md.
  *
  * Every offset, size, count and string read from a file is checked with
  * overflow-safe arithmetic against the file size before use; a truncated,
