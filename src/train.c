@@ -404,15 +404,13 @@ static int make_weights(const lr__train_config *c, const lr__train_data *d, cons
 /* The labelled data: texts as they are, or (input_format) each text read
  * as a log through the event layer and masked with the config's rules. */
 static int load_data(lr__train_setup *su, const lr__train_config *c, lr_error *err) {
-    lr_rec_format fmt = LR_REC_RAW;
-    if (c->input_format && (lr_records_parse_format(c->input_format, &fmt) || fmt == LR_REC_CSV))
-        return lr__err(err, LR_EINVAL,
-                       "input_format must be raw, auto, cri, docker, jsonl, logfmt, klog, syslog or log4j, not '%s'",
-                       c->input_format);
+    lr_rec_format fmt;
+    int rc = lr__train_input_format(c->input_format, &fmt, err);
+    if (rc) return rc;
     if (fmt == LR_REC_RAW) return lr__train_data_load(&su->d, c->data, su->tok, c->max_len, err);
     lr_rules *rules = c->rules ? lr_rules_load(c->rules, err) : NULL;
     if (c->rules && !rules) return err && err->code ? err->code : LR_EPARSE;
-    int rc = lr__train_data_load_events(&su->d, c->data, su->tok, c->max_len, fmt, rules, err);
+    rc = lr__train_data_load_events(&su->d, c->data, su->tok, c->max_len, fmt, rules, err);
     lr_rules_free(rules);
     return rc;
 }

@@ -300,17 +300,32 @@ int lr__train_data_load_events(lr__train_data *d, const char *path, const lr_tok
     return rc;
 }
 
+int lr__train_input_format(const char *name, lr_rec_format *fmt, lr_error *err) {
+    *fmt = LR_REC_RAW;
+    if (name && (lr_records_parse_format(name, fmt) || *fmt == LR_REC_CSV))
+        return lr__err(err, LR_EINVAL,
+                       "input_format must be raw, auto, cri, docker, jsonl, logfmt, klog, syslog or log4j, not '%s'",
+                       name);
+    return 0;
+}
+
 int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok *tok,
                               const lr_rules *rules, int max_len, lr_error *err) {
+    return lr__train_data_load_log(d, path, tok, rules, max_len, LR_REC_RAW, err);
+}
+
+int lr__train_data_load_log(lr__train_data *d, const char *path, const lr_tok *tok, const lr_rules *rules,
+                            int max_len, lr_rec_format fmt, lr_error *err) {
     memset(d, 0, sizeof *d);
     if (max_len < 2) return lr__err(err, LR_EINVAL, "maximum sequence length %d < 2", max_len);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return lr__err(err, LR_EIO, "%s: %s", path, strerror(errno));
-    /* raw lines (cut at 1 MiB) through the records and events readers: a
-     * raw line renders as itself, so the text is the line, masked */
+    /* records (cut at 1 MiB) through the records and events readers: a raw
+     * line renders as itself, so its text is the line, masked; a log format
+     * gives each event's canonical rendering, masked */
     lr_records_opts ro;
     lr_records_opts_init(&ro);
-    ro.format = LR_REC_RAW;
+    ro.format = fmt;
     ro.max_bytes = (size_t)1 << 20;
     lr_records *recs = lr_records_new(fd, &ro, err);
     lr_events *evs = recs ? lr_events_new(recs, NULL, err) : NULL;

@@ -62,6 +62,13 @@ void lr__train_data_free(lr__train_data *d);
  * are 0 and there is one class. */
 int lr__train_data_load_lines(lr__train_data *d, const char *path, const lr_tok *tok,
                               const lr_rules *rules, int max_len, lr_error *err);
+/* The same for a log in format `fmt` (LR_REC_RAW: lines): every event's
+ * canonical rendering (multi-line groups joined), masked and tokenized. */
+int lr__train_data_load_log(lr__train_data *d, const char *path, const lr_tok *tok, const lr_rules *rules,
+                            int max_len, lr_rec_format fmt, lr_error *err);
+/* The config's input_format (NULL: raw) as a format; LR_EINVAL with a
+ * one-line message for csv or an unknown name. */
+int lr__train_input_format(const char *name, lr_rec_format *fmt, lr_error *err);
 
 /* Split n examples into train and validation index lists (allocated, the
  * caller frees both). valid_fraction in [0, 1): n_valid = round(n * f),

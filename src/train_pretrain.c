@@ -83,8 +83,10 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
     int rc = lr__train_setup_begin(&su, config_path, out_path, "encoder.lrm", err);
     if (rc) goto done;
     const lr__train_config c = su.c; /* a view: the strings stay owned by the setup */
+    lr_rec_format fmt;
+    if ((rc = lr__train_input_format(c.input_format, &fmt, err))) goto done;
     if (!(rules = c.rules ? lr_rules_load(c.rules, err) : lr_rules_default(err))) goto fail_code;
-    if ((rc = lr__train_data_load_lines(&su.d, c.data, su.tok, rules, c.max_len, err))) goto done;
+    if ((rc = lr__train_data_load_log(&su.d, c.data, su.tok, rules, c.max_len, fmt, err))) goto done;
     if ((rc = lr__train_setup_model(&su, LR_RISK_CLASSES, LR_TRAIN_MLM, err))) goto done;
     const lr__train_data *d = &su.d;
     int *tr = su.tr;

@@ -186,6 +186,13 @@ assert len(s) == 3 and max(s) - min(s) < 1e-5, s' && ok || bad "scores of the wr
         [ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "input_format must be raw, auto" "$tmp/err" && ok ||
             bad "input_format: $v: $(cat "$tmp/err")"
     done
+    # pretrain reads its log with input_format too (events, not lines)
+    sed -e "s#^data: .*#data: $g/kernel.log#" -e "s#^output: .*#output: $tmp/enc.lrm#" "$tmp/train_auto.yaml" >"$tmp/pre.yaml"
+    "$bin" pretrain --config "$tmp/pre.yaml" 2>"$tmp/pre.err" >/dev/null && [ -s "$tmp/enc.lrm" ] && ok ||
+        bad "pretrain with input_format: auto: $(tail -n 2 "$tmp/pre.err")"
+    sed "s/^input_format: auto/input_format: csv/" "$tmp/pre.yaml" >"$tmp/pre_bad.yaml"
+    "$bin" pretrain --config "$tmp/pre_bad.yaml" 2>"$tmp/err" >/dev/null
+    [ $? -eq 1 ] && grep -q "input_format must be raw, auto" "$tmp/err" && ok || bad "pretrain input_format: csv: $(cat "$tmp/err")"
 fi
 
 echo "$pass passed, $fail failed"
