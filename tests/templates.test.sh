@@ -91,4 +91,19 @@ expect "alerts run" 0 err "1 alerts"
 check '[ "$(wc -l <"$tmp/alerts.jsonl")" -eq 1 ]' "one incident, one alert"
 check 'grep -q "\"alert\":\"burst\",\"template_id\":1,\"template\":\"job <\*> finished in <\*> ms\",\"window\":{\"start\":\"2024-01-02T03:26:00.000Z\",\"end\":\"2024-01-02T03:27:00.000Z\"},\"expected\":5,.*\"seen\":60,\"windows\":\"2 of 3\",\"lines\":\[" "$tmp/alerts.jsonl"' \
     "the alert names the template, window, counts"
+
+# per entity from a JSON field, windows of events (no time in the records)
+python3 - "$tmp/e.jsonl" <<'PY'
+import json, sys
+out = open(sys.argv[1], "w")
+for w in range(30):
+    for i in range(50):
+        burst = 20 <= w < 23 and i % 2 == 0
+        pod = "p2" if (i % 10 == 0 or burst) else "p1"
+        out.write(json.dumps({"msg": "synced %d pods" % i, "k8s": {"pod": pod}}) + "\n")
+PY
+run templates -i "$tmp/e.jsonl" --alerts "$tmp/e_alerts.jsonl" --window-lines 50 --entity k8s.pod --stats
+expect "entity run" 0 err "1 alerts"
+check 'grep -q "\"alert\":\"burst\",\"template_id\":1,\"template\":\"synced <\*> pods\",\"entity\":\"p2\",\"window\":{\"first_event\":1051,\"last_event\":1100}" "$tmp/e_alerts.jsonl"' \
+    "the burst of one pod, in windows of events"
 finish
