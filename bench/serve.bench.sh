@@ -12,7 +12,8 @@
 # 1. `score` over the lines: its batch throughput (lines/s), the reference.
 # 2. `serve` with text/plain bodies of 1 and 100 lines at concurrency 1, 8
 #    and 64 (wrk --latency, DURATION seconds each): records/s, p50 and p99
-#    latency, non-2xx answers; the goals: 8 clients x 100 records at least
+#    latency, non-2xx answers; GET /health at 8 clients (the HTTP side
+#    alone); the goals: 8 clients x 100 records at least
 #    0.8 x score's lines/s, and 1 record per request at concurrency 8 with
 #    p99 under 50 ms.
 # 3. A soak: 8 clients x 10 records for SOAK seconds, the server's RSS
@@ -108,6 +109,11 @@ for recs in 1 100; do
             "$recs" "$c" "$r" "$(ms "${p50:-0ms}")" "${p99s[$recs,$c]}" "${non:-0}"
     done
 done
+# the HTTP side alone: GET /health at 8 clients (no model, no queue)
+wrk -t 2 -c 8 -d "${DURATION}s" --timeout 60s --latency "http://$addr/health" >"$out/wrk_health.txt" 2>&1 || true
+printf 'serve: GET /health, concurrency  8: %8s requests/s, p50 %7s ms, p99 %7s ms (the HTTP side without the model)\n' \
+    "$(awk '/^Requests\/sec:/ { print $2 }' "$out/wrk_health.txt")" \
+    "$(ms "$(awk '$1 == "50%" { print $2 }' "$out/wrk_health.txt")")" "$(ms "$(awk '$1 == "99%" { print $2 }' "$out/wrk_health.txt")")"
 ratio=$(awk -v a="${rps[100,8]}" -v b="$best" 'BEGIN { printf "%.2f", a / b }')
 echo "goal 8 clients x 100 records >= 0.8 x score: ${rps[100,8]} / $best = $ratio ($(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "met" : "NOT met") }'))"
 echo "goal 1 record/request at concurrency 8, p99 < 50 ms: ${p99s[1,8]} ms ($(awk -v p="${p99s[1,8]}" 'BEGIN { print (p < 50 ? "met" : "NOT met") }'))"
