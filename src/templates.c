@@ -53,7 +53,9 @@
 #define MAGIC "LRTPLST1"
 #define WILD_HASH 0x9e3779b97f4a7c15ULL /* the "<*>" token */
 #define MAX_COUNT (UINT64_C(1) << 62)
-#define TEMPLATE_MAX (LR_MINER_MAX_BYTES * 3) /* longest template text */
+/* The longest template: a message's 4 KiB abstracted (at most 3 times as
+ * long) and generalised (a 1-byte token becomes 3 bytes). */
+#define TEMPLATE_MAX (LR_MINER_MAX_BYTES * 3 + LR_MINER_MAX_TOKENS * 3)
 #define TOMB UINT64_MAX                  /* a removed entry of the exact index */
 
 typedef struct tmpl {
@@ -94,7 +96,7 @@ struct lr_miner {
 
 /* A message after abstraction (on the caller's stack). */
 typedef struct msg {
-    char text[LR_MINER_MAX_BYTES * 3 + 8];
+    char text[TEMPLATE_MAX * 3 + 8]; /* a hostile stored template may expand 3 times */
     size_t len;
     uint32_t ntok;
     uint32_t off[LR_MINER_MAX_TOKENS], tlen[LR_MINER_MAX_TOKENS];

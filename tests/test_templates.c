@@ -348,6 +348,21 @@ static void test_hostile_states(void) {
     k = 8 + put_tpl(h + 8, 1, 1, 2, "disk <*> full");
     k += put_tpl(h + k, 1, 1, 2, "disk <*> full");
     expect_reject(load_crafted(h, k, 1, 2, &err), &err, "repeats");
+    /* a long text that the miner would expand (up to 3 times): refused,
+     * and read within its buffers */
+    size_t big_n = 12000;
+    uint8_t *big = malloc(8 + 28 + big_n + 1);
+    char *txt = malloc(big_n + 1);
+    for (size_t i = 0; i < big_n; i++) txt[i] = (i % 3 == 2) ? ' ' : (i % 3 ? '1' : 'a');
+    txt[big_n] = '\0';
+    memcpy(big, "LRTPLST1", 8);
+    k = 8 + put_tpl(big + 8, 1, 1, 2, txt);
+    expect_reject(load_crafted(big, k, 1, 1, &err), &err, "not a template");
+    for (size_t i = 0; i < big_n; i++) txt[i] = (i % 2) ? ' ' : '7';
+    k = 8 + put_tpl(big + 8, 1, 1, 2, txt);
+    expect_reject(load_crafted(big, k, 1, 1, &err), &err, "not a template");
+    free(txt);
+    free(big);
     memcpy(h, "LRTPLSTX", 8);
     expect_reject(load_crafted(h, 8, 1, 0, &err), &err, "magic");
 
