@@ -1736,9 +1736,9 @@ static const char *line_text(const lr_sessions *s, size_t off, size_t *len) {
 }
 
 /* The alert object of session k (positions [first, end) of p). */
-static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, const sess *x,
-                      const int *ev, const positions *p, size_t k, const int *rank,
-                      const float *mass, const float *probs, lr_anomaly_verdict *v, lr__buf *b) {
+static int alert_json(const lr_anomaly *m, const lr_sessions *s, const sess *x,
+                      const positions *p, size_t k, const int *rank, const float *probs,
+                      lr_anomaly_verdict *v, lr__buf *b) {
     lr__buf_clear(b);
     int rc = lr__buf_puts(b, "{\"session\":") || put_text(b, x->id, x->id_len);
     if (x->label >= 0) rc = rc || lr__buf_printf(b, ",\"label\":%d", x->label);
@@ -1811,9 +1811,6 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, size_t si, cons
         }
         rc = rc || lr__buf_putc(b, ']');
     }
-    (void)si;
-    (void)ev;
-    (void)mass;
     rc = rc || lr__buf_putc(b, '}');
     return rc ? LR_ENOMEM : LR_OK;
 }
@@ -1840,10 +1837,7 @@ int lr_anomaly_detect(const lr_anomaly *m, const lr_sessions *s, int all, int th
     lr_pool *pool = NULL;
     lr__buf b;
     lr__buf_init(&b);
-    int maxn = 0;
-    for (size_t k = 0; k < n; k++) maxn = LR_MAX(maxn, s->v[k].n);
-    int *ev = lr__alloc_array((size_t)maxn + 1, sizeof *ev);
-    if (!rank || !mass || !want || !firstq || !ev) {
+    if (!rank || !mass || !want || !firstq) {
         rc = oom(err, "detection");
         goto out;
     }
@@ -1929,8 +1923,7 @@ int lr_anomaly_detect(const lr_anomaly *m, const lr_sessions *s, int all, int th
         }
         if (!v.anomalous && !all) continue;
         const float *pr = v.anomalous ? probs + (size_t)(want[p.wid[p.first[k] + (size_t)v.position]] - 1) * m->V : NULL;
-        map_events(m, s, x, ev);
-        if (alert_json(m, s, k, x, ev, &p, k, rank, mass, pr, &v, &b)) {
+        if (alert_json(m, s, x, &p, k, rank, pr, &v, &b)) {
             rc = oom(err, "alerts");
             break;
         }
@@ -1946,7 +1939,6 @@ out:
     lr__free(want);
     lr__free(firstq);
     lr__free(probs);
-    lr__free(ev);
     positions_free(&p);
     return rc;
 }
