@@ -5,12 +5,17 @@
 # mined and written as JSON lines; then the same with --match-only against
 # the state the first run wrote, and with rate alerts on. The miner alone
 # (pre-masked messages) and the grouping accuracy per system are printed by
-# BUILD/bench/bench_templates, which bench/run.sh runs before this script.
+# BUILD/bench/bench_templates, which bench/run.sh runs before this script;
+# its grouping accuracy is checked here against an independent evaluator
+# (tools/template_accuracy.py, loghub's definition in Python).
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 bin=$build/logrisk
 [ -x "$bin" ] || { echo "templates.bench.sh: build $bin first (make)"; exit 1; }
+if [ -x "$build/bench/bench_templates" ]; then
+    python3 tools/template_accuracy.py "$build/bench/bench_templates" | tail -n 1 | sed 's/^average    /grouping accuracy, /'
+fi
 tmp=$(mktemp -d /tmp/lr_templates_bench_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 for _ in 1 2 3 4 5 6 7 8; do cat data/loghub/*/*_2k.log; done >"$tmp/corpus.log"
