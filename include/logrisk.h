@@ -1155,6 +1155,9 @@ size_t lr_sessions_count(const lr_sessions *s);
 const char *lr_sessions_id(const lr_sessions *s, size_t i, size_t *len);
 int lr_sessions_label(const lr_sessions *s, size_t i);
 size_t lr_sessions_length(const lr_sessions *s, size_t i);
+/* Log lines read (LR_SESS_LINES) that belong to no session: no match of
+ * the id pattern. */
+uint64_t lr_sessions_unassigned(const lr_sessions *s);
 
 /* How lr_sessions_read reads its input. */
 typedef enum lr_sessions_format {

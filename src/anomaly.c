@@ -257,6 +257,7 @@ struct lr_sessions {
     size_t *name_len;
     size_t n_names, cap_names;
     lr__buf text;      /* "len:u32 bytes" records of kept lines */
+    uint64_t unassigned; /* lines without a session id */
 };
 
 lr_sessions *lr_sessions_new(lr_error *err) {
@@ -393,6 +394,8 @@ const char *lr_sessions_id(const lr_sessions *s, size_t i, size_t *len) {
 int lr_sessions_label(const lr_sessions *s, size_t i) { return i < s->n ? s->v[i].label : -1; }
 
 size_t lr_sessions_length(const lr_sessions *s, size_t i) { return i < s->n ? (size_t)s->v[i].n : 0; }
+
+uint64_t lr_sessions_unassigned(const lr_sessions *s) { return s->unassigned; }
 
 void lr_sessions_opts_init(lr_sessions_opts *o) {
     memset(o, 0, sizeof *o);
@@ -631,6 +634,7 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
             rc = lr_sessions_add(s, win, strlen(win), tmpl, tlen, rec.line, rec.msg, rec.len, err);
         } else {
             PCRE2_SIZE start = 0;
+            int matched = 0;
             while (start <= rec.len) {
                 int m = pcre2_match(re, (PCRE2_SPTR)rec.msg, rec.len, start, 0, md, NULL);
                 if (m < 0) break;
@@ -655,10 +659,12 @@ static int read_lines(lr_sessions *s, int fd, const lr_sessions_opts *o, lr_erro
                     p += l + 1;
                 }
                 if (dup) continue;
+                matched = 1;
                 if ((rc = lr_sessions_add(s, ids.data + key_at, klen, tmpl, tlen, rec.line,
                                           rec.msg, rec.len, err)))
                     break;
             }
+            if (!matched) s->unassigned++;
         }
         lr__free(tmpl);
         if (rc) goto out;

@@ -84,6 +84,7 @@ expect "keys detect" 0 err 'labelled 200: precision 1.0000 recall 0\.[5-9][0-9]*
 # shellcheck disable=SC2086
 run anomaly train --format lines -i data/loghub/HDFS/HDFS_2k.log -o "$tmp/l.lrm" $small
 expect "lines train" 0 err 'sessions: [0-9]+ to train on'
+expect "lines train: lines without an id counted" 0 err '^[0-9]+ sessions from the lines; [0-9]+ lines matched no session id$'
 printf '%s\n' \
     '081109 203518 143 INFO dfs.DataNode$DataXceiver: Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106 dest: /10.250.19.102:50010' \
     '081109 203519 29 INFO dfs.DataNode$PacketResponder: Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6' \

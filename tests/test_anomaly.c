@@ -573,6 +573,7 @@ static void test_read_keys_and_lines(void) {
     T_EQ_INT(lr_sessions_length(s, 0), 3); /* blk_38 twice in line 4: one event */
     T_EQ_STR(lr_sessions_id(s, 1, NULL), "blk_-6952");
     T_EQ_INT(lr_sessions_length(s, 1), 2);
+    T_EQ_INT(lr_sessions_unassigned(s), 1); /* "no block here" */
     lr_sessions_free(s);
 
     /* windows of 2 lines per id; a group picks the id out of a match */

@@ -76,6 +76,9 @@ static lr_sessions *read_sessions(const char *cmd, const in_opts *io, lr_miner *
     so.learn = learn;
     int rc = lr_sessions_read(s, fd, &so, &err);
     if (fd > 0) close(fd);
+    if (!rc && io->format == LR_SESS_LINES)
+        fprintf(stderr, "%zu sessions from the lines; %llu lines matched no session id\n", lr_sessions_count(s),
+                (unsigned long long)lr_sessions_unassigned(s));
     if (rc) {
         lr_cli_fail("%s: %s: %s", cmd, io->path ? io->path : "standard input", err.msg);
         lr_sessions_free(s);
