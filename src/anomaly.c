@@ -1741,6 +1741,19 @@ static const char *line_text(const lr_sessions *s, size_t off, size_t *len) {
     return s->text.data + off - 1 + sizeof n32;
 }
 
+/* An event and its probability, for sorting the predictions. */
+typedef struct cand {
+    float p;
+    int id;
+} cand;
+
+/* qsort order: highest probability first, then by id. */
+static int by_prob_desc(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
 /* The alert object of session k (positions [first, end) of p). */
 static int alert_json(const lr_anomaly *m, const lr_sessions *s, const sess *x,
                       const positions *p, size_t k, const int *rank, const float *probs,
@@ -1765,30 +1778,23 @@ static int alert_json(const lr_anomaly *m, const lr_sessions *s, const sess *x,
         if (y != LR_AN_UNK)
             rc = rc || lr__buf_printf(b, ",\"rank\":%d,\"p\":", rank[i]) ||
                  lr__buf_put_json_float(b, probs[y]);
-        /* expected: the top-k (or top-p) candidates, most likely first */
-        int kk = m->top_p > 0 ? m->V : m->top_k;
-        int *top = lr__alloc_array((size_t)kk, sizeof *top);
+        /* expected: the top-k (or top-p) candidates, most likely first
+         * (one sort of the V events; ties in id order) */
+        cand *top = lr__alloc_array((size_t)m->V, sizeof *top);
         if (!top) return LR_ENOMEM;
+        int nv = 0;
+        for (int c = 0; c < m->V; c++)
+            if (c != LR_AN_START && c != LR_AN_UNK) /* never an event */
+                top[nv++] = (cand){probs[c], c};
+        qsort(top, (size_t)nv, sizeof *top, by_prob_desc);
         int nt = 0;
         double cum = 0.0;
-        for (int r = 0; r < kk; r++) {
-            int bi = -1;
-            for (int c = 0; c < m->V; c++) {
-                if (c == LR_AN_START || c == LR_AN_UNK) continue; /* never an event */
-                int used = 0;
-                for (int u = 0; u < nt; u++) used |= top[u] == c;
-                if (!used && (bi < 0 || probs[c] > probs[bi])) bi = c;
-            }
-            if (bi < 0) break;
-            if (m->top_p > 0 && cum >= m->top_p) break;
-            top[nt++] = bi;
-            cum += probs[bi];
-        }
+        while (nt < nv && (m->top_p > 0 ? cum < m->top_p : nt < m->top_k)) cum += top[nt++].p;
         rc = rc || lr__buf_puts(b, ",\"expected\":[");
         for (int u = 0; u < nt; u++)
             rc = rc || (u && lr__buf_putc(b, ',')) || lr__buf_puts(b, "{\"event\":") ||
-                 put_event(m, b, m->names[top[u]], m->name_len[top[u]]) || lr__buf_puts(b, ",\"p\":") ||
-                 lr__buf_put_json_float(b, probs[top[u]]) || lr__buf_putc(b, '}');
+                 put_event(m, b, m->names[top[u].id], m->name_len[top[u].id]) ||
+                 lr__buf_puts(b, ",\"p\":") || lr__buf_put_json_float(b, top[u].p) || lr__buf_putc(b, '}');
         lr__free(top);
         /* context: the window before it, and the lines */
         rc = rc || lr__buf_puts(b, "],\"context\":[");
