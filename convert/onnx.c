@@ -304,6 +304,15 @@ static const char *gemm(graph *g, const char *x, const char *name, const float *
     return n->out;
 }
 
+/* The name of tensor i of the model description (arch.h), with its last
+ * `strip` characters cut (".weight" for a Linear's prefix). */
+static const char *tensor_name(graph *g, const lr__bert_config *c, int i, size_t strip) {
+    lr__bert_tensor_spec sp;
+    lr__bert_tensor_at(c, i, &sp);
+    size_t n = strlen(sp.name);
+    return gstr(g, "%.*s", (int)(n > strip ? n - strip : 0), sp.name);
+}
+
 static void build_graph(graph *g, const lr__bert *b) {
     const lr__bert_config *c = &b->cfg;
     const int64_t H = c->hidden, A = c->n_heads, D = H / A, I = c->intermediate;
@@ -327,19 +336,16 @@ static void build_graph(graph *g, const lr__bert *b) {
     init_i64(g, "const_merge_heads", 3, merge_heads);
 
     /* Embeddings: (word + type row 0) + position, then LayerNorm. */
-    const char *word = init_weight(g, "bert.embeddings.word_embeddings.weight", b->word_emb, 2,
-                                   c->vocab_size, H, 0);
-    const char *pos = init_weight(g, "bert.embeddings.position_embeddings.weight", b->pos_emb, 2,
-                                  c->max_positions, H, 0);
+    const char *word = init_weight(g, tensor_name(g, c, 0, 0), b->word_emb, 2, c->vocab_size, H, 0);
+    const char *pos = init_weight(g, tensor_name(g, c, 1, 0), b->pos_emb, 2, c->max_positions, H, 0);
     const char *type0 = init_weight(g, "bert.embeddings.token_type_embeddings.row0", b->type_emb, 1,
                                     H, 0, 0);
     const char *seq = add_node(g, "Slice", op1(g, "Shape", "input_ids"), "const_i1", "const_i2")->out;
     node *n = add_node(g, "Slice", pos, "const_i0", seq);
     const char *pos_rows = n->out; /* [S, H]: Slice's axes default to all, here axis 0 */
     const char *x = op2(g, "Add", op2(g, "Add", op2(g, "Gather", word, "input_ids"), type0), pos_rows);
-    x = layer_norm(g, x,
-                   init_weight(g, "bert.embeddings.LayerNorm.weight", b->emb_ln_g, 1, H, 0, 0),
-                   init_weight(g, "bert.embeddings.LayerNorm.bias", b->emb_ln_b, 1, H, 0, 0));
+    x = layer_norm(g, x, init_weight(g, tensor_name(g, c, 3, 0), b->emb_ln_g, 1, H, 0, 0),
+                   init_weight(g, tensor_name(g, c, 4, 0), b->emb_ln_b, 1, H, 0, 0));
 
     /* Additive mask [B,1,1,S]: 0 for real tokens, finfo(f32).min for padding. */
     n = add_node(g, "Cast", "attention_mask", NULL, NULL);
@@ -351,13 +357,13 @@ static void build_graph(graph *g, const lr__bert *b) {
     static const int64_t to_heads[4] = {0, 2, 1, 3}, to_keys[4] = {0, 2, 3, 1};
     for (int l = 0; l < c->n_layers; l++) {
         const lr__bert_layer *L = &b->layers[l];
-        const char *p = gstr(g, "bert.encoder.layer.%d", l);
+#define LINEAR(k) tensor_name(g, c, lr__bert_layer_tensor(l, k), strlen(".weight"))
+#define TENSOR(k) tensor_name(g, c, lr__bert_layer_tensor(l, k), 0)
         const char *qkv[3];
         const float *ws[3] = {L->q_w, L->k_w, L->v_w}, *bs[3] = {L->q_b, L->k_b, L->v_b};
-        static const char *const names[3] = {"query", "key", "value"};
+        static const int wk[3] = {LR_LT_QW, LR_LT_KW, LR_LT_VW};
         for (int j = 0; j < 3; j++) {
-            const char *y = linear3(g, x, gstr(g, "%s.attention.self.%s", p, names[j]), ws[j], bs[j],
-                                    H, H);
+            const char *y = linear3(g, x, LINEAR(wk[j]), ws[j], bs[j], H, H);
             y = op2(g, "Reshape", y, "const_split_heads");
             n = add_node(g, "Transpose", y, NULL, NULL);
             attr_ints(n, "perm", j == 1 ? to_keys : to_heads, 4);
@@ -370,15 +376,17 @@ static void build_graph(graph *g, const lr__bert *b) {
         n = add_node(g, "Transpose", ctx, NULL, NULL);
         attr_ints(n, "perm", to_heads, 4);
         ctx = op2(g, "Reshape", n->out, "const_merge_heads");
-        const char *ao = linear3(g, ctx, gstr(g, "%s.attention.output.dense", p), L->ao_w, L->ao_b, H, H);
+        const char *ao = linear3(g, ctx, LINEAR(LR_LT_AOW), L->ao_w, L->ao_b, H, H);
         x = layer_norm(g, op2(g, "Add", ao, x),
-                       init_weight(g, gstr(g, "%s.attention.output.LayerNorm.weight", p), L->ln1_g, 1, H, 0, 0),
-                       init_weight(g, gstr(g, "%s.attention.output.LayerNorm.bias", p), L->ln1_b, 1, H, 0, 0));
-        const char *ff = gelu(g, linear3(g, x, gstr(g, "%s.intermediate.dense", p), L->ff1_w, L->ff1_b, I, H));
-        ff = linear3(g, ff, gstr(g, "%s.output.dense", p), L->ff2_w, L->ff2_b, H, I);
+                       init_weight(g, TENSOR(LR_LT_LN1W), L->ln1_g, 1, H, 0, 0),
+                       init_weight(g, TENSOR(LR_LT_LN1B), L->ln1_b, 1, H, 0, 0));
+        const char *ff = gelu(g, linear3(g, x, LINEAR(LR_LT_FF1W), L->ff1_w, L->ff1_b, I, H));
+        ff = linear3(g, ff, LINEAR(LR_LT_FF2W), L->ff2_w, L->ff2_b, H, I);
         x = layer_norm(g, op2(g, "Add", ff, x),
-                       init_weight(g, gstr(g, "%s.output.LayerNorm.weight", p), L->ln2_g, 1, H, 0, 0),
-                       init_weight(g, gstr(g, "%s.output.LayerNorm.bias", p), L->ln2_b, 1, H, 0, 0));
+                       init_weight(g, TENSOR(LR_LT_LN2W), L->ln2_g, 1, H, 0, 0),
+                       init_weight(g, TENSOR(LR_LT_LN2B), L->ln2_b, 1, H, 0, 0));
+#undef LINEAR
+#undef TENSOR
     }
 
     /* The head on the [CLS] row. */
