@@ -12,8 +12,9 @@
 # which it must reject, so that it cannot pass by finding nothing.
 #
 # One description (arch.c): the head types (LR_HEAD_*) are named only in
-# the description, and each encoder layer tensor name is spelled out in one
-# source file only, so inference, training and conversion cannot drift apart.
+# the description, and the tensor names (embeddings, encoder layers, head
+# prefixes) are spelled out in one source file only, so inference,
+# training, conversion and export cannot drift apart.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
@@ -88,7 +89,9 @@ types=$(sed -n 's/^ *\(LR_HEAD_[A-Z_]*\) = [0-9].*/\1/p' src/arch.h | paste -sd'
 check '[ -n "$types" ]' "no head types found in src/arch.h"
 heads=$([ -n "$types" ] && grep -lE "\\b($types)\\b" src/*.c src/*.h src/cli/*.c convert/*.c | grep -v '^src/arch\.[ch]$' | tr '\n' ' ')
 check '[ -z "$heads" ]' "head types named outside the model description: $heads"
-for name in attention.self.query.weight intermediate.dense.bias output.LayerNorm.weight; do
+for name in attention.self.query.weight intermediate.dense.bias output.LayerNorm.weight \
+    bert.embeddings.word_embeddings.weight bert.embeddings.LayerNorm.bias classifier.4 \
+    bert.pooler.dense; do
     files=$(grep -l "\"$name\"" src/*.c src/*.h convert/*.c src/cli/*.c | tr '\n' ' ')
     check '[ "$files" = "src/arch.c " ]' "tensor name $name is spelled in: ${files:-nothing} (only src/arch.c)"
 done
