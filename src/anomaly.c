@@ -816,7 +816,7 @@ static lr_anomaly *model_new(int arch, int V, int E, int H, int L, int W, int A,
     m->W = W;
     m->A = A;
     m->F = F;
-    m->top_k = 9;
+    m->top_k = LR_MIN(9, V);
     m->names = lr__calloc((size_t)V, sizeof *m->names);
     m->name_len = lr__calloc((size_t)V, sizeof *m->name_len);
     if (!m->names || !m->name_len) goto nomem;
@@ -1504,7 +1504,7 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     logf_(log, user, "kept epoch %d (held-out loss %.4f)", best_epoch, best_loss);
 
     if (o->top_k > 0 || o->top_p > 0) {
-        m->top_k = o->top_k > 0 ? LR_MIN(o->top_k, m->V) : 9;
+        m->top_k = o->top_k > 0 ? LR_MIN(o->top_k, m->V) : LR_MIN(9, m->V);
         m->top_p = o->top_p;
     } else if (n_hold) {
         srank = lr__alloc_array(n_hold, sizeof *srank);

@@ -401,6 +401,37 @@ static void test_file_round_trip(void) {
     unlink(path);
 }
 
+/* A model judged by top-p over fewer than 9 events still has a top-k its
+ * file accepts (at most the number of events). */
+static void test_top_p_small_vocabulary(void) {
+    lr_error err;
+    lr_sessions *s = lr_sessions_new(&err);
+    static const char *const ev[] = {"a", "b", "c"};
+    for (int i = 0; i < 20; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "s%d", i);
+        add_session(s, id, ev, 1 + i % 3, 0);
+    }
+    lr_anomaly_opts o;
+    lr_anomaly_opts_init(&o);
+    o.window = 2, o.embed = 2, o.hidden = 4, o.layers = 1, o.epochs = 1, o.threads = 1;
+    o.top_p = 0.5;
+    lr_anomaly *m = lr_anomaly_train(s, &o, NULL, NULL, &err);
+    T_CHECK(m != NULL);
+    if (m) {
+        T_CHECK(lr_anomaly_top_k(m) <= lr__anomaly_n_events(m));
+        const char *path = tmp_path("small.lrm");
+        T_EQ_INT(lr_anomaly_save(m, path, &err), 0);
+        lr_anomaly *m2 = lr_anomaly_load(path, &err);
+        if (!m2) T_FAIL("load: %s", err.msg);
+        else T_CHECK(lr_anomaly_top_p(m2) == 0.5);
+        lr_anomaly_free(m2);
+        unlink(path);
+    }
+    lr_anomaly_free(m);
+    lr_sessions_free(s);
+}
+
 /* A model file written key by key, with one thing wrong (`bad`). */
 enum {
     BAD_NONE, BAD_ARCH, BAD_WINDOW, BAD_TOPK, BAD_TOPP, BAD_SPECIAL, BAD_DUP, BAD_SHAPE,
@@ -612,5 +643,5 @@ static void test_read_keys_and_lines(void) {
 
 T_MAIN(T_CASE(test_lstm_backward), T_CASE(test_lstm_stacked_backward),
        T_CASE(test_lstm_checker_can_fail), T_CASE(test_lstm_forward_value), T_CASE(test_grammar), T_CASE(test_grammar_transformer),
-       T_CASE(test_file_round_trip), T_CASE(test_hostile_files), T_CASE(test_read_jsonl),
+       T_CASE(test_file_round_trip), T_CASE(test_top_p_small_vocabulary), T_CASE(test_hostile_files), T_CASE(test_read_jsonl),
        T_CASE(test_read_keys_and_lines))
