@@ -408,7 +408,7 @@ static void test_top_p_small_vocabulary(void) {
     lr_sessions *s = lr_sessions_new(&err);
     static const char *const ev[] = {"a", "b", "c"};
     for (int i = 0; i < 20; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "s%d", i);
         add_session(s, id, ev, 1 + i % 3, 0);
     }
