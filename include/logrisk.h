@@ -953,7 +953,8 @@ typedef struct lr_miner_opts {
     int depth;            /* leading tokens in the tree path (default 3)      */
     double similarity;    /* share of a template's constant tokens a message
                              must equal to join it, 0..1 (default 0.8); two
-                             different plain words never join              */
+                             different plain words never join (while the
+                             leaf holds at most 32 templates)              */
     int max_children;     /* children of a tree node; beyond, tokens share
                              the "<*>" child (default 100)                    */
     uint32_t max_templates; /* learning stops creating templates past this

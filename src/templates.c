@@ -27,6 +27,8 @@
  *     Drain divides by the token count instead, so a template with many
  *     variables is hard to join; dividing by the constants lets one
  *     threshold serve all 14 loghub systems (docs/templates.md).
+ *     Two different plain words never join, while the leaf is small (see
+ *     best_in for the bounds that keep every message's work bounded).
  *
  * Lookups hash each token once (64-bit FNV-1a over the abstracted bytes);
  * tree edges live in one open-addressing table keyed by (node, hash), and a
@@ -56,6 +58,8 @@
 /* The longest template: a message's 4 KiB abstracted (at most 3 times as
  * long) and generalised (a 1-byte token becomes 3 bytes). */
 #define TEMPLATE_MAX (LR_MINER_MAX_BYTES * 3 + LR_MINER_MAX_TOKENS * 3)
+#define WORD_RULE_MAX 32  /* templates of a leaf while plain words never join */
+#define LEAF_MAX 1024      /* templates of a leaf at most                      */
 #define TOMB UINT64_MAX                  /* a removed entry of the exact index */
 
 typedef struct tmpl {
@@ -499,7 +503,7 @@ static int names_account(const msg *g, uint32_t i) {
 /* Share of t's constants that g equals (1 when t has none); -1 when they
  * differ in a plain word (two different words are two events), unless it
  * names an account. */
-static double similarity(const tmpl *t, const msg *g) {
+static double similarity(const tmpl *t, const msg *g, int word_rule) {
     if (!t->nconst) { /* all variables: only for messages that are too */
         for (uint32_t i = 0; i < g->ntok; i++)
             if (g->hash[i] != WILD_HASH) return 0.0;
@@ -511,7 +515,7 @@ static double similarity(const tmpl *t, const msg *g) {
         if (h == WILD_HASH) continue;
         const char *a = t->text + t->off[i], *b = g->text + g->off[i];
         if (h == g->hash[i] && t->tlen[i] == g->tlen[i] && memcmp(a, b, t->tlen[i]) == 0) same++;
-        else if (plain_word(a, t->tlen[i]) && plain_word(b, g->tlen[i]) &&
+        else if (word_rule && plain_word(a, t->tlen[i]) && plain_word(b, g->tlen[i]) &&
                  !names_account(g, i))
             return -1.0;
     }
@@ -519,16 +523,23 @@ static double similarity(const tmpl *t, const msg *g) {
 }
 
 /* The best template in the leaf, or UINT32_MAX. */
+/* The best template in the leaf, or UINT32_MAX. A leaf with more than
+ * WORD_RULE_MAX templates drops the plain-word rule (a position with that
+ * many different words holds a variable: user names, hosts); a full leaf
+ * (LEAF_MAX) gives its most similar template whatever the threshold, so
+ * that the work per message stays bounded. */
 static uint32_t best_in(const lr_miner *m, uint32_t leaf, const msg *g) {
     const node *nd = &m->nodes[leaf];
     uint32_t best = UINT32_MAX;
     double bs = -1.0;
+    int word_rule = nd->n_tmpl <= WORD_RULE_MAX;
     for (uint32_t k = 0; k < nd->n_tmpl; k++) {
         const tmpl *t = &m->t[nd->tmpl[k]];
         if (t->ntok != g->ntok) continue;
-        double s = similarity(t, g);
+        double s = similarity(t, g, word_rule);
         if (s > bs) bs = s, best = nd->tmpl[k];
     }
+    if (best != UINT32_MAX && nd->n_tmpl >= LEAF_MAX) return best;
     return (best != UINT32_MAX && bs + 1e-12 >= m->o.similarity) ? best : UINT32_MAX;
 }
 

@@ -121,6 +121,28 @@ static void test_bounds(void) {
     free(big);
     lr_miner_free(m2);
     lr_miner_free(m);
+    /* a leaf's templates are bounded: 5,000 messages that differ in one
+     * plain word (plain words never join while the leaf is small) all get
+     * a template, and the leaf stops at 1024 */
+    lr_miner *m3 = lr_miner_new(NULL, &err);
+    unsigned seed = 7;
+    int unassigned = 0;
+    for (int i = 0; i < 5000; i++) {
+        char msg[64], w[9];
+        for (int j = 0; j < 8; j++) {
+            seed = seed * 1103515245u + 12345u;
+            w[j] = (char)('a' + (seed >> 16) % 26);
+        }
+        w[8] = '\0';
+        snprintf(msg, sizeof msg, "alpha beta gamma %s closed", w);
+        lr_template_match tm;
+        T_EQ_INT(lr_miner_add(m3, msg, strlen(msg), i, &tm, &err), 0);
+        unassigned += tm.id == 0;
+    }
+    T_EQ_INT(unassigned, 0);
+    T_CHECK(lr_miner_n_templates(m3) <= 1024);
+    T_CHECK(lr_miner_n_templates(m3) > 32);
+    lr_miner_free(m3);
 }
 
 /* Grouping accuracy of the miner (masked with the default rules) on one
