@@ -9,7 +9,8 @@
  * window; an event without a time in a timed stream too. When time jumps
  * ahead, the windows in between are closed empty (at most MAX_GAP of them;
  * after a longer silence the baselines start again, since nothing about
- * the old rates tells what to expect).
+ * the old rates tells what to expect; this also bounds the work of a jump
+ * to MAX_GAP x the keys).
  *
  * Baseline. Each (template, entity) key keeps an exponentially weighted
  * mean m and variance v of its count per window (weight `alpha` for the
@@ -40,7 +41,7 @@
 #include <time.h>
 #include <utf8proc.h>
 
-#define MAX_GAP 100000
+#define MAX_GAP 1000
 #define MAX_N 32
 
 typedef struct key {
