@@ -96,14 +96,17 @@ expect "lines detect evidence" 0 out '\{"line":3,"text":"081109 203521 31 WARN d
 # bad input: one line naming the line, exit 1
 printf '{"BlockId": "a", "Templates": ["x"]}\n{"BlockId": "b", "Templates": "x"}\n' >"$tmp/bad.jsonl"
 run anomaly detect -m "$tmp/m.lrm" -i "$tmp/bad.jsonl"
-expect "bad jsonl" 1 err 'bad.jsonl: line 2: no events \(array field "Templates"\)'
+expect "bad jsonl" 1 err '^logrisk anomaly detect: .*bad.jsonl: line 2: no events \(array field "Templates"\)$'
 check '[ "$(wc -l <"$tmp/err")" -eq 1 ]' "bad jsonl: not one line: $err"
 run anomaly train -i "$tmp/nonexistent" -o "$tmp/x.lrm"
-expect "missing input" 1 err 'cannot open'
+expect "missing input" 1 err '^logrisk anomaly train: cannot open .*nonexistent: No such file'
 check '[ ! -e "$tmp/x.lrm" ]' "a failed train wrote a model"
 printf '{"BlockId": "a", "Label": 1, "Templates": ["x"]}\n' >"$tmp/only_anomalous.jsonl"
 run anomaly train -i "$tmp/only_anomalous.jsonl" -o "$tmp/x.lrm"
 expect "nothing to train on" 1 err 'no normal sessions to train on'
+
+run anomaly detect --format lines -m "$tmp/m.lrm" -i "$tmp/new.log"
+expect "lines with a model of no templates" 1 err '^logrisk anomaly detect: .*m.lrm was not trained on log lines'
 
 # hostile and foreign model files
 head -c 300 "$tmp/m.lrm" >"$tmp/cut.lrm"

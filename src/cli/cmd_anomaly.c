@@ -57,7 +57,7 @@ static lr_sessions *read_sessions(const char *cmd, const in_opts *io, lr_miner *
     if (io->path && strcmp(io->path, "-") != 0) {
         fd = open(io->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            lr_cli_fail("%s: cannot open %s: %s", cmd, io->path, strerror(errno));
+            fprintf(stderr, "logrisk %s: cannot open %s: %s\n", cmd, io->path, strerror(errno));
             lr_sessions_free(s);
             return NULL;
         }
@@ -80,7 +80,7 @@ static lr_sessions *read_sessions(const char *cmd, const in_opts *io, lr_miner *
         fprintf(stderr, "%zu sessions from the lines; %llu lines matched no session id\n", lr_sessions_count(s),
                 (unsigned long long)lr_sessions_unassigned(s));
     if (rc) {
-        lr_cli_fail("%s: %s: %s", cmd, io->path ? io->path : "standard input", err.msg);
+        fprintf(stderr, "logrisk %s: %s: %s\n", cmd, io->path ? io->path : "standard input", err.msg);
         lr_sessions_free(s);
         return NULL;
     }
@@ -247,7 +247,9 @@ static int detect_main(int argc, char **argv) {
     }
     if (io.format == LR_SESS_LINES && !lr_anomaly_miner(m)) {
         lr_anomaly_free(m);
-        return lr_cli_fail("anomaly detect: %s was not trained on log lines (--format lines): it has no templates", model);
+        fprintf(stderr, "logrisk anomaly detect: %s was not trained on log lines (--format lines): it has no templates\n",
+                model);
+        return 1;
     }
     lr_sessions *s = read_sessions("anomaly detect", &io, lr_anomaly_miner(m), 0);
     if (!s) {
