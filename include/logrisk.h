@@ -1107,8 +1107,10 @@ typedef struct lr_templates_opts {
     FILE *alerts;           /* rate alerts JSONL (borrowed), or NULL: none    */
     lr_rates_opts rates;
     const char *entity;     /* rates per entity: "source" (the event's
-                               program, unit or logger) or a dotted field of
-                               a JSON record ("kubernetes.pod_name"); NULL   */
+                               program, unit or logger), "auto" (the first
+                               of a JSON record's pod and host fields) or a
+                               dotted field of a JSON record
+                               ("kubernetes.pod_name"); NULL: none          */
 } lr_templates_opts;
 
 typedef struct lr_templates_stats {

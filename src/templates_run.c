@@ -48,7 +48,24 @@ static int alert_out(void *user, const lr_rate_alert *a, lr_error *err) {
     return LR_OK;
 }
 
-/* The entity of an event: its source, or a dotted path into its JSON record. */
+/* The value at a dotted path of a JSON object, or NULL. */
+static const lr__json *at_path(const lr__json *v, const char *p) {
+    while (v && *p) {
+        const char *dot = strchr(p, '.');
+        size_t kl = dot ? (size_t)(dot - p) : strlen(p);
+        v = lr__json_getn(v, p, kl);
+        if (!dot) break;
+        p = dot + 1;
+    }
+    return v;
+}
+
+/* Fields `--entity auto` tries, in order, in a JSON record. */
+static const char *const auto_fields[] = {"kubernetes.pod_name", "kubernetes.pod.name", "pod", "pod_name",
+                                          "host.name", "hostname", "host", "_HOSTNAME", "kubernetes.host", NULL};
+
+/* The entity of an event: its source, the first of auto_fields, or a
+ * dotted path into its JSON record (cut at cap bytes). */
 static void entity_of(const lr_event *ev, const char *spec, char *held, size_t cap, const char **e, size_t *n) {
     *e = "";
     *n = 0;
@@ -61,14 +78,12 @@ static void entity_of(const lr_event *ev, const char *spec, char *held, size_t c
     if (!ev->record || !ev->record_len) return;
     lr__json_doc *doc = lr__json_parse(ev->record, ev->record_len, 0, NULL);
     if (!doc) return;
-    const lr__json *v = lr__json_root(doc);
-    const char *p = spec;
-    while (v && *p) {
-        const char *dot = strchr(p, '.');
-        size_t kl = dot ? (size_t)(dot - p) : strlen(p);
-        v = lr__json_getn(v, p, kl);
-        p += kl + (dot ? 1 : 0);
-        if (!dot) break;
+    const lr__json *v = NULL;
+    if (strcmp(spec, "auto") == 0) {
+        for (int i = 0; auto_fields[i] && !(v && v->type == LR_JSON_STRING); i++)
+            v = at_path(lr__json_root(doc), auto_fields[i]);
+    } else {
+        v = at_path(lr__json_root(doc), spec);
     }
     if (v && v->type == LR_JSON_STRING) {
         size_t sl = v->len > cap ? cap : v->len;

@@ -106,4 +106,12 @@ run templates -i "$tmp/e.jsonl" --alerts "$tmp/e_alerts.jsonl" --window-lines 50
 expect "entity run" 0 err "1 alerts"
 check 'grep -q "\"alert\":\"burst\",\"template_id\":1,\"template\":\"synced <\*> pods\",\"entity\":\"p2\",\"window\":{\"first_event\":1051,\"last_event\":1100}" "$tmp/e_alerts.jsonl"' \
     "the burst of one pod, in windows of events"
+run templates -i "$tmp/e.jsonl" --alerts "$tmp/e2.jsonl" --window-lines 50 --entity auto --stats
+# no such field: one key for all pods, whose count per window does not move
+expect "entity auto without such fields" 0 err " 0 alerts"
+check '[ ! -s "$tmp/e2.jsonl" ]' "no entity found: no alert"
+sed 's/"k8s": {"pod"/"kubernetes": {"pod_name"/' "$tmp/e.jsonl" >"$tmp/e3.jsonl"
+run templates -i "$tmp/e3.jsonl" --alerts "$tmp/e3_alerts.jsonl" --window-lines 50 --entity auto
+expect "entity auto" 0 out "synced"
+check 'grep -q "\"entity\":\"p2\"" "$tmp/e3_alerts.jsonl"' "auto finds kubernetes.pod_name"
 finish
