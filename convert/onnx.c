@@ -64,9 +64,9 @@
 #include "format.h"
 #include "model.h"
 #include "protobuf.h"
-#include "quant.h"
 #include "rules.h"
 #include "util.h"
+#include "wtype.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "onnx.c writes the mapped little-endian weights as raw_data: little-endian hosts only"

@@ -83,7 +83,7 @@ int lr__bert_bind(lr__bert *b, const lr__bert_config *cfg, const float *const *t
 void lr__bert_release(lr__bert *b);
 
 /* lr__bert_bind for a model whose encoder Linear weights are of type wt:
- * for those tensors (lr__bert_tensor_is_quantized, quant.h) `tensors` holds
+ * for those tensors (lr__bert_tensor_is_quantized, wtype.h) `tensors` holds
  * NULL and qt the stored int8 / bf16 data, qs the q8 scales (NULL
  * elsewhere). f32 is lr__bert_bind. Such a model must be packed
  * (lr__bert_pack) before forward. Borrowed pointers, as in lr__bert_bind. */

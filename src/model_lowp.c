@@ -1,5 +1,5 @@
 /*
- * model_lowp.c — packing the encoder of a q8 or bf16 model (quant.h) for
+ * model_lowp.c — packing the encoder of a q8 or bf16 model (wtype.h) for
  * the low-precision kernels (qkern.h).
  *
  * The same shape as lr__bert_pack's f32 packing: per layer four packed

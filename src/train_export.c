@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "format.h"
-#include "quant.h"
 #include "util.h"
+#include "wtype.h"
 
 int lr__bert_train_export(const lr__bert_train *m, const lr__model_meta *meta, const char *path,
                           lr_error *err) {
