@@ -648,14 +648,24 @@ typedef struct lr_score_opts {
     int echo;               /* output adds "message" (the record's message)        */
     int top_k;              /* output adds "top":[{"label":L,"p":P},..] (0: none)   */
     double min_risk;        /* write only lines with risk_label or risk_score >= it */
-    int csv;                /* built-in writer: CSV with a header, not JSON lines
-                               (the same as output = LR_SCORE_CSV)                */
     lr_score_output output; /* the built-in writer's form (default compact)        */
     int with_probs;         /* enrich: add "probabilities" (compact always has them) */
     lr_pool *pool;          /* borrowed thread pool (n_threads is then unused);
                                NULL: the scorer makes its own                      */
     int max_batch_tokens;   /* tokens of one model call at most (0: batch * max_len);
                                a batch is cut at `batch` lines or this many tokens */
+    struct lr_miner *miner; /* borrowed template miner, or NULL: every event gets
+                               its template (lr_miner_event_text with the scorer's
+                               rules) in arrival order; output adds "template_id"
+                               and "novel":true when the event created it      */
+    int miner_match_only;   /* assign with lr_miner_match: the miner never learns */
+    int template_text;      /* output adds "template", the template's text when
+                               the event was assigned (null: no template)      */
+    const char *miner_path; /* where the drivers (lr_scorer_run_records in follow
+                               mode, lr_scorer_run_inputs) save the miner,
+                               atomically, when it has learnt since the last
+                               save: at each checkpoint and at the end. NULL:
+                               the caller saves                                */
 } lr_score_opts;
 
 /* One scored line. Pointers are valid only during the sink call. */
@@ -676,6 +686,10 @@ typedef struct lr_score_result {
     size_t meta_len;
     const char *message;    /* echo / enrich: the event's text (or NULL)      */
     size_t message_len;
+    uint32_t template_id;   /* opts.miner: the event's template (0: none)     */
+    int novel;              /* the event created its template                 */
+    const char *template_text; /* opts.template_text: the template (or NULL)  */
+    size_t template_len;
 } lr_score_result;
 
 /* A sink gets every result in input order; non-zero stops the scorer and
@@ -761,6 +775,10 @@ void lr_scorer_batch_stats(const lr_scorer *scorer, uint64_t *batches, uint64_t 
 /* Malformed records and multi-line groups cut at the cap, counted by the
  * last lr_scorer_run_records. Either may be NULL. */
 void lr_scorer_event_stats(const lr_scorer *scorer, uint64_t *malformed, uint64_t *groups_cut);
+/* Template assignments since creation (opts.miner): events that created a
+ * template, events with no template (match only, or the miner's limit).
+ * Either may be NULL. */
+void lr_scorer_template_stats(const lr_scorer *scorer, uint64_t *novel, uint64_t *unmatched);
 /* Lines on which a user regex (a mask, a level alias) hit a limit or
  * failed: each was masked conservatively from the failed match's start
  * (never left unmasked) or got no level from that alias. */

@@ -68,6 +68,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
 
@@ -88,7 +89,6 @@ void lr_score_opts_init(lr_score_opts *opts) {
     opts->echo = 0;
     opts->top_k = 0;
     opts->min_risk = 0;
-    opts->csv = 0;
     opts->output = LR_SCORE_COMPACT;
     opts->pool = NULL;
     opts->max_batch_tokens = 0;
@@ -219,7 +219,7 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
     s->next_line = 1;
     lr__buf_init(&s->out_buf);
     s->echo = opts->echo != 0;
-    s->output = opts->csv ? LR_SCORE_CSV : opts->output;
+    s->output = opts->output;
     s->with_probs = opts->with_probs != 0;
     s->min_risk = opts->min_risk;
     lr__buf_init(&s->echo_text);
@@ -318,6 +318,26 @@ lr_scorer *lr_scorer_new(const lr_model *model, const lr_score_opts *opts, lr_er
         goto fail;
     }
     s->top_k = LR_MIN(opts->top_k, s->n_labels);
+    lr__buf_init(&s->tmpl_text);
+    if (opts->miner) {
+        s->miner = opts->miner;
+        s->miner_learn = !opts->miner_match_only;
+        s->template_text = opts->template_text != 0;
+        s->miner_path = opts->miner_path;
+        s->tmpl_id = lr__alloc_array(w, sizeof *s->tmpl_id);
+        s->tmpl_novel = lr__calloc(w, 1);
+        s->tmpl_off = lr__alloc_array(w, sizeof *s->tmpl_off);
+        s->tmpl_len = lr__alloc_array(w, sizeof *s->tmpl_len);
+        if (!s->tmpl_id || !s->tmpl_novel || !s->tmpl_off || !s->tmpl_len) {
+            lr__err(err, LR_ENOMEM, "out of memory for a window of %d lines", s->window_lines);
+            goto fail;
+        }
+        /* event times written without a year (syslog) take this one */
+        time_t now = time(NULL);
+        struct tm g;
+        gmtime_r(&now, &g);
+        s->year = g.tm_year + 1900;
+    }
     if (cache_init(s, opts->cache_entries, err)) goto fail;
     if (lr__score_labels_init(s, err)) goto fail;
     return s;
@@ -357,6 +377,11 @@ void lr_scorer_free(lr_scorer *s) {
     lr__free(s->meta_off);
     lr__free(s->meta_len);
     lr__free(s->top_idx);
+    lr__free(s->tmpl_id);
+    lr__free(s->tmpl_novel);
+    lr__free(s->tmpl_off);
+    lr__free(s->tmpl_len);
+    lr__buf_free(&s->tmpl_text);
     lr__free(s->ents);
     lr__free(s->cache_ids);
     lr__free(s->cache_logits);
@@ -471,6 +496,11 @@ static int score_window(lr_scorer *s, lr_error *err) {
         int has_meta = s->meta_len[i] > 0;
         r.meta = has_meta ? s->rec_text.data + s->meta_off[i] : NULL;
         r.meta_len = has_meta ? s->meta_len[i] : 0;
+        r.template_id = s->miner ? s->tmpl_id[i] : 0;
+        r.novel = s->miner ? s->tmpl_novel[i] : 0;
+        int has_tmpl = s->template_text && r.template_id;
+        r.template_text = has_tmpl ? s->tmpl_text.data + s->tmpl_off[i] : NULL;
+        r.template_len = has_tmpl ? s->tmpl_len[i] : 0;
         lr_model_outputs(r.logits, s->n_labels, probs, &r.score, &r.label);
         if (!passes(s, &r)) continue;
         s->stat_written++;
@@ -485,6 +515,7 @@ static int score_window(lr_scorer *s, lr_error *err) {
     s->n_pending = 0;
     lr__buf_clear(&s->echo_text);
     lr__buf_clear(&s->rec_text);
+    lr__buf_clear(&s->tmpl_text);
     if (!rc && s->out) rc = lr__score_write_out(s, err);
     return rc;
 }
@@ -556,6 +587,47 @@ static int queue_slot(lr_scorer *s, int n_tok, uint64_t line_no, uint64_t line_e
     return 0;
 }
 
+/* Give the event of the next window slot its template: the masked
+ * message (lr_miner_event_text with the scorer's rules) learnt by the
+ * miner, or only matched. Uses s->prep: call it before encode(). */
+static int assign_template(lr_scorer *s, const lr_event *ev, lr_error *err) {
+    int slot = s->n_pending;
+    const char *text;
+    size_t len;
+    if (lr_miner_event_text(s->prep, ev, &text, &len))
+        return lr__err(err, LR_ENOMEM, "out of memory masking the message of line %llu",
+                       (unsigned long long)ev->line);
+    lr_template_match tm;
+    if (s->miner_learn) {
+        int64_t when = (int64_t)ev->line, ms;
+        if (ev->time_len && lr_time_parse(ev->time, ev->time_len, (int)s->year, &ms) == LR_OK) when = ms;
+        int rc = lr_miner_add(s->miner, text, len, when, &tm, err);
+        if (rc) return rc;
+        s->learnt++;
+    } else {
+        lr_miner_match(s->miner, text, len, &tm);
+    }
+    s->tmpl_id[slot] = tm.id;
+    s->tmpl_novel[slot] = tm.novel != 0;
+    s->stat_novel += tm.novel != 0;
+    s->stat_unmatched += tm.id == 0;
+    if (s->template_text && keep(&s->tmpl_text, tm.text, tm.id ? tm.len : 0, &s->tmpl_off[slot], &s->tmpl_len[slot]))
+        return lr__err(err, LR_ENOMEM, "out of memory");
+    return 0;
+}
+
+int lr__score_save_templates(lr_scorer *s, lr_error *err) {
+    if (!s->miner || !s->miner_path || !s->learnt) return 0;
+    int rc = lr_miner_save(s->miner, s->miner_path, err);
+    if (!rc) s->learnt = 0;
+    return rc;
+}
+
+void lr_scorer_template_stats(const lr_scorer *s, uint64_t *novel, uint64_t *unmatched) {
+    if (novel) *novel = s->stat_novel;
+    if (unmatched) *unmatched = s->stat_unmatched;
+}
+
 /* Mask and tokenize `text` into ids (at most max_len, [CLS] .. [SEP]);
  * the count or an error code with err set. */
 static int encode(lr_scorer *s, const char *text, size_t len, int32_t *ids, uint64_t line_no, lr_error *err) {
@@ -574,6 +646,16 @@ static int encode(lr_scorer *s, const char *text, size_t len, int32_t *ids, uint
  * a trailing '\r') numbered `line_no`, preprocessed and tokenized as it is. */
 static int push_line(lr_scorer *s, const char *line, size_t len, uint64_t line_no, int truncated,
                      lr_error *err) {
+    if (s->miner) { /* a plain line: its whole text is the message */
+        lr_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.time = ev.source = ev.error = "";
+        ev.message = line;
+        ev.message_len = len;
+        ev.line = ev.line_end = line_no;
+        int rc = assign_template(s, &ev, err);
+        if (rc) return rc;
+    }
     int32_t *ids = s->ids + (size_t)s->n_pending * (size_t)s->max_len;
     int n_tok = encode(s, line, len, ids, line_no, err);
     if (n_tok < 0) return n_tok;
@@ -597,6 +679,10 @@ int lr_scorer_push_event_ex(lr_scorer *s, const lr_event *ev, const char *record
                        (unsigned long long)ev->line, meta_len, s->max_line_bytes);
     if (meta && meta_len > 0 && s->output == LR_SCORE_ENRICH && !lr__score_meta_ok(meta, meta_len))
         return lr__err(err, LR_EINVAL, "metadata of line %llu is not JSON object members", (unsigned long long)ev->line);
+    if (s->miner) {
+        int rc = assign_template(s, ev, err);
+        if (rc) return rc;
+    }
     int32_t *ids = s->ids + (size_t)s->n_pending * (size_t)s->max_len;
     lr_event_input in;
     int n_tok = lr_event_encode(s->enc, ev, ids, &in);

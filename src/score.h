@@ -86,6 +86,18 @@ struct lr_scorer {
     uint64_t stat_malformed, stat_cut;
     int *top_idx;          /* n_labels */
 
+    /* templates (opts.miner): each slot's assignment */
+    lr_miner *miner;       /* borrowed */
+    int miner_learn, template_text;
+    const char *miner_path;
+    uint32_t *tmpl_id;
+    unsigned char *tmpl_novel;
+    lr__buf tmpl_text;     /* template_text: the texts of the window */
+    size_t *tmpl_off, *tmpl_len;
+    int64_t year;          /* for event times written without one */
+    uint64_t stat_novel, stat_unmatched;
+    uint64_t learnt;       /* events learnt since the miner was last saved */
+
     /* the cache */
     int cache_cap, cache_used, cache_head, cache_tail;
     cache_ent *ents;
@@ -111,5 +123,9 @@ int lr__score_put_csv_header(lr_scorer *s, lr__buf *b);
 int lr__score_write_out(lr_scorer *s, lr_error *err);
 /* Whether "meta" (JSON object members without braces) is well-formed. */
 int lr__score_meta_ok(const char *meta, size_t len);
+/* score.c: save the miner to opts.miner_path when it has learnt since the
+ * last save (0 when there is nothing to do); the drivers call it at each
+ * checkpoint and at the end. */
+int lr__score_save_templates(lr_scorer *s, lr_error *err);
 
 #endif /* LR_SCORE_H */

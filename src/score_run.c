@@ -116,6 +116,8 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
              * its timeout (it already waited the interval): score it now */
             if (ro->follow && ro->multiline && !lr_events_open_group(evs)) oldest -= ro->interval;
             if (ro->follow && s->n_pending > 0 && lr__now_s() - oldest >= ro->interval) rc = lr_scorer_flush(s, err);
+            /* follow: what was written has its templates saved */
+            if (!rc && ro->follow && s->n_pending == 0) rc = lr__score_save_templates(s, err);
             if (rc) break;
             continue;
         }
@@ -126,6 +128,7 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
             double left = ro->interval - (lr__now_s() - oldest);
             if (left <= 0) {
                 rc = lr_scorer_flush(s, err);
+                if (!rc && ro->follow) rc = lr__score_save_templates(s, err);
                 if (rc) break;
                 continue;
             }
@@ -156,7 +159,8 @@ int lr_scorer_run_records(lr_scorer *s, lr_records *recs, int in_fd, FILE *out, 
         if (s->n_pending > 0 && lr_scorer_flush(s, err) == 0 && err) *err = keep;
         return rc;
     }
-    return lr_scorer_flush(s, err);
+    rc = lr_scorer_flush(s, err);
+    return rc ? rc : lr__score_save_templates(s, err);
 }
 
 /* ------------------------------------------------------------ many files
@@ -385,10 +389,14 @@ static void rfile_free(agent *a, rfile *rf) {
     lr__free(rf);
 }
 
-/* Flush the output, move every file's checkpoint to its last pushed line,
- * rewrite the state file. Only the output is flushed without --state. */
+/* Flush the output, save the template miner (when it has learnt), move
+ * every file's checkpoint to its last pushed line, rewrite the state
+ * file. Without --state only the first two. */
 static int checkpoint(agent *a, lr_error *err) {
     int rc = lr_scorer_flush(a->s, err);
+    /* the templates first: a crash between the two saves replays events
+     * the miner already knows, which keeps their ids */
+    if (!rc) rc = lr__score_save_templates(a->s, err);
     if (rc || !a->use_state) return rc;
     int changed = 0;
     for (int i = 0; i < a->n_files; i++) {
@@ -855,6 +863,7 @@ int lr_scorer_run_inputs(lr_scorer *s, const char *const *inputs, int n_inputs, 
             }
         }
         if (!rc) rc = lr_scorer_flush(s, err);
+        if (!rc) rc = lr__score_save_templates(s, err);
         if (!rc && a.use_state) {
             prune_state(&a);
             rc = lr__state_save(&a.st, err);

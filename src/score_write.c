@@ -128,6 +128,53 @@ static void top_classes(lr_scorer *s, const lr_score_result *r) {
     }
 }
 
+/* Append ,"name":[v0,v1,...] to b. */
+static int put_floats(lr__buf *b, const char *name, const float *v, int n) {
+    int rc = lr__buf_printf(b, ",\"%s\":[", name);
+    for (int i = 0; i < n && !rc; i++) {
+        if (i) rc = lr__buf_putc(b, ',');
+        rc = rc ? rc : lr__buf_put_json_float(b, v[i]);
+    }
+    return rc ? rc : lr__buf_putc(b, ']');
+}
+
+/* Append ,"top":[{"label":L,"p":P},...] (the top_k classes) to b. */
+static int put_top(lr_scorer *s, lr__buf *b, const lr_score_result *r) {
+    top_classes(s, r);
+    int rc = lr__buf_puts(b, ",\"top\":[");
+    for (int j = 0; j < s->top_k && !rc; j++) {
+        int c = s->top_idx[j];
+        rc = lr__buf_puts(b, j ? ",{\"label\":" : "{\"label\":");
+        rc = rc ? rc : lr__buf_put(b, s->label_json[c], s->label_json_len[c]);
+        rc = rc ? rc : lr__buf_puts(b, ",\"p\":");
+        rc = rc ? rc : lr__buf_put_json_float(b, r->probs[c]);
+        rc = rc ? rc : lr__buf_putc(b, '}');
+    }
+    return rc ? rc : lr__buf_putc(b, ']');
+}
+
+/* The template's text as valid UTF-8 in s->tmp ("" without one). */
+static int template_utf8(lr_scorer *s, const lr_score_result *r) {
+    return utf8_repair(&s->tmp, r->template_text ? r->template_text : "", r->template_text ? r->template_len : 0);
+}
+
+/* With a miner: append ,"template_id":N[,"novel":true][,"template":T]
+ * (T null when the event has no template). */
+static int put_template(lr_scorer *s, lr__buf *b, const lr_score_result *r) {
+    if (!s->miner) return 0;
+    int rc = lr__buf_printf(b, ",\"template_id\":%lu", (unsigned long)r->template_id);
+    if (!rc && r->novel) rc = lr__buf_puts(b, ",\"novel\":true");
+    if (!rc && s->template_text) {
+        rc = lr__buf_puts(b, ",\"template\":");
+        if (!rc && !r->template_text) rc = lr__buf_puts(b, "null");
+        else if (!rc) {
+            rc = template_utf8(s, r);
+            rc = rc ? rc : lr__buf_put_json_string(b, s->tmp.data ? s->tmp.data : "", s->tmp.len);
+        }
+    }
+    return rc;
+}
+
 /* Append one result as a JSON object and '\n' to b; msg (echo) may be NULL. */
 static int put_result_json(lr_scorer *s, lr__buf *b, const lr_score_result *r, const char *msg, size_t msg_len) {
     int rc = lr__buf_printf(b, "{\"line\":%llu,\"line_end\":%llu,", (unsigned long long)r->line,
@@ -140,33 +187,10 @@ static int put_result_json(lr_scorer *s, lr__buf *b, const lr_score_result *r, c
     rc = rc ? rc : lr__buf_put(b, s->label_json[r->label], s->label_json_len[r->label]);
     rc = rc ? rc : lr__buf_puts(b, ",\"risk_score\":");
     rc = rc ? rc : lr__buf_put_json_float(b, r->score);
-    rc = rc ? rc : lr__buf_puts(b, ",\"probabilities\":[");
-    for (int i = 0; i < r->n_labels && !rc; i++) {
-        if (i) rc = lr__buf_putc(b, ',');
-        rc = rc ? rc : lr__buf_put_json_float(b, r->probs[i]);
-    }
-    rc = rc ? rc : lr__buf_putc(b, ']');
-    if (s->with_logits) {
-        rc = rc ? rc : lr__buf_puts(b, ",\"logits\":[");
-        for (int i = 0; i < r->n_labels && !rc; i++) {
-            if (i) rc = lr__buf_putc(b, ',');
-            rc = rc ? rc : lr__buf_put_json_float(b, r->logits[i]);
-        }
-        rc = rc ? rc : lr__buf_putc(b, ']');
-    }
-    if (s->top_k > 0) {
-        top_classes(s, r);
-        rc = rc ? rc : lr__buf_puts(b, ",\"top\":[");
-        for (int j = 0; j < s->top_k && !rc; j++) {
-            int c = s->top_idx[j];
-            rc = lr__buf_puts(b, j ? ",{\"label\":" : "{\"label\":");
-            rc = rc ? rc : lr__buf_put(b, s->label_json[c], s->label_json_len[c]);
-            rc = rc ? rc : lr__buf_puts(b, ",\"p\":");
-            rc = rc ? rc : lr__buf_put_json_float(b, r->probs[c]);
-            rc = rc ? rc : lr__buf_putc(b, '}');
-        }
-        rc = rc ? rc : lr__buf_putc(b, ']');
-    }
+    rc = rc ? rc : put_floats(b, "probabilities", r->probs, r->n_labels);
+    if (s->with_logits) rc = rc ? rc : put_floats(b, "logits", r->logits, r->n_labels);
+    if (s->top_k > 0) rc = rc ? rc : put_top(s, b, r);
+    rc = rc ? rc : put_template(s, b, r);
     if (msg) {
         rc = rc ? rc : utf8_repair(&s->tmp, msg, msg_len);
         rc = rc ? rc : lr__buf_puts(b, ",\"message\":");
@@ -201,6 +225,7 @@ int lr__score_put_csv_header(lr_scorer *s, lr__buf *b) {
         }
     lr__buf_free(&name);
     for (int j = 1; j <= s->top_k && !rc; j++) rc = lr__buf_printf(b, ",top%d_label,top%d_p", j, j);
+    if (s->miner && !rc) rc = lr__buf_puts(b, s->template_text ? ",template_id,novel,template" : ",template_id,novel");
     if (s->echo && !rc) rc = lr__buf_puts(b, ",message");
     return rc ? rc : lr__buf_puts(b, "\r\n");
 }
@@ -228,6 +253,14 @@ static int put_result_csv(lr_scorer *s, lr__buf *b, const lr_score_result *r, co
             rc = rc ? rc : lr__buf_put_json_float(b, r->probs[s->top_idx[j]]);
         }
     }
+    if (s->miner && !rc) {
+        rc = lr__buf_printf(b, ",%lu,%s", (unsigned long)r->template_id, r->novel ? "true" : "false");
+        if (s->template_text && !rc) {
+            rc = template_utf8(s, r);
+            rc = rc ? rc : lr__buf_putc(b, ',');
+            rc = rc ? rc : lr__io_csv_put(b, s->tmp.data ? s->tmp.data : "", s->tmp.len);
+        }
+    }
     if (msg && !rc) {
         rc = utf8_repair(&s->tmp, msg, msg_len);
         rc = rc ? rc : lr__buf_putc(b, ',');
@@ -251,11 +284,12 @@ int lr__score_write_out(lr_scorer *s, lr_error *err) {
 }
 
 /* Keys the enriched writer adds itself: a record's members with these
- * names are left out. */
-static int own_key(const char *k, size_t n) {
+ * names are left out (the template's three only when it adds them). */
+static int own_key(const lr_scorer *s, const char *k, size_t n) {
     static const char *const keys[] = {"risk_score", "risk_label", "line", "line_end", "top", "probabilities",
-                                       "logits"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+                                       "logits", "template_id", "novel", "template"};
+    size_t n_keys = sizeof keys / sizeof keys[0] - (s->miner ? 0 : 3);
+    for (size_t i = 0; i < n_keys; i++)
         if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0) return 1;
     return 0;
 }
@@ -265,7 +299,7 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 /* Append the members of the JSON object `rec` (verbatim, minus our own
  * keys) to b with a ',' after each; 1 when rec is not a JSON object (b
  * unchanged), 0, or LR_ENOMEM. */
-static int put_members(lr__buf *b, const char *rec, size_t len) {
+static int put_members(const lr_scorer *s, lr__buf *b, const char *rec, size_t len) {
     lr_error e;
     lr__json_doc *doc = lr__json_parse(rec, len, 0, &e);
     if (!doc) return e.code == LR_ENOMEM ? LR_ENOMEM : 1;
@@ -286,7 +320,7 @@ static int put_members(lr__buf *b, const char *rec, size_t len) {
         while (end > start && is_space(rec[end - 1])) end--;
         if (i + 1 < o->n && end > start && rec[end - 1] == ',') end--;
         while (end > start && is_space(rec[end - 1])) end--;
-        if (own_key(m->key, m->key_len)) continue;
+        if (own_key(s, m->key, m->key_len)) continue;
         rc = lr__buf_put(b, rec + start, end - start);
         rc = rc ? rc : lr__buf_putc(b, ',');
     }
@@ -313,7 +347,7 @@ static int put_result_enrich(lr_scorer *s, lr__buf *b, const lr_score_result *r)
     int msg = 1;
     if (r->record) {
         size_t at = b->len;
-        int m = put_members(b, r->record, r->record_len);
+        int m = put_members(s, b, r->record, r->record_len);
         if (m < 0) return m;
         if (m == 0) {
             msg = 0;
@@ -339,35 +373,10 @@ static int put_result_enrich(lr_scorer *s, lr__buf *b, const lr_score_result *r)
         rc = rc ? rc : lr__buf_putc(b, ',');
         rc = rc ? rc : lr__buf_put(b, r->meta, r->meta_len);
     }
-    if (s->top_k > 0) {
-        top_classes(s, r);
-        rc = rc ? rc : lr__buf_puts(b, ",\"top\":[");
-        for (int j = 0; j < s->top_k && !rc; j++) {
-            int c = s->top_idx[j];
-            rc = lr__buf_puts(b, j ? ",{\"label\":" : "{\"label\":");
-            rc = rc ? rc : lr__buf_put(b, s->label_json[c], s->label_json_len[c]);
-            rc = rc ? rc : lr__buf_puts(b, ",\"p\":");
-            rc = rc ? rc : lr__buf_put_json_float(b, r->probs[c]);
-            rc = rc ? rc : lr__buf_putc(b, '}');
-        }
-        rc = rc ? rc : lr__buf_putc(b, ']');
-    }
-    if (s->with_probs) {
-        rc = rc ? rc : lr__buf_puts(b, ",\"probabilities\":[");
-        for (int i = 0; i < r->n_labels && !rc; i++) {
-            if (i) rc = lr__buf_putc(b, ',');
-            rc = rc ? rc : lr__buf_put_json_float(b, r->probs[i]);
-        }
-        rc = rc ? rc : lr__buf_putc(b, ']');
-    }
-    if (s->with_logits) {
-        rc = rc ? rc : lr__buf_puts(b, ",\"logits\":[");
-        for (int i = 0; i < r->n_labels && !rc; i++) {
-            if (i) rc = lr__buf_putc(b, ',');
-            rc = rc ? rc : lr__buf_put_json_float(b, r->logits[i]);
-        }
-        rc = rc ? rc : lr__buf_putc(b, ']');
-    }
+    rc = rc ? rc : put_template(s, b, r);
+    if (s->top_k > 0) rc = rc ? rc : put_top(s, b, r);
+    if (s->with_probs) rc = rc ? rc : put_floats(b, "probabilities", r->probs, r->n_labels);
+    if (s->with_logits) rc = rc ? rc : put_floats(b, "logits", r->logits, r->n_labels);
     return rc ? rc : lr__buf_puts(b, "}\n");
 }
 

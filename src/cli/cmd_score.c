@@ -22,7 +22,8 @@ static const char score_usage[] =
     "                     [--field PATH] [--column NAME] [--format jsonl|csv] [--echo]\n"
     "                     [--logits] [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
     "                     [--state FILE] [--exclude GLOB]... [--poll S] [--rotate-wait S]\n"
-    "                     [--max-open N]\n"
+    "                     [--max-open N] [--templates STATE [--templates-match-only]\n"
+    "                     [--template-text]]\n"
     "                     [--cache N] [--stats] [--no-verify]\n"
     "\n"
     "Scores every input event with the model: one JSON object per event, in input order:\n"
@@ -81,6 +82,20 @@ static const char score_usage[] =
     "                       grown for S seconds (default 5)\n"
     "  --max-open N         follow: files open at once (default 1024, at most the\n"
     "                       open-file limit less 64); further files wait for a slot\n"
+    "  --templates STATE    give every event its template (the online miner of\n"
+    "                       `logrisk templates`, reading the message masked with\n"
+    "                       the model's rules): adds \"template_id\":N, and\n"
+    "                       \"novel\":true when the event created its template (CSV:\n"
+    "                       columns template_id, novel). STATE is loaded when it\n"
+    "                       exists, else mining starts empty; what was learnt is\n"
+    "                       saved to it atomically at exit and, with --follow or\n"
+    "                       --state, at each checkpoint, so ids stay the same\n"
+    "                       across runs. A damaged STATE is an error\n"
+    "  --templates-match-only  assign templates of STATE without learning: an\n"
+    "                       event like none of them gets template_id 0; STATE is\n"
+    "                       never written (it must exist)\n"
+    "  --template-text      also write \"template\": the template's text when the\n"
+    "                       event was assigned (null for template_id 0)\n"
     "  --threads N          threads for the model (default: available cores)\n"
     "  --batch N            lines per model call (1..256), grouped by length (default 32)\n"
     "  --cache N            remember the scores of the last N distinct token sequences\n"
@@ -163,7 +178,7 @@ static int is_stream(const char *path) {
 }
 
 int lr_cmd_score(int argc, char **argv) {
-    const char *model_path = NULL, *out_path = NULL, *state_path = NULL;
+    const char *model_path = NULL, *out_path = NULL, *state_path = NULL, *templates_path = NULL;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     const char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
     int n_inputs = 0, n_excludes = 0;
@@ -180,7 +195,7 @@ int lr_cmd_score(int argc, char **argv) {
     lr_score_run_opts_init(&run);
     lr_agent_opts agent;
     lr_agent_opts_init(&agent);
-    int stats = 0, verify = 1, enrich = 0, status = 2;
+    int stats = 0, verify = 1, enrich = 0, csv = 0, status = 2;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -211,6 +226,14 @@ int lr_cmd_score(int argc, char **argv) {
             stats = 1;
             continue;
         }
+        if (strcmp(a, "--templates-match-only") == 0) {
+            opts.miner_match_only = 1;
+            continue;
+        }
+        if (strcmp(a, "--template-text") == 0) {
+            opts.template_text = 1;
+            continue;
+        }
         const char *bad = NULL;
         if ((v = opt_value(argc, argv, &i, "-m", "--model", &m)) || m) {
             if (!v) goto missing;
@@ -228,6 +251,10 @@ int lr_cmd_score(int argc, char **argv) {
             if (!v) goto missing;
             if (!*v) bad = "a file";
             state_path = v;
+        } else if ((v = opt_value(argc, argv, &i, NULL, "--templates", &m)) || m) {
+            if (!v) goto missing;
+            if (!*v) bad = "a state file";
+            templates_path = v;
         } else if ((v = opt_value(argc, argv, &i, NULL, "--exclude", &m)) || m) {
             if (!v) goto missing;
             if (!*v) bad = "a glob pattern";
@@ -266,8 +293,8 @@ int lr_cmd_score(int argc, char **argv) {
             ropts.column = v;
         } else if ((v = opt_value(argc, argv, &i, NULL, "--format", &m)) || m) {
             if (!v) goto missing;
-            if (strcmp(v, "jsonl") == 0) opts.csv = 0;
-            else if (strcmp(v, "csv") == 0) opts.csv = 1;
+            if (strcmp(v, "jsonl") == 0) csv = 0;
+            else if (strcmp(v, "csv") == 0) csv = 1;
             else bad = "jsonl or csv";
         } else if ((v = opt_value(argc, argv, &i, NULL, "--top-k", &m)) || m) {
             if (!v) goto missing;
@@ -298,7 +325,7 @@ int lr_cmd_score(int argc, char **argv) {
         fprintf(stderr, "logrisk score: --follow does not work with CSV input\n\n");
         goto usage;
     }
-    if (enrich && opts.csv) {
+    if (enrich && csv) {
         fprintf(stderr, "logrisk score: --output enrich writes JSON lines, not --format csv\n\n");
         goto usage;
     }
@@ -309,6 +336,11 @@ int lr_cmd_score(int argc, char **argv) {
             fprintf(stderr, "logrisk score: '-' (standard input) cannot be one of several inputs\n\n");
             goto usage;
         }
+    if (!templates_path && (opts.miner_match_only || opts.template_text)) {
+        fprintf(stderr, "logrisk score: %s needs --templates STATE\n\n",
+                opts.miner_match_only ? "--templates-match-only" : "--template-text");
+        goto usage;
+    }
     if (stream && state_path) {
         fprintf(stderr, "logrisk score: --state needs files to read (-i), not standard input or a FIFO\n\n");
         goto usage;
@@ -317,12 +349,13 @@ int lr_cmd_score(int argc, char **argv) {
     if (run.follow) opts.window = 1;
     ropts.max_bytes = opts.max_line_bytes;
     if (enrich) opts.output = LR_SCORE_ENRICH;
+    else if (csv) opts.output = LR_SCORE_CSV;
     agent.state_path = state_path;
     agent.exclude = excludes;
     agent.n_exclude = n_excludes;
     agent.warn = warn_stderr;
     agent.meta = enrich ? LR_AGENT_META_ALL : LR_AGENT_META_NONE;
-    if (!enrich && !opts.csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs[0]) != LR__INPUT_FILE)))
+    if (!enrich && !csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs[0]) != LR__INPUT_FILE)))
         agent.meta = LR_AGENT_META_FILE;
     if (run.follow && !stream) agent.max_open = raise_nofile(agent.max_open);
 
@@ -342,8 +375,28 @@ int lr_cmd_score(int argc, char **argv) {
         free(excludes);
         return lr_cli_error("score", &err);
     }
+    lr_miner *miner = NULL;
+    if (templates_path) {
+        struct stat tst;
+        if (stat(templates_path, &tst) == 0 || errno != ENOENT) {
+            miner = lr_miner_load(templates_path, &err);
+        } else if (opts.miner_match_only) {
+            lr__err(&err, LR_EIO, "--templates-match-only: no template state '%s'", templates_path);
+        } else {
+            miner = lr_miner_new(NULL, &err);
+        }
+        if (!miner) {
+            lr_model_free(model);
+            free(inputs);
+            free(excludes);
+            return lr_cli_error("score", &err);
+        }
+        opts.miner = miner;
+        opts.miner_path = opts.miner_match_only ? NULL : templates_path;
+    }
     lr_scorer *scorer = lr_scorer_new(model, &opts, &err);
     if (!scorer) {
+        lr_miner_free(miner);
         lr_model_free(model);
         free(inputs);
         free(excludes);
@@ -415,6 +468,13 @@ int lr_cmd_score(int argc, char **argv) {
             if (!stream)
                 fprintf(stderr, ", files %llu, unreadable %llu, resumed %llu", (unsigned long long)ast.files,
                         (unsigned long long)ast.unreadable, (unsigned long long)ast.resumed);
+            if (miner) {
+                uint64_t novel = 0, unmatched = 0;
+                lr_scorer_template_stats(scorer, &novel, &unmatched);
+                fprintf(stderr, ", templates %lu (%llu new, %llu events without one)",
+                        (unsigned long)lr_miner_n_templates(miner), (unsigned long long)novel,
+                        (unsigned long long)unmatched);
+            }
             fputc('\n', stderr);
         }
     } else if (out && out != stdout) {
@@ -423,6 +483,7 @@ int lr_cmd_score(int argc, char **argv) {
     lr_records_free(recs);
     if (in && in != stdin) fclose(in);
     lr_scorer_free(scorer);
+    lr_miner_free(miner);
     lr_model_free(model);
     free(inputs);
     free(excludes);
