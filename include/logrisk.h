@@ -180,6 +180,10 @@ typedef struct lr_record {
                                '\r', which lr_prep_line removes), the whole
                                object for jsonl (msg holds its message field) */
     size_t payload_len;
+    const char *stream;     /* cri / docker: the stream ("" when none), and the */
+    size_t stream_len;      /* wrapper's time ("" when none), of the first piece */
+    const char *time;       /* of a joined record; at most LR_EVENT_META_MAX    */
+    size_t time_len;        /* bytes each                                       */
 } lr_record;
 
 typedef struct lr_records lr_records;
@@ -207,14 +211,30 @@ uint64_t lr_records_malformed(const lr_records *r);
  * of them. Strings point into the reader and stay valid until its next
  * call; they are the record's bytes (JSON and quoted values decoded), not
  * necessarily valid UTF-8. */
+/* Metadata taken from a wrapper or header (host, stream, wrapper time) is
+ * cut at this many bytes: a hostile value costs bounded memory. */
+#define LR_EVENT_META_MAX 255
+
 typedef struct lr_event {
-    const char *time;       /* as written in the record ("" when none)          */
+    const char *time;       /* as written in the record, else the wrapper's
+                               (CRI or Docker) time ("" when none)              */
     size_t time_len;
     const char *level;      /* canonical level ("ERROR") from a level field, the
                                klog letter, syslog PRI or a log4j/Python header;
                                NULL: none (the rules find it in the text)      */
     const char *source;     /* logger, caller, program or unit ("" when none)   */
     size_t source_len;
+    const char *host;       /* the syslog HOSTNAME, or a JSON record's _HOSTNAME,
+                               hostname, host or host.name ("" when none; at
+                               most LR_EVENT_META_MAX bytes)                    */
+    size_t host_len;
+    const char *stream;     /* the CRI or Docker stream ("stdout", "stderr"; a
+                               Docker value as written, at most
+                               LR_EVENT_META_MAX bytes; "" when none)           */
+    size_t stream_len;
+    const char *wrapper_time; /* the CRI or Docker record's own time ("" when
+                               none), whether or not the inner record has one  */
+    size_t wrapper_time_len;
     const char *message;
     size_t message_len;
     const char *error;      /* error detail (err, error, exception, stack ...
@@ -1125,9 +1145,11 @@ typedef struct lr_templates_opts {
     FILE *alerts;           /* rate alerts JSONL (borrowed), or NULL: none    */
     lr_rates_opts rates;
     const char *entity;     /* rates per entity: "source" (the event's
-                               program, unit or logger), "auto" (the first
-                               of a JSON record's pod and host fields) or a
-                               dotted field of a JSON record
+                               program, unit or logger), "host" (the
+                               event's host: lr_event.host), "auto" (the
+                               first of a JSON record's pod and host
+                               fields, else the event's host) or a dotted
+                               field of a JSON record
                                ("kubernetes.pod_name"); NULL: none          */
 } lr_templates_opts;
 

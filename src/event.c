@@ -96,7 +96,7 @@ void lr__ev_free(lr__ev *ev) { lr__buf_free(&ev->arena); }
 
 void lr__ev_clear(lr__ev *ev) {
     lr__buf_clear(&ev->arena);
-    ev->t_off = ev->t_len = ev->s_off = ev->s_len = ev->m_off = ev->m_len = ev->e_off = 0;
+    ev->t_off = ev->t_len = ev->s_off = ev->s_len = ev->h_off = ev->h_len = ev->m_off = ev->m_len = ev->e_off = 0;
     ev->level = NULL;
     ev->format = LR_REC_RAW;
 }
@@ -108,6 +108,10 @@ void lr__ev_view(const lr__ev *ev, lr_event *out) {
     out->level = ev->level;
     out->source = a + ev->s_off;
     out->source_len = ev->s_len;
+    out->host = a + ev->h_off;
+    out->host_len = ev->h_len;
+    out->stream = out->wrapper_time = "";
+    out->stream_len = out->wrapper_time_len = 0;
     out->message = a + ev->m_off;
     out->message_len = ev->m_len;
     out->error = a + ev->e_off;
@@ -176,7 +180,7 @@ static int put_val(lr__buf *b, const char *p, size_t n, int quoted) {
     return 0;
 }
 
-/* The fields are written in order: time, source, message, error. */
+/* The fields are written in order: time, source, host, message, error. */
 static int set_time(lr__ev *ev, const char *p, size_t n) {
     ev->t_off = ev->arena.len;
     ev->t_len = n;
@@ -186,6 +190,15 @@ static int set_time(lr__ev *ev, const char *p, size_t n) {
 static int set_source(lr__ev *ev, const char *p, size_t n) {
     ev->s_off = ev->arena.len;
     ev->s_len = n;
+    return lr__buf_put(&ev->arena, p, n);
+}
+
+/* The host (metadata, cut at LR_EVENT_META_MAX bytes): after the source,
+ * before the message. */
+static int set_host(lr__ev *ev, const char *p, size_t n) {
+    n = n > LR_EVENT_META_MAX ? LR_EVENT_META_MAX : n;
+    ev->h_off = ev->arena.len;
+    ev->h_len = n;
     return lr__buf_put(&ev->arena, p, n);
 }
 
@@ -308,6 +321,7 @@ int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
                                               "name", "unit", "SYSLOG_IDENTIFIER", NULL};
     static const char *const level_keys[] = {"level", "severity", "lvl", "levelname", "log.level",
                                              "log_level", "loglevel", "PRIORITY", NULL};
+    static const char *const host_keys[] = {"_HOSTNAME", "hostname", "host", "host.name", "HOSTNAME", NULL};
     static const char *const err_keys[] = {"err", "error", "exception", "exc_info", "error.message",
                                            "stack", "stacktrace", "stack_trace", "error.stack_trace", NULL};
     const lr__json *msg;
@@ -334,9 +348,10 @@ int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
             ev->level = level_of_number((long)v->i64);
     }
     const lr__json *t = json_first_str(root, time_keys);
-    const lr__json *s = json_first_str(root, source_keys);
+    const lr__json *s = json_first_str(root, source_keys), *h = json_first_str(root, host_keys);
     rc = set_time(ev, t ? t->str : "", t ? t->len : 0);
     rc = rc ? rc : set_source(ev, s ? s->str : "", s ? s->len : 0);
+    rc = rc ? rc : set_host(ev, h ? h->str : "", h ? h->len : 0);
     rc = rc ? rc : set_message(ev, msg->str, msg->len, 0);
     for (int k = 0; err_keys[k] && !rc; k++) {
         const lr__json *v = json_path(root, err_keys[k]);
@@ -413,25 +428,28 @@ static const char *const kv_level[] = {"level", "lvl", "severity", NULL};
 static const char *const kv_time[] = {"time", "ts", "t", "timestamp", NULL};
 static const char *const kv_source[] = {"logger", "caller", "component", "source", "module", NULL};
 static const char *const kv_err[] = {"err", "error", "exception", "stack", "stacktrace", NULL};
+static const char *const kv_host[] = {"host", "hostname", NULL};
 
 /* Fill ev from a logfmt line: every token must be a key=value pair and
  * one of them msg or message (so "a=1 b=2" stays plain text). Returns 1, 0 (not logfmt), LR_ENOMEM. */
 static int logfmt_fields(lr__ev *ev, const char *s, size_t len) {
-    kv m = {0}, t = {0}, src = {0}, p;
+    kv m = {0}, t = {0}, src = {0}, host = {0}, p;
     const char *level = NULL;
-    int have_m = 0, have_t = 0, have_s = 0, r;
+    int have_m = 0, have_t = 0, have_s = 0, have_h = 0, r;
     size_t i = 0;
     while ((r = next_pair(s, len, &i, &p)) == 1) {
         if (!have_m && key_is(&p, kv_msg)) m = p, have_m = 1;
         else if (!level && key_is(&p, kv_level)) level = lr_event_level_name(p.v, p.vn);
         else if (!have_t && key_is(&p, kv_time)) t = p, have_t = 1;
         else if (!have_s && key_is(&p, kv_source)) src = p, have_s = 1;
+        else if (!have_h && key_is(&p, kv_host) && !p.quoted) host = p, have_h = 1;
     }
     if (r < 0 || !have_m) return 0;
     lr__ev_clear(ev);
     ev->level = level;
     int rc = set_time(ev, have_t ? t.v : "", have_t ? t.vn : 0);
     rc = rc ? rc : set_source(ev, have_s ? src.v : "", have_s ? src.vn : 0);
+    rc = rc ? rc : set_host(ev, have_h ? host.v : "", have_h ? host.vn : 0);
     rc = rc ? rc : set_message(ev, m.v, m.vn, m.quoted);
     i = 0;
     while (!rc && next_pair(s, len, &i, &p) == 1)
@@ -504,7 +522,7 @@ static size_t ctime_stamp(const char *s, size_t len);
  * record has them: its level wins, its time and source are used when the
  * wrapper has none. Returns 1 when an inner format matched. */
 static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_level, const char *t, size_t tn,
-                       const char *src, size_t sn) {
+                       const char *src, size_t sn, const char *host, size_t hn) {
     lr__ev inner;
     lr__ev_init(&inner);
     int rc = 0;
@@ -519,6 +537,7 @@ static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_
         ev->level = v.level ? v.level : outer_level;
         int r = set_time(ev, tn ? t : v.time, tn ? tn : v.time_len);
         r = r ? r : set_source(ev, sn ? src : v.source, sn ? sn : v.source_len);
+        r = r ? r : set_host(ev, hn ? host : v.host, hn ? hn : v.host_len);
         r = r ? r : set_message(ev, v.message, v.message_len, 0);
         r = r ? r : add_error(ev, v.error, v.error_len, 0);
         if (r) rc = r;
@@ -533,6 +552,7 @@ typedef struct syslog_hdr {
     int pri, bare;
     const char *t, *host, *app;
     size_t tn, hn, an, msg;
+    size_t hostn; /* the host alone (host: host and app, the stream key) */
 } syslog_hdr;
 
 /* The ISO timestamp of a syslog file line without PRI (rsyslog's file
@@ -597,6 +617,7 @@ static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
         h->tn = nil_t ? 0 : fn[0];
         h->host = f[1];
         h->hn = (size_t)(f[2] - f[1]) + fn[2]; /* host and app: the stream's key */
+        h->hostn = fn[1] == 1 && f[1][0] == '-' ? 0 : fn[1];
         h->app = nil_a ? "" : f[2];
         h->an = nil_a ? 0 : fn[2];
         h->msg = i;
@@ -627,6 +648,7 @@ static int syslog_header(const char *s, size_t len, syslog_hdr *h) {
     h->an = i - a0;
     h->host = s + h0;
     h->hn = i - h0;
+    h->hostn = a0 - 1 - h0;
     if (s[i] == '[') {
         size_t p0 = ++i;
         while (i < len && is_digit((unsigned char)s[i])) i++;
@@ -655,7 +677,7 @@ int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
     size_t ks = dmesg_stamp(s + h.msg, len - h.msg);
     if (ks && h.msg + ks + 1 < len && s[h.msg + ks] == ' ') h.msg += ks + 1;
     const char *level = h.pri >= 0 ? syslog_levels[h.pri & 7] : NULL;
-    int rc = parse_inner(ev, s + h.msg, len - h.msg, level, h.t, h.tn, h.app, h.an);
+    int rc = parse_inner(ev, s + h.msg, len - h.msg, level, h.t, h.tn, h.app, h.an, h.host, h.hostn);
     if (rc) {
         if (rc == 1) ev->format = LR_REC_SYSLOG;
         return rc;
@@ -665,6 +687,7 @@ int lr__ev_syslog(lr__ev *ev, const char *s, size_t len) {
     ev->level = level;
     rc = set_time(ev, h.t, h.tn);
     rc = rc ? rc : set_source(ev, h.app, h.an);
+    rc = rc ? rc : set_host(ev, h.host, h.hostn);
     rc = rc ? rc : set_message(ev, s + h.msg, len - h.msg, 0);
     return rc ? rc : 1;
 }
@@ -938,6 +961,53 @@ size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn) {
     return i + 1;
 }
 
+/* s[i..] has the shape `pat`: 'd' a digit, any other byte itself. */
+static int shape(const char *s, size_t len, size_t i, const char *pat) {
+    size_t n = strlen(pat);
+    if (i > len || len - i < n) return 0;
+    for (size_t k = 0; k < n; k++)
+        if (pat[k] == 'd' ? !is_digit((unsigned char)s[i + k]) : s[i + k] != pat[k]) return 0;
+    return 1;
+}
+
+/* A stamp taken for the time only (docs/events.md, "Stamps read for the
+ * time only"): the forms of loghub's system logs that the leading-timestamp
+ * rule does not read, each ended by a blank (HealthApp: '|'; an ISO time
+ * also ',' and a blank) and checked with lr_time_parse (a real month, day
+ * and time). The line stays the message. 1 and *t0, *tn, or 0. */
+static int time_only_stamp(const char *s, size_t len, size_t *t0, size_t *tn) {
+    size_t i = 0, n = 0;
+    if (shape(s, len, 0, "dddddd dddddd ")) n = 13;                          /* HDFS 081109 203615 */
+    else if (shape(s, len, 0, "dd/dd/dd dd:dd:dd ")) n = 17;                 /* Spark 17/06/09 20:10:40 */
+    else if (shape(s, len, 0, "dd-dd dd:dd:dd.ddd ")) n = 18;                /* Android 03-17 16:13:38.811 */
+    else if (shape(s, len, 0, "[dd.dd dd:dd:dd] ")) i = 1, n = 14;          /* Proxifier [10.30 16:49:06] */
+    else if (shape(s, len, 0, "dddddddd-dd:dd:dd:d")) {                       /* HealthApp 20171223-22:15:29:606| */
+        n = 19;
+        while (n < len && n < 21 && is_digit((unsigned char)s[n])) n++;
+        if (n >= len || s[n] != '|') n = 0;
+    } else {
+        /* an ISO time then ", " (Windows CBS), or after one word (an
+         * OpenStack file name): "nova-api.log.1 2017-05-16 00:00:00.008 " */
+        size_t w = 0;
+        if ((n = lr__ev_timestamp(s, len)) >= 19 && n + 1 < len && s[n] == ',' && s[n + 1] == ' ') {
+            /* n as found */
+        } else {
+            n = 0;
+            while (w < len && w < 128 && s[w] != ' ' && s[w] != '\t') w++;
+            if (w > 0 && w < len && w < 128 && s[w] == ' ' && (n = lr__ev_timestamp(s + w + 1, len - w - 1)) >= 19 &&
+                w + 1 + n < len && s[w + 1 + n] == ' ' && digits(s + w + 1, 4))
+                i = w + 1;
+            else
+                n = 0;
+        }
+    }
+    int64_t ms;
+    if (!n || lr_time_parse(s + i, n, 2000, &ms) != LR_OK) return 0;
+    *t0 = i;
+    *tn = n;
+    return 1;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, const char *field) {
@@ -967,7 +1037,7 @@ int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, co
          * follows it may be JSON, klog or logfmt (kubectl --timestamps) */
         size_t t0, tn, rest = lr__ev_lead_time(text, len, &t0, &tn);
         if (rest) {
-            rc = parse_inner(ev, text + rest, len - rest, NULL, text + t0, tn, "", 0);
+            rc = parse_inner(ev, text + rest, len - rest, NULL, text + t0, tn, "", 0, "", 0);
             if (rc) return rc;
             lr__ev_clear(ev);
             rc = set_time(ev, text + t0, tn);
@@ -976,6 +1046,11 @@ int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, co
             return rc ? rc : 1;
         }
         rc = set_plain(ev, text, len);
+        if (rc == 0 && time_only_stamp(text, len, &t0, &tn)) { /* the time; the line stays the message */
+            lr__ev_clear(ev);
+            rc = set_time(ev, text + t0, tn);
+            rc = rc ? rc : set_message(ev, text, len, 0);
+        }
         return rc ? rc : 1;
     }
     default: break;

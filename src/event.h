@@ -10,12 +10,13 @@
 #include "logrisk.h"
 #include "util.h"
 
-/* A parsed event whose strings live in its own arena: time, source,
+/* A parsed event whose strings live in its own arena: time, source, host,
  * message, then the error detail last, so that continuation lines of a
- * group are appended to the error detail in place. */
+ * group are appended to the error detail in place. The wrapper's stream
+ * and time are the events reader's (events.c), not the parsed text's. */
 typedef struct lr__ev {
     lr__buf arena;
-    size_t t_off, t_len, s_off, s_len, m_off, m_len, e_off;
+    size_t t_off, t_len, s_off, s_len, h_off, h_len, m_off, m_len, e_off;
     const char *level;     /* canonical level from the record's structure */
     lr_rec_format format;  /* innermost format recognised                 */
 } lr__ev;

@@ -44,6 +44,10 @@
  *    does not continue it, at end of input, or (follow) when no
  *    continuation came for group_timeout seconds. Two event slots: the one
  *    handed out stays valid while the next group is being read.
+ *  - Metadata: the event's host is the parsed record's (event.c); its
+ *    stream and wrapper time are the record's (CRI or Docker, records.c),
+ *    kept per slot in a fixed buffer; the wrapper's time is the event's
+ *    time when the inner record has none.
  *  - Caps: a group is closed at max_group_lines records or max_group_bytes
  *    of text; the next continuation line starts a new group (same trace
  *    state), the event is flagged truncated and the cut counted. Memory is
@@ -60,6 +64,8 @@ typedef struct gmeta {
     lr_rec_format wrapper;
     lr__buf rec;            /* a JSON record's object text (lr_event.record) */
     int has_rec;
+    char wmeta[2 * LR_EVENT_META_MAX]; /* the wrapper's stream, then its time */
+    size_t w_sn, w_tn;
 } gmeta;
 
 struct lr_events {
@@ -451,6 +457,11 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     if (m->has_rec && lr__buf_put(&m->rec, rec->payload, rec->payload_len)) return LR_ENOMEM;
     m->wrapper = rec->kind == LR_REC_CRI || rec->kind == LR_REC_DOCKER || rec->kind == LR_REC_CSV ? rec->kind
                                                                                                    : LR_REC_RAW;
+    /* the wrapper's stream and time (records.c cuts them at the cap) */
+    m->w_sn = rec->stream ? LR_MIN(rec->stream_len, (size_t)LR_EVENT_META_MAX) : 0;
+    m->w_tn = rec->time ? LR_MIN(rec->time_len, (size_t)LR_EVENT_META_MAX) : 0;
+    if (m->w_sn) memcpy(m->wmeta, rec->stream, m->w_sn);
+    if (m->w_tn) memcpy(m->wmeta + m->w_sn, rec->time, m->w_tn);
     if (!keep_trace) e->go = e->py = e->kern = e->erl = e->pg = 0;
     const char *key;
     size_t kn, rest = line_prefix(rec->payload, rec->payload_len, &key, &kn);
@@ -496,6 +507,15 @@ static int emit(lr_events *e, lr_event *out) {
     out->as_is = e->in_fmt == LR_REC_RAW || e->in_fmt == LR_REC_CSV;
     out->record = e->meta[s].has_rec ? e->meta[s].rec.data : NULL;
     out->record_len = e->meta[s].has_rec ? e->meta[s].rec.len : 0;
+    const gmeta *m = &e->meta[s];
+    out->stream = m->wmeta;
+    out->stream_len = m->w_sn;
+    out->wrapper_time = m->wmeta + m->w_sn;
+    out->wrapper_time_len = m->w_tn;
+    if (!out->time_len && m->w_tn) { /* the inner record has no time: the wrapper's */
+        out->time = out->wrapper_time;
+        out->time_len = m->w_tn;
+    }
     e->cur = 1 - s;
     e->open = 0;
     return 1;

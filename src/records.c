@@ -23,6 +23,10 @@
  *    followed by an empty line or a line that is not of its format, is emitted
  *    as it is (never lost); the following line is held and processed next.
  *    Partials are joined whatever their stream (stdout/stderr).
+ *  - Wrapper metadata: a CRI or Docker record also hands out its stream and
+ *    its time (the first piece's, for a joined record), each cut at
+ *    LR_EVENT_META_MAX bytes and copied into the reader (meta / part_meta:
+ *    stream then time), so a hostile value costs bounded memory.
  *  - Malformed lines (not of the format; a JSON line without the field, a
  *    CSV record without the column) become records of their raw text with
  *    `malformed` set, and are counted. Empty lines are empty records, not
@@ -53,6 +57,8 @@ struct lr_records {
 
     lr__buf msg;       /* the record handed out */
     lr__buf part;      /* the partial (P / unterminated docker) record */
+    lr__buf meta, part_meta; /* stream then time of the record / partial */
+    size_t meta_sn, part_sn; /* the stream's length in each               */
     int part_active, part_trunc;
     lr_rec_format part_kind;
     uint64_t part_line, part_last;
@@ -134,6 +140,8 @@ int lr__rec_parse_cri(const char *line, size_t len, lr__rec_cri *out) {
     if (i < len) i++;
     out->msg = line + i;
     out->msg_len = len - i;
+    out->time = line;
+    out->time_len = (size_t)(sp - line);
     out->stream = stream;
     out->partial = partial;
     return 1;
@@ -156,7 +164,28 @@ static const lr__json *json_path(const lr__json *obj, const char *path) {
     return NULL;
 }
 
-int lr__rec_json_message(const char *line, size_t len, const char *field, lr__buf *msg, int *docker) {
+/* Wrapper metadata into b: the stream, then the time, each cut at
+ * LR_EVENT_META_MAX bytes; *sn gets the stream's length. */
+static int put_meta(lr__buf *b, size_t *sn, const char *st, size_t stn, const char *t, size_t tn) {
+    lr__buf_clear(b);
+    *sn = LR_MIN(stn, (size_t)LR_EVENT_META_MAX);
+    if (lr__buf_put(b, st, *sn)) return LR_ENOMEM;
+    return lr__buf_put(b, t, LR_MIN(tn, (size_t)LR_EVENT_META_MAX)) ? LR_ENOMEM : 0;
+}
+
+/* Point rec's stream and time at b (put_meta). */
+static void point_meta(lr_record *rec, const lr__buf *b, size_t sn) {
+    const char *d = b->data ? b->data : "";
+    rec->stream = d;
+    rec->stream_len = sn;
+    rec->time = d + sn;
+    rec->time_len = b->len - sn;
+}
+
+/* lr__rec_json_message, and with meta (may be NULL) the object's string
+ * "stream" and "time" members (Docker json-file) put into it. */
+static int json_message(const char *line, size_t len, const char *field, lr__buf *msg, int *docker, lr__buf *meta,
+                        size_t *meta_sn) {
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
     if (i == len || line[i] != '{') return 0;
@@ -180,8 +209,19 @@ int lr__rec_json_message(const char *line, size_t len, const char *field, lr__bu
     }
     int rc = 2;
     if (v && v->type == LR_JSON_STRING) rc = lr__buf_put(msg, v->str, v->len) ? LR_ENOMEM : 1;
+    if (rc == 1 && meta) {
+        const lr__json *st = lr__json_get(root, "stream"), *t = lr__json_get(root, "time");
+        if (st && st->type != LR_JSON_STRING) st = NULL;
+        if (t && t->type != LR_JSON_STRING) t = NULL;
+        if (put_meta(meta, meta_sn, st ? st->str : "", st ? st->len : 0, t ? t->str : "", t ? t->len : 0))
+            rc = LR_ENOMEM;
+    }
     lr__json_free(doc);
     return rc;
+}
+
+int lr__rec_json_message(const char *line, size_t len, const char *field, lr__buf *msg, int *docker) {
+    return json_message(line, len, field, msg, docker, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ reader */
@@ -210,6 +250,8 @@ lr_records *lr_records_new(int fd, const lr_records_opts *opts, lr_error *err) {
     lr__buf_init(&r->msg);
     lr__buf_init(&r->part);
     lr__buf_init(&r->held);
+    lr__buf_init(&r->meta);
+    lr__buf_init(&r->part_meta);
     r->fmt = opts->format;
     r->seen = LR_REC_RAW;
     if (r->fmt == LR_REC_AUTO && opts->column) r->fmt = LR_REC_CSV;
@@ -245,6 +287,8 @@ void lr_records_free(lr_records *r) {
     lr__buf_free(&r->msg);
     lr__buf_free(&r->part);
     lr__buf_free(&r->held);
+    lr__buf_free(&r->meta);
+    lr__buf_free(&r->part_meta);
     lr__free(r->field);
     lr__free(r->column);
     lr__free(r);
@@ -278,6 +322,8 @@ static int give(lr_records *r, lr_record *rec, const char *s, size_t n, uint64_t
     rec->truncated = trunc;
     rec->malformed = bad;
     rec->kind = LR_REC_RAW;
+    rec->stream = rec->time = "";
+    rec->stream_len = rec->time_len = 0;
     if (bad) r->malformed++;
     return 1;
 }
@@ -292,6 +338,7 @@ static int give_part(lr_records *r, lr_record *rec) {
     give(r, rec, r->msg.data ? r->msg.data : "", r->msg.len, r->part_line, trunc, 0);
     rec->line_end = r->part_last;
     rec->kind = r->part_kind;
+    point_meta(rec, &r->part_meta, r->part_sn);
     return 1;
 }
 
@@ -400,12 +447,19 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
         if (lf == LR_REC_CRI) {
             lr__rec_cri c;
             if (!cut && lr__rec_parse_cri(line, len, &c)) {
+                const char *sname = c.stream == 1 ? "stdout" : "stderr";
                 if (!r->part_active && !c.partial) {
                     give(r, rec, c.msg, c.msg_len, ln, 0, 0);
                     rec->kind = LR_REC_CRI;
+                    rec->stream = sname;
+                    rec->stream_len = 6;
+                    rec->time = c.time;
+                    rec->time_len = LR_MIN(c.time_len, (size_t)LR_EVENT_META_MAX);
                     return 1;
                 }
                 if (!r->part_active) {
+                    if (put_meta(&r->part_meta, &r->part_sn, sname, 6, c.time, c.time_len))
+                        return lr__err(err, LR_ENOMEM, "out of memory joining a partial CRI line");
                     r->part_active = 1;
                     r->part_trunc = 0;
                     r->part_line = ln;
@@ -423,8 +477,8 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
             if (r->fmt != LR_REC_AUTO || lf == LR_REC_DOCKER) {
                 lr__buf_clear(&r->msg);
                 rc = cut ? 0
-                         : lr__rec_json_message(line, len, lf == LR_REC_DOCKER ? "log" : r->field, &r->msg,
-                                                &docker);
+                         : json_message(line, len, lf == LR_REC_DOCKER ? "log" : r->field, &r->msg, &docker,
+                                        lf == LR_REC_DOCKER ? &r->meta : NULL, &r->meta_sn);
             }
             if (rc < 0) return lr__err(err, rc, "out of memory reading line %llu", (unsigned long long)ln);
             if (rc == 1 && lf == LR_REC_JSONL) {
@@ -441,9 +495,14 @@ int lr_records_next(lr_records *r, lr_record *rec, lr_error *err) {
                     if (n > 0 && r->msg.data[n - 1] == '\r') n--;
                     give(r, rec, r->msg.data, n, ln, 0, 0);
                     rec->kind = LR_REC_DOCKER;
+                    point_meta(rec, &r->meta, r->meta_sn);
                     return 1;
                 }
                 if (!r->part_active) {
+                    lr__buf_clear(&r->part_meta);
+                    r->part_sn = r->meta_sn;
+                    if (lr__buf_put(&r->part_meta, r->meta.data ? r->meta.data : "", r->meta.len))
+                        return lr__err(err, LR_ENOMEM, "out of memory joining a split Docker line");
                     r->part_active = 1;
                     r->part_trunc = 0;
                     r->part_line = ln;

@@ -13,6 +13,8 @@
 typedef struct lr__rec_cri {
     const char *msg; /* points into the parsed line */
     size_t msg_len;
+    const char *time; /* the timestamp, pointing into the line */
+    size_t time_len;
     int stream;      /* 1 stdout, 2 stderr */
     int partial;     /* tag P */
 } lr__rec_cri;

@@ -64,8 +64,10 @@ static const lr__json *at_path(const lr__json *v, const char *p) {
 static const char *const auto_fields[] = {"kubernetes.pod_name", "kubernetes.pod.name", "pod", "pod_name",
                                           "host.name", "hostname", "host", "_HOSTNAME", "kubernetes.host", NULL};
 
-/* The entity of an event: its source, the first of auto_fields, or a
- * dotted path into its JSON record (cut at cap bytes). */
+/* The entity of an event: its source, its host (the syslog HOSTNAME or a
+ * JSON record's host field, lr_event.host), the first of auto_fields and
+ * else its host, or a dotted path into its JSON record (cut at cap
+ * bytes). */
 static void entity_of(const lr_event *ev, const char *spec, char *held, size_t cap, const char **e, size_t *n) {
     *e = "";
     *n = 0;
@@ -73,6 +75,12 @@ static void entity_of(const lr_event *ev, const char *spec, char *held, size_t c
     if (strcmp(spec, "source") == 0) {
         *e = ev->source ? ev->source : "";
         *n = ev->source ? ev->source_len : 0;
+        return;
+    }
+    int is_auto = strcmp(spec, "auto") == 0;
+    if (strcmp(spec, "host") == 0 || (is_auto && (!ev->record || !ev->record_len))) {
+        *e = ev->host ? ev->host : "";
+        *n = ev->host ? LR_MIN(ev->host_len, cap) : 0;
         return;
     }
     if (!ev->record || !ev->record_len) return;
@@ -90,6 +98,9 @@ static void entity_of(const lr_event *ev, const char *spec, char *held, size_t c
         memcpy(held, v->str, sl);
         *e = held;
         *n = sl;
+    } else if (is_auto && ev->host) {
+        *e = ev->host;
+        *n = LR_MIN(ev->host_len, cap);
     }
     lr__json_free(doc);
 }

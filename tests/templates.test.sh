@@ -114,4 +114,33 @@ sed 's/"k8s": {"pod"/"kubernetes": {"pod_name"/' "$tmp/e.jsonl" >"$tmp/e3.jsonl"
 run templates -i "$tmp/e3.jsonl" --alerts "$tmp/e3_alerts.jsonl" --window-lines 50 --entity auto
 expect "entity auto" 0 out "synced"
 check 'grep -q "\"entity\":\"p2\"" "$tmp/e3_alerts.jsonl"' "auto finds kubernetes.pod_name"
+
+# per host of syslog lines (lr_event.host): the burst of host h2 is found
+# with --entity host and auto; per program (one for both hosts) it is not
+python3 - "$tmp/s.log" <<'PY'
+import sys
+out = open(sys.argv[1], "w")
+for w in range(30):
+    for i in range(50):
+        burst = 20 <= w < 23 and i % 2 == 0
+        host = "h2" if (i % 10 == 0 or burst) else "h1"
+        t = w * 50 + i
+        out.write("Jan  2 %02d:%02d:%02d %s app[7]: synced %d pods\n" % (t // 3600, t // 60 % 60, t % 60, host, i))
+PY
+for e in host auto; do
+    run templates -i "$tmp/s.log" --alerts "$tmp/s_$e.jsonl" --window 50 --entity $e --stats
+    expect "syslog entity $e" 0 err "1 alerts, 0 without a time"
+    check 'grep -q "\"alert\":\"burst\",\"template_id\":1,\"template\":\"synced <\*> pods\",\"entity\":\"h2\"" "$tmp/s_$e.jsonl"' \
+        "--entity $e: the burst of host h2"
+done
+run templates -i "$tmp/s.log" --alerts "$tmp/s_src.jsonl" --window 50 --entity source --stats
+expect "syslog entity source" 0 err " 0 alerts"
+
+# loghub stamps read for the time only (HDFS yyMMdd HHmmss, Spark yy/MM/dd):
+# every event has a time, and the template is the line's as before
+printf '%s\n' '081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_1 terminating' \
+    '17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn' >"$tmp/lh.log"
+run templates -i "$tmp/lh.log" --stats
+expect "loghub stamps" 0 err "2 events, .* 0 without a time"
+check 'grep -q "\"template\":\"<\*> <\*> <\*> INFO dfs.DataNode" "$tmp/out"' "the HDFS line keeps its text, stamp and pid (as variables)"
 finish

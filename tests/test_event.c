@@ -5,7 +5,10 @@
  * JVM / Python / Go / indented groups with their line ranges, the group
  * cap, follow-mode group timeout, hostile inputs (a level that is an object
  * or 10 MB, a 10 MB logfmt line, invalid UTF-8, CRI partials inside a
- * trace, a 100,000-line trace) and the window rule.
+ * trace, a 100,000-line trace) and the window rule; the metadata of
+ * wrappers and headers (time, host, stream, wrapper time) against the
+ * golden tests/golden/events/meta.fields.txt, and hostile metadata (a
+ * 10 MB host, invalid UTF-8 in a stream).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -546,6 +549,161 @@ static void test_hostile(void) {
     (void)out;
 }
 
+/* One event's metadata as a text line: "line-line_end|format|t=TIME|h=HOST|
+ * s=STREAM|wt=WRAPPER_TIME|src=SOURCE|RENDERING", bytes outside printable
+ * ASCII as \xNN. */
+static void put_field(lr__buf *b, const char *name, const char *p, size_t n) {
+    lr__buf_puts(b, name);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\') lr__buf_printf(b, "\\x%02x", c);
+        else lr__buf_putc(b, (char)c);
+    }
+}
+
+static void meta_line(const lr_event *ev, lr__buf *b) {
+    static char text[70000];
+    size_t n = lr_event_render(ev, text, sizeof text, NULL);
+    lr__buf_clear(b);
+    lr__buf_printf(b, "%llu-%llu|%s", (unsigned long long)ev->line, (unsigned long long)ev->line_end,
+                   lr_records_format_name(ev->format));
+    put_field(b, "|t=", ev->time, ev->time_len);
+    put_field(b, "|h=", ev->host, ev->host_len);
+    put_field(b, "|s=", ev->stream, ev->stream_len);
+    put_field(b, "|wt=", ev->wrapper_time, ev->wrapper_time_len);
+    put_field(b, "|src=", ev->source, ev->source_len);
+    put_field(b, "|", text, n < sizeof text ? n : sizeof text - 1);
+}
+
+/* The golden: every event of meta.log gives its line of meta.fields.txt. */
+static void test_meta_golden(void) {
+    FILE *in = fopen("tests/golden/events/meta.log", "rb"), *want = fopen("tests/golden/events/meta.fields.txt", "rb");
+    T_CHECK(in && want);
+    if (!in || !want) {
+        if (in) fclose(in);
+        if (want) fclose(want);
+        return;
+    }
+    lr_records *r = lr_records_new(fileno(in), NULL, NULL);
+    lr_events *e = lr_events_new(r, NULL, NULL);
+    lr_event ev;
+    lr__buf b;
+    lr__buf_init(&b);
+    char line[4096];
+    int n = 0, rc;
+    while ((rc = lr_events_next(e, &ev, NULL)) == 1) {
+        meta_line(&ev, &b);
+        n++;
+        if (!fgets(line, sizeof line, want)) {
+            T_FAIL("event %d not in the golden: %.*s", n, (int)b.len, b.data);
+            break;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        if (b.len != strlen(line) || memcmp(b.data, line, b.len) != 0)
+            T_FAIL("event %d:\n    got  %.*s\n    want %s", n, (int)b.len, b.data, line);
+    }
+    T_EQ_INT(rc, 0);
+    T_CHECK(!fgets(line, sizeof line, want)); /* no golden line left over */
+    T_EQ_INT(n, 26);
+    lr__buf_free(&b);
+    lr_events_free(e);
+    lr_records_free(r);
+    fclose(in);
+    fclose(want);
+}
+
+/* Hostile metadata: a 10 MB host (syslog, JSON, logfmt), a 10 MB or
+ * invalid-UTF-8 Docker stream and a 10 MB Docker time: each field keeps at
+ * most LR_EVENT_META_MAX bytes, the message is kept, and the reader's
+ * memory does not grow with them. */
+static void test_meta_hostile(void) {
+    size_t big = 10u << 20;
+    char *line = malloc(big + 256);
+    lr__ev ev;
+    lr__ev_init(&ev);
+    lr_event v;
+    /* syslog: a 10 MB HOSTNAME */
+    memcpy(line, "<11>1 2024-05-01T12:00:00Z ", 27);
+    memset(line + 27, 'h', big);
+    memcpy(line + 27 + big, " app - - - boom", 15);
+    T_EQ_INT(lr__ev_parse(&ev, line, 27 + big + 15, LR_REC_AUTO, NULL), 1);
+    lr__ev_view(&ev, &v);
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    T_CHECK(v.host_len == LR_EVENT_META_MAX && v.host[0] == 'h' && v.message_len == 4);
+    T_CHECK(ev.arena.len < 1024); /* the arena holds the cut host, not 10 MB */
+    /* RFC 3164 */
+    memcpy(line, "May  1 12:00:00 ", 16);
+    memset(line + 16, 'h', big);
+    memcpy(line + 16 + big, " app: boom", 10);
+    T_EQ_INT(lr__ev_parse(&ev, line, 16 + big + 10, LR_REC_AUTO, NULL), 1);
+    lr__ev_view(&ev, &v);
+    T_CHECK(v.format == LR_REC_SYSLOG && v.host_len == LR_EVENT_META_MAX && v.message_len == 4);
+    /* JSON and logfmt */
+    memcpy(line, "{\"msg\":\"m\",\"host\":\"", 19);
+    memset(line + 19, 'h', big);
+    memcpy(line + 19 + big, "\"}", 2);
+    T_EQ_INT(lr__ev_parse(&ev, line, 19 + big + 2, LR_REC_AUTO, NULL), 1);
+    lr__ev_view(&ev, &v);
+    T_CHECK(v.format == LR_REC_JSONL && v.host_len == LR_EVENT_META_MAX && v.message_len == 1);
+    memcpy(line, "msg=m host=", 11);
+    memset(line + 11, 'h', big);
+    T_EQ_INT(lr__ev_parse(&ev, line, 11 + big, LR_REC_AUTO, NULL), 1);
+    lr__ev_view(&ev, &v);
+    T_CHECK(v.format == LR_REC_LOGFMT && v.host_len == LR_EVENT_META_MAX && v.message_len == 1);
+    lr__ev_free(&ev);
+    /* through the reader, with max_bytes 4 MiB so that a JSON line of 5 MB
+     * is parsed (lines up to 4 * max_bytes + 4 KiB are): a 2.5 MB stream
+     * and time, a stream of invalid UTF-8, a CRI line of 2.5 MB */
+    lr__buf b;
+    lr__buf_init(&b);
+    lr__buf_puts(&b, "{\"log\":\"m\\n\",\"stream\":\"");
+    lr__buf_reserve(&b, big);
+    memset(b.data + b.len, 's', big / 4);
+    b.len += big / 4;
+    lr__buf_puts(&b, "\",\"time\":\"");
+    memset(b.data + b.len, '1', big / 4);
+    b.len += big / 4;
+    const char badline[] = "{\"log\":\"bad\\n\",\"stream\":\"\xff\xfe\xc3(\",\"time\":\"t\"}";
+    lr__buf_puts(&b, "\"}\n");
+    lr__buf_puts(&b, badline);
+    lr__buf_puts(&b, "\n");
+    lr__buf_puts(&b, "{\"log\":\"ok\\n\",\"stream\":\"\\udcff\\u0000x\",\"time\":\"t\"}\n");
+    lr__buf_puts(&b, "2024-05-01T12:00:00Z stderr F ");
+    lr__buf_reserve(&b, big);
+    memset(b.data + b.len, 'x', big / 4);
+    b.len += big / 4;
+    lr__buf_puts(&b, "\n");
+    FILE *f = tmp_with(b.data, b.len);
+    lr_records_opts ro;
+    lr_records_opts_init(&ro);
+    ro.max_bytes = 4u << 20;
+    lr_records *r = lr_records_new(fileno(f), &ro, NULL);
+    lr_events *e = lr_events_new(r, NULL, NULL);
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.wrapper == LR_REC_DOCKER && v.message_len == 1);
+    T_CHECK(v.stream_len == LR_EVENT_META_MAX && v.stream[0] == 's');
+    T_CHECK(v.wrapper_time_len == LR_EVENT_META_MAX && v.time_len == LR_EVENT_META_MAX);
+    /* raw invalid UTF-8 in the stream: not JSON, so a plain line, kept whole */
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.wrapper == LR_REC_RAW && v.line == 2 && v.stream_len == 0);
+    T_CHECK(v.message_len == sizeof badline - 1 && memcmp(v.message, badline, v.message_len) == 0);
+    T_CHECK(v.time_len == 0 && v.wrapper_time_len == 0);
+    /* an escaped lone surrogate and a NUL: decoded as the JSON reader does */
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.wrapper == LR_REC_DOCKER && v.line == 3 && v.message_len == 2);
+    T_CHECK(v.stream_len == 5 && memcmp(v.stream, "\xef\xbf\xbd\0x", 5) == 0);
+    T_CHECK(v.wrapper_time_len == 1 && v.time_len == 1);
+    T_EQ_INT(lr_events_next(e, &v, NULL), 1);
+    T_CHECK(v.wrapper == LR_REC_CRI && v.stream_len == 6 && memcmp(v.stream, "stderr", 6) == 0);
+    T_CHECK(v.message_len == big / 4 && v.line == 4);
+    T_EQ_INT(lr_events_next(e, &v, NULL), 0);
+    lr_events_free(e);
+    lr_records_free(r);
+    fclose(f);
+    lr__buf_free(&b);
+    free(line);
+}
+
 static void test_window(void) {
     const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nerror\nh\nd\n:\n";
     lr_tok *tok = lr_tok_from_text(vocab, sizeof vocab - 1, NULL);
@@ -605,4 +763,5 @@ static void test_window(void) {
 }
 
 T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
-       T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window))
+       T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window),
+       T_CASE(test_meta_golden), T_CASE(test_meta_hostile))

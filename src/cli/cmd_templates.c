@@ -65,10 +65,11 @@ int lr_cmd_templates(int argc, char **argv) {
                .hi = 0.999999),
         LR_OPT("--min-count", NULL, LR_OPT_INT, &to.rates.min_count, "N",
                "alerts: events a burst needs at least (10)", .lo = 1, .hi = 1000000000),
-        LR_OPT("--entity", NULL, LR_OPT_STR, &to.entity, "source|auto|FIELD",
-               "alerts: judge each entity apart: 'source' (program, unit, logger), 'auto' (the "
+        LR_OPT("--entity", NULL, LR_OPT_STR, &to.entity, "source|host|auto|FIELD",
+               "alerts: judge each entity apart: 'source' (program, unit, logger), 'host' (a syslog "
+               "line's host, a JSON record's _HOSTNAME, hostname, host or host.name), 'auto' (the "
                "first of a JSON record's kubernetes.pod_name, pod, pod_name, host.name, hostname, "
-               "host, _HOSTNAME) or a dotted field of JSON records",
+               "host, _HOSTNAME, else the host) or a dotted field of JSON records",
                .flags = LR_OPT_NONEMPTY),
         LR_OPT("--list", NULL, LR_OPT_SET, &list, NULL,
                "print the templates of --state (id, template, count, first and last seen: unix ms, "
