@@ -33,6 +33,12 @@
 # the end, after a complete run (MODEL_OUT=FILE writes FILE and
 # FILE.metrics.json instead, e.g. to compare with the committed model).
 # Prints the time each step took.
+#
+# FROM_STEP=N (default 1) starts at step N and reuses the outputs of the
+# earlier steps that an earlier complete run left in WORK_DIR (vocabulary,
+# data sets, encoder); a missing one stops the recipe with its name. Use it
+# when only a later step's inputs changed (the judged corpus, the event
+# rendering of step 6, the recipe of steps 6-8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/logrisk}
@@ -45,32 +51,52 @@ mkdir -p "$work"
 start=$(date +%s)
 t0=$start
 step() { local now; now=$(date +%s); echo "make_model: $1 ($((now - t0)) s)"; t0=$now; }
+from=${FROM_STEP:-1}
+case $from in [1-8]) ;; *) echo "make_model: FROM_STEP must be 1..8, not '$from'" >&2; exit 2 ;; esac
+runs() { # N: run step N, or check that the outputs it would write exist
+    local n=$1 f
+    shift
+    [ "$n" -ge "$from" ] && return 0
+    for f in "$@"; do
+        [ -s "$work/$f" ] || { echo "make_model: FROM_STEP=$from needs $work/$f from step $n" >&2; exit 1; }
+    done
+    echo "make_model: step $n reused from $work"
+    return 1
+}
 
 # --- 1. weak labels
 sources=()
-: >"$work/corpus.log"
-add_source() { # NAME RAW
-    "$bin" label --rules "$rules" -i "$2" -o "$work/$1.jsonl"
-    cat "$2" >>"$work/corpus.log"
-    sources+=("$1=$2:$work/$1.jsonl")
-}
 for f in data/loghub/*/*_2k.log; do
-    n=$(basename "$f" _2k.log)
-    add_source "$n" "$f"
+    sources+=("$(basename "$f" _2k.log)=$f")
 done
-add_source kubelet "data/k8s/kubelet_e2e_2020-03-25.log"
-add_source k8s_extra models/data/k8s_extra.log
-step "labelled ${#sources[@]} sources, $(wc -l <"$work/corpus.log") lines"
+sources+=("kubelet=data/k8s/kubelet_e2e_2020-03-25.log" "k8s_extra=models/data/k8s_extra.log")
+labelled=()
+for s in "${sources[@]}"; do
+    labelled+=("$s:$work/${s%%=*}.jsonl")
+done
+if runs 1 corpus.log kubelet.jsonl; then
+    : >"$work/corpus.log"
+    for s in "${sources[@]}"; do
+        "$bin" label --rules "$rules" -i "${s#*=}" -o "$work/${s%%=*}.jsonl"
+        cat "${s#*=}" >>"$work/corpus.log"
+    done
+    step "labelled ${#sources[@]} sources, $(wc -l <"$work/corpus.log") lines"
+fi
 
 # --- 2. vocabulary
+if runs 2 vocab.txt; then
 "$bin" vocab --rules "$rules" -i "$work/corpus.log" -o "$work/vocab.txt" --size 4096
 step "vocab: $(wc -l <"$work/vocab.txt") tokens"
+fi
 
 # --- 3. data sets
-"$py" models/train/prepare.py "$work" "${sources[@]}"
+if runs 3 pretrain.log heldout.jsonl heldout.log stats.json; then
+"$py" models/train/prepare.py "$work" "${labelled[@]}"
 step "data sets"
+fi
 
 # --- 4. MLM pre-training
+if runs 4 encoder.lrm pretrain.metrics.json; then
 {
     cat models/train/pretrain.yaml
     echo "data: $work/pretrain.log"
@@ -82,8 +108,10 @@ step "data sets"
 } >"$work/pretrain.yaml"
 "$bin" pretrain --config "$work/pretrain.yaml"
 step "pre-training"
+fi
 
-# --- 5. fine-tuning
+# --- 5. fine-tuning on the weak labels
+if runs 5 weak.lrm train.metrics.json; then
 {
     cat models/train/train.yaml
     cat "$work/class_weights.yaml"
@@ -96,6 +124,7 @@ step "pre-training"
 } >"$work/train.yaml"
 "$bin" train --config "$work/train.yaml"
 step "fine-tuning on weak labels"
+fi
 
 # --- 6. fine-tuning on the judged labels (the train split of
 #        models/data/judged, rendered as scoring renders events)
