@@ -391,12 +391,14 @@ static void rfile_free(agent *a, rfile *rf) {
 
 /* Flush the output, save the template miner (when it has learnt), move
  * every file's checkpoint to its last pushed line, rewrite the state
- * file. Without --state only the first two. */
+ * file. Without --state only the output is flushed, and the miner saved
+ * when following. */
 static int checkpoint(agent *a, lr_error *err) {
     int rc = lr_scorer_flush(a->s, err);
-    /* the templates first: a crash between the two saves replays events
-     * the miner already knows, which keeps their ids */
-    if (!rc) rc = lr__score_save_templates(a->s, err);
+    /* the templates (with --state or --follow; else only at the end) come
+     * first: a crash between the two saves replays events the miner
+     * already knows, which keeps their ids */
+    if (!rc && (a->use_state || a->ro->follow)) rc = lr__score_save_templates(a->s, err);
     if (rc || !a->use_state) return rc;
     int changed = 0;
     for (int i = 0; i < a->n_files; i++) {
