@@ -51,6 +51,12 @@
  *    bytes replaced by U+FFFD), "top" (top_k classes by probability, ties
  *    by class index), min_risk (only lines with risk_label >= N or
  *    risk_score >= N are written), CSV instead of JSON lines.
+ *  - Templates (opts.miner): each event's message is masked with the
+ *    scorer's rules (lr_miner_event_text) and learnt by the miner (or only
+ *    matched) when it is pushed, so ids follow input order whatever the
+ *    batching; the slot keeps the id, whether it was novel and (with
+ *    template_text) the template's text at that moment. The drivers save
+ *    the miner (lr__score_save_templates) at their checkpoints.
  *  - Follow: the run loop never blocks in read(2) (the line reader's follow
  *    mode); it polls the fd with a timeout that ends `interval` after the
  *    oldest queued line arrived, then scores what is queued. A regular file

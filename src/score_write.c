@@ -23,6 +23,10 @@
  *    duplicate key of ours. A record that is not a JSON object goes out as
  *    "message" (UTF-8 repaired). The metadata fragment was checked when it
  *    was pushed (lr__score_meta_ok) and is copied as is.
+ *  - With a template miner: "template_id", "novel":true (only when true)
+ *    and "template" (with template_text) after the arrays in compact,
+ *    after the metadata in enrich; CSV columns template_id, novel
+ *    (true/false) and template before message.
  *  - Every text field goes out as valid UTF-8 (invalid bytes -> U+FFFD).
  */
 #include "score.h"
