@@ -14,6 +14,7 @@
 
 #include "score.h"
 #include "t.h"
+#include "score_util.h"
 
 static void test_float_shortest(void) {
     static const float values[] = {0.0f, 1.0f, 0.1f, 0.5f, 1.0f / 3.0f, 9.99999e-8f, 123456.789f,
@@ -69,57 +70,6 @@ static void test_opts_defaults(void) {
 /* ------------------------------------------------------- with a model */
 
 #define OUT_DIR "tests/out/test_score"
-
-/* Copy a file; 0 on success. */
-static int copy_file(const char *from, const char *to) {
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    char buf[65536];
-    size_t n;
-    int rc = in && out ? 0 : -1;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) rc = -1;
-    if (in) fclose(in);
-    if (out && fclose(out)) rc = -1;
-    return rc;
-}
-
-/* The tiny model (vocab 512) as an .lrm with a generated vocab:
- * specials, the masks, some log words, letters and digits with ## forms,
- * fillers. NULL (and a failed check) when the fixture is missing. */
-static lr_model *tiny_model(void) {
-    char from[512], to[512];
-    mkdir("tests/out", 0777);
-    mkdir(OUT_DIR, 0777);
-    mkdir(OUT_DIR "/tiny", 0777);
-    static const char *files[] = {"model.safetensors", "config.json"};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(from, sizeof from, "tests/fixtures/tiny/%s", files[i]);
-        snprintf(to, sizeof to, OUT_DIR "/tiny/%s", files[i]);
-        if (copy_file(from, to)) {
-            T_FAIL("cannot copy %s to %s", from, to);
-            return NULL;
-        }
-    }
-    FILE *v = fopen(OUT_DIR "/tiny/vocab.txt", "w");
-    if (!v) return NULL;
-    static const char *fixed[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<TIME>", "<ID>",
-                                  "<IP>", "<PID>", "<PATH>", "error", "warn", "info", "failed",
-                                  "connection", "refused", "disk", "node", "pod", ":", ".", "-"};
-    int n = 0;
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, n++) fprintf(v, "%s\n", fixed[i]);
-    for (const char *c = "abcdefghijklmnopqrstuvwxyz0123456789"; *c; c++, n += 2)
-        fprintf(v, "%c\n##%c\n", *c, *c);
-    for (; n < 512; n++) fprintf(v, "filler%d\n", n);
-    fclose(v);
-    lr_error err = {0};
-    if (lr_convert_safetensors(OUT_DIR "/tiny", OUT_DIR "/tiny.lrm", NULL, &err)) {
-        T_FAIL("convert: %s", err.msg);
-        return NULL;
-    }
-    lr_model *m = lr_model_load(OUT_DIR "/tiny.lrm", &err);
-    if (!m) T_FAIL("load: %s", err.msg);
-    return m;
-}
 
 static const char *const lines[] = {
     "2024-01-15T10:30:45.123Z kubelet ERROR connection refused from 192.168.1.100:8080",
@@ -201,7 +151,7 @@ static void check_against_reference(const lr_model *m, const collected *c, size_
 }
 
 static void test_push_flush_order(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     lr_score_opts o;
     lr_score_opts_init(&o);
@@ -242,7 +192,7 @@ static void test_push_flush_order(void) {
 
 static void test_window_sizes_agree(void) {
     /* every batch / window / thread setting gives the reference's results */
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     static const int settings[][3] = {{1, 1, 1}, {3, 1, 2}, {32, 8, 2}, {4, 3, 1}};
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
@@ -269,7 +219,7 @@ static void test_window_sizes_agree(void) {
 }
 
 static void test_sink_error_and_cap(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     lr_score_opts o;
     lr_score_opts_init(&o);
@@ -335,7 +285,7 @@ static void run_cache_case(lr_model *m, int cache, int batch, int window, const 
 }
 
 static void test_cache_lru(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     /* A B A C B C with 2 entries, scored one at a time: A miss, B miss,
      * A hit, C miss (evicts B, the least recently used), B miss (evicts A),

@@ -19,6 +19,7 @@
 #include "score.h"
 #include "serve.h"
 #include "t.h"
+#include "score_util.h"
 
 /* ---------------------------------------------------------------- framing */
 
@@ -97,52 +98,6 @@ static void test_frame(void) {
 
 #define OUT_DIR "tests/out/test_serve"
 
-static int copy_file(const char *from, const char *to) {
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    char buf[65536];
-    size_t n;
-    int rc = in && out ? 0 : -1;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) rc = -1;
-    if (in) fclose(in);
-    if (out && fclose(out)) rc = -1;
-    return rc;
-}
-
-static lr_model *tiny_model(void) {
-    char from[512], to[512];
-    mkdir("tests/out", 0777);
-    mkdir(OUT_DIR, 0777);
-    mkdir(OUT_DIR "/tiny", 0777);
-    static const char *files[] = {"model.safetensors", "config.json"};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(from, sizeof from, "tests/fixtures/tiny/%s", files[i]);
-        snprintf(to, sizeof to, OUT_DIR "/tiny/%s", files[i]);
-        if (copy_file(from, to)) {
-            T_FAIL("cannot copy %s to %s", from, to);
-            return NULL;
-        }
-    }
-    FILE *v = fopen(OUT_DIR "/tiny/vocab.txt", "w");
-    if (!v) return NULL;
-    static const char *fixed[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<TIME>", "<ID>", "<IP>",
-                                  "<PID>", "<PATH>", "error", "warn", "info", "failed", "connection", "refused",
-                                  "disk", "node", "pod", ":", ".", "-"};
-    int n = 0;
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, n++) fprintf(v, "%s\n", fixed[i]);
-    for (const char *c = "abcdefghijklmnopqrstuvwxyz0123456789"; *c; c++, n += 2) fprintf(v, "%c\n##%c\n", *c, *c);
-    for (; n < 512; n++) fprintf(v, "filler%d\n", n);
-    fclose(v);
-    lr_error err = {0, ""};
-    if (lr_convert_safetensors(OUT_DIR "/tiny", OUT_DIR "/tiny.lrm", NULL, &err)) {
-        T_FAIL("convert: %s", err.msg);
-        return NULL;
-    }
-    lr_model *m = lr_model_load(OUT_DIR "/tiny.lrm", &err);
-    if (!m) T_FAIL("load: %s", err.msg);
-    return m;
-}
-
 typedef struct grab {
     lr__buf text;
     int n;
@@ -177,7 +132,7 @@ static lr_event plain_event(const char *msg, uint64_t line) {
 }
 
 static void test_enrich(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     lr_score_opts o;
     lr_score_opts_init(&o);
@@ -279,7 +234,7 @@ static void test_enrich(void) {
 /* lr_scorer_score_text against the record layer read from a file into a
  * scorer, as `score` does. */
 static void test_score_text(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     const char *text = "{\"level\":\"error\",\"msg\":\"disk failed\"}\n"
                        "ERROR connection refused\n"
@@ -389,7 +344,7 @@ static void *produce(void *arg) {
 }
 
 static void test_queue_no_crossing(void) {
-    lr_model *m = tiny_model();
+    lr_model *m = t_tiny_model(OUT_DIR);
     if (!m) return;
     lr_score_opts o;
     lr_score_opts_init(&o);
