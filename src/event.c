@@ -23,6 +23,12 @@
  *    else plain text. Each parser checks the whole shape, and a line that
  *    fails all of them is plain text: its message is the line itself, so
  *    plain lines render exactly as they are (the seed behaviour).
+ *  - Metadata: the host of a syslog header or of a JSON / logfmt host field
+ *    (cut at LR_EVENT_META_MAX bytes) is stored after the source. A plain
+ *    line that starts with a loghub-style stamp (HDFS, Spark, Android,
+ *    Proxifier, HealthApp, Windows, OpenStack) gets it as its time only,
+ *    checked with lr_time_parse; the line stays the message, so the model's
+ *    text does not change.
  *  - Nothing here allocates except the arena; nothing prints.
  */
 #include "event.h"

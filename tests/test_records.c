@@ -82,6 +82,7 @@ static void test_cri_parse(void) {
     T_EQ_INT(c.stream, 2);
     T_EQ_INT(c.partial, 0);
     T_CHECK(c.msg_len == strlen("kubelet: error syncing pod") && memcmp(c.msg, "kubelet: error", 14) == 0);
+    T_CHECK(c.time == l && c.time_len == 30);
     l = "2024-01-02T03:04:05Z stdout P";
     T_CHECK(lr__rec_parse_cri(l, strlen(l), &c));
     T_EQ_INT(c.partial, 1);
@@ -318,6 +319,50 @@ static void test_format_names(void) {
     T_EQ_INT(lr_records_parse_format("xml", &f), LR_EINVAL);
 }
 
+/* Each record's wrapper metadata: the stream and time of CRI and Docker
+ * records (a joined record: its first piece's), none for raw and JSON
+ * lines, the auto reader and the named formats alike. */
+static void test_record_meta(void) {
+    const char data[] = "2024-01-02T03:04:05.5Z stderr F one\n"
+                        "2024-01-02T03:04:06Z stdout P two \n"
+                        "2024-01-02T03:04:07Z stderr F halves\n"
+                        "{\"log\":\"three\\n\",\"stream\":\"stdout\",\"time\":\"T3\"}\n"
+                        "{\"log\":\"four \",\"stream\":\"stderr\",\"time\":\"T4\"}\n"
+                        "{\"log\":\"joined\\n\",\"stream\":\"stdout\",\"time\":\"T5\"}\n"
+                        "{\"msg\":\"json\",\"stream\":\"x\",\"time\":\"T6\"}\n"
+                        "plain\n";
+    static const char *const want[][3] = {{"one", "stderr", "2024-01-02T03:04:05.5Z"},
+                                          {"two halves", "stdout", "2024-01-02T03:04:06Z"},
+                                          {"three", "stdout", "T3"},
+                                          {"four joined", "stderr", "T4"},
+                                          {"json", "", ""},
+                                          {"plain", "", ""}};
+    FILE *f = tmp_with(data, sizeof data - 1);
+    lr_records *r = lr_records_new(fileno(f), NULL, NULL);
+    lr_record rec;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        T_EQ_INT(lr_records_next(r, &rec, NULL), 1);
+        T_CHECK(rec.len == strlen(want[i][0]) && memcmp(rec.msg, want[i][0], rec.len) == 0);
+        T_CHECK(rec.stream_len == strlen(want[i][1]) && memcmp(rec.stream, want[i][1], rec.stream_len) == 0);
+        T_CHECK(rec.time_len == strlen(want[i][2]) && memcmp(rec.time, want[i][2], rec.time_len) == 0);
+    }
+    T_EQ_INT(lr_records_next(r, &rec, NULL), 0);
+    lr_records_free(r);
+    fclose(f);
+    /* named: docker */
+    const char d[] = "{\"log\":\"x\\n\",\"stream\":\"stderr\",\"time\":\"T\"}\n";
+    f = tmp_with(d, sizeof d - 1);
+    lr_records_opts o;
+    lr_records_opts_init(&o);
+    o.format = LR_REC_DOCKER;
+    r = lr_records_new(fileno(f), &o, NULL);
+    T_EQ_INT(lr_records_next(r, &rec, NULL), 1);
+    T_CHECK(rec.stream_len == 6 && memcmp(rec.stream, "stderr", 6) == 0 && rec.time_len == 1 && rec.time[0] == 'T');
+    lr_records_free(r);
+    fclose(f);
+}
+
 T_MAIN(T_CASE(test_rfc3339), T_CASE(test_cri_parse), T_CASE(test_json_message), T_CASE(test_raw_and_crlf),
        T_CASE(test_cri_records), T_CASE(test_docker_records), T_CASE(test_jsonl_records),
-       T_CASE(test_csv_records), T_CASE(test_follow_pipe), T_CASE(test_follow_file), T_CASE(test_format_names))
+       T_CASE(test_csv_records), T_CASE(test_follow_pipe), T_CASE(test_follow_file), T_CASE(test_format_names),
+       T_CASE(test_record_meta))
