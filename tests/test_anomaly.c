@@ -3,7 +3,7 @@
  * LSTM op (src/tape_lstm.c).
  *
  *  - the LSTM op's backward against central finite differences, with the
- *    harness and tolerances of test_tape.c (a stacked pair of layers and the
+ *    harness and tolerances of grad_util.h (a stacked pair of layers and the
  *    last-step gather, as the model uses them), and its forward against a
  *    value computed by hand;
  *  - the detector on a synthetic cyclic grammar: trained in about a second,
@@ -26,111 +26,34 @@
 #include "anomaly.h"
 #include "format.h"
 #include "t.h"
+#define T_GRAD_SEED 7
+#include "grad_util.h"
 #include "tape.h"
 #include "util.h"
-
-/* ------------------------------------------------------------ gradient harness */
-
-static uint64_t rng_state = 7;
-
-static float frand(float lo, float hi) {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((rng_state >> 40) * (1.0 / 16777216.0));
-}
-
-typedef struct buf {
-    float *v, *g;
-    size_t n;
-} buf;
-
-static buf buf_new(size_t n, float lo, float hi) {
-    buf b = {lr__calloc(n, sizeof(float)), lr__calloc(n, sizeof(float)), n};
-    for (size_t i = 0; i < n; i++) b.v[i] = frand(lo, hi);
-    return b;
-}
-
-static void buf_free(buf *b) {
-    lr__free(b->v);
-    lr__free(b->g);
-}
-
-static lr__var TV(buf b) {
-    lr__var t = {b.v, b.g, b.n};
-    return t;
-}
-
-typedef lr__var (*graph_fn)(lr__tape *t, buf *in);
-
-/* loss = sum(out * R) for fixed random R; analytic vs numeric gradients of
- * every input (tolerances as in test_tape.c). Returns the number of bad
- * elements. */
-static int check_grads(graph_fn fn, buf *in, int n_in) {
-    lr__tape t;
-    lr__tape_init(&t, NULL);
-    lr__tape_plan_begin(&t);
-    lr__var o = fn(&t, in);
-    lr__var none = {NULL, NULL, 0};
-    lr__var Rp = {NULL, NULL, o.n};
-    lr__op_linear(&t, o, Rp, none, 1, 1, (int)o.n);
-    T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
-    buf R = buf_new(o.n, -1, 1);
-    lr__var Rv = {R.v, NULL, R.n};
-    for (int k = 0; k < n_in; k++) memset(in[k].g, 0, in[k].n * sizeof(float));
-    lr__tape_begin(&t, 0);
-    lr__var loss = lr__op_linear(&t, fn(&t, in), Rv, none, 1, 1, (int)o.n);
-    T_EQ_INT(lr__tape_backward(&t, loss), 0);
-    int bad = 0;
-    for (int k = 0; k < n_in; k++) {
-        buf *b = &in[k];
-        double max_ana = 0, diff2 = 0, ana2 = 0;
-        for (size_t i = 0; i < b->n; i++) max_ana = fmax(max_ana, fabs(b->g[i]));
-        for (size_t i = 0; i < b->n; i++) {
-            float x = b->v[i], step = 1e-2f * fmaxf(1.0f, fabsf(x));
-            double f[2];
-            for (int s = 0; s < 2; s++) {
-                b->v[i] = s ? x - step : x + step;
-                lr__tape_begin(&t, 0);
-                f[s] = lr__op_linear(&t, fn(&t, in), Rv, none, 1, 1, (int)o.n).v[0];
-            }
-            b->v[i] = x;
-            double num = (f[0] - f[1]) / ((double)(x + step) - (double)(x - step));
-            double d = fabs(num - b->g[i]);
-            diff2 += d * d;
-            ana2 += (double)b->g[i] * b->g[i];
-            if (d > 2e-3 * max_ana + 2e-2 * fabs(b->g[i]) && bad++ < 5)
-                T_FAIL("input %d [%zu]: analytic %.6g, numeric %.6g", k, i, b->g[i], num);
-        }
-        if (ana2 > 0 && sqrt(diff2 / ana2) > 5e-3) {
-            bad++;
-            T_FAIL("input %d: relative L2 error %.3g", k, sqrt(diff2 / ana2));
-        }
-        T_CHECK(ana2 > 0); /* every input reaches the loss */
-    }
-    buf_free(&R);
-    lr__tape_free(&t);
-    return bad;
-}
 
 /* ------------------------------------------------------------ LSTM op */
 
 enum { LB = 2, LT = 4, LI = 3, LH = 5 };
 
-static lr__var g_lstm(lr__tape *t, buf *in) {
+static lr__var g_lstm(lr__tape *t, buf *in, void *ctx) {
+    (void)ctx;
     return lr__op_lstm(t, TV(in[0]), TV(in[1]), TV(in[2]), TV(in[3]), LB, LT, LI, LH);
 }
 
 static void test_lstm_backward(void) {
     buf in[4] = {buf_new(LB * LT * LI, -1, 1), buf_new(4 * LH * LI, -0.8f, 0.8f),
                  buf_new(4 * LH * LH, -0.8f, 0.8f), buf_new(4 * LH, -0.5f, 0.5f)};
-    T_EQ_INT(check_grads(g_lstm, in, 4), 0);
-    for (int i = 0; i < 4; i++) buf_free(&in[i]);
+    harness h = {.fn = g_lstm, .in = in, .n_in = 4, .reach = 1};
+    T_EQ_INT(check_grads(&h, NULL), 0);
+    free_inputs(in, 4);
 }
 
 /* Two stacked layers and the gather of each sequence's last step, as the
  * model builds them: gradients flow through the recurrence of both. */
 static const int last_rows[LB] = {LT - 1, 2 * LT - 1};
 
-static lr__var g_stack(lr__tape *t, buf *in) {
+static lr__var g_stack(lr__tape *t, buf *in, void *ctx) {
+    (void)ctx;
     lr__var h1 = lr__op_lstm(t, TV(in[0]), TV(in[1]), TV(in[2]), TV(in[3]), LB, LT, LI, LH);
     lr__var h2 = lr__op_lstm(t, h1, TV(in[4]), TV(in[5]), TV(in[6]), LB, LT, LH, LH);
     return lr__op_gather(t, h2, LB * LT, LH, last_rows, LB, -1);
@@ -141,8 +64,9 @@ static void test_lstm_stacked_backward(void) {
                  buf_new(4 * LH * LH, -0.8f, 0.8f), buf_new(4 * LH, -0.5f, 0.5f),
                  buf_new(4 * LH * LH, -0.8f, 0.8f), buf_new(4 * LH * LH, -0.8f, 0.8f),
                  buf_new(4 * LH, -0.5f, 0.5f)};
-    T_EQ_INT(check_grads(g_stack, in, 7), 0);
-    for (int i = 0; i < 7; i++) buf_free(&in[i]);
+    harness h = {.fn = g_stack, .in = in, .n_in = 7, .reach = 1};
+    T_EQ_INT(check_grads(&h, NULL), 0);
+    free_inputs(in, 7);
 }
 
 /* The checker fails a wrong backward: the recurrent weight the LSTM's
@@ -150,8 +74,8 @@ static void test_lstm_stacked_backward(void) {
  * forward. */
 static buf decoy;
 
-static lr__var g_wrong(lr__tape *t, buf *in) {
-    lr__var y = g_lstm(t, in);
+static lr__var g_wrong(lr__tape *t, buf *in, void *ctx) {
+    lr__var y = g_lstm(t, in, ctx);
     if (!t->planning && t->n_ops > 0) t->ops[t->n_ops - 1].b.v = decoy.v;
     return y;
 }
@@ -161,11 +85,12 @@ static void test_lstm_checker_can_fail(void) {
                  buf_new(4 * LH * LH, -0.8f, 0.8f), buf_new(4 * LH, -0.5f, 0.5f)};
     decoy = buf_new(4 * LH * LH, -0.8f, 0.8f);
     int before = t__failed_checks;
-    int bad = check_grads(g_wrong, in, 4);
+    harness h = {.fn = g_wrong, .in = in, .n_in = 4, .reach = 1};
+    int bad = check_grads(&h, NULL);
     t__failed_checks = before;
     T_CHECK(bad > 0);
     buf_free(&decoy);
-    for (int i = 0; i < 4; i++) buf_free(&in[i]);
+    free_inputs(in, 4);
 }
 
 /* One unit, two steps, by hand: gates i f g o from x W_ih + h W_hh + b. */

@@ -11,7 +11,8 @@
  * when |num - ana| <= 2e-3 * max|ana| + 2e-2 * |ana| element-wise AND the
  * relative L2 error ||num - ana|| / ||ana|| <= 5e-3; a wrong backward
  * (wrong sign, missing term, wrong index) fails both by orders of magnitude
- * (the broken-gradient case below proves the checker can fail).
+ * (the broken-gradient case below proves the checker can fail). The
+ * harness is tests/grad_util.h, shared with test_anomaly.c.
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,132 +20,9 @@
 
 #include "kern.h"
 #include "t.h"
+#include "grad_util.h"
 #include "tape.h"
 #include "util.h"
-
-/* ------------------------------------------------------------ helpers */
-
-static uint64_t rng_state = 42;
-
-static float frand(float lo, float hi) {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((rng_state >> 40) * (1.0 / 16777216.0));
-}
-
-typedef struct buf {
-    float *v, *g;
-    size_t n;
-} buf;
-
-static buf buf_new(size_t n, float lo, float hi) {
-    buf b = {lr__calloc(n, sizeof(float)), lr__calloc(n, sizeof(float)), n};
-    for (size_t i = 0; i < n; i++) b.v[i] = frand(lo, hi);
-    return b;
-}
-
-static void buf_free(buf *b) {
-    lr__free(b->v);
-    lr__free(b->g);
-}
-
-static lr__var T(buf b) {
-    lr__var t = {b.v, b.g, b.n};
-    return t;
-}
-
-/* A graph under test: builds the op(s) from the inputs, returns the output
- * tensor (reduced to a scalar by the harness unless `scalar`). */
-typedef lr__var (*graph_fn)(lr__tape *t, buf *in, void *ctx);
-
-typedef struct harness {
-    graph_fn fn;
-    void *ctx;
-    buf *in;
-    int n_in;
-    int scalar; /* the graph already returns a loss */
-    buf R;      /* reduction weights                */
-    uint64_t seed;
-    lr__tape tape;
-} harness;
-
-static lr__var reduce(harness *h, lr__var out) {
-    if (h->scalar) return out;
-    if (!h->R.v) h->R = buf_new(out.n, -1.0f, 1.0f);
-    lr__var none = {NULL, NULL, 0};
-    lr__var R = {h->R.v, NULL, h->R.n};
-    return lr__op_linear(&h->tape, out, R, none, 1, 1, (int)out.n);
-}
-
-static float run_forward(harness *h) {
-    lr__tape_begin(&h->tape, h->seed);
-    lr__var loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
-    T_CHECK(lr__tape_status(&h->tape, NULL) == 0);
-    return loss.v ? loss.v[0] : NAN;
-}
-
-/* Plan, forward, backward; then compare every input gradient with finite
- * differences. skip_zero: indices of `in[0]` whose analytic gradient must be
- * exactly 0 (padding rows), given as a predicate on the element index. */
-static void check_grads(harness *h, int (*must_be_zero)(int input, size_t i)) {
-    lr__tape_init(&h->tape, NULL);
-    lr__tape_plan_begin(&h->tape);
-    /* planning mode: tensors have no memory, R is created on first real run */
-    lr__var o = h->fn(&h->tape, h->in, h->ctx);
-    if (!h->scalar) {
-        lr__var none = {NULL, NULL, 0};
-        lr__var R = {NULL, NULL, o.n};
-        lr__op_linear(&h->tape, o, R, none, 1, 1, (int)o.n);
-    }
-    lr_error err;
-    T_EQ_INT(lr__tape_plan_end(&h->tape, &err), 0);
-
-    for (int k = 0; k < h->n_in; k++) memset(h->in[k].g, 0, h->in[k].n * sizeof(float));
-    lr__tape_begin(&h->tape, h->seed);
-    lr__var loss = reduce(h, h->fn(&h->tape, h->in, h->ctx));
-    T_EQ_INT(lr__tape_backward(&h->tape, loss), 0);
-
-    for (int k = 0; k < h->n_in; k++) {
-        buf *b = &h->in[k];
-        float *ana = lr__calloc(b->n, sizeof(float));
-        memcpy(ana, b->g, b->n * sizeof(float));
-        double max_ana = 0.0, num2 = 0.0, diff2 = 0.0, ana2 = 0.0;
-        for (size_t i = 0; i < b->n; i++) max_ana = fmax(max_ana, fabs(ana[i]));
-        int bad = 0;
-        for (size_t i = 0; i < b->n; i++) {
-            if (must_be_zero && must_be_zero(k, i)) {
-                if (ana[i] != 0.0f && bad++ < 5) T_FAIL("input %d [%zu]: gradient %g, want 0", k, i, ana[i]);
-                continue;
-            }
-            float x = b->v[i];
-            float step = 1e-2f * fmaxf(1.0f, fabsf(x));
-            b->v[i] = x + step;
-            double fp = run_forward(h);
-            b->v[i] = x - step;
-            double fm = run_forward(h);
-            b->v[i] = x;
-            double num = (fp - fm) / ((double)(x + step) - (double)(x - step));
-            double d = fabs(num - ana[i]);
-            num2 += num * num;
-            ana2 += (double)ana[i] * ana[i];
-            diff2 += d * d;
-            if (d > 2e-3 * max_ana + 2e-2 * fabs(ana[i]) && bad++ < 5)
-                T_FAIL("input %d [%zu]: analytic %.6g, numeric %.6g", k, i, ana[i], num);
-        }
-        if (ana2 > 0.0 && sqrt(diff2 / ana2) > 5e-3)
-            T_FAIL("input %d: relative L2 error %.3g", k, sqrt(diff2 / ana2));
-        if (getenv("T_VERBOSE"))
-            fprintf(stderr, "    input %d: n %zu, |ana| %.3g, rel L2 err %.2g\n", k, b->n,
-                    sqrt(ana2), ana2 > 0 ? sqrt(diff2 / ana2) : 0.0);
-        T_CHECK(ana2 > 0.0 || num2 == 0.0); /* a zero gradient must be right too */
-        lr__free(ana);
-    }
-    lr__tape_free(&h->tape);
-    buf_free(&h->R);
-}
-
-static void free_inputs(buf *in, int n) {
-    for (int i = 0; i < n; i++) buf_free(&in[i]);
-}
 
 /* ------------------------------------------------------------ gather */
 
@@ -152,7 +30,7 @@ static const int g_idx[6] = {3, 0, 3, 6, 1, 3};
 
 static lr__var g_gather(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
-    return lr__op_gather(t, T(in[0]), 7, 5, g_idx, 6, 0);
+    return lr__op_gather(t, TV(in[0]), 7, 5, g_idx, 6, 0);
 }
 
 static int gather_pad_row(int input, size_t i) { return input == 0 && i < 5; }
@@ -170,10 +48,10 @@ static void test_gather_bad_index(void) {
     lr__tape_init(&t, NULL);
     static const int bad[2] = {1, 7};
     lr__tape_plan_begin(&t);
-    lr__op_gather(&t, T(in[0]), 7, 5, bad, 2, -1);
+    lr__op_gather(&t, TV(in[0]), 7, 5, bad, 2, -1);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__op_gather(&t, T(in[0]), 7, 5, bad, 2, -1);
+    lr__op_gather(&t, TV(in[0]), 7, 5, bad, 2, -1);
     lr_error err;
     T_EQ_INT(lr__tape_status(&t, &err), LR_EINVAL);
     T_CHECK(strstr(err.msg, "out of range") != NULL);
@@ -186,7 +64,7 @@ static void test_gather_bad_index(void) {
 static lr__var g_add(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
     /* a used twice: its gradient must accumulate */
-    return lr__op_add(t, lr__op_add(t, T(in[0]), T(in[1])), T(in[0]));
+    return lr__op_add(t, lr__op_add(t, TV(in[0]), TV(in[1])), TV(in[0]));
 }
 
 static void test_add(void) {
@@ -199,7 +77,7 @@ static void test_add(void) {
 static lr__var g_linear(lr__tape *t, buf *in, void *ctx) {
     int with_bias = *(int *)ctx;
     lr__var none = {NULL, NULL, 0};
-    return lr__op_linear(t, T(in[0]), T(in[1]), with_bias ? T(in[2]) : none, 4, 5, 6);
+    return lr__op_linear(t, TV(in[0]), TV(in[1]), with_bias ? TV(in[2]) : none, 4, 5, 6);
 }
 
 static void test_linear(void) {
@@ -232,7 +110,7 @@ static void test_linear_forward_value(void) {
 
 static lr__var g_ln(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
-    return lr__op_layernorm(t, T(in[0]), T(in[1]), T(in[2]), 3, 8, 1e-5f);
+    return lr__op_layernorm(t, TV(in[0]), TV(in[1]), TV(in[2]), 3, 8, 1e-5f);
 }
 
 static void test_layernorm(void) {
@@ -261,12 +139,12 @@ static void test_layernorm_forward_value(void) {
 
 static lr__var g_gelu(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
-    return lr__op_gelu(t, T(in[0]));
+    return lr__op_gelu(t, TV(in[0]));
 }
 
 static lr__var g_relu(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
-    return lr__op_relu(t, T(in[0]));
+    return lr__op_relu(t, TV(in[0]));
 }
 
 static void test_gelu(void) {
@@ -297,7 +175,7 @@ static const int g_mask[2 * 5] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
 
 static lr__var g_attn(lr__tape *t, buf *in, void *ctx) {
     float p = *(float *)ctx;
-    return lr__op_attention(t, T(in[0]), T(in[1]), T(in[2]), g_mask, 2, 5, 6, 2, p);
+    return lr__op_attention(t, TV(in[0]), TV(in[1]), TV(in[2]), g_mask, 2, 5, 6, 2, p);
 }
 
 /* keys/values at padded positions (batch 0, positions 3, 4) get no grad */
@@ -362,7 +240,7 @@ static void test_attention_forward_value(void) {
 
 static lr__var g_dropout(lr__tape *t, buf *in, void *ctx) {
     (void)ctx;
-    return lr__op_dropout(t, T(in[0]), 0.3f);
+    return lr__op_dropout(t, TV(in[0]), 0.3f);
 }
 
 static void test_dropout(void) {
@@ -379,10 +257,10 @@ static void test_dropout_mask(void) {
     lr__tape t;
     lr__tape_init(&t, NULL);
     lr__tape_plan_begin(&t);
-    lr__op_dropout(&t, T(in[0]), 0.25f);
+    lr__op_dropout(&t, TV(in[0]), 0.25f);
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 5);
-    lr__var y = lr__op_dropout(&t, T(in[0]), 0.25f);
+    lr__var y = lr__op_dropout(&t, TV(in[0]), 0.25f);
     float *first = lr__alloc_array(n, sizeof(float));
     memcpy(first, y.v, n * sizeof(float));
     for (size_t i = 0; i < n; i++) {
@@ -393,10 +271,10 @@ static void test_dropout_mask(void) {
     }
     T_CHECK(fabs((double)kept / n - 0.75) < 0.01);
     lr__tape_begin(&t, 5); /* same seed: same mask */
-    y = lr__op_dropout(&t, T(in[0]), 0.25f);
+    y = lr__op_dropout(&t, TV(in[0]), 0.25f);
     T_CHECK(memcmp(first, y.v, n * sizeof(float)) == 0);
     lr__tape_begin(&t, 6); /* another seed: another mask */
-    y = lr__op_dropout(&t, T(in[0]), 0.25f);
+    y = lr__op_dropout(&t, TV(in[0]), 0.25f);
     T_CHECK(memcmp(first, y.v, n * sizeof(float)) != 0);
     lr__free(first);
     lr__tape_free(&t);
@@ -409,7 +287,7 @@ static const int g_labels[6] = {0, 3, -1, 2, 1, 3};
 static const float g_weights[4] = {0.5f, 2.0f, 1.0f, 1.5f};
 
 static lr__var g_xent(lr__tape *t, buf *in, void *ctx) {
-    return lr__op_xent(t, T(in[0]), g_labels, 6, 4, (const lr__xent_opts *)ctx);
+    return lr__op_xent(t, TV(in[0]), g_labels, 6, 4, (const lr__xent_opts *)ctx);
 }
 
 static int xent_ignored(int input, size_t i) { return input == 0 && i / 4 == 2; }
@@ -451,7 +329,7 @@ static lr__var g_wrong(lr__tape *t, buf *in, void *ctx) {
     /* forward uses x twice but the harness perturbs it: compare against a
      * graph whose backward is not its forward's derivative (a linear with
      * the weight replaced after recording) */
-    lr__var out = lr__op_gelu(t, T(in[0]));
+    lr__var out = lr__op_gelu(t, TV(in[0]));
     if (!t->planning && t->n_ops > 0) t->ops[t->n_ops - 1].type = LR_OP_RELU;
     return out;
 }
@@ -474,11 +352,11 @@ static void test_arena_overrun(void) {
     lr__tape t;
     lr__tape_init(&t, NULL);
     lr__tape_plan_begin(&t);
-    lr__op_gelu(&t, T(in[0]));
+    lr__op_gelu(&t, TV(in[0]));
     T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
     lr__tape_begin(&t, 0);
-    lr__op_gelu(&t, T(in[0]));
-    lr__var y = lr__op_gelu(&t, T(in[0])); /* one more than planned */
+    lr__op_gelu(&t, TV(in[0]));
+    lr__var y = lr__op_gelu(&t, TV(in[0])); /* one more than planned */
     T_CHECK(y.v == NULL);
     T_EQ_INT(lr__tape_status(&t, NULL), LR_ERANGE);
     lr__tape_free(&t);
