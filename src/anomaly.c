@@ -1359,6 +1359,7 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     batch bt = {0};
     int *order = NULL, *srank = NULL;
     float *smass = NULL, *best = NULL;
+    int ok = 0;
     if (!freq || !train || !hold) {
         oom(err, "training");
         goto fail;
@@ -1524,6 +1525,8 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
         m->top_k = LR_MIN(9, m->V);
     }
     m->params.pool = NULL;
+    ok = 1;
+fail: /* and the end of a successful run: the work buffers go */
     lr__tape_free(&t);
     lr_pool_free(pool);
     tupmap_free(&pairs);
@@ -1536,20 +1539,7 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     lr__free(best);
     lr__free(srank);
     lr__free(smass);
-    return m;
-fail:
-    lr__tape_free(&t);
-    lr_pool_free(pool);
-    tupmap_free(&pairs);
-    tupmap_free(&hpairs);
-    lr__free(freq);
-    lr__free(train);
-    lr__free(hold);
-    batch_free(&bt);
-    lr__free(order);
-    lr__free(best);
-    lr__free(srank);
-    lr__free(smass);
+    if (ok) return m;
     lr_anomaly_free(m);
     return NULL;
 }

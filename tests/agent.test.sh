@@ -40,15 +40,6 @@ r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 print(json.dumps(eval(sys.argv[2])))
 EOF
 q() { $PY "$tmp/q.py" "$@" 2>&1; }
-# wait_lines FILE N: until FILE has N lines (10 s at most)
-wait_lines() {
-    local i
-    for i in $(seq 1 200); do
-        [ "$({ wc -l <"$1"; } 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 # lines FILE NAME: sorted "line" numbers of the results whose file ends in NAME
 lines() { q "$1" "' '.join(str(o['line']) for o in sorted(r, key=lambda o: o['line']) if o['file'].endswith('$2'))" | tr -d '"'; }
 # stop PID: SIGTERM, then wait; sets rc

@@ -16,11 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 # ok, bad, check, run, expect, finish
 source tests/lib.sh
 
-if [ ! -x "$bin" ]; then
-    echo "FAIL: $bin not built"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+need_bin
 
 # usage
 run anomaly

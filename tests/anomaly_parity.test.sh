@@ -16,11 +16,7 @@ tmp=$(mktemp -d /tmp/lr_anomaly_parity_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 source tests/lib.sh
 
-if [ ! -x "$bin" ]; then
-    echo "FAIL: $bin not built"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+need_bin
 if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
     bad "/usr/bin/python3 with torch and numpy is needed (tools/deps.sh test installs python3-torch)"
     finish

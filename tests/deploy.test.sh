@@ -147,19 +147,11 @@ else
     skip_or_fail "neither chroot (root) nor unshare -r works here: the image directory was not run"
     finish
 fi
-wait_lines() {
-    local i
-    for i in $(seq 1 300); do
-        [ "$({ wc -l <"$1"; } 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 in_root "$dst" "${args[@]}" >"$tmp/agent.out" 2>"$tmp/agent.err" &
 pid=$!
-wait_lines "$tmp/agent.out" 2
+wait_lines "$tmp/agent.out" 2 15
 printf '2026-12-07T09:00:03Z stderr F E1207 09:00:03.000000 1 main.go:12] panic: out of memory\n' >>"$root$pod/0.log"
-wait_lines "$tmp/agent.out" 3
+wait_lines "$tmp/agent.out" 3 15
 kill -TERM $pid
 wait $pid
 rc=$?
@@ -204,7 +196,7 @@ cp "$build/static-deploy/logrisk" "$root/usr/local/bin/logrisk"
 rm -f "$root$ustate"
 in_root "${uargs[@]}" >"$tmp/unit.out" 2>"$tmp/unit.err" &
 pid=$!
-wait_lines "$tmp/unit.out" 4
+wait_lines "$tmp/unit.out" 4 15
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -8,6 +8,17 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+# need_bin: a suite whose $bin was not built ends here with one failure
+need_bin() { [ -x "$bin" ] || { bad "$bin not built"; finish; }; }
+# wait_lines FILE N [SECONDS]: until FILE has N lines (at most SECONDS, 10)
+wait_lines() {
+    local i
+    for i in $(seq 1 $((${3:-10} * 20))); do
+        [ "$({ wc -l <"$1"; } 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 
 # run ARGS...: runs "$bin" ARGS (the suite sets bin and its temp dir tmp)
 # with standard input from the file $stdin (default /dev/null); sets rc and
