@@ -244,8 +244,10 @@ typedef struct agent {
 
 void lr_agent_opts_init(lr_agent_opts *o) {
     memset(o, 0, sizeof *o);
-    o->rotate_wait = 5.0;
-    o->max_open = 1024;
+    lr__follow_opts fo; /* the following's defaults are the file set's */
+    lr__follow_opts_init(&fo);
+    o->rotate_wait = fo.rotate_wait;
+    o->max_open = fo.max_open;
     o->meta = LR_AGENT_META_FILE;
 }
 

@@ -63,17 +63,27 @@ static int put_label_value(lr__buf *b, const char *s, size_t n) {
     return rc;
 }
 
+/* "# HELP name help" and "# TYPE name type" lines. */
+static int put_head(lr__buf *o, const char *name, const char *type, const char *help) {
+    return lr__buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric without labels: its HELP and TYPE lines and its value. */
+static int put_metric(lr__buf *o, const char *name, const char *type, const char *help, uint64_t v) {
+    int rc = put_head(o, name, type, help);
+    return rc ? rc : lr__buf_printf(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
 int lr__serve_metrics_text(const lr__serve_metrics *m, const lr_model *model, const char *model_name, int loaded,
                            lr__buf *o) {
-    int rc = lr__buf_puts(o, "# HELP logrisk_http_requests_total HTTP requests answered, by route and status code.\n"
-                             "# TYPE logrisk_http_requests_total counter\n");
+    int rc = put_head(o, "logrisk_http_requests_total", "counter", "HTTP requests answered, by route and status code.");
     for (int r = 0; r < LR_SERVE_N_ROUTES && !rc; r++)
         for (int c = 0; c < 8 && !rc; c++)
             if (m->codes[r][c] || (r == 0 && c == 0))
                 rc = lr__buf_printf(o, "logrisk_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
                                     lr__serve_route_names[r], codes[c], (unsigned long long)m->codes[r][c]);
-    rc = rc ? rc : lr__buf_puts(o, "# HELP logrisk_http_request_duration_seconds Time from a request's arrival to its answer.\n"
-                                   "# TYPE logrisk_http_request_duration_seconds histogram\n");
+    rc = rc ? rc : put_head(o, "logrisk_http_request_duration_seconds", "histogram",
+                            "Time from a request's arrival to its answer.");
     for (int r = 0; r < LR_SERVE_N_ROUTES && !rc; r++) {
         if (!m->lat_count[r] && r != 0) continue;
         for (int b = 0; b < LR_SERVE_N_BUCKETS && !rc; b++)
@@ -86,11 +96,9 @@ int lr__serve_metrics_text(const lr__serve_metrics *m, const lr_model *model, co
         rc = rc ? rc : lr__buf_printf(o, "logrisk_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                                       lr__serve_route_names[r], (unsigned long long)m->lat_count[r]);
     }
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_records_total Records (events) scored.\n"
-                                     "# TYPE logrisk_records_total counter\nlogrisk_records_total %llu\n",
-                                  (unsigned long long)m->records);
-    rc = rc ? rc : lr__buf_puts(o, "# HELP logrisk_batch_round_records Records the batcher scored together, over concurrent requests.\n"
-                                   "# TYPE logrisk_batch_round_records histogram\n");
+    rc = rc ? rc : put_metric(o, "logrisk_records_total", "counter", "Records (events) scored.", m->records);
+    rc = rc ? rc : put_head(o, "logrisk_batch_round_records", "histogram",
+                            "Records the batcher scored together, over concurrent requests.");
     for (int b = 0; b < LR_SERVE_N_BUCKETS && !rc; b++)
         rc = lr__buf_printf(o, "logrisk_batch_round_records_bucket{le=\"%g\"} %llu\n", round_le[b],
                             (unsigned long long)m->round_buckets[b]);
@@ -98,29 +106,22 @@ int lr__serve_metrics_text(const lr__serve_metrics *m, const lr_model *model, co
                                      "logrisk_batch_round_records_sum %llu\nlogrisk_batch_round_records_count %llu\n",
                                   (unsigned long long)m->rounds, (unsigned long long)m->round_records,
                                   (unsigned long long)m->rounds);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_model_batches_total Model calls (batches cut by lines and tokens).\n"
-                                     "# TYPE logrisk_model_batches_total counter\nlogrisk_model_batches_total %llu\n"
-                                     "# HELP logrisk_model_batch_lines_total Lines in those model calls.\n"
-                                     "# TYPE logrisk_model_batch_lines_total counter\nlogrisk_model_batch_lines_total %llu\n",
-                                  (unsigned long long)m->batches, (unsigned long long)m->batch_lines);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_cache_hits_total Records answered by the token-sequence cache.\n"
-                                     "# TYPE logrisk_cache_hits_total counter\nlogrisk_cache_hits_total %llu\n"
-                                     "# HELP logrisk_cache_lookups_total Cache lookups.\n"
-                                     "# TYPE logrisk_cache_lookups_total counter\nlogrisk_cache_lookups_total %llu\n",
-                                  (unsigned long long)m->cache_hits, (unsigned long long)m->cache_lookups);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_queue_records Records waiting for the batcher.\n"
-                                     "# TYPE logrisk_queue_records gauge\nlogrisk_queue_records %llu\n"
-                                     "# HELP logrisk_queue_requests Requests waiting for the batcher.\n"
-                                     "# TYPE logrisk_queue_requests gauge\nlogrisk_queue_requests %llu\n",
-                                  (unsigned long long)m->queue_records, (unsigned long long)m->queue_requests);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_requests_in_flight Scoring requests accepted and not yet answered.\n"
-                                     "# TYPE logrisk_requests_in_flight gauge\nlogrisk_requests_in_flight %llu\n",
-                                  (unsigned long long)m->in_flight);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_connections Open HTTP connections.\n"
-                                     "# TYPE logrisk_connections gauge\nlogrisk_connections %llu\n",
-                                  (unsigned long long)m->connections);
-    rc = rc ? rc : lr__buf_printf(o, "# HELP logrisk_model_loaded 1 once the model is loaded and /health is ok.\n"
-                                     "# TYPE logrisk_model_loaded gauge\nlogrisk_model_loaded %d\n", loaded ? 1 : 0);
+    rc = rc ? rc : put_metric(o, "logrisk_model_batches_total", "counter",
+                              "Model calls (batches cut by lines and tokens).", m->batches);
+    rc = rc ? rc : put_metric(o, "logrisk_model_batch_lines_total", "counter", "Lines in those model calls.",
+                              m->batch_lines);
+    rc = rc ? rc : put_metric(o, "logrisk_cache_hits_total", "counter",
+                              "Records answered by the token-sequence cache.", m->cache_hits);
+    rc = rc ? rc : put_metric(o, "logrisk_cache_lookups_total", "counter", "Cache lookups.", m->cache_lookups);
+    rc = rc ? rc : put_metric(o, "logrisk_queue_records", "gauge", "Records waiting for the batcher.",
+                              m->queue_records);
+    rc = rc ? rc : put_metric(o, "logrisk_queue_requests", "gauge", "Requests waiting for the batcher.",
+                              m->queue_requests);
+    rc = rc ? rc : put_metric(o, "logrisk_requests_in_flight", "gauge",
+                              "Scoring requests accepted and not yet answered.", m->in_flight);
+    rc = rc ? rc : put_metric(o, "logrisk_connections", "gauge", "Open HTTP connections.", m->connections);
+    rc = rc ? rc : put_metric(o, "logrisk_model_loaded", "gauge", "1 once the model is loaded and /health is ok.",
+                              loaded ? 1 : 0);
     if (loaded && model && !rc) {
         lr_model_info info;
         lr_model_get_info(model, &info);
