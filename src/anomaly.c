@@ -108,9 +108,7 @@ typedef struct strmap {
 } strmap;
 
 static uint64_t hash_bytes(const void *p, size_t n) {
-    const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    uint64_t h = lr__fnv1a(p, n);
     return h ^ (h >> 29);
 }
 

@@ -48,14 +48,7 @@ typedef struct pathmap {
     size_t cap, n;
 } pathmap;
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+static uint64_t hash_str(const char *s) { return lr__fnv1a(s, strlen(s)); }
 
 static void map_free(pathmap *m) {
     lr__free(m->keys);

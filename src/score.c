@@ -120,18 +120,8 @@ static int cache_init(lr_scorer *s, int cap, lr_error *err) {
     return 0;
 }
 
-/* FNV-1a over the ids' values. */
-static uint64_t hash_ids(const int32_t *ids, int n) {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < n; i++) {
-        uint32_t v = (uint32_t)ids[i];
-        for (int k = 0; k < 4; k++) {
-            h ^= (v >> (8 * k)) & 0xffu;
-            h *= 1099511628211ull;
-        }
-    }
-    return h;
-}
+/* FNV-1a over the ids' bytes (in memory only: byte order does not matter). */
+static uint64_t hash_ids(const int32_t *ids, int n) { return lr__fnv1a(ids, (size_t)n * sizeof *ids); }
 
 static void lru_unlink(lr_scorer *s, int e) {
     cache_ent *x = &s->ents[e];

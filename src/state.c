@@ -228,15 +228,6 @@ int lr__state_load(lr__state *s, const char *path, lr_error *err) {
 
 /* ---------------------------------------------------------- fingerprints */
 
-static uint64_t fnv1a(const unsigned char *p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* pread up to n bytes at off (retrying short reads); bytes read or -1. */
 static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off) {
     size_t got = 0;
@@ -255,7 +246,7 @@ int lr__state_fingerprint(int fd, uint32_t *len, uint64_t *fp) {
     ssize_t n = pread_full(fd, buf, sizeof buf, 0);
     if (n < 0) return LR_EIO;
     *len = (uint32_t)n;
-    *fp = fnv1a(buf, (size_t)n);
+    *fp = lr__fnv1a(buf, (size_t)n);
     return 0;
 }
 
@@ -263,7 +254,7 @@ int lr__state_matches(int fd, const lr__state_entry *e) {
     unsigned char buf[LR__STATE_FP_BYTES];
     if (e->fp_len > sizeof buf) return 0;
     ssize_t n = pread_full(fd, buf, e->fp_len, 0);
-    return n == (ssize_t)e->fp_len && fnv1a(buf, (size_t)n) == e->fp;
+    return n == (ssize_t)e->fp_len && lr__fnv1a(buf, (size_t)n) == e->fp;
 }
 
 int lr__state_skip_lines(int fd, uint64_t from, uint64_t n, uint64_t *to, uint64_t *got) {

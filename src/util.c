@@ -54,6 +54,13 @@ char *lr__strndup(const char *s, size_t len) {
 
 char *lr__strdup(const char *s) { return lr__strndup(s, strlen(s)); }
 
+uint64_t lr__fnv1a(const void *p, size_t n) {
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
 double lr__now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

@@ -43,6 +43,12 @@ int lr__verr(lr_error *err, int code, const char *fmt, va_list ap);
 /* Seconds on the monotonic clock (for rates, intervals and ETAs). */
 double lr__now_s(void);
 
+/* 64-bit FNV-1a of n bytes (hash tables, file fingerprints), with the
+ * offset basis 1469598103934665603 the code base has always used (a digit
+ * short of the published 14695981039346656037): the agent's state files
+ * keep fingerprints made with it, so it stays. */
+uint64_t lr__fnv1a(const void *p, size_t n);
+
 /* Overflow-checked arithmetic: true and *out set when the result fits. */
 static inline bool lr__mul_ok(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;

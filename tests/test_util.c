@@ -78,6 +78,14 @@ static void test_allocator_hook_injects_failure(void) {
     lr_set_allocator(NULL);
 }
 
-T_MAIN(T_CASE(test_buf_grows_and_terminates), T_CASE(test_json_string_escapes),
+/* lr__fnv1a's values must never change: the agent's state files keep
+ * fingerprints made with it (its offset basis is not the published one). */
+static void test_fnv1a(void) {
+    T_CHECK(lr__fnv1a("", 0) == 0x14650fb0739d0383ull);
+    T_CHECK(lr__fnv1a("a", 1) == 0x44bd8ad473cd9906ull);
+    T_CHECK(lr__fnv1a("foobar", 6) == 0x88fad7c0a8ff07f2ull);
+}
+
+T_MAIN(T_CASE(test_fnv1a), T_CASE(test_buf_grows_and_terminates), T_CASE(test_json_string_escapes),
        T_CASE(test_json_float), T_CASE(test_overflow_checks), T_CASE(test_error_message),
        T_CASE(test_allocator_hook_injects_failure))
