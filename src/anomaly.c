@@ -70,7 +70,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <math.h>
 #include <pcre2.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +81,7 @@
 #include "rules.h" /* lr__utf8_repair */
 #include "tape.h"
 #include "templates.h"
+#include "train.h" /* lr__train_log */
 #include "util.h"
 
 #define AN_MAX_WINDOW 64
@@ -1192,17 +1192,6 @@ static uint64_t rng_next(uint64_t *s) {
 
 static float rng_uniform(uint64_t *s) { return (float)((rng_next(s) >> 40) * (1.0 / 16777216.0)); }
 
-static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) LR_PRINTF(3, 4);
-static void logf_(lr_train_log_fn log, void *user, const char *fmt, ...) {
-    if (!log) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log(user, line);
-}
-
 /* Initial weights. LSTM: as torch, LSTM and Linear uniform(+-1/sqrt(H)),
  * the embedding N(0, 1) (Box-Muller), the forget gates' bias 1.
  * Transformer: as BERT, N(0, 0.02) matrices, zero biases, LayerNorm 1, 0. */
@@ -1315,21 +1304,21 @@ static void choose_k(lr_anomaly *m, const int *rank, const int *label, size_t n,
             double prec = tp + fp ? (double)tp / (tp + fp) : 0.0, rec = (double)tp / n_pos;
             double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0;
             if (k <= 12 || f1 > best_f1)
-                logf_(log, user, "held out: top-k %2d  precision %.4f  recall %.4f  F1 %.4f  false alarms %.4f",
-                      k, prec, rec, f1, fpr);
+                lr__train_log(log, user, "held out: top-k %2d  precision %.4f  recall %.4f  F1 %.4f  false alarms %.4f",
+                              k, prec, rec, f1, fpr);
             if (f1 > best_f1 + 1e-12) {
                 best_f1 = f1;
                 best_k = k;
             }
         } else if (!best_k && fpr <= max_fpr) {
-            logf_(log, user, "held out: top-k %2d  false alarms %.4f (at most %.4f)", k, fpr, max_fpr);
+            lr__train_log(log, user, "held out: top-k %2d  false alarms %.4f (at most %.4f)", k, fpr, max_fpr);
             best_k = k;
         }
     }
     if (!best_k) best_k = kmax;
     m->top_k = best_k;
-    logf_(log, user, "chose top-k %d on %zu held-out normal and %zu labelled anomalous sessions",
-          best_k, n_neg, n_pos);
+    lr__train_log(log, user, "chose top-k %d on %zu held-out normal and %zu labelled anomalous sessions",
+                  best_k, n_neg, n_pos);
 }
 
 lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
@@ -1443,11 +1432,11 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
     if (plan(&t, m, &bt, 1, err)) goto fail;
     size_t n_windows = 0;
     for (size_t i = 0; i < pairs.n; i++) n_windows += (size_t)pairs.count[i];
-    logf_(log, user,
-          "%zu sessions: %zu to train on (%zu windows, %zu distinct, %zu per epoch), %zu held out "
-          "(%zu normal); %d events; window %d, %d x %s %d, embedding %d",
-          s->n, n_train, n_windows, pairs.n, n_items, n_hold, n_hold_normal, V, W, m->L,
-          m->arch == AN_ARCH_TRANSFORMER ? "transformer" : "LSTM", m->H, m->E);
+    lr__train_log(log, user,
+                  "%zu sessions: %zu to train on (%zu windows, %zu distinct, %zu per epoch), %zu held out "
+                  "(%zu normal); %d events; window %d, %d x %s %d, embedding %d",
+                  s->n, n_train, n_windows, pairs.n, n_items, n_hold, n_hold_normal, V, W, m->L,
+                  m->arch == AN_ARCH_TRANSFORMER ? "transformer" : "LSTM", m->H, m->E);
     lr__adamw_cfg cfg = lr__adamw_defaults(o->lr);
     cfg.weight_decay = 0.0;
     long steps_per_epoch = (long)((n_items + (size_t)B - 1) / (size_t)B);
@@ -1496,11 +1485,11 @@ lr_anomaly *lr_anomaly_train(const lr_sessions *s, const lr_anomaly_opts *o,
             best_epoch = ep;
             memcpy(best, m->params.value, m->params.n_floats * sizeof *best);
         }
-        logf_(log, user, "epoch %d/%d: train loss %.4f, held-out loss %.4f%s (%.1f s)", ep,
-              o->epochs, sum / (double)n_items, vl, better ? " *" : "", lr__now_s() - t0);
+        lr__train_log(log, user, "epoch %d/%d: train loss %.4f, held-out loss %.4f%s (%.1f s)", ep,
+                      o->epochs, sum / (double)n_items, vl, better ? " *" : "", lr__now_s() - t0);
     }
     memcpy(m->params.value, best, m->params.n_floats * sizeof *best);
-    logf_(log, user, "kept epoch %d (held-out loss %.4f)", best_epoch, best_loss);
+    lr__train_log(log, user, "kept epoch %d (held-out loss %.4f)", best_epoch, best_loss);
 
     if (o->top_k > 0 || o->top_p > 0) {
         m->top_k = o->top_k > 0 ? LR_MIN(o->top_k, m->V) : LR_MIN(9, m->V);
