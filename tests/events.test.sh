@@ -3,8 +3,12 @@
 # (docs/events.md):
 #   - goldens: every file tests/golden/events/NAME.log (one per format and
 #     per nesting: JSON, logfmt, klog, syslog, log4j/Python, CRI and Docker
-#     around JSON/klog/logfmt, multi-line traces) gives NAME.auto.jsonl with
-#     `preprocess --input-format auto`, and the same with its format named;
+#     around JSON/klog/logfmt, multi-line traces; meta.log: every wrapper's
+#     and header's metadata and the stamps read for the time only, whose
+#     fields tests/test_event.c checks against meta.fields.txt) gives
+#     NAME.auto.jsonl with `preprocess --input-format auto` (for meta.log:
+#     the model's text is the line's own where only a time was taken), and
+#     the same with its format named;
 #   - invariance: 33 messages x 3 levels written by 16 wrappers (plain, klog,
 #     logfmt, zap, logrus, slog, bunyan, RFC 5424, RFC 3164, journald around
 #     klog, log4j, Python, CRI around zap and klog, Docker around zap and
