@@ -422,7 +422,19 @@ static int checkpoint(agent *a, lr_error *err) {
     return changed ? lr__state_save(&a->st, err) : 0;
 }
 
-/* Push one event of rf with its metadata. */
+/* Append ,"key":"value" (value made valid UTF-8) to a->evmeta. */
+static int put_meta_member(agent *a, const char *key, const char *val, size_t len) {
+    lr__buf_clear(&a->tmp);
+    int rc = lr__utf8_repair(&a->tmp, val, len);
+    rc = rc ? rc : lr__buf_puts(&a->evmeta, key);
+    return rc ? rc : lr__buf_put_json_string(&a->evmeta, a->tmp.data ? a->tmp.data : "", a->tmp.len);
+}
+
+/* Push one event of rf with its metadata. With the Kubernetes metadata
+ * (enrich), an event also names its "stream" (CRI / Docker), and, unless
+ * the record is a JSON object that carries its own members, its "host"
+ * and "time"; a JSON record inside CRI or Docker without a time of its own
+ * gets its container runtime's. */
 static int push_one(agent *a, rfile *rf, lr_event *ev, lr_error *err) {
     ev->line += rf->base;
     ev->line_end += rf->base;
@@ -431,11 +443,14 @@ static int push_one(agent *a, rfile *rf, lr_event *ev, lr_error *err) {
     if (a->ao->meta != LR_AGENT_META_NONE) {
         lr__buf_clear(&a->evmeta);
         int rc = lr__buf_put(&a->evmeta, rf->meta.data ? rf->meta.data : "", rf->meta.len);
-        if (!rc && a->ao->meta == LR_AGENT_META_ALL && ev->time_len > 0 && !ev->record) {
-            lr__buf_clear(&a->tmp);
-            rc = lr__utf8_repair(&a->tmp, ev->time, ev->time_len);
-            rc = rc ? rc : lr__buf_puts(&a->evmeta, ",\"time\":");
-            rc = rc ? rc : lr__buf_put_json_string(&a->evmeta, a->tmp.data ? a->tmp.data : "", a->tmp.len);
+        if (a->ao->meta == LR_AGENT_META_ALL) {
+            int runtime_time = ev->wrapper_time_len > 0 && ev->time == ev->wrapper_time;
+            if (!rc && ev->time_len > 0 && (!ev->record || runtime_time))
+                rc = put_meta_member(a, ",\"time\":", ev->time, ev->time_len);
+            if (!rc && ev->host_len > 0 && !ev->record)
+                rc = put_meta_member(a, ",\"host\":", ev->host, ev->host_len);
+            if (!rc && ev->stream_len > 0)
+                rc = put_meta_member(a, ",\"stream\":", ev->stream, ev->stream_len);
         }
         if (rc) return lr__err(err, LR_ENOMEM, "out of memory");
         meta = a->evmeta.data;

@@ -266,6 +266,14 @@ check '[ $rc -eq 0 ] && [ "$got" = "$want" ]' \
 got=$(q "$tmp/out" "[r[1].get(k) for k in ('msg', 'code', 'line', 'pod', 'container')] + ['risk_score' in r[1]]")
 check '[ "$got" = "[\"upstream timed out\", 504, 2, \"web-0\", \"nginx\", true]" ]' \
     "enrich: a JSON record keeps its own members, then risk and metadata: $got"
+got=$(q "$tmp/out" "[r[0].get('stream'), r[1].get('stream'), r[1].get('time')]")
+check '[ "$got" = "[\"stdout\", \"stderr\", \"2026-12-07T09:00:01.5Z\"]" ]' \
+    "enrich: the CRI stream of each event; a JSON record without a time of its own gets the runtime's: $got"
+printf 'Dec  7 09:00:02 node-7 kernel: EXT4-fs error (device sda1): reading directory lblock 0\n' >"$k/sys_kube-system_kmsg-$id.log"
+sc -i "$k/sys_kube-system_kmsg-$id.log" --output enrich >"$tmp/out" 2>"$tmp/err"
+got=$(q "$tmp/out" "[r[0].get('host'), r[0].get('time'), 'stream' in r[0]]")
+check '[ "$got" = "[\"node-7\", \"Dec  7 09:00:02\", false]" ]' \
+    "enrich: a syslog line names its host and time, and has no stream: $got"
 sc -i "$tmp/var/log/pods/shop-prod_web-0_1111-2222/nginx/0.log" --output enrich --top-k 2 >"$tmp/out" 2>"$tmp/err"
 got=$(q "$tmp/out" "[r[0].get('pod'), r[0].get('namespace'), 'container_id' in r[0], len(r[0]['top'])]")
 check '[ "$got" = "[\"web-0\", \"shop-prod\", false, 2]" ]' \
