@@ -13,8 +13,12 @@
 #                   build-static/logrisk (host), build-static-arm64/logrisk
 #   make man        BUILD/logrisk.1, the man page, from the help texts
 #   make install    PREFIX=/usr/local (binary, library, header, man page)
-#   make model      retrain models/logrisk-mini.lrm from data/ and the judged
-#                   corpus (tools/make_model.sh, ~36 min on a busy 2-core machine)
+#   make model      retrain the default model from data/ and the judged corpus:
+#                   the f32 master models/logrisk-mini.f32.lrm and its q8 copy,
+#                   the built-in models/logrisk-mini.lrm (tools/make_model.sh,
+#                   ~36 min on a busy 2-core machine)
+#   make builtin    only the q8 copy again, from the master, and the figures
+#                   of both on the judged test split (tools/make_builtin.sh)
 #
 # Variables: OPT (default -O2), BUILD (default build), CC, SANITIZER,
 # MODEL (the model built into the CLI; `MODEL=` for none).
@@ -65,7 +69,7 @@ $(BUILD)/obj/qkern_neon.o:  ISAFLAGS = -march=armv8.2-a+dotprod
 $(BUILD)/obj/qkern_avx512.o: ISAFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma
 $(BUILD)/obj/qkern_avxvnni.o: ISAFLAGS = -mavx2 -mfma -mavxvnni
 
-.PHONY: all run test bench bench-binaries sanitize valgrind fuzz static install man clean deps model lr-force
+.PHONY: all run test bench bench-binaries sanitize valgrind fuzz static install man clean deps model builtin lr-force
 
 all: $(BUILD)/logrisk $(BUILD)/liblogrisk.a
 
@@ -95,7 +99,8 @@ $(BUILD)/logrisk: $(CLI_OBJ) $(BUILD)/logrisk-model.o $(BUILD)/liblogrisk.a
 # program linked with DIR/logrisk-model.o carries it (the CLI; not the
 # library or the tests). DIR/model-path records which file went in and is
 # rewritten only when that changes, so a new MODEL, or a new model file,
-# reassembles the object and relinks the CLI.
+# reassembles the object and relinks the CLI. The default is the q8 copy of
+# the f32 master models/logrisk-mini.f32.lrm (`make builtin` writes it).
 MODEL      ?= models/logrisk-mini.lrm
 MODEL_LRM  := $(abspath $(if $(MODEL),$(wildcard $(MODEL))))
 MODEL_DEFS := $(if $(MODEL_LRM),-DLR_MODEL_FILE='"$(MODEL_LRM)"' -DLR_MODEL_NAME='"$(notdir $(MODEL_LRM))"')
@@ -127,6 +132,10 @@ run: deps all
 # The built-in default model from the public logs (docs/training.md).
 model: $(BUILD)/logrisk
 	bash tools/make_model.sh $(BUILD)/logrisk $(BUILD)/model
+
+# The built-in model as the q8 copy of its f32 master (docs/default-model.md).
+builtin: $(BUILD)/logrisk
+	bash tools/make_builtin.sh $(BUILD)/logrisk
 
 test: all $(TESTS)
 	@bash tests/run.sh $(BUILD)

@@ -6,7 +6,8 @@
 #   bash bench/callgrind.bench.sh [BUILD_DIR]       (part of `make bench`)
 #   UPDATE_BASELINE=1 bash bench/callgrind.bench.sh  rewrites the baseline
 #
-# For the default model (models/logrisk-mini.lrm, f32) and its q8 and bf16
+# For the default model's f32 master (models/logrisk-mini.f32.lrm; the
+# built-in models/logrisk-mini.lrm is its q8 copy) and its q8 and bf16
 # copies (made with BUILD/logrisk quantize into bench/out/callgrind/), each
 # with LOGRISK_ISA=ref and with the best path valgrind runs (valgrind does
 # not emulate AVX-512 and hides it from CPUID, so the dispatch picks AVX2 by
@@ -40,7 +41,7 @@ icount=$build/bench/icount
 for f in "$build/logrisk" "$icount"; do
     [ -x "$f" ] || { say "missing $f (make all bench-binaries)"; exit 1; }
 done
-model=models/logrisk-mini.lrm
+model=models/logrisk-mini.f32.lrm
 [ -f "$model" ] || { say "missing $model"; exit 1; }
 out=bench/out/callgrind
 baseline=bench/icount_baseline.txt

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# quant.bench.sh — accuracy of the quantized models: the
-# built-in model quantized to q8 and bf16, scored on the loghub corpus and
-# the sample logs against f32 (tools/quant_accuracy.sh: argmax agreement,
+# quant.bench.sh — accuracy of the quantized models: the f32 master of
+# the built-in model (models/logrisk-mini.f32.lrm) quantized to q8 and
+# bf16, scored on the loghub corpus and the sample logs against f32
+# (tools/quant_accuracy.sh: argmax agreement,
 # mean and max |delta risk_score|, the gates agreement >= 0.99 and mean
 # |delta| <= 0.05). Their speed is in engine.bench.sh.
 #

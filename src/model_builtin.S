@@ -8,7 +8,8 @@
  * Assembled by the Makefile (run through the C preprocessor, hence .S) into
  * BUILD/logrisk-model.o, which only the CLI link takes: the library and the
  * test programs never carry the model. Defines, when LR_MODEL_FILE is set
- * (a quoted path, e.g. -DLR_MODEL_FILE='"/abs/models/logrisk-mini.lrm"'):
+ * (a quoted path, e.g. -DLR_MODEL_FILE='"/abs/models/logrisk-mini.lrm"', the
+ * default model: q8, quantized from models/logrisk-mini.f32.lrm):
  *
  *   lr__builtin_model       the file's bytes, 64-byte aligned (the .lrm
  *                           format's alignment: tensor data is at offsets

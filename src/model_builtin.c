@@ -3,13 +3,15 @@
  *
  * The model's bytes come from BUILD/logrisk-model.o, assembled from
  * src/model_builtin.S with `.incbin` of the file the Makefile's MODEL names
- * (default models/logrisk-mini.lrm). That object is linked into the CLI
- * only. This file, which is part of liblogrisk.a, refers to its three
- * symbols weakly: in a program linked without the object (the test
- * programs, a user's program linked against the library, a build with
- * `MODEL=` or without the model file) the references resolve to NULL and
- * lr_model_has_builtin() is 0. So the library and every test binary stay
- * small, and a program that wants a model inside links the object too:
+ * (default models/logrisk-mini.lrm, the int8 copy of the f32 master
+ * models/logrisk-mini.f32.lrm; any weight type loads the same way). That
+ * object is linked into the CLI only. This file, which is part of
+ * liblogrisk.a, refers to its three symbols weakly: in a program linked
+ * without the object (the test programs, a user's program linked against
+ * the library, a build with `MODEL=` or without the model file) the
+ * references resolve to NULL and lr_model_has_builtin() is 0. So the
+ * library and every test binary stay small, and a program that wants a
+ * model inside links the object too:
  *
  *     cc app.o build/logrisk-model.o build/liblogrisk.a -lyaml ...
  *

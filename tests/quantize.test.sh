@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # `logrisk quantize` from the command line: the accuracy gates
-# on real logs (tools/quant_accuracy.sh: the built-in model quantized to q8
-# and bf16, scored on the loghub corpus and the sample logs against f32:
-# argmax agreement >= 0.99, mean |delta risk_score| <= 0.05), the same q8
-# scores through the reference kernels and the chosen SIMD ones (labels
-# equal, scores within 0.02), what inspect shows,
-# refusals (export, re-quantize) and usage errors.
+# on real logs (tools/quant_accuracy.sh: the default model's f32 master,
+# models/logrisk-mini.f32.lrm, quantized to q8 and bf16, scored on the
+# loghub corpus and the sample logs against f32: argmax agreement >= 0.99,
+# mean |delta risk_score| <= 0.05), the same q8 scores through the
+# reference kernels and the chosen SIMD ones (labels equal, scores within
+# 0.02), what inspect shows, refusals (export, re-quantize, quantize
+# without -m when the built-in model is q8, as the default one is) and
+# usage errors. That the built-in model is the master's q8 copy is
+# tests/builtin_q8.test.sh's.
 #
 #   tests/quantize.test.sh BUILD_DIR
 set -u
@@ -19,7 +22,8 @@ trap 'rm -rf "$tmp"' EXIT
 source tests/lib.sh
 
 # ---------------------------------------------------------- accuracy gates
-if bash tools/quant_accuracy.sh "$bin" "$tmp/acc" >"$tmp/acc.txt" 2>&1; then
+master=models/logrisk-mini.f32.lrm
+if bash tools/quant_accuracy.sh "$bin" "$tmp/acc" "$master" >"$tmp/acc.txt" 2>&1; then
     ok
 else
     bad "accuracy gates: $(cat "$tmp/acc.txt")"
@@ -29,7 +33,7 @@ q8=$tmp/acc/q8.lrm
 bf16=$tmp/acc/bf16.lrm
 
 # both quantized files are smaller than the f32 model
-f32_size=$(stat -c %s models/logrisk-mini.lrm)
+f32_size=$(stat -c %s "$master")
 for f in "$q8" "$bf16"; do
     if [ -s "$f" ] && [ "$(stat -c %s "$f")" -lt "$f32_size" ]; then ok; else bad "$f is not smaller than f32"; fi
 done
@@ -54,8 +58,10 @@ fi
 # ------------------------------------------- score --stats names the weights
 stdin=$tmp/lines.log run score -m "$q8" --stats -o /dev/null
 expect "score --stats: q8 weights" 0 err 'weights q8, kernels [a-z0-9]+ \(int8/bf16: [a-z0-9]+\)$'
+stdin=$tmp/lines.log run score -m "$master" --stats -o /dev/null
+expect "score --stats: f32 master" 0 err 'weights f32, kernels'
 stdin=$tmp/lines.log run score --stats -o /dev/null
-expect "score --stats: built-in f32" 0 err 'weights f32, kernels'
+expect "score --stats: built-in q8" 0 err 'weights q8, kernels'
 
 # ------------------------------------------------------------- inspect
 run inspect "$q8"
@@ -69,6 +75,10 @@ expect "inspect bf16: bf16 weights" 0 out 'intermediate\.dense\.weight +bf16'
 run quantize -m "$q8" -o "$tmp/again.lrm" --dtype q8
 expect "re-quantize" 1 err 'already a q8 model'
 [ -e "$tmp/again.lrm" ] && bad "re-quantize left a file" || ok
+run quantize -o "$tmp/again.lrm" --dtype bf16
+expect "quantize the q8 built-in" 1 err '^logrisk quantize: built-in logrisk-mini\.lrm is already a q8 model: .* -m .*models/logrisk-mini\.f32\.lrm'
+check '[ "$(wc -l <"$tmp/err")" -eq 1 ]' "the refusal is one line"
+[ -e "$tmp/again.lrm" ] && bad "quantize of the built-in left a file" || ok
 run export -m "$q8" --onnx "$tmp/q8.onnx"
 expect "export q8" 1 err 'q8 model'
 [ -e "$tmp/q8.onnx" ] && bad "export of q8 left a file" || ok

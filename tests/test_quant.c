@@ -5,7 +5,8 @@
  *    maximum to +-127, a zero row to scale 0) and, on random rows, every
  *    dequantized weight within scale/2 of the original.
  *  - Round trip: the tiny model (converted as test_model.c does)
- *    and the default models/logrisk-mini.lrm quantized to q8 and bf16 in a
+ *    and the default model's f32 master models/logrisk-mini.f32.lrm
+ *    quantized to q8 and bf16 in a
  *    temporary directory; the written file inspected tensor by tensor
  *    against the f32 original; lr_model_load reports the dtype.
  *  - Accuracy: a q8 model differs from an f32 model whose Linear weights
@@ -47,7 +48,7 @@
 #include "t.h"
 #include "util.h"
 
-#define MINI_MODEL "models/logrisk-mini.lrm"
+#define MINI_MODEL "models/logrisk-mini.f32.lrm" /* the default model's f32 master */
 
 /* ------------------------------------------------------------ temp dir */
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make_model.sh — the recipe of the built-in default model
-# models/logrisk-mini.lrm, from the public logs to the committed file, with
-# one command (`make model`; docs/training.md).
+# models/logrisk-mini.lrm, from the public logs to the committed files, with
+# one command (`make model`; docs/training.md): the trained f32 model, the
+# master models/logrisk-mini.f32.lrm, and its int8 copy, the built-in.
 #
 #   bash tools/make_model.sh [LOGRISK_BINARY] [WORK_DIR]
 #
@@ -30,8 +31,13 @@
 # Every step is seeded (2 threads, fixed seeds), so a rerun on the same
 # machine type gives the same model. Intermediate files go to WORK_DIR
 # (default build/model); the model and the metrics are only replaced at
-# the end, after a complete run (MODEL_OUT=FILE writes FILE and
-# FILE.metrics.json instead, e.g. to compare with the committed model).
+# the end, after a complete run: the f32 master first, then the built-in
+# model, `logrisk quantize --dtype q8` of it, by tools/make_builtin.sh,
+# which also evaluates both on the judged test split and records the two
+# in the metrics (judged_test: the built-in q8 model, the figures the README
+# shows; judged_test_f32: the master), and fails if q8 loses more than 0.01
+# on a figure. MODEL_OUT=FILE.lrm writes FILE.lrm (q8), FILE.f32.lrm and
+# FILE.metrics.json instead, e.g. to compare with the committed model.
 # Prints the time each step took.
 #
 # FROM_STEP=N (default 1) starts at step N and reuses the outputs of the
@@ -159,9 +165,13 @@ step "calibration"
     "$work/pretrain.metrics.json" "$work/train.metrics.json" "$work/metrics.json" \
     "$(($(date +%s) - start))" "$work/judged.metrics.json" "$work/eval_test.json" "$work/calibration.txt"
 out=${MODEL_OUT:-models/logrisk-mini.lrm}
-cp "$work/logrisk-mini.lrm" "$out.tmp"
-mv "$out.tmp" "$out"
+master=${out%.lrm}.f32.lrm
+cp "$work/logrisk-mini.lrm" "$master.tmp"
+mv "$master.tmp" "$master"
 cp "$work/metrics.json" "${out%.lrm}.metrics.json"
 step "evaluation"
+bash tools/make_builtin.sh "$bin" "$master" "$out"
+step "the built-in model, q8 (tools/make_builtin.sh)"
 total=$(($(date +%s) - start))
-echo "make_model: $out ($(wc -c <"$out") bytes) in $((total / 60)) min $((total % 60)) s"
+echo "make_model: $master ($(wc -c <"$master") bytes, f32) and $out ($(wc -c <"$out") bytes, q8)" \
+    "in $((total / 60)) min $((total % 60)) s"

@@ -4,7 +4,8 @@
 #
 #   tools/quant_accuracy.sh LOGRISK OUT_DIR [MODEL.lrm]
 #
-# Quantizes MODEL (default: the model built into LOGRISK) to q8 and bf16
+# Quantizes MODEL (default: models/logrisk-mini.f32.lrm, the f32 master of
+# the built-in model, which is itself q8) to q8 and bf16
 # with `logrisk quantize`, scores the loghub corpus (14 systems x 2,000
 # lines from data/loghub) and models/samples/sample_logs.log with
 # all three, and prints per corpus and type: lines, argmax agreement with
@@ -13,7 +14,7 @@
 set -euo pipefail
 bin=$1
 out=$2
-model=${3:-}
+model=${3:-models/logrisk-mini.f32.lrm}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 corpus_loghub=$out/loghub.log
