@@ -45,7 +45,7 @@ check '{ [ $rc -ne 0 ] && grep -q "no model given (-m)" "$out/err.txt"; } ||
     "no -m: a clear error, or two lines scored by the built-in model (rc $rc)"
 "$bin" score -m "$model" --bogus </dev/null >/dev/null 2>"$out/err.txt"
 rc=$?
-check '[ $rc -eq 2 ] && grep -q "usage:" "$out/err.txt"' "unknown option: usage, exit 2"
+check '[ $rc -eq 2 ] && [ "$(wc -l <"$out/err.txt")" -eq 1 ] && grep -q "unknown option.*; try .logrisk score --help.$" "$out/err.txt"' "unknown option: usage, exit 2"
 "$bin" score -m "$model" --batch 0 </dev/null >/dev/null 2>"$out/err.txt"
 check '[ $? -eq 2 ]' "--batch 0 is a usage error"
 "$bin" score -m "$model" --threads x </dev/null >/dev/null 2>"$out/err.txt"

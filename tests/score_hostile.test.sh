@@ -262,7 +262,7 @@ check '[ "${PIPESTATUS[0]}" -ne 0 ] && grep -qi "broken pipe" "$out/err.txt"' "E
 
 # ---------------------------------------------------------------- CLI errors
 sc --input-format xml </dev/null >/dev/null 2>"$out/err.txt"
-check '[ $? -eq 2 ] && grep -q "usage:" "$out/err.txt"' "--input-format xml: usage error"
+check '[ $? -eq 2 ] && [ "$(wc -l <"$out/err.txt")" -eq 1 ] && grep -q "^logrisk score: --input-format must be .*; try" "$out/err.txt"' "--input-format xml: usage error"
 sc --follow --input-format csv </dev/null >/dev/null 2>"$out/err.txt"
 check '[ $? -eq 2 ]' "--follow with csv: usage error"
 sc --column nope -i "$out/in.csv" >/dev/null 2>"$out/err.txt"

@@ -180,6 +180,6 @@ expect "a damaged state: an error" 1 err "cut.state"
 check '[ "$(wc -l <"$tmp/err")" -eq 1 ] && [ "$(wc -c <"$tmp/cut.state")" -eq 100 ]' \
     "a damaged state: one line, the file kept ($(cat "$tmp/err"))"
 run score -m "$model" -i "$tmp/a.log" --templates ""
-expect "--templates '': usage error" 2 err "wants a state file"
+expect "--templates '': usage error" 2 err "--templates must be a non-empty value"
 
 finish

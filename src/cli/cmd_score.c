@@ -1,7 +1,9 @@
 /*
- * cmd_score.c — `logrisk score`: parse the flags, load the model, run the
- * scorer from the inputs to the output (src/score_run.c: one stream, or
- * files, globs and directories, followed or not), report errors.
+ * cmd_score.c — `logrisk score`: parse the flags (one table, src/cli/opts.h;
+ * -o is a file or, given as "enrich" / "compact", the form of the results:
+ * its own parser tells them apart), load the model, run the scorer from
+ * the inputs to the output (src/score_run.c: one stream, or files, globs
+ * and directories, followed or not), report errors.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,102 +15,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "files.h"
 #include "util.h"
-
-static const char score_usage[] =
-    "usage: logrisk score [-m model.lrm] [-i INPUT]... [-o FILE|enrich|compact]\n"
-    "                     [--threads N] [--batch N] [--input-format F] [--multiline on|off]\n"
-    "                     [--field PATH] [--column NAME] [--format jsonl|csv] [--echo]\n"
-    "                     [--logits] [--top-k K] [--min-risk N] [--follow] [--interval S]\n"
-    "                     [--state FILE] [--exclude GLOB]... [--poll S] [--rotate-wait S]\n"
-    "                     [--max-open N] [--templates STATE [--templates-match-only]\n"
-    "                     [--template-text]]\n"
-    "                     [--cache N] [--stats] [--no-verify]\n"
-    "\n"
-    "Scores every input event with the model: one JSON object per event, in input order:\n"
-    "  {\"line\":N,\"line_end\":E,\"risk_label\":L,\"risk_score\":S,\"probabilities\":[...]}\n"
-    "N and E are the first and last input lines of the event (from 1; a stack trace\n"
-    "is one event); L is the most likely class (a number for risk models whose labels\n"
-    "are 0..C-1, else the label name); S is the expected class index. The model reads\n"
-    "the event's level, message and error detail (docs/events.md). With several\n"
-    "inputs (or a directory or a glob) each object also has \"file\"; line numbers\n"
-    "and multi-line events are per file. The node agent (--follow, --state, the\n"
-    "Kubernetes metadata of --output enrich) is described in docs/agent.md.\n"
-    "\n"
-    "  -m, --model FILE     the model (.lrm); default: the one built into this binary\n"
-    "  -i, --input INPUT    a log file, a glob pattern ('/var/log/app/*.log', quoted)\n"
-    "                       or a directory (its *.log files, symlinks followed); give\n"
-    "                       -i again for more inputs (default or '-': standard input)\n"
-    "  -o, --output FILE    where to write (default: standard output)\n"
-    "  -o, --output enrich  the form of each result instead: the record itself plus\n"
-    "                       its risk: a JSON record's own members (else \"message\"),\n"
-    "                       then risk_score, risk_label, line, line_end, file and, for\n"
-    "                       kubelet log paths, pod, namespace, container,\n"
-    "                       container_id (and time, for records that are not JSON);\n"
-    "                       --top-k adds \"top\", --logits \"logits\". --output compact\n"
-    "                       is the default form (write a file of either name as ./NAME)\n"
-    "  --input-format F     auto (default: decided per line), raw (each line as it is),\n"
-    "                       cri (Kubernetes), docker (json-file), jsonl, csv, logfmt,\n"
-    "                       klog, syslog (RFC 3164 / 5424), log4j (also logback, Python)\n"
-    "  --multiline on|off   join stack traces and indented lines to the line that\n"
-    "                       starts them (default on; raw and csv input: one per line)\n"
-    "  --field PATH         jsonl: the message field, dotted path allowed\n"
-    "                       (default: message, msg, log)\n"
-    "  --column NAME        csv: the message column (header name or 1-based number)\n"
-    "  --format F           jsonl (default) or csv (with a header line)\n"
-    "  --echo               also write \"message\": the event as rendered for the model\n"
-    "  --logits             also write \"logits\":[...]\n"
-    "  --top-k K            also write \"top\":[{\"label\":L,\"p\":P},...], the K likeliest\n"
-    "  --min-risk N         write only records with risk_label >= N or risk_score >= N\n"
-    "  --follow             stream: score lines as they arrive. Files are followed like\n"
-    "                       tail -F: a renamed or deleted file is read to its end, then\n"
-    "                       the new one from its start; a truncated file again from its\n"
-    "                       start; new files of a directory or glob are picked up.\n"
-    "                       SIGTERM/SIGINT: write what was read, checkpoint, exit 0\n"
-    "  --interval S         follow: score queued lines at most S seconds after the\n"
-    "                       oldest arrived (default 1.0)\n"
-    "  --state FILE         remember per file how far it was written (device, inode\n"
-    "                       and a fingerprint of its first bytes) and resume there:\n"
-    "                       no line lost; after a crash at most one batch of events\n"
-    "                       (--follow; else 8) is written again. A corrupt state\n"
-    "                       file is an error\n"
-    "  --exclude GLOB       never read files whose path or name matches GLOB (e.g.\n"
-    "                       the agent's own log when it writes to standard output);\n"
-    "                       give it again for more patterns\n"
-    "  --poll S             follow: poll the files every S seconds instead of using\n"
-    "                       inotify (used anyway when the kernel has no inotify)\n"
-    "  --rotate-wait S      follow: read a renamed or deleted file until it has not\n"
-    "                       grown for S seconds (default 5)\n"
-    "  --max-open N         follow: files open at once (default 1024, at most the\n"
-    "                       open-file limit less 64); further files wait for a slot\n"
-    "  --templates STATE    give every event its template (the online miner of\n"
-    "                       `logrisk templates`, reading the message masked with\n"
-    "                       the model's rules): adds \"template_id\":N, and\n"
-    "                       \"novel\":true when the event created its template (CSV:\n"
-    "                       columns template_id, novel). STATE is loaded when it\n"
-    "                       exists, else mining starts empty; what was learnt is\n"
-    "                       saved to it atomically at exit and, with --follow or\n"
-    "                       --state, at each checkpoint, so ids stay the same\n"
-    "                       across runs. A damaged STATE is an error\n"
-    "  --templates-match-only  assign templates of STATE without learning: an\n"
-    "                       event like none of them gets template_id 0; STATE is\n"
-    "                       never written (it must exist)\n"
-    "  --template-text      also write \"template\": the template's text when the\n"
-    "                       event was assigned (null for template_id 0)\n"
-    "  --threads N          threads for the model (default: available cores)\n"
-    "  --batch N            lines per model call (1..256), grouped by length (default 32)\n"
-    "  --cache N            remember the scores of the last N distinct token sequences\n"
-    "                       (default 4096; 0: off)\n"
-    "  --stats              report records, lines/s, cache hit rate on stderr\n"
-    "  --no-verify          skip the checksum of the weight bytes at load (about 2 ms\n"
-    "                       for the default model; the structure is always checked).\n"
-    "                       A damaged weight then scores silently wrong. --verify,\n"
-    "                       the default, is accepted\n"
-    "  -h, --help           show this help\n"
-    "\n"
-    "Exit status: 0; 1 on an error, or when an input could not be read (without\n"
-    "--follow; each is named on stderr and the others are scored); 2 on a usage error.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -118,34 +27,34 @@ static void on_stop(int sig) {
     stop_flag = 1;
 }
 
-/* Parse a whole finite double in [lo, hi]; 0 on success. */
-static int parse_double(const char *text, double lo, double hi, double *out) {
-    if (!text || !*text) return -1;
-    errno = 0;
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (errno || *end || !(v >= lo && v <= hi)) return -1;
-    *out = v;
+/* -i and --exclude: each value appended to a list as long as argv (so any
+ * number of them fits); the empty string is refused. */
+typedef struct path_list {
+    const char **v;
+    int n;
+} path_list;
+
+static int parse_path(const char *value, void *dst) {
+    path_list *l = dst;
+    if (!*value) return -1;
+    l->v[l->n++] = value;
     return 0;
 }
 
-/* The value of option `name` at argv[*i]: "--name=value" or "--name value"
- * (also "-m value"). NULL if absent (and *i unchanged on a mismatch). */
-static const char *opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng,
-                             int *matched) {
-    const char *a = argv[*i];
-    size_t n = strlen(lng);
-    *matched = 0;
-    if ((shrt && strcmp(a, shrt) == 0) || strcmp(a, lng) == 0) {
-        *matched = 1;
-        if (*i + 1 >= argc) return NULL;
-        return argv[++*i];
-    }
-    if (strncmp(a, lng, n) == 0 && a[n] == '=') {
-        *matched = 1;
-        return a + n + 1;
-    }
-    return NULL;
+/* -o: "enrich" or "compact" choose the form of each result, anything else
+ * is the file to write (a file of either name is written as ./NAME). */
+typedef struct out_choice {
+    const char *path;
+    int enrich;
+} out_choice;
+
+static int parse_output(const char *value, void *dst) {
+    out_choice *o = dst;
+    if (strcmp(value, "enrich") == 0) o->enrich = 1;
+    else if (strcmp(value, "compact") == 0) o->enrich = 0;
+    else if (!*value) return -1;
+    else o->path = value;
+    return 0;
 }
 
 /* Agent warnings: one line each on stderr. */
@@ -178,13 +87,13 @@ static int is_stream(const char *path) {
 }
 
 int lr_cmd_score(int argc, char **argv) {
-    const char *model_path = NULL, *out_path = NULL, *state_path = NULL, *templates_path = NULL;
-    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-    const char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
-    int n_inputs = 0, n_excludes = 0;
-    if (!inputs || !excludes) {
-        free(inputs);
-        free(excludes);
+    const char *state_path = NULL, *templates_path = NULL;
+    path_list inputs = {calloc((size_t)argc + 1, sizeof(const char *)), 0};
+    path_list excludes = {calloc((size_t)argc + 1, sizeof(const char *)), 0};
+    out_choice output = {NULL, 0};
+    if (!inputs.v || !excludes.v) {
+        free(inputs.v);
+        free(excludes.v);
         return lr_cli_fail("score: out of memory");
     }
     lr_score_opts opts;
@@ -195,174 +104,179 @@ int lr_cmd_score(int argc, char **argv) {
     lr_score_run_opts_init(&run);
     lr_agent_opts agent;
     lr_agent_opts_init(&agent);
-    int stats = 0, verify = 1, enrich = 0, csv = 0, status = 2;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v;
-        int m = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            free(inputs);
-            free(excludes);
-            return lr_cli_usage(score_usage, 1);
-        }
-        if (strcmp(a, "--logits") == 0) {
-            opts.with_logits = 1;
-            continue;
-        }
-        if (strcmp(a, "--echo") == 0) {
-            opts.echo = 1;
-            continue;
-        }
-        if (strcmp(a, "--follow") == 0) {
-            run.follow = ropts.follow = 1;
-            continue;
-        }
-        if (strcmp(a, "--verify") == 0 || strcmp(a, "--no-verify") == 0) {
-            verify = a[2] == 'v';
-            continue;
-        }
-        if (strcmp(a, "--stats") == 0) {
-            stats = 1;
-            continue;
-        }
-        if (strcmp(a, "--templates-match-only") == 0) {
-            opts.miner_match_only = 1;
-            continue;
-        }
-        if (strcmp(a, "--template-text") == 0) {
-            opts.template_text = 1;
-            continue;
-        }
-        const char *bad = NULL;
-        if ((v = opt_value(argc, argv, &i, "-m", "--model", &m)) || m) {
-            if (!v) goto missing;
-            model_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "-i", "--input", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a file, glob or directory";
-            inputs[n_inputs++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "-o", "--output", &m)) || m) {
-            if (!v) goto missing;
-            if (strcmp(v, "enrich") == 0) enrich = 1;
-            else if (strcmp(v, "compact") == 0) enrich = 0;
-            else out_path = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--state", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a file";
-            state_path = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--templates", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a state file";
-            templates_path = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--exclude", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a glob pattern";
-            excludes[n_excludes++] = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--poll", &m)) || m) {
-            if (!v) goto missing;
-            if (parse_double(v, 0.01, 3600, &agent.poll)) bad = "seconds, 0.01..3600";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--rotate-wait", &m)) || m) {
-            if (!v) goto missing;
-            if (parse_double(v, 0, 86400, &agent.rotate_wait)) bad = "seconds, 0..86400";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--max-open", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_cli_parse_int(v, 1, 1 << 20, &agent.max_open)) bad = "a number 1..1048576";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--threads", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_cli_parse_int(v, 1, 256, &opts.n_threads)) bad = "a number 1..256";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--batch", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_cli_parse_int(v, 1, 256, &opts.batch)) bad = "a number 1..256";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--input-format", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_records_parse_format(v, &ropts.format))
-                bad = "auto, raw, cri, docker, jsonl, csv, logfmt, klog, syslog or log4j";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--multiline", &m)) || m) {
-            if (!v) goto missing;
-            if (strcmp(v, "on") == 0) run.multiline = 1;
-            else if (strcmp(v, "off") == 0) run.multiline = 0;
-            else bad = "on or off";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--field", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a field name";
-            ropts.field = run.field = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--column", &m)) || m) {
-            if (!v) goto missing;
-            if (!*v) bad = "a column name or number";
-            ropts.column = v;
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--format", &m)) || m) {
-            if (!v) goto missing;
-            if (strcmp(v, "jsonl") == 0) csv = 0;
-            else if (strcmp(v, "csv") == 0) csv = 1;
-            else bad = "jsonl or csv";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--top-k", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_cli_parse_int(v, 0, 1000, &opts.top_k)) bad = "a number 0..1000";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--min-risk", &m)) || m) {
-            if (!v) goto missing;
-            if (parse_double(v, 0, 1e6, &opts.min_risk)) bad = "a number >= 0";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--interval", &m)) || m) {
-            if (!v) goto missing;
-            if (parse_double(v, 0.001, 3600, &run.interval)) bad = "seconds, 0.001..3600";
-        } else if ((v = opt_value(argc, argv, &i, NULL, "--cache", &m)) || m) {
-            if (!v) goto missing;
-            if (lr_cli_parse_int(v, 0, 1 << 22, &opts.cache_entries)) bad = "a number 0..4194304";
-        } else {
-            fprintf(stderr, "logrisk score: unknown option '%s'\n\n", a);
-            goto usage;
-        }
-        if (bad) {
-            fprintf(stderr, "logrisk score: %s wants %s, not '%s'\n\n", a, bad, v);
-            goto usage;
-        }
-        continue;
-    missing:
-        fprintf(stderr, "logrisk score: option '%s' needs a value\n\n", a);
-        goto usage;
+    int stats = 0, verify = 1, follow = 0, form = 0, status = 1;
+    const char *model_path = NULL, *field = NULL;
+    static const char *const forms[] = {"jsonl", "csv", NULL};
+    const lr_cli_opt table[] = {
+        LR_OPT("--model", "-m", LR_OPT_STR, &model_path, "FILE",
+               "the model (.lrm); default: the one built into this binary"),
+        LR_OPT("--input", "-i", LR_OPT_FN, &inputs, "INPUT",
+               "a log file, a glob pattern ('/var/log/app/*.log', quoted) or a "
+               "directory (its *.log files, symlinks followed); give -i again for "
+               "more inputs (default or '-': standard input)",
+               .flags = LR_OPT_REPEAT, .parse = parse_path, .want = "a file, glob or directory"),
+        LR_OPT("--output", "-o", LR_OPT_FN, &output, "FILE|enrich|compact",
+               "where to write (default: standard output); or, given as enrich, "
+               "the form of each result instead: the record itself plus its risk: "
+               "a JSON record's own members (else \"message\"), then risk_score, "
+               "risk_label, line, line_end, file and, for kubelet log paths, pod, "
+               "namespace, container, container_id (and time, for records that "
+               "are not JSON); --top-k adds \"top\", --logits \"logits\". compact "
+               "is the default form (write a file of either name as ./NAME); "
+               "give -o twice for a file and a form",
+               .flags = LR_OPT_REPEAT, .parse = parse_output, .want = "a file, enrich or compact"),
+        LR_OPT("--input-format", NULL, LR_OPT_FN, &ropts.format, "F",
+               "auto (default: decided per line), raw (each line as it is), cri "
+               "(Kubernetes), docker (json-file), jsonl, csv, logfmt, klog, syslog "
+               "(RFC 3164 / 5424), log4j (also logback, Python)",
+               .parse = lr_cli_parse_rec_format, .want = LR_CLI_REC_FORMATS),
+        LR_OPT("--multiline", NULL, LR_OPT_FN, &run.multiline, "on|off",
+               "join stack traces and indented lines to the line that starts them "
+               "(default on; raw and csv input: one per line)",
+               .parse = lr_cli_parse_on_off, .want = "on or off"),
+        LR_OPT("--field", NULL, LR_OPT_STR, &field, "PATH",
+               "jsonl: the message field, dotted path allowed (default: message, msg, log)",
+               .flags = LR_OPT_NONEMPTY),
+        LR_OPT("--column", NULL, LR_OPT_STR, &ropts.column, "NAME",
+               "csv: the message column (header name or 1-based number)", .flags = LR_OPT_NONEMPTY),
+        LR_OPT("--format", NULL, LR_OPT_CHOICE, &form, "jsonl|csv", "jsonl (default) or csv (with a header line)",
+               .choices = forms),
+        LR_OPT("--echo", NULL, LR_OPT_SET, &opts.echo, NULL,
+               "also write \"message\": the event as rendered for the model"),
+        LR_OPT("--logits", NULL, LR_OPT_SET, &opts.with_logits, NULL, "also write \"logits\":[...]"),
+        LR_OPT("--top-k", NULL, LR_OPT_INT, &opts.top_k, "K",
+               "also write \"top\":[{\"label\":L,\"p\":P},...], the K likeliest", .lo = 0, .hi = 1000),
+        LR_OPT("--min-risk", NULL, LR_OPT_DOUBLE, &opts.min_risk, "N",
+               "write only records with risk_label >= N or risk_score >= N", .lo = 0, .hi = 1e6),
+        LR_OPT("--follow", NULL, LR_OPT_SET, &follow, NULL,
+               "stream: score lines as they arrive. Files are followed like tail -F: "
+               "a renamed or deleted file is read to its end, then the new one from "
+               "its start; a truncated file again from its start; new files of a "
+               "directory or glob are picked up. SIGTERM/SIGINT: write what was "
+               "read, checkpoint, exit 0"),
+        LR_OPT("--interval", NULL, LR_OPT_DOUBLE, &run.interval, "S",
+               "follow: score queued lines at most S seconds after the oldest "
+               "arrived (default 1.0)", .flags = LR_OPT_REPEAT, .lo = 0.001, .hi = 3600),
+        LR_OPT("--state", NULL, LR_OPT_STR, &state_path, "FILE",
+               "remember per file how far it was written (device, inode and a "
+               "fingerprint of its first bytes) and resume there: no line lost; "
+               "after a crash at most one batch of events (--follow; else 8) is "
+               "written again. A corrupt state file is an error",
+               .flags = LR_OPT_NONEMPTY),
+        LR_OPT("--exclude", NULL, LR_OPT_FN, &excludes, "GLOB",
+               "never read files whose path or name matches GLOB (e.g. the agent's "
+               "own log when it writes to standard output); give it again for more "
+               "patterns",
+               .flags = LR_OPT_REPEAT, .parse = parse_path, .want = "a glob pattern"),
+        LR_OPT("--poll", NULL, LR_OPT_DOUBLE, &agent.poll, "S",
+               "follow: poll the files every S seconds instead of using inotify "
+               "(used anyway when the kernel has no inotify)", .flags = LR_OPT_REPEAT, .lo = 0.01, .hi = 3600),
+        LR_OPT("--rotate-wait", NULL, LR_OPT_DOUBLE, &agent.rotate_wait, "S",
+               "follow: read a renamed or deleted file until it has not grown for "
+               "S seconds (default 5)", .flags = LR_OPT_REPEAT, .lo = 0, .hi = 86400),
+        LR_OPT("--max-open", NULL, LR_OPT_INT, &agent.max_open, "N",
+               "follow: files open at once (default 1024, at most the open-file "
+               "limit less 64); further files wait for a slot", .flags = LR_OPT_REPEAT, .lo = 1, .hi = 1 << 20),
+        LR_OPT("--templates", NULL, LR_OPT_STR, &templates_path, "STATE",
+               "give every event its template (the online miner of `logrisk "
+               "templates`, reading the message masked with the model's rules): "
+               "adds \"template_id\":N, and \"novel\":true when the event created its "
+               "template (CSV: columns template_id, novel). STATE is loaded when it "
+               "exists, else mining starts empty; what was learnt is saved to it "
+               "atomically at exit and, with --follow or --state, at each "
+               "checkpoint, so ids stay the same across runs. A damaged STATE is an error",
+               .flags = LR_OPT_NONEMPTY),
+        LR_OPT("--templates-match-only", NULL, LR_OPT_SET, &opts.miner_match_only, NULL,
+               "assign templates of STATE without learning: an event like none of "
+               "them gets template_id 0; STATE is never written (it must exist)"),
+        LR_OPT("--template-text", NULL, LR_OPT_SET, &opts.template_text, NULL,
+               "also write \"template\": the template's text when the event was "
+               "assigned (null for template_id 0)"),
+        LR_OPT("--threads", NULL, LR_OPT_INT, &opts.n_threads, "N",
+               "threads for the model (default: available cores)", .flags = LR_OPT_REPEAT, .lo = 1, .hi = 256),
+        LR_OPT("--batch", NULL, LR_OPT_INT, &opts.batch, "N",
+               "lines per model call, grouped by length (default 32)", .flags = LR_OPT_REPEAT, .lo = 1, .hi = 256),
+        LR_OPT("--cache", NULL, LR_OPT_INT, &opts.cache_entries, "N",
+               "remember the scores of the last N distinct token sequences "
+               "(default 4096; 0: off)", .flags = LR_OPT_REPEAT, .lo = 0, .hi = 1 << 22),
+        LR_OPT("--stats", NULL, LR_OPT_SET, &stats, NULL, "report records, lines/s, cache hit rate on stderr"),
+        LR_OPT("--no-verify", NULL, LR_OPT_CLEAR, &verify, NULL,
+               "skip the checksum of the weight bytes at load (about 2 ms for the "
+               "default model; the structure is always checked). A damaged weight "
+               "then scores silently wrong"),
+        LR_OPT("--verify", NULL, LR_OPT_SET, &verify, NULL, "check the weights (the default)",
+               .flags = LR_OPT_HIDDEN),
+    };
+    const lr_cli_spec spec = {
+        "score",
+        table,
+        LR_CLI_N(table),
+        .about = "Scores every input event with the model: one JSON object per event, in input order:\n"
+                 "  {\"line\":N,\"line_end\":E,\"risk_label\":L,\"risk_score\":S,\"probabilities\":[...]}\n"
+                 "N and E are the first and last input lines of the event (from 1; a stack trace\n"
+                 "is one event); L is the most likely class (a number for risk models whose labels\n"
+                 "are 0..C-1, else the label name); S is the expected class index. The model reads\n"
+                 "the event's level, message and error detail (docs/events.md). With several\n"
+                 "inputs (or a directory or a glob) each object also has \"file\"; line numbers\n"
+                 "and multi-line events are per file. The node agent (--follow, --state, the\n"
+                 "Kubernetes metadata of --output enrich) is described in docs/agent.md.\n",
+        .notes = "Options shown with ... may be given again: -i and --exclude add more, -o names\n"
+                 "a file and a form, and for the tuning options (--interval, --threads and the\n"
+                 "like) the last value wins, so a wrapper's defaults can be overridden.\n"
+                 "\n"
+                 "Exit status: 0; 1 on an error, or when an input could not be read (without\n"
+                 "--follow; each is named on stderr and the others are scored); 2 on a usage error.\n",
+    };
+    int prc = lr_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (prc != LR_CLI_GO) {
+        free(inputs.v);
+        free(excludes.v);
+        return prc;
     }
-    if (ropts.follow && (ropts.format == LR_REC_CSV || (ropts.format == LR_REC_AUTO && ropts.column))) {
-        fprintf(stderr, "logrisk score: --follow does not work with CSV input\n\n");
-        goto usage;
-    }
-    if (enrich && csv) {
-        fprintf(stderr, "logrisk score: --output enrich writes JSON lines, not --format csv\n\n");
-        goto usage;
-    }
+    int enrich = output.enrich, csv = form == 1, n_inputs = inputs.n;
+    const char *out_path = output.path;
     /* standard input, or one FIFO / device: the stream reader */
-    int stream = n_inputs == 0 || (n_inputs == 1 && is_stream(inputs[0]));
-    for (int i = 0; i < n_inputs && !stream; i++)
-        if (strcmp(inputs[i], "-") == 0) {
-            fprintf(stderr, "logrisk score: '-' (standard input) cannot be one of several inputs\n\n");
-            goto usage;
-        }
-    if (!templates_path && (opts.miner_match_only || opts.template_text)) {
-        fprintf(stderr, "logrisk score: %s needs --templates STATE\n\n",
-                opts.miner_match_only ? "--templates-match-only" : "--template-text");
-        goto usage;
+    int stream = n_inputs == 0 || (n_inputs == 1 && is_stream(inputs.v[0]));
+    int dash = 0;
+    for (int i = 0; i < n_inputs && !stream; i++) dash |= strcmp(inputs.v[i], "-") == 0;
+    const char *usage = NULL;
+    if (follow && (ropts.format == LR_REC_CSV || (ropts.format == LR_REC_AUTO && ropts.column)))
+        usage = "--follow does not work with CSV input";
+    else if (enrich && csv)
+        usage = "--output enrich writes JSON lines, not --format csv";
+    else if (dash)
+        usage = "'-' (standard input) cannot be one of several inputs";
+    else if (!templates_path && opts.miner_match_only)
+        usage = "--templates-match-only needs --templates STATE";
+    else if (!templates_path && opts.template_text)
+        usage = "--template-text needs --templates STATE";
+    else if (stream && state_path)
+        usage = "--state needs files to read (-i), not standard input or a FIFO";
+    if (usage) {
+        free(inputs.v);
+        free(excludes.v);
+        return lr_cli_usage_error("score", "%s", usage);
     }
-    if (stream && state_path) {
-        fprintf(stderr, "logrisk score: --state needs files to read (-i), not standard input or a FIFO\n\n");
-        goto usage;
-    }
+    run.follow = ropts.follow = follow;
+    if (field) ropts.field = run.field = field;
     /* streaming wants each batch out as soon as it is full */
     if (run.follow) opts.window = 1;
     ropts.max_bytes = opts.max_line_bytes;
     if (enrich) opts.output = LR_SCORE_ENRICH;
     else if (csv) opts.output = LR_SCORE_CSV;
     agent.state_path = state_path;
-    agent.exclude = excludes;
-    agent.n_exclude = n_excludes;
+    agent.exclude = excludes.v;
+    agent.n_exclude = excludes.n;
     agent.warn = warn_stderr;
     agent.meta = enrich ? LR_AGENT_META_ALL : LR_AGENT_META_NONE;
-    if (!enrich && !csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs[0]) != LR__INPUT_FILE)))
+    if (!enrich && !csv && (n_inputs > 1 || (n_inputs == 1 && lr__input_kind_of(inputs.v[0]) != LR__INPUT_FILE)))
         agent.meta = LR_AGENT_META_FILE;
     if (run.follow && !stream) agent.max_open = raise_nofile(agent.max_open);
 
     status = 1;
     if (!model_path && !lr_model_has_builtin()) {
-        free(inputs);
-        free(excludes);
+        free(inputs.v);
+        free(excludes.v);
         return lr_cli_fail("score: no model given (-m) and this build has no built-in model");
     }
 
@@ -371,8 +285,8 @@ int lr_cmd_score(int argc, char **argv) {
     lr_model *model = model_path ? lr_model_load_flags(model_path, load_flags, &err)
                                  : lr_model_load_builtin_flags(load_flags, &err);
     if (!model) {
-        free(inputs);
-        free(excludes);
+        free(inputs.v);
+        free(excludes.v);
         return lr_cli_error("score", &err);
     }
     lr_miner *miner = NULL;
@@ -387,8 +301,8 @@ int lr_cmd_score(int argc, char **argv) {
         }
         if (!miner) {
             lr_model_free(model);
-            free(inputs);
-            free(excludes);
+            free(inputs.v);
+            free(excludes.v);
             return lr_cli_error("score", &err);
         }
         opts.miner = miner;
@@ -398,11 +312,11 @@ int lr_cmd_score(int argc, char **argv) {
     if (!scorer) {
         lr_miner_free(miner);
         lr_model_free(model);
-        free(inputs);
-        free(excludes);
+        free(inputs.v);
+        free(excludes.v);
         return lr_cli_error("score", &err);
     }
-    FILE *in = stream ? lr_cli_open_in(n_inputs ? inputs[0] : NULL, "score") : NULL;
+    FILE *in = stream ? lr_cli_open_in(n_inputs ? inputs.v[0] : NULL, "score") : NULL;
     FILE *out = (!stream || in) ? lr_cli_open_out(out_path, "score") : NULL;
     lr_records *recs = NULL;
     if (stream && in && out && !(recs = lr_records_new(fileno(in), &ropts, &err))) lr_cli_error("score", &err);
@@ -423,7 +337,7 @@ int lr_cmd_score(int argc, char **argv) {
         lr_agent_stats ast;
         memset(&ast, 0, sizeof ast);
         int rc = stream ? lr_scorer_run_records(scorer, recs, fileno(in), out, &run, &err)
-                        : lr_scorer_run_inputs(scorer, inputs, n_inputs, &ropts, out, &run, &agent, &ast, &err);
+                        : lr_scorer_run_inputs(scorer, inputs.v, n_inputs, &ropts, out, &run, &agent, &ast, &err);
         if (rc == 0) {
             status = lr_cli_close_out(out, out_path, "score");
             /* without --follow an input that could not be read fails the run
@@ -485,11 +399,7 @@ int lr_cmd_score(int argc, char **argv) {
     lr_scorer_free(scorer);
     lr_miner_free(miner);
     lr_model_free(model);
-    free(inputs);
-    free(excludes);
+    free(inputs.v);
+    free(excludes.v);
     return status;
-usage:
-    free(inputs);
-    free(excludes);
-    return lr_cli_usage(score_usage, 0);
 }
