@@ -18,7 +18,11 @@
 # the reference; -m with a model copied in works too; a build with `MODEL=`
 # says "no built-in model" and exits non-zero; replacing the model file
 # relinks the binary (new scores); the arm64 binary (static, AArch64) scores
-# the same lines under qemu-aarch64 within 1e-4 of the reference. Sizes with
+# the same lines under qemu-aarch64 within 1e-4 of the reference for an f32
+# model; for a q8 one (the default built-in model) within 5e-3 (NEON's fp32
+# kernels round differently from AVX-512's, and a last-bit difference can
+# move an activation across an int8 rounding step), and then the f32 master
+# models/logrisk-mini.f32.lrm, given with -m, within 1e-4. Sizes with
 # and without the model are printed. Without root or the cross tools this
 # suite fails in CI (CI=true) and says loudly what it skipped elsewhere.
 # Last line: `N passed, N failed`.
@@ -85,9 +89,10 @@ for i, r in enumerate(rows, 1):
 EOF
 }
 # near A B: same lines, probabilities and risk_score within 1e-4 (another ISA)
-near() {
-    "$py" - "$1" "$2" <<'EOF'
+near() { # A.jsonl B.jsonl [TOLERANCE, default 1e-4]
+    "$py" - "$1" "$2" "${3:-1e-4}" <<'EOF'
 import json, sys
+tol = float(sys.argv[3])
 a = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 b = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
 assert len(a) == len(b) and a, f"{len(a)} vs {len(b)} lines"
@@ -97,8 +102,8 @@ for x, y in zip(a, b):
     d = max(abs(p - q) for p, q in zip(x["probabilities"], y["probabilities"]))
     worst = max(worst, d, abs(x["risk_score"] - y["risk_score"]) / 10)
     p = sorted(x["probabilities"])
-    assert x["risk_label"] == y["risk_label"] or p[-1] - p[-2] < 1e-4, f"line {x['line']}: label"
-assert worst < 1e-4, f"max difference {worst}"
+    assert x["risk_label"] == y["risk_label"] or p[-1] - p[-2] < tol, f"line {x['line']}: label"
+assert worst < tol, f"max difference {worst}"
 print(f"max difference {worst:.2e}", file=sys.stderr)
 EOF
 }
@@ -252,7 +257,16 @@ else
         "$bin" score -m "$model" <"$out/arm_in.txt" >"$out/arm_ref.jsonl" 2>/dev/null
         qemu-aarch64 "$arm/logrisk" score <"$out/arm_in.txt" >"$out/arm.jsonl" 2>"$out/arm.err"
         check '[ $? -eq 0 ] && jsonl_ok "$out/arm.jsonl" 10' "arm64 under qemu: $(head -c 300 "$out/arm.err")"
-        check 'near "$out/arm.jsonl" "$out/arm_ref.jsonl"' "arm64 scores differ from the x86-64 reference"
+        tol=1e-4
+        "$bin" inspect "$model" | grep -q 'model\.dtype *"q8"' && tol=5e-3
+        check 'near "$out/arm.jsonl" "$out/arm_ref.jsonl" $tol' "arm64 scores differ from the x86-64 reference"
+        master=models/logrisk-mini.f32.lrm
+        if [ "$tol" != 1e-4 ] && [ "$model" = models/logrisk-mini.lrm ] && [ -f "$master" ]; then
+            "$bin" score -m "$master" <"$out/arm_in.txt" >"$out/arm_ref32.jsonl" 2>/dev/null
+            qemu-aarch64 "$arm/logrisk" score -m "$master" <"$out/arm_in.txt" >"$out/arm32.jsonl" 2>"$out/arm.err"
+            check '[ $? -eq 0 ] && near "$out/arm32.jsonl" "$out/arm_ref32.jsonl"' \
+                "arm64 scores with the f32 master differ from the x86-64 reference: $(head -c 300 "$out/arm.err")"
+        fi
         echo "static: arm64 binary: $(wc -c <"$arm/logrisk") bytes with the model" >&2
     fi
 fi
