@@ -41,7 +41,7 @@ for cmd in label preprocess; do
     [ -s "$tmp/err" ] && bad "$cmd --help wrote to stderr" || ok
     expect "$cmd unknown option" 2 "$bin" $cmd --bogus
     has "$cmd unknown option message" "$tmp/err" "unknown option '--bogus'"
-    has "$cmd usage on error" "$tmp/err" "usage: logrisk $cmd"
+    has "$cmd usage error hint" "$tmp/err" "; try 'logrisk $cmd --help'"
     expect "$cmd -i without value" 2 "$bin" $cmd -i
     expect "$cmd bad --format" 2 "$bin" $cmd --format xml
     expect "$cmd bad --input-format" 2 "$bin" $cmd --input-format json

@@ -15,7 +15,7 @@ bin=$build/logrisk
 source tests/lib.sh
 
 # The commands on the parser; a command that moves to it joins the list.
-commands="tokenize vocab inspect eval calibrate export quantize train pretrain score"
+commands="tokenize vocab inspect eval calibrate export quantize train pretrain score preprocess label convert"
 
 # usage_error NAME CMD PATTERN ARGS...: `logrisk CMD ARGS` exits 2 with one
 # stderr line "logrisk CMD: <PATTERN>; try 'logrisk CMD --help'", no stdout

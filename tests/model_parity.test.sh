@@ -81,7 +81,7 @@ fi
 expect 0 "usage: logrisk convert" -- "$lr" convert --help
 expect 2 "is required" -- "$lr" convert -o "$out/x.lrm"
 expect 2 "is required" -- "$lr" convert --from-safetensors "$src"
-expect 2 "unknown argument" -- "$lr" convert --from-safetensors "$src" -o "$out/x.lrm" --bogus
+expect 2 "unknown option" -- "$lr" convert --from-safetensors "$src" -o "$out/x.lrm" --bogus
 expect 2 "needs a value" -- "$lr" convert --from-safetensors
 expect 1 "vocab.txt: missing.*--vocab" -- "$lr" convert --from-safetensors tests/fixtures/tiny -o "$out/x.lrm"
 expect 1 "cannot open" -- "$lr" convert --from-safetensors "$out/nonexistent" -o "$out/x.lrm"
