@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------ levels */
 
@@ -164,17 +165,8 @@ static int put_val(lr__buf *b, const char *p, size_t n, int quoted) {
             if (c == 'x' || v < 0x80) {
                 rc = lr__buf_putc(b, (char)v);
             } else {
-                char u[3];
-                size_t k = 0;
-                if (v >= 0xd800 && v <= 0xdfff) v = 0xfffd;
-                if (v < 0x800) {
-                    u[k++] = (char)(0xc0 | (v >> 6));
-                } else {
-                    u[k++] = (char)(0xe0 | (v >> 12));
-                    u[k++] = (char)(0x80 | ((v >> 6) & 0x3f));
-                }
-                u[k++] = (char)(0x80 | (v & 0x3f));
-                rc = lr__buf_put(b, u, k);
+                char u[4]; /* a surrogate becomes U+FFFD */
+                rc = lr__buf_put(b, u, lr__utf8_encode(v, u));
             }
             break;
         }

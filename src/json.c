@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 /* ----------------------------------------------------------------- arena */
@@ -100,58 +101,6 @@ static int push(parser *p, const lr__json *v) {
 
 static int parse_value(parser *p, lr__json *out, int depth);
 
-/* Length of a valid UTF-8 sequence starting at s (at most `avail` bytes),
- * or 0 when it is invalid (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n) return 0;
-    unsigned cp = c & (0x7F >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
-static size_t put_utf8(char *out, unsigned cp) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 static int hex4(const char *s, unsigned *out) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
@@ -218,15 +167,16 @@ static int parse_string(parser *p, const char **out, size_t *out_len) {
                 } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                     cp = 0xFFFD; /* lone low surrogate */
                 }
-                o += put_utf8(buf + o, cp);
+                o += lr__utf8_encode(cp, buf + o);
                 break;
             }
             default: return fail(p, i - 2, "bad escape");
             }
             continue;
         }
-        size_t n = utf8_seq_len((const unsigned char *)p->text + i, end - i);
-        if (n == 0) return fail(p, i, "invalid UTF-8 in string");
+        int32_t cp;
+        size_t n = lr__utf8_decode(p->text + i, end - i, &cp);
+        if (cp < 0) return fail(p, i, "invalid UTF-8 in string");
         memcpy(buf + o, p->text + i, n);
         o += n;
         i += n;

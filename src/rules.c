@@ -4,7 +4,8 @@
  *
  * Design
  *  - One line goes through: strip one trailing '\r'; repair UTF-8 exactly
- *    like Python's bytes.decode('utf-8', 'replace'); find the level in that
+ *    like Python's bytes.decode('utf-8', 'replace') (lr__utf8_repair,
+ *    utf8.c: one U+FFFD per maximal invalid subpart); find the level in that
  *    (unmasked) line; apply the masks in order, each to the previous result;
  *    compute the label on the masked text.
  *  - The six built-in masks are hand-written scanners that reproduce Python
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ characters */
@@ -61,88 +63,6 @@ static inline int is_word(unsigned char c) { return cls[c] & WRD; }
 static inline int is_hexl(unsigned char c) { return cls[c] & HEX; }
 static inline unsigned char lower(unsigned char c) {
     return (unsigned)(c - 'A') < 26 ? (unsigned char)(c + 32) : c;
-}
-
-/* ------------------------------------------------------------ UTF-8 */
-
-/* The length of the valid UTF-8 sequence at s[i..n), or 0 when the bytes
- * there are invalid; *bad is then the number of bytes CPython's decoder
- * replaces by one U+FFFD (the maximal subpart: a lead byte plus the
- * continuation bytes that are valid so far, at least 1). */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t i, size_t *bad) {
-    unsigned char c = s[i];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
-    if (c < 0x80) return 1;
-    if (c < 0xC2) {
-        *bad = 1;
-        return 0;
-    } else if (c < 0xE0) {
-        need = 1;
-    } else if (c < 0xF0) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;       /* no overlongs */
-        else if (c == 0xED) hi = 0x9F;  /* no surrogates D800-DFFF */
-    } else if (c < 0xF5) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;       /* no overlongs */
-        else if (c == 0xF4) hi = 0x8F;  /* nothing above U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if (i + k >= n) {
-            *bad = k;
-            return 0;
-        }
-        unsigned char d = s[i + k];
-        unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-        if (d < l || d > h) {
-            *bad = k;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
-size_t lr__utf8_valid_prefix(const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII fast path, 8 bytes at a time */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) break;
-            i += 8;
-        }
-        if (i >= len) break;
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t bad, k = utf8_seq(s, len, i, &bad);
-        if (!k) return i;
-        i += k;
-    }
-    return len;
-}
-
-int lr__utf8_repair(lr__buf *out, const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        size_t ok = lr__utf8_valid_prefix(str + i, len - i);
-        if (lr__buf_put(out, str + i, ok)) return LR_ENOMEM;
-        i += ok;
-        if (i >= len) break;
-        size_t bad = 1;
-        (void)utf8_seq(s, len, i, &bad);
-        if (lr__buf_put(out, "\xEF\xBF\xBD", 3)) return LR_ENOMEM;
-        i += bad;
-    }
-    return LR_OK;
 }
 
 /* ------------------------------------------------------------ mask scanners

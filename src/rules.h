@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "logrisk.h"
+#include "utf8.h" /* lr__utf8_*, which the rules' users call too */
 
 /* The embedded models/rules/seed.yaml (NUL-terminated) and its length. */
 extern const char lr__rules_seed_yaml[];
@@ -164,13 +165,6 @@ struct lr_rules {
  * a fully loaded rules object. Returns 0 or LR_ENOMEM. */
 int lr__rules_finish(lr_rules *rules, lr_error *err);
 
-/* Repair `len` bytes into valid UTF-8 exactly as Python's
- * bytes.decode('utf-8', 'replace') does (one U+FFFD per maximal invalid
- * subpart), appending to `out`. Returns 0 or LR_ENOMEM. */
-struct lr__buf;
-int lr__utf8_repair(struct lr__buf *out, const char *s, size_t len);
-/* The length of the longest valid UTF-8 prefix of s (== len when valid). */
-size_t lr__utf8_valid_prefix(const char *s, size_t len);
 
 /* Apply one built-in mask scanner to `s` (its pattern in docs/rules.md, Python
  * re.sub semantics), appending the result to `out`. Returns the number of

@@ -27,7 +27,8 @@
  *    and "template" (with template_text) after the arrays in compact,
  *    after the metadata in enrich; CSV columns template_id, novel
  *    (true/false) and template before message.
- *  - Every text field goes out as valid UTF-8 (invalid bytes -> U+FFFD).
+ *  - Every text field goes out as valid UTF-8 (utf8.h: one U+FFFD per
+ *    maximal invalid subpart).
  */
 #include "score.h"
 
@@ -36,6 +37,7 @@
 
 #include "io.h"
 #include "json.h"
+#include "utf8.h"
 
 /* ---------------------------------------------------------- labels */
 
@@ -82,39 +84,11 @@ int lr__score_labels_init(lr_scorer *s, lr_error *err) {
 
 /* --------------------------------------------------------- writers */
 
-/* Append `s` to tmp with every byte that is not part of a valid UTF-8
- * sequence replaced by U+FFFD, so the output is valid UTF-8 text. */
+/* tmp := `s` as valid UTF-8 (lr__utf8_repair: one U+FFFD per maximal
+ * invalid subpart, like the rules' repair of the same bytes). */
 static int utf8_repair(lr__buf *tmp, const char *str, size_t len) {
-    const unsigned char *p = (const unsigned char *)str;
     lr__buf_clear(tmp);
-    size_t i = 0;
-    while (i < len) {
-        size_t run = i;
-        while (run < len && p[run] < 0x80) run++;
-        if (run > i && lr__buf_put(tmp, p + i, run - i)) return LR_ENOMEM;
-        i = run;
-        if (i == len) break;
-        unsigned c = p[i];
-        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        int ok = n > 0 && i + n <= len;
-        for (size_t k = 1; ok && k < n; k++) ok = (p[i + k] & 0xc0) == 0x80;
-        if (ok && n == 3) {
-            unsigned c1 = p[i + 1];
-            if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) ok = 0; /* overlong, surrogate */
-        }
-        if (ok && n == 4) {
-            unsigned c1 = p[i + 1];
-            if ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) ok = 0;
-        }
-        if (ok) {
-            if (lr__buf_put(tmp, p + i, n)) return LR_ENOMEM;
-            i += n;
-        } else {
-            if (lr__buf_put(tmp, "\xef\xbf\xbd", 3)) return LR_ENOMEM;
-            i++;
-        }
-    }
-    return 0;
+    return lr__utf8_repair(tmp, str, len);
 }
 
 /* The classes of r in descending probability (ties: lower index first);

@@ -43,6 +43,7 @@
 #include <utf8proc.h>
 
 #include "files.h"
+#include "utf8.h"
 #include "util.h"
 
 const char *const lr__tok_reserved[LR_TOK_N_RESERVED] = {
@@ -246,13 +247,9 @@ static int split_plain(const uint8_t *s, size_t len, word_buf *w, const lr__tok_
             }
             continue;
         }
-        utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
-        if (n <= 0) { /* invalid UTF-8 becomes U+FFFD, which clean_text drops */
-            i++;
-            continue;
-        }
-        i += (size_t)n;
+        int32_t c;
+        i += lr__utf8_decode((const char *)s + i, len - i, &c);
+        if (c < 0) continue; /* invalid UTF-8 becomes U+FFFD, which clean_text drops */
         if (is_dropped(c)) continue;
         if (is_white(c)) {
             if (word_flush(w, sink)) return 1;
@@ -574,25 +571,11 @@ static size_t trim_end(const char *s, size_t len) {
     while (len > 0) {
         size_t start = len - 1;
         while (start > 0 && ((uint8_t)s[start] & 0xC0) == 0x80) start--;
-        utf8proc_int32_t c;
-        if (utf8proc_iterate((const uint8_t *)s + start, (utf8proc_ssize_t)(len - start), &c) !=
-                (utf8proc_ssize_t)(len - start) ||
-            !is_white(c))
-            break;
+        int32_t c;
+        if (lr__utf8_decode(s + start, len - start, &c) != len - start || c < 0 || !is_white(c)) break;
         len = start;
     }
     return len;
-}
-
-static int valid_utf8(const char *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate((const uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
-        if (n <= 0) return 0;
-        i += (size_t)n;
-    }
-    return 1;
 }
 
 lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
@@ -646,7 +629,7 @@ lr_tok *lr_tok_from_text(const char *text, size_t len, lr_error *err) {
         /* almost every token is ASCII: check that first, utf8proc otherwise */
         int ascii = 1;
         for (size_t i = 0; i < tlen; i++) ascii &= (uint8_t)text[pos + i] < 0x80;
-        if (!ascii && !valid_utf8(text + pos, tlen)) {
+        if (!ascii && !lr__utf8_valid(text + pos, tlen)) {
             lr__err(err, LR_EPARSE, "vocab line %zu: invalid UTF-8", line + 1);
             lr_tok_free(tok);
             return NULL;
