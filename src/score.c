@@ -48,7 +48,7 @@
  *    a line do not depend on the other lines of its batch, so results are
  *    identical with and without the cache (tested).
  *  - Output options: "message" (echo: the record's message, invalid UTF-8
- *    bytes replaced by U+FFFD), "top" (top_k classes by probability, ties
+ *    repaired by lr__utf8_repair), "top" (top_k classes by probability, ties
  *    by class index), min_risk (only lines with risk_label >= N or
  *    risk_score >= N are written), CSV instead of JSON lines.
  *  - Templates (opts.miner): each event's message is masked with the
