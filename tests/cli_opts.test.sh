@@ -122,7 +122,8 @@ expect "--name=value" 0 out '^\{"tokens":\["\[CLS\]","disk","full","\[SEP\]"\]'
 stdin=$tmp/in.log run tokenize --vocab "$vocab" -i - -o "$tmp/o.jsonl"
 [ "$rc" -eq 0 ] && grep -q '"full","on","node"' "$tmp/o.jsonl" && ok || bad "-i - -o FILE: rc $rc, $(cat "$tmp/o.jsonl")"
 cp "$tmp/in.log" "$tmp/-odd.lrm"
-(cd "$tmp" && "$bin" inspect -- -odd.lrm >/dev/null 2>"$tmp/err2")
+abs_bin=$(cd "$(dirname "$bin")" && pwd)/logrisk
+(cd "$tmp" && "$abs_bin" inspect -- -odd.lrm >/dev/null 2>"$tmp/err2")
 r=$?
 [ $r -eq 1 ] && grep -q "not an .lrm model file" "$tmp/err2" && ok || bad "'--' then -odd.lrm: exit $r, $(cat "$tmp/err2")"
 
