@@ -20,7 +20,7 @@ need_bin
 
 # usage
 run anomaly
-expect "no subcommand" 2 err '^usage: logrisk anomaly train'
+expect "no subcommand" 2 err "^logrisk anomaly: no subcommand \(train or detect\); try 'logrisk anomaly --help'$"
 run anomaly --help
 expect "--help" 0 out 'logrisk anomaly detect -m MODEL.lrm'
 run anomaly frobnicate

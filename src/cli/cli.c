@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 int lr_cli_fail(const char *fmt, ...) {
@@ -35,11 +34,6 @@ int lr_cli_error(const char *cmd, const lr_error *err) {
     return 1;
 }
 
-int lr_cli_usage(const char *usage, int to_stdout) {
-    fputs(usage, to_stdout ? stdout : stderr);
-    return to_stdout ? 0 : 2;
-}
-
 FILE *lr_cli_open_in(const char *path, const char *cmd) {
     if (!path || strcmp(path, "-") == 0) return stdin;
     FILE *f = fopen(path, "rb");
@@ -63,28 +57,5 @@ int lr_cli_close_out(FILE *f, const char *path, const char *cmd) {
                 path && strcmp(path, "-") ? path : "standard output", strerror(saved ? saved : EIO));
         return 1;
     }
-    return 0;
-}
-
-int lr_cli_is_opt(const char *arg, const char *name) {
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
-}
-
-const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
-
-int lr_cli_parse_int(const char *text, int lo, int hi, int *out) {
-    if (!text || !*text) return -1;
-    errno = 0;
-    char *end = NULL;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
     return 0;
 }

@@ -24,9 +24,6 @@ int lr_cli_fail_errno(const char *cmd, const char *fmt, ...)
     ;
 /* Print an lr_error as "logrisk CMD: <message>" to stderr; returns 1. */
 int lr_cli_error(const char *cmd, const lr_error *err);
-/* Print a usage text to stderr (or stdout for --help) and return 2 (0);
- * commands on opts.h print their generated help instead. */
-int lr_cli_usage(const char *usage, int to_stdout);
 
 /* Open -i / -o: NULL or "-" means standard input / output. On failure
  * prints the reason and returns NULL. */
@@ -35,17 +32,6 @@ FILE *lr_cli_open_out(const char *path, const char *cmd);
 /* Flush and close an output stream opened by lr_cli_open_out, reporting a
  * write error (EPIPE, ENOSPC...). Returns 0 or 1. */
 int lr_cli_close_out(FILE *f, const char *path, const char *cmd);
-
-/* The hand-written option loops still used by score, preprocess, label and
- * convert, until they move to the table-driven parser (opts.h), which is
- * the one to use. lr_cli_is_opt: argv entry `arg` is option `name`, alone
- * or, for long options, as "--name=VALUE". lr_cli_opt_value: the value of
- * the option at argv[*i] ("--name=V" or "--name V", advancing *i), NULL
- * when it is missing. lr_cli_parse_int: a whole decimal int in [lo, hi]
- * into *out; 0 on success, -1 otherwise. */
-int lr_cli_is_opt(const char *arg, const char *name);
-const char *lr_cli_opt_value(int argc, char **argv, int *i, const char *name);
-int lr_cli_parse_int(const char *text, int lo, int hi, int *out);
 
 /* Subcommands (src/cli/cmd_*.c). */
 int lr_cmd_preprocess(int argc, char **argv);

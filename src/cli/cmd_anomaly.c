@@ -285,17 +285,26 @@ static int detect_main(int argc, char **argv) {
 }
 
 int lr_cmd_anomaly(int argc, char **argv) {
-    static const char usage[] =
+    static const char help[] =
         "usage: logrisk anomaly train [options] -o OUT.lrm\n"
         "       logrisk anomaly detect -m MODEL.lrm [options]\n"
+        "\n"
         "Sequence anomalies: a next-event model trained on normal sessions judges\n"
         "whether each session's events come in an expected order.\n"
+        "\n"
+        "subcommands:\n"
+        "  train    train a next-event model on the normal sessions of the input\n"
+        "  detect   judge every session of the input with a trained model\n"
+        "\n"
         "'logrisk anomaly train --help' and 'logrisk anomaly detect --help' list the options.\n";
-    if (argc < 2) return lr_cli_usage(usage, 0);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return lr_cli_usage(usage, 1);
+    if (argc < 2) return lr_cli_usage_error("anomaly", "no subcommand (train or detect)");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(help, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (!strcmp(argv[1], "train")) return train_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "detect")) return detect_main(argc - 1, argv + 1);
-    fprintf(stderr, "logrisk anomaly: unknown subcommand '%s' (train or detect); try 'logrisk anomaly --help'\n",
-            argv[1]);
-    return 2;
+    if (argv[1][0] == '-' && argv[1][1])
+        return lr_cli_usage_error("anomaly", "unknown option '%s' before the subcommand (train or detect)", argv[1]);
+    return lr_cli_usage_error("anomaly", "unknown subcommand '%s' (train or detect)", argv[1]);
 }
