@@ -17,7 +17,7 @@ source tests/lib.sh
 # The commands on the parser; a command that moves to it joins the list
 # (a subcommand's words are split where the command is run: "anomaly train").
 commands=(tokenize vocab inspect eval calibrate export quantize train pretrain score preprocess label convert
-    serve "anomaly train" "anomaly detect")
+    serve templates "anomaly train" "anomaly detect")
 
 # usage_error NAME CMD PATTERN ARGS...: `logrisk CMD ARGS` exits 2 with one
 # stderr line "logrisk CMD: <PATTERN>; try 'logrisk CMD --help'", no stdout
