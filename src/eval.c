@@ -905,7 +905,7 @@ int lr_eval_calibrate(const char *model_path, const lr_score_opts *opts, const l
 }
 
 int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
-                          const lr_eval_item *rules_items, lr_error *err) {
+                          const lr_eval_item *rules_items, const float *logits, int n_labels, lr_error *err) {
     for (int i = 0; i < g->n; i++) {
         const lr_eval_item *m = &model_items[i];
         fprintf(out, "{\"line\":%llu,\"group\":", (unsigned long long)g->events[i].line);
@@ -913,6 +913,12 @@ int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *
         fprintf(out, ",\"gold\":%d,\"risk_score\":%.6f,\"risk_label\":%d,\"p_label\":%.6f", g->events[i].gold,
                 m->score, m->label, m->confidence);
         if (rules_items) fprintf(out, ",\"rules_label\":%d", rules_items[i].label);
+        if (logits) {
+            fputs(",\"logits\":[", out);
+            for (int c = 0; c < n_labels; c++)
+                fprintf(out, "%s%.6g", c ? "," : "", (double)logits[(size_t)i * (size_t)n_labels + (size_t)c]);
+            fputc(']', out);
+        }
         fputs("}\n", out);
     }
     return ferror(out) ? lr__err(err, LR_EIO, "writing the details failed") : 0;

@@ -99,8 +99,10 @@ int lr_eval_report(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_i
 
 /* One JSON object per gold event: its gold file line, group, gold label,
  * the model's risk_score, risk_label and that label's probability, and
- * (rules_items not NULL) the rules' label. */
+ * (rules_items not NULL) the rules' label, and (logits not NULL, g->n rows of
+ * n_labels) the model's logits, before the model's temperature. */
 int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
-                          const lr_eval_item *rules_items, lr_error *err);
+                          const lr_eval_item *rules_items, const float *logits, int n_labels,
+                          lr_error *err);
 
 #endif /* LR_EVAL_H */

@@ -679,6 +679,8 @@ lr__var lr__op_attention(lr__tape *t, lr__var q, lr__var k, lr__var v, const int
 
 /* ------------------------------------------------------------ cross-entropy */
 
+#define LR_XENT_MAX_STACK_CLASSES 64 /* classes whose smoothing fits on the stack */
+
 /* Per row: log-sum-exp of the logits (double). */
 static double row_lse(const float *z, int C) {
     double max = z[0];
@@ -689,18 +691,38 @@ static double row_lse(const float *z, int C) {
     return max + log(sum);
 }
 
-/* The per-row smoothed, weighted cross-entropy ce_i (see tape.h). */
-static double row_ce(const float *z, int C, int y, double lse, const lr__xent_opts *o) {
+/* s_c(y) of the smoothing distribution (see tape.h), for c = 0..C-1. */
+static void smoothing_dist(int C, int y, double sigma, double *s) {
+    double sum = 0.0;
+    for (int c = 0; c < C; c++) {
+        double d = (double)(c - y);
+        s[c] = sigma > 0.0 ? exp(-d * d / (2.0 * sigma * sigma)) : 1.0;
+        sum += s[c];
+    }
+    for (int c = 0; c < C; c++) s[c] /= sum;
+}
+
+/* The per-row smoothed, weighted cross-entropy ce_i (see tape.h); s is
+ * smoothing_dist's scratch of C doubles. */
+static double row_ce(const float *z, int C, int y, double lse, const lr__xent_opts *o, double *s) {
     double eps = o->label_smoothing;
     double wy = o->class_weights ? o->class_weights[y] : 1.0;
     double ce = (1.0 - eps) * wy * (lse - z[y]);
     if (eps > 0.0) {
+        smoothing_dist(C, y, o->label_spread, s);
         double smooth = 0.0;
         for (int c = 0; c < C; c++)
-            smooth += (o->class_weights ? o->class_weights[c] : 1.0) * (lse - z[c]);
-        ce += eps / C * smooth;
+            smooth += s[c] * (o->class_weights ? o->class_weights[c] : 1.0) * (lse - z[c]);
+        ce += eps * smooth;
     }
     return ce;
+}
+
+/* The expected class E = sum_c c p_c of one row. */
+static double row_expected(const float *z, int C, double lse) {
+    double e = 0.0;
+    for (int c = 0; c < C; c++) e += c * exp(z[c] - lse);
+    return e;
 }
 
 lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C,
@@ -715,22 +737,34 @@ lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C
     op->M = N;
     op->N = C;
     if (opts) op->xent = *opts;
-    double total = 0.0, denom = 0.0, gamma = op->xent.focal_gamma;
+    double total = 0.0, denom = 0.0, gamma = op->xent.focal_gamma, lambda = op->xent.expected_weight;
+    double *s = lr__alloc_array((size_t)C, sizeof *s);
+    if (!s) {
+        tape_fail(t, LR_ENOMEM, "%s: out of memory for %zu classes", "xent", (size_t)C);
+        return out;
+    }
     for (int i = 0; i < N; i++) {
         int y = labels[i];
         if (y < 0) continue;
         if (y >= C) {
             tape_fail(t, LR_EINVAL, "%s: label %zu is not below the %zu classes", "xent",
                       (size_t)y, (size_t)C);
+            lr__free(s);
             return out;
         }
         const float *z = logits.v + (size_t)i * C;
         double lse = row_lse(z, C);
-        double ce = row_ce(z, C, y, lse, &op->xent);
+        double ce = row_ce(z, C, y, lse, &op->xent, s);
         double focal = gamma > 0.0 ? pow(1.0 - exp(z[y] - lse), gamma) : 1.0;
+        double wy = op->xent.class_weights ? op->xent.class_weights[y] : 1.0;
         total += focal * ce;
-        denom += op->xent.class_weights ? op->xent.class_weights[y] : 1.0;
+        if (lambda > 0.0) {
+            double d = row_expected(z, C, lse) - y;
+            total += lambda * wy * d * d;
+        }
+        denom += wy;
     }
+    lr__free(s);
     out.v[0] = denom > 0.0 ? (float)(total / denom) : 0.0f;
     op->p = (float)denom;
     return out;
@@ -740,9 +774,9 @@ static void xent_backward(const lr__op *op) {
     if (!op->a.g || op->p <= 0.0f) return;
     int N = op->M, C = op->N;
     const lr__xent_opts *o = &op->xent;
-    double eps = o->label_smoothing, gamma = o->focal_gamma;
-    double wsum = 0.0;
-    for (int c = 0; c < C; c++) wsum += o->class_weights ? o->class_weights[c] : 1.0;
+    double eps = o->label_smoothing, gamma = o->focal_gamma, lambda = o->expected_weight;
+    double s[LR_XENT_MAX_STACK_CLASSES], *sp = C <= LR_XENT_MAX_STACK_CLASSES ? s : lr__alloc_array((size_t)C, sizeof *sp);
+    if (!sp) return; /* forward allocated the same: cannot happen after it succeeded */
     double gl = (double)op->out.g[0] / (double)op->p;
     for (int i = 0; i < N; i++) {
         int y = op->idx[i];
@@ -757,15 +791,26 @@ static void xent_backward(const lr__op *op) {
             focal = pow(1.0 - py, gamma);
             dfocal = 1.0 - py > 0.0 ? -gamma * pow(1.0 - py, gamma - 1.0) : 0.0;
         }
-        double ce = gamma > 0.0 ? row_ce(z, C, y, lse, o) : 0.0;
+        double ce = gamma > 0.0 ? row_ce(z, C, y, lse, o, sp) : 0.0;
+        /* sum_c s_c w_c (the smoothed weight mass) and s itself */
+        double swsum = 0.0;
+        if (eps > 0.0) {
+            smoothing_dist(C, y, o->label_spread, sp);
+            for (int c = 0; c < C; c++) swsum += sp[c] * (o->class_weights ? o->class_weights[c] : 1.0);
+        }
+        double e = lambda > 0.0 ? row_expected(z, C, lse) : 0.0;
         for (int k = 0; k < C; k++) {
             double pk = exp(z[k] - lse);
             double wk = o->class_weights ? o->class_weights[k] : 1.0;
-            double dce = (1.0 - eps) * wy * (pk - (k == y)) + eps / C * (wsum * pk - wk);
+            double dce = (1.0 - eps) * wy * (pk - (k == y));
+            if (eps > 0.0) dce += eps * (swsum * pk - sp[k] * wk);
             double dpy = py * ((k == y) - pk); /* d p_y / d z_k */
-            dz[k] += (float)(gl * (focal * dce + ce * dfocal * dpy));
+            double g = focal * dce + ce * dfocal * dpy;
+            if (lambda > 0.0) g += lambda * wy * 2.0 * (e - y) * pk * (k - e); /* dE/dz_k = p_k (k - E) */
+            dz[k] += (float)(gl * g);
         }
     }
+    if (sp != s) lr__free(sp);
 }
 
 /* ------------------------------------------------------------ backward */

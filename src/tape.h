@@ -74,6 +74,8 @@ typedef struct lr__xent_opts {
     const float *class_weights; /* [C] or NULL (all 1)            */
     float label_smoothing;      /* epsilon in [0, 1)              */
     float focal_gamma;          /* 0 = plain cross-entropy        */
+    float label_spread;         /* sigma of ordinal smoothing, 0 = uniform */
+    float expected_weight;      /* lambda of the squared error of the expected class */
 } lr__xent_opts;
 
 /* One record of the tape: the op, its operands and its shapes. */
@@ -187,12 +189,18 @@ lr__var lr__op_dropout(lr__tape *t, lr__var x, float p);
 
 /* Cross-entropy of logits [N, C] against labels [N] (a negative label is
  * ignored), returned as a 1-float tensor. With w = class weights (1 if
- * NULL), eps = label smoothing, g = focal gamma, p = softmax(logits):
- *   ce_i   = (1-eps) w[y_i] (-log p_i,y) + eps/C sum_c w[c] (-log p_i,c)
- *   loss   = sum_i (1 - p_i,y)^g ce_i / sum_i w[y_i]
- * For g = 0 this is exactly torch.nn.functional.cross_entropy(logits, y,
- * weight=w, label_smoothing=eps) (mean reduction). A label >= C is an
- * LR_EINVAL error; no labelled row gives loss 0. */
+ * NULL), eps = label smoothing, g = focal gamma, p = softmax(logits),
+ * s(y) the smoothing distribution (uniform 1/C when the spread sigma is 0,
+ * else s_c(y) proportional to exp(-(c - y)^2 / (2 sigma^2)): ordinal
+ * smoothing, which puts the smoothed mass on the classes next to y),
+ * E_i = sum_c c p_i,c the expected class and lambda the expected weight:
+ *   ce_i   = (1-eps) w[y_i] (-log p_i,y) + eps sum_c s_c(y_i) w[c] (-log p_i,c)
+ *   loss   = sum_i [(1 - p_i,y)^g ce_i + lambda w[y_i] (E_i - y_i)^2] / sum_i w[y_i]
+ * For g = 0, sigma = 0 and lambda = 0 this is exactly
+ * torch.nn.functional.cross_entropy(logits, y, weight=w, label_smoothing=eps)
+ * (mean reduction). The lambda term trains the expected class, which is
+ * what a risk score reports, to be close to the label (classes are ordered).
+ * A label >= C is an LR_EINVAL error; no labelled row gives loss 0. */
 lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C,
                        const lr__xent_opts *opts);
 

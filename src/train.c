@@ -67,6 +67,7 @@ void lr__train_config_free(lr__train_config *c) {
     lr__free(c->rules);
     lr__free(c->init);
     lr__free(c->input_format);
+    lr__free(c->valid_data);
     lr__free(c->class_weights);
     memset(c, 0, sizeof *c);
 }
@@ -90,6 +91,7 @@ static const key_spec k_keys[] = {
     KEY("rules", K_STR, rules, 0, 0),
     KEY("init", K_STR, init, 0, 0),
     KEY("input_format", K_STR, input_format, 0, 0),
+    KEY("valid_data", K_STR, valid_data, 0, 0),
     KEY("resume", K_BOOL, resume, 0, 1),
     KEY("max_len", K_INT, max_len, 2, 8192),
     KEY("epochs", K_INT, epochs, 1, 100000),
@@ -105,6 +107,8 @@ static const key_spec k_keys[] = {
     KEY("valid_fraction", K_NUM, valid_fraction, 0, 0.95),
     KEY("label_smoothing", K_NUM, label_smoothing, 0, 0.99),
     KEY("focal_gamma", K_NUM, focal_gamma, 0, 100),
+    KEY("label_spread", K_NUM, label_spread, 0, 100),
+    KEY("expected_weight", K_NUM, expected_weight, 0, 1000),
     KEY("freeze_encoder", K_BOOL, freeze_encoder, 0, 1),
     KEY("hidden", K_INT, hidden, 1, 8192),
     KEY("layers", K_INT, layers, 1, 128),
@@ -342,8 +346,10 @@ oom:
 
 int lr__train_setup_model(lr__train_setup *s, int n_labels, unsigned flags, lr_error *err) {
     const lr__train_config *c = &s->c;
-    int rc = lr__train_split(s->d.n, c->valid_fraction, c->chronological, c->seed, &s->tr, &s->ntr,
-                             &s->va, &s->nva, err);
+    int rc = s->n_tail_valid > 0
+                 ? lr__train_split_tail(s->d.n, s->n_tail_valid, &s->tr, &s->ntr, &s->va, &s->nva, err)
+                 : lr__train_split(s->d.n, c->valid_fraction, c->chronological, c->seed, &s->tr, &s->ntr,
+                                   &s->va, &s->nva, err);
     if (rc) return rc;
     if (!(s->pool = lr_pool_new(c->threads, err))) return err && err->code ? err->code : LR_ENOMEM;
     s->cfg = (lr__bert_config){lr_tok_vocab_size(s->tok), c->hidden, c->layers, c->heads,
@@ -401,17 +407,31 @@ static int make_weights(const lr__train_config *c, const lr__train_data *d, cons
     return 0;
 }
 
-/* The labelled data: texts as they are, or (input_format) each text read
+/* One labelled file: texts as they are, or (input_format) each text read
  * as a log through the event layer and masked with the config's rules. */
-static int load_data(lr__train_setup *su, const lr__train_config *c, lr_error *err) {
+static int load_labelled(lr__train_setup *su, const lr__train_config *c, const char *path, lr__train_data *d,
+                         lr_error *err) {
     lr_rec_format fmt;
     int rc = lr__train_input_format(c->input_format, &fmt, err);
     if (rc) return rc;
-    if (fmt == LR_REC_RAW) return lr__train_data_load(&su->d, c->data, su->tok, c->max_len, err);
+    if (fmt == LR_REC_RAW) return lr__train_data_load(d, path, su->tok, c->max_len, err);
     lr_rules *rules = c->rules ? lr_rules_load(c->rules, err) : NULL;
     if (c->rules && !rules) return err && err->code ? err->code : LR_EPARSE;
-    rc = lr__train_data_load_events(&su->d, c->data, su->tok, c->max_len, fmt, rules, err);
+    rc = lr__train_data_load_events(d, path, su->tok, c->max_len, fmt, rules, err);
     lr_rules_free(rules);
+    return rc;
+}
+
+/* The labelled data, and valid_data's examples after them (the split then
+ * validates on exactly those). */
+static int load_data(lr__train_setup *su, const lr__train_config *c, lr_error *err) {
+    int rc = load_labelled(su, c, c->data, &su->d, err);
+    if (rc || !c->valid_data) return rc;
+    lr__train_data v;
+    rc = load_labelled(su, c, c->valid_data, &v, err);
+    if (!rc) rc = lr__train_data_append(&su->d, &v, c->valid_data, err);
+    if (!rc) su->n_tail_valid = v.n;
+    lr__train_data_free(&v);
     return rc;
 }
 
@@ -451,6 +471,8 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     o.loss.class_weights = weights;
     o.loss.label_smoothing = (float)c.label_smoothing;
     o.loss.focal_gamma = (float)c.focal_gamma;
+    o.loss.label_spread = (float)c.label_spread;
+    o.loss.expected_weight = (float)c.expected_weight;
     run_state rs;
     memset(&rs, 0, sizeof rs);
     rs.best_loss = INFINITY;

@@ -24,6 +24,9 @@
  *   threads: 0 (all cores)
  *   class_weights: balanced | [w0, w1, ...]    label_smoothing: 0
  *   focal_gamma: 0              freeze_encoder: false
+ *   label_spread: 0             ordinal smoothing (sigma, in classes; 0: uniform)
+ *   expected_weight: 0          weight of (expected class - label)^2 in the loss
+ *   valid_data: FILE            validate on this file's examples (all of data trains)
  *   hidden: 256  layers: 4  heads: 4  intermediate: 1024  head_hidden: 128
  *   max_positions: 512          init_std: 0.02
  *   head: mlp                   the classifier head (arch.h): mlp or linear
@@ -48,6 +51,7 @@
 typedef struct lr__train_config {
     char *data, *vocab, *output, *metrics, *checkpoint, *rules, *init;
     char *input_format;    /* the texts of data: raw (NULL) or a log format */
+    char *valid_data;      /* validation examples (NULL: a split of data)   */
     int resume;
     int max_len, epochs, batch, patience, threads;
     double lr, lr_head, weight_decay, warmup, clip, dropout;
@@ -57,7 +61,7 @@ typedef struct lr__train_config {
     int balanced;          /* class_weights: balanced  */
     double *class_weights; /* explicit list, or NULL   */
     int n_class_weights;
-    double label_smoothing, focal_gamma;
+    double label_smoothing, focal_gamma, label_spread, expected_weight;
     int freeze_encoder;
     int hidden, layers, heads, intermediate, head_hidden, max_positions;
     double init_std;
@@ -89,6 +93,8 @@ typedef struct lr__train_setup {
     lr_tok *tok;
     lr__train_data d;      /* loaded by the caller between the two steps */
     int *tr, *va, ntr, nva; /* the split */
+    int n_tail_valid;       /* > 0: the last n_tail_valid examples of d are
+                               the validation set (valid_data), not a split */
     lr_pool *pool;
     lr__bert_config cfg;
     lr__bert_train m;

@@ -383,6 +383,34 @@ void lr__train_data_free(lr__train_data *d) {
     memset(d, 0, sizeof *d);
 }
 
+int lr__train_data_append(lr__train_data *d, const lr__train_data *v, const char *what, lr_error *err) {
+    int same = d->n_classes == v->n_classes && d->risk == v->risk;
+    for (int c = 0; same && c < d->n_classes; c++) same = !strcmp(d->class_names[c], v->class_names[c]);
+    if (!same)
+        return lr__err(err, LR_EINVAL, "%s: its labels are not the same classes as the training data's", what);
+    size_t nd = d->start[d->n], nv = v->start[v->n];
+    if ((size_t)d->n + (size_t)v->n > (size_t)INT32_MAX)
+        return lr__err(err, LR_EINVAL, "%s: too many examples", what);
+    int n = d->n + v->n;
+    int32_t *ids = lr__realloc(d->ids, (nd + nv ? nd + nv : 1) * sizeof *ids);
+    if (ids) d->ids = ids;
+    size_t *start = ids ? lr__realloc(d->start, ((size_t)n + 1) * sizeof *start) : NULL;
+    if (start) d->start = start;
+    int *label = start ? lr__realloc(d->label, (size_t)n * sizeof *label) : NULL;
+    if (label) d->label = label;
+    uint64_t *line = label ? lr__realloc(d->line, (size_t)n * sizeof *line) : NULL;
+    if (!line) return lr__err(err, LR_ENOMEM, "out of memory adding %s", what);
+    d->line = line;
+    memcpy(d->ids + nd, v->ids, nv * sizeof *ids);
+    for (int i = 0; i < v->n; i++) {
+        d->start[d->n + i + 1] = nd + v->start[i + 1];
+        d->label[d->n + i] = v->label[i];
+        d->line[d->n + i] = v->line[i];
+    }
+    d->n = n;
+    return 0;
+}
+
 /* ------------------------------------------------------------ split, batches */
 
 static uint64_t splitmix_next(uint64_t *s) {
@@ -408,6 +436,30 @@ void lr__train_shuffle(int *idx, int n, uint64_t *rng) {
 static int cmp_int(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
     return (x > y) - (x < y);
+}
+
+int lr__train_split_tail(int n, int n_valid, int **train_idx, int *n_train, int **valid_idx, int *n_valid_out,
+                         lr_error *err) {
+    *train_idx = *valid_idx = NULL;
+    *n_train = *n_valid_out = 0;
+    if (n_valid <= 0 || n_valid >= n)
+        return lr__err(err, LR_EINVAL, "cannot validate on %d of %d examples", n_valid, n);
+    int *tr = lr__alloc_array((size_t)(n - n_valid), sizeof(int));
+    int *va = lr__alloc_array((size_t)n_valid, sizeof(int));
+    if (!tr || !va) {
+        lr__free(tr);
+        lr__free(va);
+        return lr__err(err, LR_ENOMEM, "out of memory for the split");
+    }
+    for (int i = 0; i < n; i++) {
+        if (i < n - n_valid) tr[i] = i;
+        else va[i - (n - n_valid)] = i;
+    }
+    *train_idx = tr;
+    *n_train = n - n_valid;
+    *valid_idx = va;
+    *n_valid_out = n_valid;
+    return 0;
 }
 
 int lr__train_split(int n, double valid_fraction, int chronological, uint64_t seed,

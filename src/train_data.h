@@ -56,6 +56,10 @@ int lr__train_data_load(lr__train_data *d, const char *path, const lr_tok *tok, 
 int lr__train_data_load_events(lr__train_data *d, const char *path, const lr_tok *tok, int max_len,
                                lr_rec_format fmt, const lr_rules *rules, lr_error *err);
 void lr__train_data_free(lr__train_data *d);
+/* Append v's examples to d (v stays the caller's): both must have the same
+ * classes, else LR_EINVAL naming `what`. On failure d is unchanged or
+ * larger in capacity only. */
+int lr__train_data_append(lr__train_data *d, const lr__train_data *v, const char *what, lr_error *err);
 
 /* Unlabelled raw log lines for pre-training: every non-empty line of
  * `path` is masked with `rules` (lr_prep_line) and tokenized; all labels
@@ -75,6 +79,10 @@ int lr__train_input_format(const char *name, lr_rec_format *fmt, lr_error *err);
  * at least 1 when f > 0 and n >= 2. Chronological: validation is the last
  * n_valid examples in input order; else a seeded random permutation (the
  * same seed gives the same split). Both lists are sorted ascending. */
+/* The split when the last n_valid of n examples are the validation set (a
+ * separate validation file appended to the training data). */
+int lr__train_split_tail(int n, int n_valid, int **train_idx, int *n_train, int **valid_idx, int *n_valid_out,
+                         lr_error *err);
 int lr__train_split(int n, double valid_fraction, int chronological, uint64_t seed,
                     int **train_idx, int *n_train, int **valid_idx, int *n_valid,
                     lr_error *err);

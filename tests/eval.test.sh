@@ -30,7 +30,7 @@ run eval --gold "$gold" --json
 expect "eval --json" 0 out '"spearman"'
 cp "$tmp/out" "$tmp/eval.json"
 $PY -c 'import json,sys; [print(json.loads(l)["text"]) for l in open(sys.argv[1])]' "$gold" >"$tmp/lines.log"
-"$bin" score -i "$tmp/lines.log" -o "$tmp/score.jsonl"
+"$bin" score --logits -i "$tmp/lines.log" -o "$tmp/score.jsonl"
 res=$($PY - "$gold" "$tmp/score.jsonl" "$tmp/eval.json" <<'EOF' 2>&1
 import json, math, sys
 gold = [json.loads(l)["risk"] for l in open(sys.argv[1])]
@@ -118,7 +118,9 @@ import json, sys
 d = [json.loads(l) for l in open(sys.argv[1])]
 s = [json.loads(l) for l in open(sys.argv[2])]
 ok = len(d) == len(s) == 44 and all(abs(a["risk_score"] - b["risk_score"]) < 1e-4 and
-                                    a["risk_label"] == int(b["risk_label"]) and 0 <= a["rules_label"] <= 10
+                                    a["risk_label"] == int(b["risk_label"]) and 0 <= a["rules_label"] <= 10 and
+                                    len(a["logits"]) == 11 and
+                                    max(abs(x - y) for x, y in zip(a["logits"], b["logits"])) < 1e-3
                                     for a, b in zip(d, s))
 print("ok" if ok else f"{len(d)} details, {len(s)} scores, first {d[:1]}")
 EOF

@@ -294,8 +294,13 @@ static int xent_ignored(int input, size_t i) { return input == 0 && i / 4 == 2; 
 
 static void test_xent(void) {
     lr__xent_opts cases[] = {
-        {NULL, 0.0f, 0.0f},      {g_weights, 0.0f, 0.0f}, {NULL, 0.2f, 0.0f},
-        {NULL, 0.0f, 2.0f},      {NULL, 0.0f, 0.5f},      {g_weights, 0.1f, 1.5f},
+        {NULL, 0.0f, 0.0f, 0.0f, 0.0f},      {g_weights, 0.0f, 0.0f, 0.0f, 0.0f},
+        {NULL, 0.2f, 0.0f, 0.0f, 0.0f},      {NULL, 0.0f, 2.0f, 0.0f, 0.0f},
+        {NULL, 0.0f, 0.5f, 0.0f, 0.0f},      {g_weights, 0.1f, 1.5f, 0.0f, 0.0f},
+        /* ordinal smoothing, the expected-class term, and both with the rest */
+        {NULL, 0.3f, 0.0f, 1.0f, 0.0f},      {g_weights, 0.2f, 0.0f, 0.7f, 0.0f},
+        {NULL, 0.0f, 0.0f, 0.0f, 0.5f},      {g_weights, 0.0f, 0.0f, 0.0f, 0.25f},
+        {g_weights, 0.1f, 1.5f, 1.0f, 0.3f},
     };
     for (size_t c = 0; c < LR_ARRAY_LEN(cases); c++) {
         buf in[1] = {buf_new(24, -3, 3)};
@@ -319,6 +324,26 @@ static void test_xent_value(void) {
     lr__var loss = lr__op_xent(&t, Z, y, 2, 3, NULL);
     double l0 = log(exp(1) + exp(2) + exp(3)) - 3, l1 = log(3.0);
     T_NEAR(loss.v[0], (l0 + l1) / 2, 1e-6);
+    lr__tape_free(&t);
+
+    /* ordinal smoothing (sigma 1) and the expected-class term by hand */
+    lr__xent_opts o = {NULL, 0.5f, 0.0f, 1.0f, 0.25f};
+    lr__tape_init(&t, NULL);
+    lr__tape_plan_begin(&t);
+    lr__op_xent(&t, Z, y, 2, 3, &o);
+    T_EQ_INT(lr__tape_plan_end(&t, NULL), 0);
+    lr__tape_begin(&t, 0);
+    loss = lr__op_xent(&t, Z, y, 2, 3, &o);
+    double want = 0.0;
+    for (int i = 0; i < 2; i++) {
+        const float *zi = z + 3 * i;
+        double lse = log(exp(zi[0]) + exp(zi[1]) + exp(zi[2])), s[3], ssum = 0.0, e = 0.0;
+        for (int c = 0; c < 3; c++) s[c] = exp(-(c - y[i]) * (c - y[i]) / 2.0), ssum += s[c];
+        double ce = 0.5 * (lse - zi[y[i]]);
+        for (int c = 0; c < 3; c++) ce += 0.5 * s[c] / ssum * (lse - zi[c]), e += c * exp(zi[c] - lse);
+        want += ce + 0.25 * (e - y[i]) * (e - y[i]);
+    }
+    T_NEAR(loss.v[0], want / 2, 1e-6);
     lr__tape_free(&t);
 }
 

@@ -130,6 +130,26 @@ sed -e "s|^init: .*|init: $tmp/raw.log|" "$tmp/fine.yaml" >"$tmp/wrong.yaml"
 "$bin" train --config "$tmp/wrong.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "raw.log" "$tmp/err" && ok || { bad "init from a non-model"; cat "$tmp/err"; }
 
+# --- a separate validation file (valid_data): every line of data trains,
+# validation is exactly that file's examples; the ordinal loss options run
+head -n 120 "$tmp/labelled.jsonl" >"$tmp/valid.jsonl"
+sed -e "s|^output: .*|output: $tmp/v.lrm|" -e 's|^epochs: .*|epochs: 1|' "$tmp/train.yaml" >"$tmp/valid.yaml"
+printf 'valid_data: %s\nlabel_smoothing: 0.1\nlabel_spread: 1.0\nexpected_weight: 0.05\n' "$tmp/valid.jsonl" >>"$tmp/valid.yaml"
+"$bin" train --config "$tmp/valid.yaml" 2>"$tmp/log_v" && ok || { bad "train with valid_data"; cat "$tmp/log_v"; }
+grep -q "1620 examples (1500 train, 120 validation)" "$tmp/log_v" && ok ||
+    bad "valid_data: not 1500 train + 120 validation: $(grep examples "$tmp/log_v")"
+/usr/bin/env python3 - "$tmp/v.lrm.metrics.json" <<'EOF2' && ok || bad "valid_data metrics"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["epochs"][0]["validation"]["examples"] == 120, m["epochs"][0]["validation"]
+EOF2
+sed "s|^valid_data: .*|valid_data: $tmp/nope.jsonl|" "$tmp/valid.yaml" >"$tmp/valid_bad.yaml"
+"$bin" train --config "$tmp/valid_bad.yaml" 2>"$tmp/err" >/dev/null
+[ $? -eq 1 ] && grep -q "nope.jsonl" "$tmp/err" && ok || { bad "missing valid_data"; cat "$tmp/err"; }
+printf 'label_spread: -1\n' >>"$tmp/valid_bad.yaml"
+"$bin" train --config "$tmp/valid_bad.yaml" 2>"$tmp/err" >/dev/null
+[ $? -eq 1 ] && grep -q "bad value for label_spread" "$tmp/err" && ok || { bad "negative label_spread"; cat "$tmp/err"; }
+
 # --- temporaries are never followed: symlinks planted where the metrics and
 # checkpoint temporaries used to be made leave their targets untouched; a
 # config that is a FIFO is refused at once

@@ -36,7 +36,8 @@ int lr_cmd_eval(int argc, char **argv) {
         LR_OPT("--details", NULL, LR_OPT_STR, &values[O_DETAILS], "FILE",
                "also write one JSON object per event to FILE: its gold line, "
                "group, judged risk, the model's risk_score, risk_label and "
-               "its probability, and with --rules the rules' label"),
+               "its probability, the model's logits (one per label), "
+               "and with --rules the rules' label"),
     };
     const lr_cli_spec spec = {
         "eval",
@@ -70,7 +71,11 @@ int lr_cmd_eval(int argc, char **argv) {
     lr_score_opts so;
     lr_score_opts_init(&so);
     so.n_threads = threads;
-    if (!rc) rc = lr_eval_score(model, &so, rules, &gold, model_items, rules_items, NULL, &err);
+    int n_labels = model ? lr_model_n_labels(model) : 0;
+    float *logits = NULL;
+    if (!rc && values[O_DETAILS] && !(logits = calloc((size_t)gold.n * (size_t)n_labels, sizeof *logits)))
+        rc = LR_ENOMEM, snprintf(err.msg, sizeof err.msg, "out of memory");
+    if (!rc) rc = lr_eval_score(model, &so, rules, &gold, model_items, rules_items, logits, &err);
     if (!rc && wrappers) rc = lr_eval_wrappers(model, &so, &gold, &spread, &err);
     int status = rc ? lr_cli_error("eval", &err) : 0;
     FILE *out = status ? NULL : lr_cli_open_out(values[O_OUTPUT], "eval");
@@ -86,12 +91,13 @@ int lr_cmd_eval(int argc, char **argv) {
     FILE *details = !status && values[O_DETAILS] ? lr_cli_open_out(values[O_DETAILS], "eval") : NULL;
     if (!status && values[O_DETAILS] && !details) status = 1;
     if (details) {
-        if (lr_eval_write_details(details, &gold, model_items, rules_items, &err)) status = lr_cli_error("eval", &err);
+        if (lr_eval_write_details(details, &gold, model_items, rules_items, logits, n_labels, &err)) status = lr_cli_error("eval", &err);
         if (lr_cli_close_out(details, values[O_DETAILS], "eval")) status = 1;
     }
     lr_eval_gold_free(&gold);
     free(model_items);
     free(rules_items);
+    free(logits);
     lr_rules_free(rules);
     lr_model_free(model);
     return status;
