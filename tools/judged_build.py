@@ -3,23 +3,28 @@
 
     python3 tools/judged_build.py models/data/judged
 
-Reads DIR/pool_local.jsonl and DIR/pool_public.jsonl (the events) and
+Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl and DIR/pool_public2.jsonl
+(the real events), DIR/pool_synthetic.jsonl (synthetic training events) and
 DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A and pass B judged every
 event independently; pass C is the third look, as blind as the others, at
-every event on which A and B differ). Writes DIR/judged.jsonl, one event a
-line with its final risk:
+every event on which A and B differ). Writes DIR/judged.jsonl, one real
+event a line with its final risk:
 
     risk = A when A == B, else the median of A, B and C
 
-and DIR/agreement.json (quadratic-weighted kappa, exact and within-one
-agreement of A and B, overall and per origin; the distribution of the final
-labels per split).
+DIR/synthetic.jsonl, the synthetic events the same way (all in train, marked
+"synthetic": true, never in judged.jsonl), and DIR/agreement.json
+(quadratic-weighted kappa, exact and within-one agreement of A and B,
+overall and per origin, for the corpus and for the synthetic events apart;
+the distribution of the final labels per split).
 
 Splits are by source, so that no source has events on both sides: every
 local source (a loghub system, the kubelet journal) is in train; the public
-sources (one thread, page or file each) are ordered by the SHA-1 of their
-address and filled into test until it holds 40% of the public events, then
-dev until 55%, the rest train.
+sources of pool_public.jsonl (one thread, page or file each) are ordered by
+the SHA-1 of their address and filled into test until it holds 40% of those
+events, then dev until 55%, the rest train. pool_public2.jsonl is a later
+collection, made after the splits were fixed from sources none of the first
+pool uses: all of it is train, so the test and dev splits stay as they were.
 """
 import glob
 import hashlib
@@ -64,13 +69,15 @@ def agreement(pairs):
             "apart_more_than_one": sum(abs(a - b) > 1 for a, b in pairs)}
 
 
-def main():
-    d = sys.argv[1]
-    events = []
-    for name in ("pool_local.jsonl", "pool_public.jsonl"):
-        with open(os.path.join(d, name), encoding="utf-8") as f:
-            events += [json.loads(l) for l in f if l.strip()]
-    p = read_passes(d)
+def read_pool(d, name):
+    path = os.path.join(d, name)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def settle(events, p):
     for e in events:
         a, b = p["A"][e["id"]], p["B"][e["id"]]
         e["judges"] = [a, b]
@@ -80,6 +87,38 @@ def main():
             c = p["C"][e["id"]]
             e["judges"].append(c)
             e["risk"] = int(statistics.median([a, b, c]))
+
+
+def synthetic_report(d, synth):
+    keys = ("id", "split", "risk", "judges", "origin", "component", "format", "cloud_native", "synthetic",
+            "source", "text")
+    with open(os.path.join(d, "synthetic.jsonl"), "w", encoding="utf-8") as f:
+        for e in synth:
+            e["split"] = "train"
+            e["synthetic"] = True
+            f.write(json.dumps({k: e[k] for k in keys}, ensure_ascii=False) + "\n")
+    origins = {}
+    for e in synth:
+        origins.setdefault(e["origin"], []).append((e["judges"][0], e["judges"][1]))
+    labels = [0] * 11
+    for e in synth:
+        labels[e["risk"]] += 1
+    return {"events": len(synth),
+            "passes_a_b": agreement([(e["judges"][0], e["judges"][1]) for e in synth]),
+            "per_origin": {o: agreement(v) for o, v in sorted(origins.items())},
+            "third_look": {"events": sum(len(e["judges"]) == 3 for e in synth)},
+            "labels": labels}
+
+
+def main():
+    d = sys.argv[1]
+    events = []
+    for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl"):
+        events += read_pool(d, name)
+    synth = read_pool(d, "pool_synthetic.jsonl")
+    p = read_passes(d)
+    settle(events, p)
+    settle(synth, p)
     # splits by source
     public = [e for e in events if e["origin"].startswith("public/")]
     by_source = {}
@@ -117,10 +156,14 @@ def main():
         "labels_per_split": {s: dist[s] for s in ("train", "dev", "test") if s in dist},
         "labels_all": [sum(dist[s][r] for s in dist) for r in range(11)],
     }
+    if synth:
+        report["synthetic"] = synthetic_report(d, synth)
     with open(os.path.join(d, "agreement.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: report[k] for k in ("events", "cloud_native", "passes_a_b", "third_look",
                                              "labels_per_split", "labels_all")}, indent=1))
+    if synth:
+        print(json.dumps({"synthetic": {k: report["synthetic"][k] for k in ("events", "passes_a_b", "labels")}}))
 
 
 if __name__ == "__main__":
