@@ -591,8 +591,9 @@ static int build_metadata(graph *g, const lr__lrm *f, const lr__bert_config *c, 
         "padding (pad with any id, e.g. [PAD] = 0)";
     add_prop(g, "logrisk.inputs", inputs, sizeof inputs - 1);
     static const char score[] =
-        "probabilities = softmax(logits); risk_label = argmax; risk_score = sum_i p_i * i "
-        "(label order of logrisk.labels)";
+        "probabilities = softmax(logits); risk_label = argmax; risk_score = the median class: "
+        "class i holds p_i spread evenly over [i - 0.5, i + 0.5], risk_score is where the "
+        "cumulative probability reaches 0.5, clamped to [0, C - 1] (label order of logrisk.labels)";
     add_prop(g, "logrisk.outputs", score, sizeof score - 1);
     return g->status ? lr__err(err, LR_ENOMEM, "out of memory") : 0;
 nomem:

@@ -552,9 +552,12 @@ int lr_model_logits(lr_model_ctx *c, lr_pool *pool, const int32_t *const *ids, c
                     int n, float *logits, lr_error *err);
 
 /* From one row of C logits: softmax probabilities (probs may be NULL), the
- * risk score = expected class index sum_i p_i * i (for the 11-class risk
- * head the expected risk 0..10; for other label sets the expected index in
- * label order), and the argmax label (first maximum). */
+ * risk score = the median class index (class i spread evenly over
+ * [i - 0.5, i + 0.5]: the point where the cumulative probability reaches
+ * 1/2; for the 11-class risk head a real number 0..10 that minimises the
+ * expected absolute error and moves when the model is unsure between two
+ * points; for other label sets the median index in label order), and the
+ * argmax label (first maximum). */
 void lr_model_outputs(const float *logits, int n_labels, float *probs, float *score, int *label);
 
 /* --------------------------------------------------------- built-in model */
@@ -693,7 +696,7 @@ typedef struct lr_score_result {
     uint64_t line;          /* 1-based number of the input line               */
     uint64_t line_end;      /* its last physical line (a multi-line event)    */
     int label;              /* argmax class index (risk_label)                */
-    float score;            /* expected class index sum_i p_i * i (risk_score) */
+    float score;            /* median class index (risk_score; lr_model_outputs) */
     int n_labels;
     const float *probs;     /* n_labels softmax probabilities                 */
     const float *logits;    /* n_labels logits                                */

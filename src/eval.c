@@ -17,8 +17,8 @@
  *  - The rules side gives each event the weak label of a rules file on the
  *    canonical rendering of its (first) event: the rules' level base plus
  *    keyword bonuses, 0..10, with no probabilities.
- *  - Metrics (lr_eval_compute) take the per-event score (the expected risk
- *    for the model, the label for the rules) for ranking and error, and the
+ *  - Metrics (lr_eval_compute) take the per-event score (risk_score, the
+ *    median risk, for the model; the label for the rules) for ranking and error, and the
  *    predicted label (argmax; the rules' label) for accuracy and the >= 7
  *    decision:
  *      spearman      Pearson correlation of the average ranks;

@@ -11,7 +11,7 @@
 #include "logrisk.h"
 
 /* One event's outcome: the gold label, the score used for ranking and
- * error (the model's expected risk; the rules' label), the predicted label,
+ * error (the model's risk_score; the rules' label), the predicted label,
  * and the predicted label's probability (-1 when there is none). */
 typedef struct lr_eval_item {
     double gold, score;

@@ -133,8 +133,10 @@ int lr__bert_forward(const lr__bert *b, lr__bert_scratch *s, lr_pool *pool,
                      const int32_t *const *ids, const int *lens, int n, float *cls_out,
                      float *logits, lr_error *err);
 
-/* Softmax probabilities (may be NULL), expected class index
- * sum_i p_i * i and argmax (first maximum) of one row of C logits. */
+/* Softmax probabilities (may be NULL), the score (the median class index:
+ * class i spread evenly over [i - 0.5, i + 0.5], the point where the
+ * cumulative probability reaches 1/2, in [0, C - 1]) and argmax (first
+ * maximum) of one row of C logits. */
 void lr__head_outputs(const float *logits, int n_labels, float *probs, float *score, int *label);
 
 /* ------------------------------------------------------ model file glue */

@@ -748,13 +748,24 @@ void lr__head_outputs(const float *logits, int n_labels, float *probs, float *sc
             max = logits[i];
             arg = i;
         }
-    double sum = 0.0, ev = 0.0;
+    double sum = 0.0;
     for (int i = 0; i < n_labels; i++) sum += exp((double)logits[i] - max);
+    /* the median of the distribution with class i spread evenly over
+     * [i - 0.5, i + 0.5]: the point where the cumulative probability
+     * reaches 1/2, clamped to [0, C - 1] */
+    double cum = 0.0, median = n_labels - 1;
+    int found = 0;
     for (int i = 0; i < n_labels; i++) {
         double p = exp((double)logits[i] - max) / sum;
         if (probs) probs[i] = (float)p;
-        ev += p * i;
+        if (!found && p > 0.0 && cum + p >= 0.5) {
+            median = i - 0.5 + (0.5 - cum) / p;
+            found = 1;
+        }
+        cum += p;
     }
-    if (score) *score = (float)ev;
+    if (median < 0.0) median = 0.0;
+    if (median > n_labels - 1) median = n_labels - 1;
+    if (score) *score = (float)median;
     if (label) *label = arg;
 }

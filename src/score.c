@@ -5,7 +5,7 @@
  * (score.h lists the three).
  *
  *     line ─► prep (mask) ─► tok (ids) ─► window ─► sort by length ─► batches
- *          ─► lr_model_logits ─► softmax, argmax, expected value ─► sink
+ *          ─► lr_model_logits ─► softmax, argmax, median ─► sink
  *
  * Design
  *  - Each pushed line is preprocessed and tokenized at once; only its token
@@ -66,8 +66,8 @@
  *
  * Label output: when the model's label names are exactly "0", "1", ...,
  * "C-1" (the risk model), risk_label is written as a JSON number; otherwise
- * as the label's name, a JSON string. risk_score is always the expected
- * class index sum_i p_i * i (for the risk model: the expected risk).
+ * as the label's name, a JSON string. risk_score is always the median
+ * class index (lr_model_outputs; for the risk model: the risk 0..10).
  */
 #include "score.h"
 

@@ -8,7 +8,7 @@
 # 512-line vocabulary. Checked: one output per input line, in order, for
 # hostile input (empty lines, NUL bytes, invalid UTF-8, CRLF, no trailing
 # newline, a 5 MB line) in bounded memory; probabilities sum to 1,
-# risk_score is their expected value, risk_label their argmax; identical
+# risk_score is their median point, risk_label their argmax; identical
 # results for --batch 1/7/32 and --threads 1/2 (length bucketing and
 # threading do not change a line's score); the logits against PyTorch
 # (ref_bert.py) on the token ids `logrisk tokenize` gives, when
@@ -89,7 +89,8 @@ rss0=$(peak_rss_kb "$bin" score -m "$model" -i /dev/null -o /dev/null --batch 4)
 check '[ $((rss - rss0)) -lt 2048 ]' "5 MB line read in bounded memory (peak RSS ${rss} KB vs ${rss0} KB without it)"
 
 # every output: valid JSON, the keys in order, line = 1..N, probabilities sum
-# to 1, risk_score = sum p_i * i, risk_label = argmax
+# to 1, risk_score = the median point (class i spread over [i-0.5, i+0.5]),
+# risk_label = argmax
 cat >"$out/check.py" <<'EOF'
 import json, sys
 n, errs = 0, []
@@ -101,8 +102,13 @@ for i, raw in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     if o["line"] != i: errs.append(f"line {i}: numbered {o['line']}")
     p = o["probabilities"]
     if len(p) != 11 or abs(sum(p) - 1) > 1e-5: errs.append(f"line {i}: sum {sum(p)}")
-    ev = sum(k * x for k, x in enumerate(p))
-    if abs(ev - o["risk_score"]) > 1e-5: errs.append(f"line {i}: score {o['risk_score']} vs {ev}")
+    cum, med = 0.0, 10.0
+    for k, x in enumerate(p):
+        if x > 0 and cum + x >= 0.5:
+            med = min(max(k - 0.5 + (0.5 - cum) / x, 0.0), 10.0)
+            break
+        cum += x
+    if abs(med - o["risk_score"]) > 1e-4: errs.append(f"line {i}: score {o['risk_score']} vs {med}")
     if o["risk_label"] != max(range(11), key=lambda k: p[k]): errs.append(f"line {i}: label")
     if not isinstance(o["risk_label"], int): errs.append(f"line {i}: label not a number")
     n += 1

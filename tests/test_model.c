@@ -425,8 +425,19 @@ static void test_outputs(void) {
     T_NEAR(probs[0], 0.125, 1e-7);
     T_NEAR(probs[1], 0.25, 1e-7);
     T_NEAR(probs[2], 0.625, 1e-7);
-    T_NEAR(score, 0.25 + 2 * 0.625, 1e-6);
+    /* median: cumulative 0.125, 0.375 before class 2, which holds 0.625:
+     * 1.5 + (0.5 - 0.375) / 0.625 */
+    T_NEAR(score, 1.5 + 0.125 / 0.625, 1e-6);
     T_EQ_INT(label, 2);
+    float sure[3] = {-50.0f, 50.0f, -50.0f}; /* all mass on class 1: its centre */
+    lr_model_outputs(sure, 3, NULL, &score, &label);
+    T_NEAR(score, 1.0, 1e-6);
+    float split[3] = {0.0f, -1000.0f, 0.0f}; /* half on 0, half on 2: the edge of class 0 */
+    lr_model_outputs(split, 3, NULL, &score, &label);
+    T_NEAR(score, 0.5, 1e-6);
+    float top[3] = {-1000.0f, -1000.0f, 0.0f}; /* all on the last class: clamped to C - 1 */
+    lr_model_outputs(top, 3, NULL, &score, &label);
+    T_NEAR(score, 2.0, 1e-6);
     float ties[3] = {1, 1, 0};
     lr_model_outputs(ties, 3, NULL, &score, &label);
     T_EQ_INT(label, 0);

@@ -2,10 +2,11 @@
 """judged_train.py — the judged training set of the default model
 (tools/make_model.sh step 6; docs/training.md).
 
-    judged_train.py LOGRISK JUDGED.jsonl SPLIT OUT.jsonl CLASS_WEIGHTS.yaml
+    judged_train.py LOGRISK JUDGED.jsonl SPLIT OUT.jsonl CLASS_WEIGHTS.yaml [MORE.jsonl ...]
 
-Writes OUT.jsonl, {"text", "label"} for every event of JUDGED.jsonl whose
-split is SPLIT: the text is the event's canonical model input, as
+Writes OUT.jsonl, {"text", "label"} for every event of JUDGED.jsonl (and of
+each MORE.jsonl in the same format, e.g. the synthetic training events)
+whose split is SPLIT: the text is the event's canonical model input, as
 `logrisk score` renders it (`logrisk preprocess --input-format auto` on the
 event's text alone: level, message and error detail, masked), so that
 training sees exactly what scoring sees; the label is the judged risk.
@@ -37,16 +38,17 @@ def render(logrisk, text, path):
 def main():
     logrisk, judged, split, out_path, weights_path = sys.argv[1:6]
     counts = [0] * CLASSES
-    with tempfile.TemporaryDirectory() as tmp, open(judged, encoding="utf-8") as f, \
-            open(out_path, "w", encoding="utf-8") as out:
+    with tempfile.TemporaryDirectory() as tmp, open(out_path, "w", encoding="utf-8") as out:
         path = os.path.join(tmp, "event.log")
-        for line in f:
-            e = json.loads(line)
-            if e["split"] != split:
-                continue
-            out.write(json.dumps({"text": render(logrisk, e["text"], path), "label": e["risk"]},
-                                 ensure_ascii=False) + "\n")
-            counts[e["risk"]] += 1
+        for gold in [judged] + sys.argv[6:]:
+            with open(gold, encoding="utf-8") as f:
+                for line in f:
+                    e = json.loads(line)
+                    if e["split"] != split:
+                        continue
+                    out.write(json.dumps({"text": render(logrisk, e["text"], path), "label": e["risk"]},
+                                         ensure_ascii=False) + "\n")
+                    counts[e["risk"]] += 1
     n = sum(counts)
     w = [math.sqrt(n / (CLASSES * c)) if c else 0.0 for c in counts]
     mean = sum(w) / sum(1 for c in counts if c)

@@ -45,8 +45,8 @@ int lr_cmd_eval(int argc, char **argv) {
         LR_CLI_N(opts),
         .about = "Scores every judged event of a gold file and reports how well the scores\n"
                  "agree with the judged risk: Spearman and Kendall tau-b rank correlation,\n"
-                 "AUC of the score for \"risk >= 7\", mean absolute error of the expected\n"
-                 "risk, exact and within-one accuracy of the label, precision and recall of\n"
+                 "AUC of the score for \"risk >= 7\", mean absolute error of the score\n"
+                 "(risk_score), exact and within-one accuracy of the label, precision and recall of\n"
                  "\"label >= 7\", expected calibration error of the label's probability;\n"
                  "overall and per group, for the model and (with --rules) the rules side by\n"
                  "side. Each text is read as `logrisk score` reads a file of its own.\n",
