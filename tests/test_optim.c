@@ -435,7 +435,7 @@ static void test_parity_xent(void) {
                  {"focal", 0, 0, 2.0f},        {"focal_all", 1, 0.1f, 1.5f}};
     int N = 7, C = 5;
     for (size_t c = 0; c < LR_ARRAY_LEN(cases); c++) {
-        lr__xent_opts o = {cases[c].weighted ? w : NULL, cases[c].eps, cases[c].gamma};
+        lr__xent_opts o = {.class_weights = cases[c].weighted ? w : NULL, .label_smoothing = cases[c].eps, .focal_gamma = cases[c].gamma};
         float *grad = calloc(n, sizeof(float));
         lr__var Z = {(float *)z, grad, n};
         lr__tape t;
