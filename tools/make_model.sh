@@ -20,8 +20,10 @@
 # 5. fine-tuning from that encoder on the weak labels
 #    (models/train/train.yaml), best epoch by validation loss;
 # 6. fine-tuning from that model on the judged labels of
-#    models/data/judged (its train split, rendered as `logrisk score`
-#    renders events: tools/judged_train.py; models/train/judged.yaml);
+#    models/data/judged (the train split of the corpus and the synthetic
+#    training events, rendered as `logrisk score` renders events:
+#    tools/judged_train.py; models/train/judged.yaml), the epoch chosen by
+#    the loss on the judged dev split (valid_data);
 # 7. a temperature fitted on the judged dev split (`logrisk calibrate`)
 #    and folded into the model;
 # 8. evaluation: `logrisk eval` on the judged test split (model and
@@ -133,13 +135,17 @@ step "fine-tuning on weak labels"
 fi
 
 # --- 6. fine-tuning on the judged labels (the train split of
-#        models/data/judged, rendered as scoring renders events)
+#        models/data/judged and its synthetic events, rendered as scoring
+#        renders events), validated on the dev split
 judged=models/data/judged/judged.jsonl
-"$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml"
+"$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml" \
+    models/data/judged/synthetic.jsonl
+"$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" "$work/judged_dev_weights.yaml"
 {
     cat models/train/judged.yaml
     cat "$work/judged_weights.yaml"
     echo "data: $work/judged_train.jsonl"
+    echo "valid_data: $work/judged_dev.jsonl"
     echo "vocab: $work/vocab.txt"
     echo "rules: $rules"
     echo "init: $work/weak.lrm"
