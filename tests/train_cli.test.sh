@@ -146,6 +146,11 @@ EOF2
 sed "s|^valid_data: .*|valid_data: $tmp/nope.jsonl|" "$tmp/valid.yaml" >"$tmp/valid_bad.yaml"
 "$bin" train --config "$tmp/valid_bad.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "nope.jsonl" "$tmp/err" && ok || { bad "missing valid_data"; cat "$tmp/err"; }
+printf '{"text":"x","label":"oom"}\n{"text":"y","label":"disk"}\n' >"$tmp/valid_names.jsonl"
+sed "s|^valid_data: .*|valid_data: $tmp/valid_names.jsonl|" "$tmp/valid.yaml" >"$tmp/valid_cls.yaml"
+"$bin" train --config "$tmp/valid_cls.yaml" 2>"$tmp/err" >/dev/null
+[ $? -eq 1 ] && grep -q "valid_names.jsonl: its labels are not the same classes" "$tmp/err" && ok ||
+    { bad "valid_data with other classes"; cat "$tmp/err"; }
 printf 'label_spread: -1\n' >>"$tmp/valid_bad.yaml"
 "$bin" train --config "$tmp/valid_bad.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "bad value for label_spread" "$tmp/err" && ok || { bad "negative label_spread"; cat "$tmp/err"; }
