@@ -679,8 +679,6 @@ lr__var lr__op_attention(lr__tape *t, lr__var q, lr__var k, lr__var v, const int
 
 /* ------------------------------------------------------------ cross-entropy */
 
-#define LR_XENT_MAX_STACK_CLASSES 64 /* classes whose smoothing fits on the stack */
-
 /* Per row: log-sum-exp of the logits (double). */
 static double row_lse(const float *z, int C) {
     double max = z[0];
@@ -691,28 +689,30 @@ static double row_lse(const float *z, int C) {
     return max + log(sum);
 }
 
-/* s_c(y) of the smoothing distribution (see tape.h), for c = 0..C-1. */
-static void smoothing_dist(int C, int y, double sigma, double *s) {
-    double sum = 0.0;
-    for (int c = 0; c < C; c++) {
-        double d = (double)(c - y);
-        s[c] = sigma > 0.0 ? exp(-d * d / (2.0 * sigma * sigma)) : 1.0;
-        sum += s[c];
-    }
-    for (int c = 0; c < C; c++) s[c] /= sum;
+/* The smoothing distribution s(y) (see tape.h): s_c(y) = smooth_w(c, y) /
+ * smooth_z(y), uniform when sigma is 0. Computed on the fly, so neither
+ * pass needs scratch memory. */
+static double smooth_w(int c, int y, double sigma) {
+    double d = (double)(c - y);
+    return sigma > 0.0 ? exp(-d * d / (2.0 * sigma * sigma)) : 1.0;
 }
 
-/* The per-row smoothed, weighted cross-entropy ce_i (see tape.h); s is
- * smoothing_dist's scratch of C doubles. */
-static double row_ce(const float *z, int C, int y, double lse, const lr__xent_opts *o, double *s) {
+static double smooth_z(int C, int y, double sigma) {
+    double z = 0.0;
+    for (int c = 0; c < C; c++) z += smooth_w(c, y, sigma);
+    return z;
+}
+
+/* The per-row smoothed, weighted cross-entropy ce_i (see tape.h). */
+static double row_ce(const float *z, int C, int y, double lse, const lr__xent_opts *o) {
     double eps = o->label_smoothing;
     double wy = o->class_weights ? o->class_weights[y] : 1.0;
     double ce = (1.0 - eps) * wy * (lse - z[y]);
     if (eps > 0.0) {
-        smoothing_dist(C, y, o->label_spread, s);
-        double smooth = 0.0;
+        double sz = smooth_z(C, y, o->label_spread), smooth = 0.0;
         for (int c = 0; c < C; c++)
-            smooth += s[c] * (o->class_weights ? o->class_weights[c] : 1.0) * (lse - z[c]);
+            smooth += smooth_w(c, y, o->label_spread) / sz * (o->class_weights ? o->class_weights[c] : 1.0) *
+                      (lse - z[c]);
         ce += eps * smooth;
     }
     return ce;
@@ -738,23 +738,17 @@ lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C
     op->N = C;
     if (opts) op->xent = *opts;
     double total = 0.0, denom = 0.0, gamma = op->xent.focal_gamma, lambda = op->xent.expected_weight;
-    double *s = lr__alloc_array((size_t)C, sizeof *s);
-    if (!s) {
-        tape_fail(t, LR_ENOMEM, "%s: out of memory for %zu classes", "xent", (size_t)C);
-        return out;
-    }
     for (int i = 0; i < N; i++) {
         int y = labels[i];
         if (y < 0) continue;
         if (y >= C) {
             tape_fail(t, LR_EINVAL, "%s: label %zu is not below the %zu classes", "xent",
                       (size_t)y, (size_t)C);
-            lr__free(s);
             return out;
         }
         const float *z = logits.v + (size_t)i * C;
         double lse = row_lse(z, C);
-        double ce = row_ce(z, C, y, lse, &op->xent, s);
+        double ce = row_ce(z, C, y, lse, &op->xent);
         double focal = gamma > 0.0 ? pow(1.0 - exp(z[y] - lse), gamma) : 1.0;
         double wy = op->xent.class_weights ? op->xent.class_weights[y] : 1.0;
         total += focal * ce;
@@ -764,7 +758,6 @@ lr__var lr__op_xent(lr__tape *t, lr__var logits, const int *labels, int N, int C
         }
         denom += wy;
     }
-    lr__free(s);
     out.v[0] = denom > 0.0 ? (float)(total / denom) : 0.0f;
     op->p = (float)denom;
     return out;
@@ -775,8 +768,6 @@ static void xent_backward(const lr__op *op) {
     int N = op->M, C = op->N;
     const lr__xent_opts *o = &op->xent;
     double eps = o->label_smoothing, gamma = o->focal_gamma, lambda = o->expected_weight;
-    double s[LR_XENT_MAX_STACK_CLASSES], *sp = C <= LR_XENT_MAX_STACK_CLASSES ? s : lr__alloc_array((size_t)C, sizeof *sp);
-    if (!sp) return; /* forward allocated the same: cannot happen after it succeeded */
     double gl = (double)op->out.g[0] / (double)op->p;
     for (int i = 0; i < N; i++) {
         int y = op->idx[i];
@@ -791,26 +782,23 @@ static void xent_backward(const lr__op *op) {
             focal = pow(1.0 - py, gamma);
             dfocal = 1.0 - py > 0.0 ? -gamma * pow(1.0 - py, gamma - 1.0) : 0.0;
         }
-        double ce = gamma > 0.0 ? row_ce(z, C, y, lse, o, sp) : 0.0;
-        /* sum_c s_c w_c (the smoothed weight mass) and s itself */
-        double swsum = 0.0;
-        if (eps > 0.0) {
-            smoothing_dist(C, y, o->label_spread, sp);
-            for (int c = 0; c < C; c++) swsum += sp[c] * (o->class_weights ? o->class_weights[c] : 1.0);
-        }
+        double ce = gamma > 0.0 ? row_ce(z, C, y, lse, o) : 0.0;
+        /* sum_c s_c w_c, the smoothed weight mass */
+        double swsum = 0.0, sz = eps > 0.0 ? smooth_z(C, y, o->label_spread) : 1.0;
+        for (int c = 0; eps > 0.0 && c < C; c++)
+            swsum += smooth_w(c, y, o->label_spread) / sz * (o->class_weights ? o->class_weights[c] : 1.0);
         double e = lambda > 0.0 ? row_expected(z, C, lse) : 0.0;
         for (int k = 0; k < C; k++) {
             double pk = exp(z[k] - lse);
             double wk = o->class_weights ? o->class_weights[k] : 1.0;
             double dce = (1.0 - eps) * wy * (pk - (k == y));
-            if (eps > 0.0) dce += eps * (swsum * pk - sp[k] * wk);
+            if (eps > 0.0) dce += eps * (swsum * pk - smooth_w(k, y, o->label_spread) / sz * wk);
             double dpy = py * ((k == y) - pk); /* d p_y / d z_k */
             double g = focal * dce + ce * dfocal * dpy;
             if (lambda > 0.0) g += lambda * wy * 2.0 * (e - y) * pk * (k - e); /* dE/dz_k = p_k (k - E) */
             dz[k] += (float)(gl * g);
         }
     }
-    if (sp != s) lr__free(sp);
 }
 
 /* ------------------------------------------------------------ backward */
