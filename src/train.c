@@ -347,7 +347,7 @@ oom:
 int lr__train_setup_model(lr__train_setup *s, int n_labels, unsigned flags, lr_error *err) {
     const lr__train_config *c = &s->c;
     int rc = s->n_tail_valid > 0
-                 ? lr__train_split_tail(s->d.n, s->n_tail_valid, &s->tr, &s->ntr, &s->va, &s->nva, err)
+                 ? lr__train_split_count(s->d.n, s->n_tail_valid, 1, c->seed, &s->tr, &s->ntr, &s->va, &s->nva, err)
                  : lr__train_split(s->d.n, c->valid_fraction, c->chronological, c->seed, &s->tr, &s->ntr,
                                    &s->va, &s->nva, err);
     if (rc) return rc;

@@ -438,30 +438,6 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int lr__train_split_tail(int n, int n_valid, int **train_idx, int *n_train, int **valid_idx, int *n_valid_out,
-                         lr_error *err) {
-    *train_idx = *valid_idx = NULL;
-    *n_train = *n_valid_out = 0;
-    if (n_valid <= 0 || n_valid >= n)
-        return lr__err(err, LR_EINVAL, "cannot validate on %d of %d examples", n_valid, n);
-    int *tr = lr__alloc_array((size_t)(n - n_valid), sizeof(int));
-    int *va = lr__alloc_array((size_t)n_valid, sizeof(int));
-    if (!tr || !va) {
-        lr__free(tr);
-        lr__free(va);
-        return lr__err(err, LR_ENOMEM, "out of memory for the split");
-    }
-    for (int i = 0; i < n; i++) {
-        if (i < n - n_valid) tr[i] = i;
-        else va[i - (n - n_valid)] = i;
-    }
-    *train_idx = tr;
-    *n_train = n - n_valid;
-    *valid_idx = va;
-    *n_valid_out = n_valid;
-    return 0;
-}
-
 int lr__train_split(int n, double valid_fraction, int chronological, uint64_t seed,
                     int **train_idx, int *n_train, int **valid_idx, int *n_valid,
                     lr_error *err) {
@@ -473,6 +449,15 @@ int lr__train_split(int n, double valid_fraction, int chronological, uint64_t se
     int nv = (int)(n * valid_fraction + 0.5);
     if (valid_fraction > 0.0 && nv == 0 && n >= 2) nv = 1;
     if (nv >= n) nv = n - 1;
+    return lr__train_split_count(n, nv, chronological, seed, train_idx, n_train, valid_idx, n_valid, err);
+}
+
+int lr__train_split_count(int n, int nv, int chronological, uint64_t seed, int **train_idx, int *n_train,
+                          int **valid_idx, int *n_valid, lr_error *err) {
+    *train_idx = *valid_idx = NULL;
+    *n_train = *n_valid = 0;
+    if (n <= 0 || nv < 0 || nv >= n)
+        return lr__err(err, LR_EINVAL, "cannot validate on %d of %d examples", nv, n);
     int *all = lr__alloc_array((size_t)n, sizeof(int));
     int *tr = lr__alloc_array((size_t)(n - nv), sizeof(int));
     int *va = lr__alloc_array((size_t)(nv ? nv : 1), sizeof(int));

@@ -79,13 +79,14 @@ int lr__train_input_format(const char *name, lr_rec_format *fmt, lr_error *err);
  * at least 1 when f > 0 and n >= 2. Chronological: validation is the last
  * n_valid examples in input order; else a seeded random permutation (the
  * same seed gives the same split). Both lists are sorted ascending. */
-/* The split when the last n_valid of n examples are the validation set (a
- * separate validation file appended to the training data). */
-int lr__train_split_tail(int n, int n_valid, int **train_idx, int *n_train, int **valid_idx, int *n_valid_out,
-                         lr_error *err);
 int lr__train_split(int n, double valid_fraction, int chronological, uint64_t seed,
                     int **train_idx, int *n_train, int **valid_idx, int *n_valid,
                     lr_error *err);
+/* The same with the validation count given: 0 <= nv < n (else LR_EINVAL).
+ * Chronological with nv = the size of an appended validation file
+ * validates on exactly that file (train's valid_data). */
+int lr__train_split_count(int n, int nv, int chronological, uint64_t seed, int **train_idx, int *n_train,
+                          int **valid_idx, int *n_valid, lr_error *err);
 
 /* Fisher-Yates shuffle of idx[n] with the splitmix64 state *rng. */
 void lr__train_shuffle(int *idx, int n, uint64_t *rng);

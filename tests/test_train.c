@@ -78,6 +78,16 @@ static void test_split(void) {
     T_EQ_INT(nva, 1);
     lr__free(tr), lr__free(va);
     T_EQ_INT(lr__train_split(10, 1.0, 0, 1, &tr, &ntr, &va, &nva, NULL), LR_EINVAL);
+    /* a given count: chronological validates on exactly the last nv (an
+     * appended valid_data file); nv must be in [0, n) */
+    T_EQ_INT(lr__train_split_count(10, 3, 1, 1, &tr, &ntr, &va, &nva, NULL), 0);
+    T_EQ_INT(ntr, 7);
+    T_EQ_INT(nva, 3);
+    for (int i = 0; i < ntr; i++) T_EQ_INT(tr[i], i);
+    for (int i = 0; i < nva; i++) T_EQ_INT(va[i], 7 + i);
+    lr__free(tr), lr__free(va);
+    T_EQ_INT(lr__train_split_count(10, 10, 1, 1, &tr, &ntr, &va, &nva, NULL), LR_EINVAL);
+    T_EQ_INT(lr__train_split_count(10, -1, 1, 1, &tr, &ntr, &va, &nva, NULL), LR_EINVAL);
 }
 
 static void test_load_jsonl_risk(void) {
