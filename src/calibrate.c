@@ -34,15 +34,14 @@ static int calibrate_lrm(const lr__lrm *f, const char *out_path, double temperat
     int rc = lr__model_read_wtype(f, &have, err);
     if (!rc) rc = lr__model_read_meta(f, &cfg, &meta, &labels, &source, err);
     if (!rc && !(w = lr__lrm_writer_new(err))) rc = LR_ENOMEM;
-    double before = 1.0;
-    lr_error ignore;
-    if (lr__lrm_get_f64(f, "model.temperature", &before, &ignore)) before = 1.0;
-    if (!rc) rc = lr__model_write_meta(w, &meta, err);
+    if (!rc) {
+        meta.temperature = (meta.temperature > 0 ? meta.temperature : 1.0) * temperature;
+        rc = lr__model_write_meta(w, &meta, err);
+    }
     if (!rc && have != LR_WTYPE_F32) {
         const char *dt = lr__wtype_name(have);
         rc = lr__lrm_set_str(w, "model.dtype", dt, strlen(dt), err);
     }
-    if (!rc) rc = lr__lrm_set_f64(w, "model.temperature", before * temperature, err);
     int n = rc ? 0 : lr__bert_n_tensors(&cfg);
     for (int i = 0; !rc && i < n; i++) {
         lr__bert_tensor_spec sp;

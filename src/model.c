@@ -22,6 +22,9 @@
  *   tokenizer.do_lower_case      i64  1 (uncased BERT)
  *   rules.yaml                   str  optional: the rules used to label the training data
  *   model.source                 str  optional: where the weights came from
+ *   model.temperature            f64  optional: the temperature calibrate folded
+ *                                     into the head (copies keep it)
+ *   model.dtype                  str  optional: "q8" | "bf16" (quantize), else f32
  *
  * Tensors are named and shaped as lr__bert_tensor_at lists them (HF names),
  * all F32; the model points into the mapping. The one copy made at load is
@@ -93,6 +96,8 @@ int lr__model_write_meta(lr__lrm_writer *w, const lr__model_meta *m, lr_error *e
         return rc;
     if (m->source && (rc = lr__lrm_set_str(w, "model.source", m->source, strlen(m->source), err)))
         return rc;
+    if (m->temperature > 0 && (rc = lr__lrm_set_f64(w, "model.temperature", m->temperature, err)))
+        return rc;
     return LR_OK;
 }
 
@@ -122,6 +127,8 @@ int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *
         if (!(*source = lr__strndup(s, len))) return lr__err(err, LR_ENOMEM, "out of memory");
         m->source = *source;
     }
+    double t;
+    if (!lr__lrm_get_f64(f, "model.temperature", &t, &ignore) && t > 0) m->temperature = t;
     return LR_OK;
 }
 

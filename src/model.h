@@ -159,11 +159,12 @@ typedef struct lr__model_meta {
     const char *rules_yaml;
     size_t rules_len;
     const char *source;
+    double temperature;        /* folded into the head by calibrate; 0: none */
 } lr__model_meta;
 
 /* The metadata of model file f as an lr__model_meta for a copy of it
  * (convert's, train's, quantize's and calibrate's writer,
- * lr__model_write_meta): labels copied into *labels and the source into
+ * lr__model_write_meta; a copy keeps the temperature): labels copied into *labels and the source into
  * *source (both freed by lr__model_meta_free with cfg->n_labels),
  * everything else pointing into f. */
 int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,

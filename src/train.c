@@ -486,9 +486,12 @@ int lr_train_run(const char *config_path, const char *out_path, lr_train_log_fn 
     lr__train_log(log, user,
                   "%d examples (%d train, %d validation), %d classes, %zu parameters, %ld steps",
                   d->n, ntr, nva, d->n_classes, m->params.n_floats, rs.st.total_steps);
-    lr__model_meta meta = {NULL, (const char *const *)d->class_names, (size_t)d->n_classes,
-                           su.vocab_text, su.vocab_len, c.max_len, rules_text, rules_len,
-                           "logrisk train"};
+    lr__model_meta meta = {.labels = (const char *const *)d->class_names,
+                           .n_labels = (size_t)d->n_classes,
+                           .vocab = su.vocab_text, .vocab_len = su.vocab_len,
+                           .max_len = c.max_len,
+                           .rules_yaml = rules_text, .rules_len = rules_len,
+                           .source = "logrisk train"};
     lr__progress progress;
     lr__progress_init(&progress, log, user, c.epochs, rs.st.step, rs.st.total_steps);
     o.progress = &progress;

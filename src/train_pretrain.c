@@ -100,9 +100,11 @@ int lr_pretrain_run(const char *config_path, const char *out_path, lr_train_log_
     const char *rules_yaml = NULL;
     size_t rules_len = 0;
     rules_yaml = lr_rules_yaml(rules, &rules_len);
-    lr__model_meta meta = {NULL, risk_names, LR_RISK_CLASSES, su.vocab_text, su.vocab_len,
-                           c.max_len,
-                           rules_yaml, rules_len, "logrisk pretrain (untrained head)"};
+    lr__model_meta meta = {.labels = risk_names, .n_labels = LR_RISK_CLASSES,
+                           .vocab = su.vocab_text, .vocab_len = su.vocab_len,
+                           .max_len = c.max_len,
+                           .rules_yaml = rules_yaml, .rules_len = rules_len,
+                           .source = "logrisk pretrain (untrained head)"};
     lr__train_log(log, user, "%d lines (%d train, %d validation), %zu parameters, %ld steps",
                   d->n, ntr, nva, m->params.n_floats, st.total_steps);
     double best = INFINITY;

@@ -176,6 +176,17 @@ EOF
 check '[ "$res" = ok ]' "calibrated logits: $res"
 run inspect "$tmp/cal.lrm"
 expect "calibrated model records its temperature" 0 out 'model.temperature'
+# the key is kept by copies: calibrating a calibrated model multiplies it,
+# and a quantized copy carries it unchanged
+temp_of() { "$bin" inspect "$1" | awk '$1 == "model.temperature" { print $2 }'; }
+master=models/logrisk-mini.f32.lrm
+"$bin" calibrate -m "$master" --gold "$gold" -o "$tmp/cal32.lrm" >"$tmp/cal32.out"
+T32=$(sed -E 's/^temperature ([0-9.]+).*/\1/' "$tmp/cal32.out")
+"$bin" quantize -m "$tmp/cal32.lrm" -o "$tmp/cal32_q8.lrm" --dtype q8 >/dev/null
+t_master=$(temp_of "$master") t_cal=$(temp_of "$tmp/cal32.lrm") t_q8=$(temp_of "$tmp/cal32_q8.lrm")
+check "awk -v m=\"$t_master\" -v t=\"$T32\" -v c=\"$t_cal\" 'BEGIN { d = m * t - c; exit !(m > 0 && (d < 0 ? -d : d) < 1e-4 * c) }'" \
+    "calibrated master's temperature $t_cal is not master $t_master x fitted $T32"
+check '[ -n "$t_q8" ] && [ "$t_q8" = "$t_cal" ]' "quantize kept model.temperature: '$t_q8' vs '$t_cal'"
 run calibrate --gold "$gold"
 expect "calibrate without -o" 2 err '^logrisk calibrate: -o OUT.lrm is required'
 
