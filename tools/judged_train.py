@@ -11,7 +11,8 @@ whose split is SPLIT: the text is the event's canonical model input, as
 event's text alone: level, message and error detail, masked), so that
 training sees exactly what scoring sees; the label is the judged risk.
 CLASS_WEIGHTS.yaml gets `class_weights: [...]`, the square root of
-"balanced" (w_c = sqrt(N / (C * n_c)), normalised to mean 1). Python stdlib.
+"balanced" (w_c = sqrt(N / (C * n_c)), normalised to mean 1); "-" writes no
+weights (a validation set needs none). Python stdlib.
 """
 import json
 import math
@@ -52,8 +53,9 @@ def main():
     n = sum(counts)
     w = [math.sqrt(n / (CLASSES * c)) if c else 0.0 for c in counts]
     mean = sum(w) / sum(1 for c in counts if c)
-    with open(weights_path, "w") as f:
-        f.write("class_weights: [" + ", ".join("%.4f" % (x / mean) for x in w) + "]\n")
+    if weights_path != "-":
+        with open(weights_path, "w") as f:
+            f.write("class_weights: [" + ", ".join("%.4f" % (x / mean) for x in w) + "]\n")
     print("judged_train: %d events of split %s, labels 0..10 = %s" % (n, split, " ".join(map(str, counts))))
 
 

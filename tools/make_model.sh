@@ -140,7 +140,7 @@ fi
 judged=models/data/judged/judged.jsonl
 "$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml" \
     models/data/judged/synthetic.jsonl
-"$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" "$work/judged_dev_weights.yaml"
+"$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" -
 {
     cat models/train/judged.yaml
     cat "$work/judged_weights.yaml"
