@@ -3,8 +3,8 @@
 
     python3 tools/judged_build.py models/data/judged
 
-Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl and DIR/pool_public2.jsonl
-(the real events), DIR/pool_synthetic.jsonl (synthetic training events) and
+Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl, DIR/pool_public2.jsonl and
+DIR/pool_public3.jsonl (the real events), DIR/pool_synthetic.jsonl (synthetic training events) and
 DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A and pass B judged every
 event independently; pass C is the third look, as blind as the others, at
 every event on which A and B differ). Writes DIR/judged.jsonl, one real
@@ -22,9 +22,10 @@ Splits are by source, so that no source has events on both sides: every
 local source (a loghub system, the kubelet journal) is in train; the public
 sources of pool_public.jsonl (one thread, page or file each) are ordered by
 the SHA-1 of their address and filled into test until it holds 40% of those
-events, then dev until 55%, the rest train. pool_public2.jsonl is a later
-collection, made after the splits were fixed from sources none of the first
-pool uses: all of it is train, so the test and dev splits stay as they were.
+events, then dev until 55%, the rest train. pool_public2.jsonl and
+pool_public3.jsonl are later collections, made after the splits were fixed
+from sources no earlier pool uses: all of them are train, so the test and
+dev splits stay as they were.
 """
 import glob
 import hashlib
@@ -113,7 +114,7 @@ def synthetic_report(d, synth):
 def main():
     d = sys.argv[1]
     events = []
-    for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl"):
+    for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl", "pool_public3.jsonl"):
         events += read_pool(d, name)
     synth = read_pool(d, "pool_synthetic.jsonl")
     p = read_passes(d)
