@@ -323,7 +323,8 @@ static int export_roundtrip(lr__head_type h) {
     lr__buf_puts(&vocab, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
     for (int i = 5; i < 40; i++) lr__buf_printf(&vocab, "w%d\n", i);
     const char *labels_txt[11] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
-    lr__model_meta meta = {NULL, labels_txt, 11, vocab.data, vocab.len, 10, NULL, 0, "test"};
+    lr__model_meta meta = {.labels = labels_txt, .n_labels = 11, .vocab = vocab.data,
+                           .vocab_len = vocab.len, .max_len = 10, .source = "test"};
     char path[256];
     snprintf(path, sizeof path, "/tmp/lr_test_export_%d.lrm", (int)getpid());
     int rc = lr__bert_train_export(&m, &meta, path, &err);
