@@ -164,9 +164,9 @@ typedef struct lr__model_meta {
 
 /* The metadata of model file f as an lr__model_meta for a copy of it
  * (convert's, train's, quantize's and calibrate's writer,
- * lr__model_write_meta; a copy keeps the temperature): labels copied into *labels and the source into
- * *source (both freed by lr__model_meta_free with cfg->n_labels),
- * everything else pointing into f. */
+ * lr__model_write_meta; a copy keeps the temperature): labels copied into
+ * *labels and the source into *source (both freed by lr__model_meta_free
+ * with cfg->n_labels), everything else pointing into f. */
 int lr__model_read_meta(const lr__lrm *f, lr__bert_config *cfg, lr__model_meta *m, char ***labels,
                         char **source, lr_error *err);
 void lr__model_meta_free(char **labels, int n_labels, char *source);
