@@ -645,9 +645,10 @@ int lr_eval_wrappers(const lr_model *model, const lr_score_opts *opts, const lr_
     out->n_wrappers = N_WRAPPERS;
     size_t cells = (size_t)g->n * N_WRAPPERS;
     spread_ctx s = {.scores = lr__alloc_array(cells, sizeof(double))};
+    out->per_event = lr__alloc_array((size_t)g->n, sizeof(double));
     lr__buf line;
     lr__buf_init(&line);
-    int fd = -1, rc = s.scores ? 0 : lr__err(err, LR_ENOMEM, "out of memory");
+    int fd = -1, rc = s.scores && out->per_event ? 0 : lr__err(err, LR_ENOMEM, "out of memory");
     for (size_t k = 0; s.scores && k < cells; k++) s.scores[k] = NAN;
     if (!rc) rc = fd = open_memfile(err);
     if (fd >= 0) rc = 0;
@@ -677,6 +678,7 @@ int lr_eval_wrappers(const lr_model *model, const lr_score_opts *opts, const lr_
     for (int i = 0; !rc && i < g->n; i++) {
         double lo = INFINITY, hi = -INFINITY;
         int n_scored = 0;
+        out->per_event[i] = NAN;
         for (int w = 0; w < N_WRAPPERS; w++) {
             double v = s.scores[(size_t)i * N_WRAPPERS + w];
             if (isnan(v)) continue;
@@ -685,6 +687,7 @@ int lr_eval_wrappers(const lr_model *model, const lr_score_opts *opts, const lr_
             n_scored++;
         }
         if (n_scored < 2) continue;
+        out->per_event[i] = hi - lo;
         sum += hi - lo;
         out->max = hi - lo > out->max ? hi - lo : out->max;
         out->n++;
@@ -694,7 +697,13 @@ int lr_eval_wrappers(const lr_model *model, const lr_score_opts *opts, const lr_
     lr__buf_free(&line);
     if (fd >= 0) close(fd);
     lr__free(s.scores);
+    if (rc) lr_eval_spread_free(out);
     return rc;
+}
+
+void lr_eval_spread_free(lr_eval_spread *s) {
+    lr__free(s->per_event);
+    s->per_event = NULL;
 }
 
 /* ------------------------------------------------------------- report */
@@ -905,7 +914,8 @@ int lr_eval_calibrate(const char *model_path, const lr_score_opts *opts, const l
 }
 
 int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
-                          const lr_eval_item *rules_items, const float *logits, int n_labels, lr_error *err) {
+                          const lr_eval_item *rules_items, const float *logits, int n_labels,
+                          const lr_eval_spread *spread, lr_error *err) {
     for (int i = 0; i < g->n; i++) {
         const lr_eval_item *m = &model_items[i];
         fprintf(out, "{\"line\":%llu,\"group\":", (unsigned long long)g->events[i].line);
@@ -918,6 +928,10 @@ int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *
             for (int c = 0; c < n_labels; c++)
                 fprintf(out, "%s%.6g", c ? "," : "", (double)logits[(size_t)i * (size_t)n_labels + (size_t)c]);
             fputc(']', out);
+        }
+        if (spread) {
+            fputs(",\"wrapper_spread\":", out);
+            put_num(out, spread->per_event[i], 1);
         }
         fputs("}\n", out);
     }

@@ -82,9 +82,12 @@ int lr_eval_calibrate(const char *model_path, const lr_score_opts *opts, const l
 typedef struct lr_eval_spread {
     int n, n_wrappers;
     double mean, max;
+    double *per_event; /* g->n spreads, NAN where fewer than two wrappers
+                          carry the event; freed by lr_eval_spread_free */
 } lr_eval_spread;
 int lr_eval_wrappers(const lr_model *model, const lr_score_opts *opts, const lr_eval_gold *g,
                      lr_eval_spread *out, lr_error *err);
+void lr_eval_spread_free(lr_eval_spread *s);
 
 /* The report: overall and per-group figures of the model and (when
  * rules_items is not NULL) the rules side by side, as a table for people
@@ -99,10 +102,11 @@ int lr_eval_report(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_i
 
 /* One JSON object per gold event: its gold file line, group, gold label,
  * the model's risk_score, risk_label and that label's probability, and
- * (rules_items not NULL) the rules' label, and (logits not NULL, g->n rows of
- * n_labels) the model's logits, before the model's temperature. */
+ * (rules_items not NULL) the rules' label, (logits not NULL, g->n rows of
+ * n_labels) the model's logits, before the model's temperature, and
+ * (spread not NULL) the event's wrapper spread (null where not measured). */
 int lr_eval_write_details(FILE *out, const lr_eval_gold *g, const lr_eval_item *model_items,
                           const lr_eval_item *rules_items, const float *logits, int n_labels,
-                          lr_error *err);
+                          const lr_eval_spread *spread, lr_error *err);
 
 #endif /* LR_EVAL_H */

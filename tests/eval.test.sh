@@ -154,6 +154,21 @@ run eval --gold "$gold" --wrappers --json
 expect "eval --wrappers" 0 out '"wrappers":\{"events":[0-9]+,"wrappers":10,"mean_spread":[0-9.]+'
 n_spread=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["wrappers"]["events"])' "$tmp/out")
 check '[ "$n_spread" -eq 44 ]' "every event of the sample has a wrapper spread (got $n_spread)"
+# --details gives each event's own spread; their largest and mean are the report's
+run eval --gold "$gold" --wrappers --json --details "$tmp/spread_details.jsonl"
+res=$($PY - "$tmp/out" "$tmp/spread_details.jsonl" <<'EOF' 2>&1
+import json, sys
+w = json.load(open(sys.argv[1]))["wrappers"]
+d = [json.loads(l)["wrapper_spread"] for l in open(sys.argv[2])]
+v = [x for x in d if x is not None]
+ok = len(d) == 44 and len(v) == w["events"] and abs(max(v) - w["max_spread"]) < 2e-4 \
+    and abs(sum(v) / len(v) - w["mean_spread"]) < 2e-4
+print("ok" if ok else f"details {len(d)} lines, {len(v)} spreads, max {max(v, default=None)}, report {w}")
+EOF
+)
+check '[ "$res" = ok ]' "per-event wrapper spreads in --details: $res"
+run eval --gold "$gold" --details "$tmp/plain_details.jsonl"
+check '! grep -q wrapper_spread "$tmp/plain_details.jsonl"' "--details without --wrappers has no wrapper_spread"
 
 # ---------------------------------------------------------------- 4. calibrate
 run calibrate --gold "$gold" -o "$tmp/cal.lrm"

@@ -37,7 +37,8 @@ int lr_cmd_eval(int argc, char **argv) {
                "also write one JSON object per event to FILE: its gold line, "
                "group, judged risk, the model's risk_score, risk_label and "
                "its probability, the model's logits (one per label), "
-               "and with --rules the rules' label"),
+               "with --rules the rules' label, and with --wrappers the "
+               "event's wrapper spread"),
     };
     const lr_cli_spec spec = {
         "eval",
@@ -59,7 +60,7 @@ int lr_cmd_eval(int argc, char **argv) {
     lr_rules *rules = NULL;
     lr_eval_gold gold = {0};
     lr_eval_item *model_items = NULL, *rules_items = NULL;
-    lr_eval_spread spread;
+    lr_eval_spread spread = {0};
     int rc = model ? 0 : -1;
     if (!rc && values[O_RULES] && !(rules = lr_rules_load(values[O_RULES], &err))) rc = -1;
     if (!rc) rc = lr_eval_gold_load(values[O_GOLD], values[O_SPLIT], values[O_BY], &gold, &err);
@@ -91,9 +92,12 @@ int lr_cmd_eval(int argc, char **argv) {
     FILE *details = !status && values[O_DETAILS] ? lr_cli_open_out(values[O_DETAILS], "eval") : NULL;
     if (!status && values[O_DETAILS] && !details) status = 1;
     if (details) {
-        if (lr_eval_write_details(details, &gold, model_items, rules_items, logits, n_labels, &err)) status = lr_cli_error("eval", &err);
+        if (lr_eval_write_details(details, &gold, model_items, rules_items, logits, n_labels,
+                                  wrappers ? &spread : NULL, &err))
+            status = lr_cli_error("eval", &err);
         if (lr_cli_close_out(details, values[O_DETAILS], "eval")) status = 1;
     }
+    lr_eval_spread_free(&spread);
     lr_eval_gold_free(&gold);
     free(model_items);
     free(rules_items);
