@@ -4,10 +4,10 @@
     python3 tools/judged_build.py models/data/judged
 
 Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl, DIR/pool_public2.jsonl and
-DIR/pool_public3.jsonl (the real events), DIR/pool_synthetic.jsonl (synthetic training events) and
-DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A and pass B judged every
-event independently; pass C is the third look, as blind as the others, at
-every event on which A and B differ). Writes DIR/judged.jsonl, one real
+DIR/pool_public3.jsonl (the real events), DIR/pool_synthetic.jsonl (synthetic
+training events) and DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A
+and pass B judged every event independently; pass C is the third look, as
+blind as the others, at every event on which A and B differ). Writes DIR/judged.jsonl, one real
 event a line with its final risk:
 
     risk = A when A == B, else the median of A, B and C
