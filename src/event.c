@@ -515,6 +515,23 @@ int lr__ev_klog(lr__ev *ev, const char *s, size_t len) {
 static size_t dmesg_stamp(const char *s, size_t len);
 static size_t ctime_stamp(const char *s, size_t len);
 
+/* Fill ev from an inner event `in` (parsed out of a wrapper's message)
+ * with the level, time, source and host given (the caller picks the
+ * wrapper's or the inner record's), and in's message and error detail. */
+static int adopt(lr__ev *ev, const lr__ev *in, const char *level, const char *t, size_t tn, const char *src,
+                 size_t sn, const char *host, size_t hn) {
+    lr_event v;
+    lr__ev_view(in, &v);
+    lr__ev_clear(ev);
+    ev->format = in->format;
+    ev->level = level;
+    int rc = set_time(ev, t, tn);
+    rc = rc ? rc : set_source(ev, src, sn);
+    rc = rc ? rc : set_host(ev, host, hn);
+    rc = rc ? rc : set_message(ev, v.message, v.message_len, 0);
+    return rc ? rc : add_error(ev, v.error, v.error_len, 0);
+}
+
 /* Parse the message part of a wrapper (syslog) for an inner structure:
  * JSON, klog or logfmt. The wrapper's fields are kept unless the inner
  * record has them: its level wins, its time and source are used when the
@@ -530,14 +547,8 @@ static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_
     if (rc == 1) {
         lr_event v;
         lr__ev_view(&inner, &v);
-        lr__ev_clear(ev);
-        ev->format = inner.format;
-        ev->level = v.level ? v.level : outer_level;
-        int r = set_time(ev, tn ? t : v.time, tn ? tn : v.time_len);
-        r = r ? r : set_source(ev, sn ? src : v.source, sn ? sn : v.source_len);
-        r = r ? r : set_host(ev, hn ? host : v.host, hn ? hn : v.host_len);
-        r = r ? r : set_message(ev, v.message, v.message_len, 0);
-        r = r ? r : add_error(ev, v.error, v.error_len, 0);
+        int r = adopt(ev, &inner, v.level ? v.level : outer_level, tn ? t : v.time, tn ? tn : v.time_len,
+                      sn ? src : v.source, sn ? sn : v.source_len, hn ? host : v.host, hn ? hn : v.host_len);
         if (r) rc = r;
     }
     lr__ev_free(&inner);
@@ -703,6 +714,19 @@ static int starts_with(const char *s, size_t len, const char *p) {
     return len >= k && memcmp(s, p, k) == 0;
 }
 
+/* Past the blanks and lone '-' tokens at s[i]: the separator and the empty
+ * fields (an MDC value that is not set prints "-") between a header's level
+ * and its message, as in "DEBUG - - - com.x.Pool closing". */
+static size_t skip_dashes(const char *s, size_t len, size_t i) {
+    for (;;) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+        if (i < len && s[i] == '-' && (i + 1 == len || s[i + 1] == ' ' || s[i + 1] == '\t'))
+            i++;
+        else
+            return i;
+    }
+}
+
 /* The kernel's report names are text, not a level: "INFO: task x blocked
  * for more than 120 seconds", "INFO: rcu_sched detected stalls", "WARNING:
  * CPU: 4 PID: 1 at ...". */
@@ -761,7 +785,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
         if (lv && kernel_report(s, len)) lv = NULL;
         size_t m = c + (lv && s[c] == ':');
         if (lv && m < len && (s[m] == ' ' || s[m] == '\t')) {
-            while (m < len && (s[m] == ' ' || s[m] == '\t')) m++;
+            m = skip_dashes(s, len, m);
             if (m < len) {
                 lr__ev_clear(ev);
                 ev->format = LR_REC_LOG4J;
@@ -821,7 +845,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
         if (n == 1 && (tok[0] == '-' || tok[0] == ':' || tok[0] == '|')) {
             i = e;
             if (level) {
-                msg = i;
+                msg = skip_dashes(s, len, i);
                 break;
             }
             continue;
@@ -1006,7 +1030,76 @@ static int time_only_stamp(const char *s, size_t len, size_t *t0, size_t *tn) {
     return 1;
 }
 
+/* ------------------------------------------------------------ multiplexer prefix */
+
+static int name_char(int c) { return is_alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '-'; }
+
+size_t lr__ev_mux_prefix(const char *s, size_t len, const char **key, size_t *kn, size_t *t0, size_t *tn) {
+    size_t i = 0;
+    *key = "";
+    *kn = *t0 = *tn = 0;
+    if (len > 5 && memcmp(s, "[pod/", 5) == 0) { /* kubectl logs --prefix: "[pod/NAME/CONTAINER] " */
+        size_t j = 5;
+        while (j < len && j < 512 && s[j] != ']' && s[j] != ' ' && s[j] != '\t') j++;
+        if (j + 1 >= len || s[j] != ']' || s[j + 1] != ' ' || !memchr(s + 5, '/', j - 5)) return 0;
+        *key = s + 1;
+        *kn = j - 1;
+        return j + 2;
+    }
+    size_t td = time_of_day(s, len); /* goreman, foreman: "15:04:05 web.1  | " */
+    if (td == 8 && td < len && s[td] == ' ') *t0 = 0, *tn = td, i = td + 1;
+    size_t j = i;
+    while (j < len && j - i < 128 && name_char((unsigned char)s[j])) j++;
+    size_t k = j;
+    while (k < len && s[k] == ' ') k++;
+    if (j == i || k == j || k + 1 >= len || s[k] != '|' || s[k + 1] != ' ' || !(is_alpha((unsigned char)s[i]) ||
+        is_digit((unsigned char)s[i])) || lr_event_level_name(s + i, j - i)) {
+        *tn = 0;
+        return 0;
+    }
+    *key = s + i;
+    *kn = j - i;
+    return k + 2;
+}
+
 /* ------------------------------------------------------------ dispatch */
+
+/* Auto detection of one record (docs/events.md, "Auto detection"). */
+static int parse_auto(lr__ev *ev, const char *text, size_t len, const char *field) {
+    int rc = 0;
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+    if (i < len && text[i] == '{') rc = lr__ev_json(ev, text, len, field);
+    if (rc == 0 && len && text[0] == '<') rc = lr__ev_syslog(ev, text, len);
+    if (rc == 0 && len > 5 && memchr("IWEF", text[0], 4) && text[0] && is_digit((unsigned char)text[1]))
+        rc = lr__ev_klog(ev, text, len);
+    if (rc == 0 && len && (is_digit((unsigned char)text[0]) || text[0] == '[' || is_alpha((unsigned char)text[0]))) {
+        rc = lr__ev_log4j(ev, text, len);
+        if (rc == 0 && len && !(text[0] == '[')) rc = lr__ev_syslog(ev, text, len);
+    }
+    if (rc == 0) rc = lr__ev_logfmt(ev, text, len);
+    if (rc == 1) return 1;
+    if (rc < 0) return rc;
+    /* plain text: a leading timestamp is the event's time, and what
+     * follows it may be JSON, klog or logfmt (kubectl --timestamps) */
+    size_t t0, tn, rest = lr__ev_lead_time(text, len, &t0, &tn);
+    if (rest) {
+        rc = parse_inner(ev, text + rest, len - rest, NULL, text + t0, tn, "", 0, "", 0);
+        if (rc) return rc;
+        lr__ev_clear(ev);
+        rc = set_time(ev, text + t0, tn);
+        rc = rc ? rc : set_source(ev, "", 0);
+        rc = rc ? rc : set_message(ev, text + rest, len - rest, 0);
+        return rc ? rc : 1;
+    }
+    rc = set_plain(ev, text, len);
+    if (rc == 0 && time_only_stamp(text, len, &t0, &tn)) { /* the time; the line stays the message */
+        lr__ev_clear(ev);
+        rc = set_time(ev, text + t0, tn);
+        rc = rc ? rc : set_message(ev, text, len, 0);
+    }
+    return rc ? rc : 1;
+}
 
 int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, const char *field) {
     int rc = 0;
@@ -1018,38 +1111,24 @@ int lr__ev_parse(lr__ev *ev, const char *text, size_t len, lr_rec_format fmt, co
     case LR_REC_SYSLOG: rc = lr__ev_syslog(ev, text, len); break;
     case LR_REC_LOG4J: rc = lr__ev_log4j(ev, text, len); break;
     case LR_REC_AUTO: {
-        size_t i = 0;
-        while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
-        if (i < len && text[i] == '{') rc = lr__ev_json(ev, text, len, field);
-        if (rc == 0 && len && text[0] == '<') rc = lr__ev_syslog(ev, text, len);
-        if (rc == 0 && len > 5 && memchr("IWEF", text[0], 4) && text[0] && is_digit((unsigned char)text[1]))
-            rc = lr__ev_klog(ev, text, len);
-        if (rc == 0 && len && (is_digit((unsigned char)text[0]) || text[0] == '[' || is_alpha((unsigned char)text[0]))) {
-            rc = lr__ev_log4j(ev, text, len);
-            if (rc == 0 && len && !(text[0] == '[')) rc = lr__ev_syslog(ev, text, len);
+        const char *key;
+        size_t kn, t0, tn, k = lr__ev_mux_prefix(text, len, &key, &kn, &t0, &tn);
+        if (!k) return parse_auto(ev, text, len, field);
+        /* a multiplexer's prefix: the payload is the record; the service
+         * name is its source and the prefix's time its time, when the
+         * payload has none */
+        lr__ev inner;
+        lr__ev_init(&inner);
+        rc = parse_auto(&inner, text + k, len - k, field);
+        if (rc == 1) {
+            lr_event v;
+            lr__ev_view(&inner, &v);
+            rc = adopt(ev, &inner, v.level, v.time_len ? v.time : text + t0, v.time_len ? v.time_len : tn,
+                       v.source_len ? v.source : key, v.source_len ? v.source_len : kn, v.host, v.host_len);
+            rc = rc ? rc : 1;
         }
-        if (rc == 0) rc = lr__ev_logfmt(ev, text, len);
-        if (rc == 1) return 1;
-        if (rc < 0) return rc;
-        /* plain text: a leading timestamp is the event's time, and what
-         * follows it may be JSON, klog or logfmt (kubectl --timestamps) */
-        size_t t0, tn, rest = lr__ev_lead_time(text, len, &t0, &tn);
-        if (rest) {
-            rc = parse_inner(ev, text + rest, len - rest, NULL, text + t0, tn, "", 0, "", 0);
-            if (rc) return rc;
-            lr__ev_clear(ev);
-            rc = set_time(ev, text + t0, tn);
-            rc = rc ? rc : set_source(ev, "", 0);
-            rc = rc ? rc : set_message(ev, text + rest, len - rest, 0);
-            return rc ? rc : 1;
-        }
-        rc = set_plain(ev, text, len);
-        if (rc == 0 && time_only_stamp(text, len, &t0, &tn)) { /* the time; the line stays the message */
-            lr__ev_clear(ev);
-            rc = set_time(ev, text + t0, tn);
-            rc = rc ? rc : set_message(ev, text, len, 0);
-        }
-        return rc ? rc : 1;
+        lr__ev_free(&inner);
+        return rc;
     }
     default: break;
     }

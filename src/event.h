@@ -63,6 +63,14 @@ size_t lr__ev_timestamp(const char *s, size_t len);
  * *t0, *tn to the timestamp without its brackets. */
 size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn);
 
+/* A log multiplexer's per-line prefix at the start of s: docker compose's
+ * "name  | " (name: letters, digits, '_', '.', '-', not a level word; one
+ * or more blanks), the same after a time of day "hh:mm:ss " (goreman,
+ * foreman), or kubectl logs --prefix's "[pod/NAME/CONTAINER] ". Returns
+ * where the payload starts (0: no prefix), points *key at the service
+ * name, and sets *t0, *tn to the time of day (*tn 0: none). */
+size_t lr__ev_mux_prefix(const char *s, size_t len, const char **key, size_t *kn, size_t *t0, size_t *tn);
+
 /* A kernel log's stamp at the start of s: dmesg "[  467.167731]" or
  * dmesg -T "[Sat Jan  4 14:33:55 2020]", with the one blank after it;
  * its length, 0 when there is none. */

@@ -34,7 +34,7 @@
  *      after any line;
  *      in a Go, Python or kernel trace, empty lines.
  *    Lines with a stream prefix (a syslog header, a docker-compose
- *    "name | ", a kernel stamp "[  467.167731] " or "[Sat Jan  4 14:33:55
+ *    "name | " or another multiplexer's prefix, a kernel stamp "[  467.167731] " or "[Sat Jan  4 14:33:55
  *    2020] ", also after a syslog header) are judged by the text after it,
  *    and only within the same stream (host and program; compose service).
  *    Anything else (a record header, a plain line) closes the group and
@@ -346,23 +346,12 @@ static void note_trace(lr_events *e, const char *p, size_t n) {
 }
 
 /* The per-line prefix of a stream: a syslog header (its key: host and
- * program) or a docker-compose "name  | " (its key: the name). Returns
- * where the rest starts and sets the key ("" when the line has none). */
+ * program) or a multiplexer's prefix, docker compose's "name  | " and the
+ * like (its key: the name). Returns where the rest starts and sets the key
+ * ("" when the line has none). */
 static size_t line_prefix(const char *p, size_t n, const char **key, size_t *kn) {
-    *key = "";
-    *kn = 0;
-    size_t i = lr__ev_syslog_prefix(p, n, key, kn);
-    if (i == 0) { /* docker-compose: name, spaces, "| " */
-        size_t j = 0;
-        while (j < n && p[j] != ' ' && p[j] != '|') j++;
-        size_t k = j;
-        while (k < n && p[k] == ' ') k++;
-        if (j > 0 && k > j && k + 1 < n && p[k] == '|' && p[k + 1] == ' ') {
-            *key = p;
-            *kn = j;
-            i = k + 2;
-        }
-    }
+    size_t t0, tn, i = lr__ev_syslog_prefix(p, n, key, kn);
+    if (i == 0) i = lr__ev_mux_prefix(p, n, key, kn, &t0, &tn);
     /* a kernel stamp (dmesg, dmesg -T), alone or after a syslog header */
     i += lr__ev_kernel_stamp(p + i, n - i);
     return i;

@@ -9,10 +9,12 @@
 #     NAME.auto.jsonl with `preprocess --input-format auto` (for meta.log:
 #     the model's text is the line's own where only a time was taken), and
 #     the same with its format named;
-#   - invariance: 33 messages x 3 levels written by 16 wrappers (plain, klog,
+#   - invariance: 33 messages x 3 levels written by 21 wrappers (plain, klog,
 #     logfmt, zap, logrus, slog, bunyan, RFC 5424, RFC 3164, journald around
-#     klog, log4j, Python, CRI around zap and klog, Docker around zap and
-#     logfmt; tests/golden/events/wrap.py) give byte-identical model input
+#     klog, log4j, Python, Python with empty MDC fields, CRI around zap and
+#     klog, Docker around zap and logfmt, docker compose around plain text
+#     and zap, foreman around logfmt, kubectl --prefix around klog;
+#     tests/golden/events/wrap.py) give byte-identical model input
 #     and, with the built-in model, scores equal within 1e-5;
 #   - every input line belongs to exactly one result (line .. line_end);
 #     `--multiline off` gives one result per line; raw input stays per line;

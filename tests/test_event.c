@@ -243,6 +243,49 @@ static void test_lead_time(void) {
     }
 }
 
+/* Multiplexer prefixes (docker compose, foreman, kubectl logs --prefix)
+ * and empty header fields: the record behind them reads as it does alone. */
+static void test_mux_prefix(void) {
+    lr_event v;
+    T_EQ_STR(render_of("api_1     | {\"level\":\"error\",\"msg\":\"sync\",\"error\":\"EOF\"}", LR_REC_AUTO, &v),
+             "ERROR sync: EOF");
+    T_EQ_INT((int)v.format, LR_REC_JSONL);
+    T_CHECK(v.source_len == 5 && memcmp(v.source, "api_1", 5) == 0);
+    /* the inner record's own logger and time win over the prefix's */
+    T_EQ_STR(render_of("08:00:01 web.1  | time=2024-03-11T08:00:01Z level=warn msg=slow logger=db", LR_REC_AUTO, &v),
+             "WARN slow");
+    T_CHECK(v.source_len == 2 && memcmp(v.source, "db", 2) == 0);
+    T_CHECK(v.time_len == 20 && memcmp(v.time, "2024-03-11T08:00:01Z", 20) == 0);
+    T_EQ_STR(render_of("08:00:01 web.1  | plain text", LR_REC_AUTO, &v), "plain text");
+    T_CHECK(v.time_len == 8 && memcmp(v.time, "08:00:01", 8) == 0);
+    T_CHECK(v.source_len == 5 && memcmp(v.source, "web.1", 5) == 0);
+    T_EQ_STR(render_of("db-1  | 2024-05-01 12:00:00.123 UTC [27] ERROR:  deadlock detected", LR_REC_AUTO, NULL),
+             "ERROR deadlock detected");
+    T_EQ_STR(render_of("[pod/web-7f9c/nginx] E0311 08:00:01.102345 1 k.go:1] \"failed\" err=\"EOF\"", LR_REC_AUTO, NULL),
+             "ERROR failed: EOF");
+    T_EQ_STR(render_of("[pod/web-7f9c/nginx] upstream timed out", LR_REC_AUTO, &v), "upstream timed out");
+    T_CHECK(v.source_len == 18 && memcmp(v.source, "pod/web-7f9c/nginx", 18) == 0);
+    /* not prefixes: the line stays whole */
+    static const char *const whole[] = {
+        "INFO | a level word is not a service", "a|b no blank before the bar", "name |no blank after",
+        "two words | x", "| x", "-x  | leading punctuation", "[pod/web] x", "[pod/web/c]x", "name  |",
+        "8:00:01 web.1  | a short time",
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) {
+        T_EQ_STR(render_of(whole[i], LR_REC_AUTO, &v), whole[i]);
+        T_EQ_INT((int)v.source_len, 0);
+    }
+    /* a named format does not look for the prefix */
+    T_EQ_STR(render_of("api_1  | {\"msg\":\"x\"}", LR_REC_JSONL, NULL), "!");
+    /* lone '-' after the level are empty fields, not message text */
+    T_EQ_STR(render_of("2024-05-01 12:00:00,123 DEBUG - - - com.x.Pool closing", LR_REC_AUTO, NULL),
+             "DEBUG com.x.Pool closing");
+    T_EQ_STR(render_of("DEBUG - - com.x.Pool closing", LR_REC_AUTO, NULL), "DEBUG com.x.Pool closing");
+    T_EQ_STR(render_of("2024-05-01 12:00:00,123 - app - ERROR - - boom", LR_REC_AUTO, NULL), "ERROR boom");
+    T_EQ_STR(render_of("ERROR - -", LR_REC_AUTO, NULL), "ERROR - -");
+    T_EQ_STR(render_of("2024-05-01 12:00:00,123 INFO -5 degrees", LR_REC_AUTO, NULL), "INFO -5 degrees");
+}
+
 static void test_render(void) {
     lr_event ev;
     memset(&ev, 0, sizeof ev);
@@ -762,6 +805,6 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window),
        T_CASE(test_meta_golden), T_CASE(test_meta_hostile))

@@ -94,6 +94,11 @@ def wrappers(level, msg, err):
         "cri_klog": "2024-03-11T08:00:01.102345678Z stderr F " + klog,
         "docker_zap": json.dumps({"log": zap_s + "\n", "stream": "stderr", "time": TS}),
         "docker_logfmt": json.dumps({"log": logfmt + "\n", "stream": "stdout", "time": TS}),
+        "compose_plain": "kubelet-1  | %s %s" % (level, text(msg, err)),
+        "compose_zap": "api_1     | " + zap_s,
+        "foreman_logfmt": "08:00:01 web.1  | " + logfmt,
+        "kubectl_prefix_klog": "[pod/kubelet-7f9c8d6b5-abcde/kubelet] " + klog,
+        "python_mdc": "2024-03-11 08:00:01,102 - kubelet - %s - - - %s" % (PYTHON[level], text(msg, err)),
     }
 
 
