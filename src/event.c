@@ -716,15 +716,20 @@ static int starts_with(const char *s, size_t len, const char *p) {
 
 /* Past the blanks and lone '-' tokens at s[i]: the separator and the empty
  * fields (an MDC value that is not set prints "-") between a header's level
- * and its message, as in "DEBUG - - - com.x.Pool closing". */
+ * and its message, as in "DEBUG - - - com.x.Pool closing". A message of
+ * dashes alone is kept. */
 static size_t skip_dashes(const char *s, size_t len, size_t i) {
+    size_t k = i;
     for (;;) {
-        while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
-        if (i < len && s[i] == '-' && (i + 1 == len || s[i + 1] == ' ' || s[i + 1] == '\t'))
-            i++;
+        while (k < len && (s[k] == ' ' || s[k] == '\t')) k++;
+        if (k < len && s[k] == '-' && (k + 1 == len || s[k + 1] == ' ' || s[k + 1] == '\t'))
+            k++;
         else
-            return i;
+            break;
     }
+    if (k < len) return k;
+    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+    return i;
 }
 
 /* The kernel's report names are text, not a level: "INFO: task x blocked
@@ -823,7 +828,7 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             level = lv;
             i = e;
             if (tok[n - 1] == ':') { /* "LEVEL: message" */
-                msg = i;
+                msg = skip_dashes(s, len, i);
                 break;
             }
             continue;
@@ -1049,11 +1054,13 @@ size_t lr__ev_mux_prefix(const char *s, size_t len, const char **key, size_t *kn
     size_t td = time_of_day(s, len); /* goreman, foreman: "15:04:05 web.1  | " */
     if (td == 8 && td < len && s[td] == ' ') *t0 = 0, *tn = td, i = td + 1;
     size_t j = i;
-    while (j < len && j - i < 128 && name_char((unsigned char)s[j])) j++;
+    int lower_case = 0; /* a service name has one; a level word, a number,
+                           a date, "E" or "SUCCESS" (loguru) has none */
+    while (j < len && j - i < 128 && name_char((unsigned char)s[j])) lower_case |= s[j] >= 'a' && s[j] <= 'z', j++;
     size_t k = j;
     while (k < len && s[k] == ' ') k++;
-    if (j == i || k == j || k + 1 >= len || s[k] != '|' || s[k + 1] != ' ' || !(is_alpha((unsigned char)s[i]) ||
-        is_digit((unsigned char)s[i])) || lr_event_level_name(s + i, j - i)) {
+    if (j == i || k == j || k + 1 >= len || s[k] != '|' || s[k + 1] != ' ' || !lower_case ||
+        !(is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i])) || lr_event_level_name(s + i, j - i)) {
         *tn = 0;
         return 0;
     }

@@ -269,7 +269,7 @@ static void test_mux_prefix(void) {
     static const char *const whole[] = {
         "INFO | a level word is not a service", "a|b no blank before the bar", "name |no blank after",
         "two words | x", "| x", "-x  | leading punctuation", "[pod/web] x", "[pod/web/c]x", "name  |",
-        "8:00:01 web.1  | a short time",
+        "8:00:01 web.1  | a short time", "168 | PS Redundancy | Nominal", "E | boom", "SUCCESS  | app:main:12 - done",
     };
     for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) {
         T_EQ_STR(render_of(whole[i], LR_REC_AUTO, &v), whole[i]);
@@ -282,7 +282,13 @@ static void test_mux_prefix(void) {
              "DEBUG com.x.Pool closing");
     T_EQ_STR(render_of("DEBUG - - com.x.Pool closing", LR_REC_AUTO, NULL), "DEBUG com.x.Pool closing");
     T_EQ_STR(render_of("2024-05-01 12:00:00,123 - app - ERROR - - boom", LR_REC_AUTO, NULL), "ERROR boom");
-    T_EQ_STR(render_of("ERROR - -", LR_REC_AUTO, NULL), "ERROR - -");
+    T_EQ_STR(render_of("2024-05-01 12:00:00,123 ERROR: - - boom", LR_REC_AUTO, NULL), "ERROR boom");
+    T_EQ_STR(render_of("ERROR: - - boom", LR_REC_AUTO, NULL), "ERROR boom");
+    /* a message of dashes alone is kept, with its level */
+    T_EQ_STR(render_of("ERROR - -", LR_REC_AUTO, &v), "ERROR - -");
+    T_CHECK(v.level && strcmp(v.level, "ERROR") == 0);
+    T_EQ_STR(render_of("2024-05-01 12:00:00,123 INFO - -", LR_REC_AUTO, &v), "INFO -"); /* one is the separator */
+    T_CHECK(v.level && strcmp(v.level, "INFO") == 0);
     T_EQ_STR(render_of("2024-05-01 12:00:00,123 INFO -5 degrees", LR_REC_AUTO, NULL), "INFO -5 degrees");
 }
 
