@@ -3,11 +3,12 @@
 
     python3 tools/judged_build.py models/data/judged
 
-Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl, DIR/pool_public2.jsonl and
-DIR/pool_public3.jsonl (the real events), DIR/pool_synthetic.jsonl (synthetic
-training events) and DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A
-and pass B judged every event independently; pass C is the third look, as
-blind as the others, at every event on which A and B differ). Writes DIR/judged.jsonl, one real
+Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl, DIR/pool_public2.jsonl,
+DIR/pool_public3.jsonl and DIR/pool_public4.jsonl (the real events),
+DIR/pool_synthetic.jsonl (synthetic training events) and
+DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A and pass B judged every
+event independently; pass C is the third look, as blind as the others, at
+every event on which A and B differ). Writes DIR/judged.jsonl, one real
 event a line with its final risk:
 
     risk = A when A == B, else the median of A, B and C
@@ -24,8 +25,12 @@ sources of pool_public.jsonl (one thread, page or file each) are ordered by
 the SHA-1 of their address and filled into test until it holds 40% of those
 events, then dev until 55%, the rest train. pool_public2.jsonl and
 pool_public3.jsonl are later collections, made after the splits were fixed
-from sources no earlier pool uses: all of them are train, so the test and
-dev splits stay as they were.
+from sources no earlier pool uses: all of them are train, so the test split
+stays as it was. pool_public4.jsonl, a fourth collection from new sources
+(the border between degraded and down, the catastrophic end, routine lines
+of the systems severe events come from), is all dev: it makes the split
+that picks the epoch and the temperature large enough to steer the severe
+end of the scale.
 """
 import glob
 import hashlib
@@ -116,6 +121,10 @@ def main():
     events = []
     for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl", "pool_public3.jsonl"):
         events += read_pool(d, name)
+    dev4 = read_pool(d, "pool_public4.jsonl")
+    for e in dev4:
+        e["split"] = "dev"
+    events += dev4
     synth = read_pool(d, "pool_synthetic.jsonl")
     p = read_passes(d)
     settle(events, p)
