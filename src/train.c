@@ -254,6 +254,12 @@ int lr__train_config_parse(lr__train_config *c, const char *yaml, size_t len,
             break;
         }
         const char *key = (const char *)k->data.scalar.value;
+        for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pair && !rc; q++) {
+            yaml_node_t *qk = yaml_document_get_node(&doc, q->key);
+            if (qk && qk->type == YAML_SCALAR_NODE && !strcmp((const char *)qk->data.scalar.value, key))
+                rc = node_err(err, source_name, k, "setting given twice: ", key); /* YAML forbids it */
+        }
+        if (rc) break;
         int handled;
         rc = set_special(c, key, &doc, v, source_name, err, &handled);
         if (rc || handled) continue;

@@ -57,6 +57,11 @@ printf 'data: x\nvocab: y\nepoch: 3\n' >"$tmp/bad.yaml"
 rc=$?
 [ $rc -eq 1 ] && grep -q "bad.yaml:3:1: unknown setting epoch" "$tmp/err" && ok ||
     { bad "unknown key (exit $rc)"; cat "$tmp/err"; }
+printf 'data: x\nvocab: y\nlr: 1e-3\nlr: 1e-4\n' >"$tmp/bad.yaml"
+"$bin" train --config "$tmp/bad.yaml" 2>"$tmp/err" >/dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q "bad.yaml:4:1: setting given twice: lr" "$tmp/err" && ok ||
+    { bad "duplicate key (exit $rc)"; cat "$tmp/err"; }
 printf 'data: x\nvocab: y\nlr: fast\n' >"$tmp/bad.yaml"
 "$bin" train --config "$tmp/bad.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "bad.yaml:3:5: bad value for lr" "$tmp/err" && ok ||
@@ -151,8 +156,9 @@ sed "s|^valid_data: .*|valid_data: $tmp/valid_names.jsonl|" "$tmp/valid.yaml" >"
 "$bin" train --config "$tmp/valid_cls.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "valid_names.jsonl: its labels are not the same classes" "$tmp/err" && ok ||
     { bad "valid_data with other classes"; cat "$tmp/err"; }
-printf 'label_spread: -1\n' >>"$tmp/valid_bad.yaml"
-"$bin" train --config "$tmp/valid_bad.yaml" 2>"$tmp/err" >/dev/null
+sed "s|^label_spread: .*|label_spread: -1|" "$tmp/valid.yaml" >"$tmp/spread_bad.yaml"
+grep -qx 'label_spread: -1' "$tmp/spread_bad.yaml" || bad "valid.yaml sets no label_spread"
+"$bin" train --config "$tmp/spread_bad.yaml" 2>"$tmp/err" >/dev/null
 [ $? -eq 1 ] && grep -q "bad value for label_spread" "$tmp/err" && ok || { bad "negative label_spread"; cat "$tmp/err"; }
 
 # --- temporaries are never followed: symlinks planted where the metrics and
