@@ -64,7 +64,8 @@ size_t lr__ev_timestamp(const char *s, size_t len);
 size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn);
 
 /* A log multiplexer's per-line prefix at the start of s: docker compose's
- * "name  | " (name: letters, digits, '_', '.', '-', not a level word; one
+ * "name  | " (name: up to 127 letters, digits, '_', '.', '-', starting
+ * with a letter or digit, with a lower-case letter, not a level word; one
  * or more blanks), the same after a time of day "hh:mm:ss " (goreman,
  * foreman), or kubectl logs --prefix's "[pod/NAME/CONTAINER] ". Returns
  * where the payload starts (0: no prefix), points *key at the service

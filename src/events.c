@@ -34,9 +34,10 @@
  *      after any line;
  *      in a Go, Python or kernel trace, empty lines.
  *    Lines with a stream prefix (a syslog header, a docker-compose
- *    "name | " or another multiplexer's prefix, a kernel stamp "[  467.167731] " or "[Sat Jan  4 14:33:55
- *    2020] ", also after a syslog header) are judged by the text after it,
- *    and only within the same stream (host and program; compose service).
+ *    "name | " or another multiplexer's prefix, a kernel stamp
+ *    "[  467.167731] " or "[Sat Jan  4 14:33:55 2020] ", also after a
+ *    syslog header) are judged by the text after it, and only within the
+ *    same stream (host and program; the multiplexer's name).
  *    Anything else (a record header, a plain line) closes the group and
  *    starts the next one, so every line is in exactly one event. A JSON
  *    record never continues a group.
