@@ -17,10 +17,12 @@
  *    renders the same whatever wrote it.
  *  - Auto detection (lr__ev_parse with LR_REC_AUTO) looks at the first bytes
  *    only: '{' JSON; '<' digits '>' syslog; a klog letter and four digits
- *    klog; a level word then ':' Python's default format; a timestamp then
- *    a log4j/Python header (at most two words before the level word, and a
- *    message after the header), else a syslog header; '=' in the line logfmt;
- *    else plain text. Each parser checks the whole shape, and a line that
+ *    klog; a level word then ':' Python's default format; a level word,
+ *    or one in brackets, at the start; a timestamp then a log4j/Python
+ *    header (at most two words before the level word, which may be in
+ *    brackets as nginx, Apache and MySQL write it, and a message after the
+ *    header), else a syslog header; '=' in the line logfmt; else plain
+ *    text. Each parser checks the whole shape, and a line that
  *    fails all of them is plain text: its message is the line itself, so
  *    plain lines render exactly as they are (the seed behaviour).
  *  - Metadata: the host of a syslog header or of a JSON / logfmt host field
@@ -759,6 +761,35 @@ static const char *header_level(const char *s, size_t n) {
     return lr_event_level_name(s, n);
 }
 
+/* A level in brackets, the whole token "[...]" of n bytes: any case of a
+ * level word ("[ERROR]", "[error]", "[Warning]"), MySQL's "[Note]" (INFO)
+ * and "[System]" (NOTICE), Apache's "[module:level]" ("[core:error]") and
+ * "[trace1]".."[trace8]"; or NULL. */
+static const char *bracket_level(const char *tok, size_t n) {
+    if (n < 5 || tok[0] != '[' || tok[n - 1] != ']') return NULL;
+    const char *w = tok + 1;
+    size_t wn = n - 2;
+    const char *colon = memchr(w, ':', wn);
+    if (colon) { /* Apache 2.4: "[module:level]", the module a C name */
+        for (const char *c = w; c < colon; c++)
+            if (!(is_alpha((unsigned char)*c) || is_digit((unsigned char)*c) || *c == '_')) return NULL;
+        if (colon == w) return NULL;
+        wn -= (size_t)(colon - w) + 1;
+        w = colon + 1;
+    }
+    if (wn == 6 && eq_nocase(w, 5, "trace") && w[5] >= '1' && w[5] <= '8') return "TRACE";
+    if (eq_nocase(w, wn, "note")) return "INFO";
+    if (eq_nocase(w, wn, "system")) return "NOTICE";
+    return wn >= 3 && is_alpha((unsigned char)w[0]) ? lr_event_level_name(w, wn) : NULL;
+}
+
+/* nginx's "pid#tid:" after the level of its error log. */
+static int pid_tid(const char *s, size_t n) {
+    const char *hash = n > 3 && s[n - 1] == ':' ? memchr(s, '#', n) : NULL;
+    return hash && hash > s && digits(s, (size_t)(hash - s)) && hash + 1 < s + n - 1 &&
+           digits(hash + 1, (size_t)(s + n - 2 - hash));
+}
+
 int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
     size_t i = 0, t0 = 0, tn;
     /* Python's default: LEVEL:logger:message */
@@ -802,12 +833,19 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             }
         }
     }
+    const char *level = NULL;
     if (len && s[0] == '[') t0 = i = 1;
     tn = lr__ev_timestamp(s + i, len - i);
-    if (!tn) return 0;
-    i += tn;
-    if (t0 && i < len && s[i] == ']') i++;
-    const char *level = NULL;
+    if (!tn) tn = ctime_stamp(s + i, len - i); /* Apache: "[Sun Dec 04 04:47:44 2005]" */
+    if (tn) {
+        i += tn;
+        if (t0 && i < len && s[i] == ']') i++;
+    } else { /* no time: a line that starts with a level in brackets */
+        const char *close = t0 ? memchr(s, ']', len) : NULL;
+        if (!close || !(level = bracket_level(s, (size_t)(close - s) + 1))) return 0;
+        t0 = 0;
+        i = (size_t)(close - s) + 1;
+    }
     const char *src = "";
     size_t srcn = 0, msg = len;
     int words = 0; /* logger-like words before the level */
@@ -816,10 +854,15 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
         if (i >= len) break;
         size_t e = token_end(s, len, i), n = e - i;
         const char *tok = s + i;
-        if (tok[0] == '[') { /* [thread] (may hold spaces) */
+        if (tok[0] == '[') { /* [thread] (may hold spaces), or [LEVEL] */
             const char *close = memchr(tok, ']', len - i);
             if (!close) return 0;
+            if (!level) level = bracket_level(tok, (size_t)(close - tok) + 1);
             i = (size_t)(close - s) + 1;
+            continue;
+        }
+        if (level && pid_tid(tok, n)) { /* nginx: "[error] 1717#1717: …" */
+            i = e;
             continue;
         }
         const char *lv = level ? NULL : header_level(tok, n);

@@ -292,6 +292,44 @@ static void test_mux_prefix(void) {
     T_EQ_STR(render_of("2024-05-01 12:00:00,123 INFO -5 degrees", LR_REC_AUTO, NULL), "INFO -5 degrees");
 }
 
+static void test_bracket_level(void) {
+    lr_event v;
+    /* nginx: time, level in brackets, pid#tid */
+    T_EQ_STR(render_of("2017/01/20 08:52:14 [error] 1717#1717: *99317 no live upstreams", LR_REC_AUTO, &v),
+             "ERROR *99317 no live upstreams");
+    T_EQ_INT((int)v.format, LR_REC_LOG4J);
+    T_CHECK(v.time_len == 19 && memcmp(v.time, "2017/01/20 08:52:14", 19) == 0);
+    /* Apache 2.2 and 2.4: ctime in brackets, [module:level], header fields */
+    T_EQ_STR(render_of("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok", LR_REC_AUTO, &v),
+             "NOTICE workerEnv.init() ok");
+    T_CHECK(v.time_len == 24 && memcmp(v.time, "Sun Dec 04 04:47:44 2005", 24) == 0);
+    T_EQ_STR(render_of("[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708:tid 4328] [client 1.2.3.4] "
+                       "File does not exist",
+                       LR_REC_AUTO, NULL),
+             "ERROR File does not exist");
+    T_EQ_STR(render_of("[Wed Oct 11 14:32:52 2000] [proxy:trace8] reading", LR_REC_AUTO, NULL), "TRACE reading");
+    /* MySQL 5.7 and 8, MariaDB: a thread id before the level */
+    T_EQ_STR(render_of("2024-05-01T12:00:00.000000Z 0 [Note] InnoDB: load completed", LR_REC_AUTO, NULL),
+             "INFO InnoDB: load completed");
+    T_EQ_STR(render_of("2024-05-01T12:00:00.000000Z 0 [System] [MY-010931] [Server] ready", LR_REC_AUTO, NULL),
+             "NOTICE ready");
+    T_EQ_STR(render_of("2018-12-12 13:57:06 139683987511552 [ERROR] WSREP: failed", LR_REC_AUTO, NULL),
+             "ERROR WSREP: failed");
+    /* no time: a line that starts with a bracketed level */
+    T_EQ_STR(render_of("[WARNING] unable to reconnect", LR_REC_AUTO, &v), "WARN unable to reconnect");
+    T_EQ_INT((int)v.time_len, 0);
+    T_EQ_STR(render_of("[Critical] disk failed", LR_REC_LOG4J, NULL), "CRITICAL disk failed");
+    T_EQ_STR(render_of("[ERROR]no blank", LR_REC_AUTO, NULL), "ERROR no blank");
+    /* not levels: the line stays whole */
+    static const char *const whole[] = {
+        "[error]", "[error] ", "[Server] starting", "[:error] x", "[core-x:error] x", "[trace9] x", "[er] x",
+        "[1error] x", "[error x", "[no te] x", "[] x",
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) T_EQ_STR(render_of(whole[i], LR_REC_AUTO, NULL), whole[i]);
+    /* a [thread] before a level word is still a thread */
+    T_EQ_STR(render_of("2024-05-01 12:00:00 [main] ERROR c.x.Y - failed", LR_REC_AUTO, NULL), "ERROR failed");
+}
+
 static void test_render(void) {
     lr_event ev;
     memset(&ev, 0, sizeof ev);
@@ -811,6 +849,6 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_bracket_level), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window),
        T_CASE(test_meta_golden), T_CASE(test_meta_hostile))
