@@ -115,7 +115,7 @@ static void *push(void **arr, size_t *n, size_t elem) {
     return slot;
 }
 
-/* Mapping lookup; *dup set when the key occurs twice. */
+/* Mapping lookup: the value of `key`, or NULL. */
 static yaml_node_t *map_get(ctx *c, const yaml_node_t *map, const char *key) {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         const char *k = scalar(node_at(c, p->key));
@@ -124,19 +124,29 @@ static yaml_node_t *map_get(ctx *c, const yaml_node_t *map, const char *key) {
     return NULL;
 }
 
+/* The key of pair p, a string given once in `map` (YAML forbids a key
+ * twice; the second would silently win). */
+static int once(ctx *c, const yaml_node_t *map, const yaml_node_pair_t *p, const char *what) {
+    yaml_node_t *kn = node_at(c, p->key);
+    const char *k = scalar(kn);
+    if (!k) return fail(c, kn, LR_EPARSE, "%s: keys must be strings", what);
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+        const char *k2 = scalar(node_at(c, q->key));
+        if (k2 && strcmp(k2, k) == 0) return fail(c, kn, LR_EPARSE, "%s: duplicate key '%s'", what, k);
+    }
+    return LR_OK;
+}
+
 /* Every key of `map` must be one of `allowed` (NULL-terminated), once. */
 static int check_keys(ctx *c, const yaml_node_t *map, const char *what, const char *const *allowed) {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        int rc = once(c, map, p, what);
+        if (rc) return rc;
         yaml_node_t *kn = node_at(c, p->key);
         const char *k = scalar(kn);
-        if (!k) return fail(c, kn, LR_EPARSE, "%s: keys must be strings", what);
         int known = 0;
         for (size_t i = 0; allowed[i]; i++) known |= strcmp(k, allowed[i]) == 0;
         if (!known) return fail(c, kn, LR_EPARSE, "%s: unknown key '%s'", what, k);
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const char *k2 = scalar(node_at(c, q->key));
-            if (k2 && strcmp(k2, k) == 0) return fail(c, kn, LR_EPARSE, "%s: duplicate key '%s'", what, k);
-        }
     }
     return LR_OK;
 }
@@ -165,7 +175,7 @@ static int load_levels(ctx *c, const yaml_node_t *n) {
         size_t len = 0;
         long base;
         int rc = get_str(c, kn, "a level name", &name, &len);
-        if (rc) return rc;
+        if (rc || (rc = once(c, n, p, "levels"))) return rc;
         if (!is_word_str(name, len)) return fail(c, kn, LR_EINVAL, "level name '%s' must be letters, digits or _", name);
         if ((rc = get_int(c, node_at(c, p->value), "a level's base score", -100, 100, &base))) return rc;
         int idx = find_level(c->r, name);
@@ -254,7 +264,9 @@ static int load_alias(ctx *c, const yaml_node_t *n) {
     for (yaml_node_pair_t *p = levels->data.mapping.pairs.start; p < levels->data.mapping.pairs.top; p++) {
         lr__alias_key *k = push((void **)&a->keys, &a->n_keys, sizeof *k);
         if (!k) return nomem(c);
-        if ((rc = get_str(c, node_at(c, p->key), "level alias key", &s, NULL))) return rc;
+        if ((rc = get_str(c, node_at(c, p->key), "level alias key", &s, NULL)) ||
+            (rc = once(c, levels, p, "level alias levels")))
+            return rc;
         if (!(k->key = lr__strdup(s))) return nomem(c);
         if ((rc = level_ref(c, node_at(c, p->value), "level alias levels", &k->level))) return rc;
     }

@@ -386,6 +386,9 @@ static void test_yaml_errors(void) {
     CHECK_YAML_ERROR("", "empty rules file");
     CHECK_YAML_ERROR("levels: {E: 6}\nlevel_aliases:\n  - {pattern: 'x', levels: {a: E}}\n", "needs a capture group");
     CHECK_YAML_ERROR("bonus_cap: 5\nbonus_cap: 4\n", "duplicate key 'bonus_cap'");
+    CHECK_YAML_ERROR("levels:\n  ERROR: 5\n  ERROR: 6\n", "t.yaml:3:3: levels: duplicate key 'ERROR'");
+    CHECK_YAML_ERROR("levels: {E: 6, W: 4}\nlevel_aliases:\n  - {pattern: '(x)', levels: {a: E, a: W}}\n",
+                     "level alias levels: duplicate key 'a'");
     CHECK_YAML_ERROR("bonus_cap: 5\n---\nbonus_cap: 4\n", "t.yaml:2:1: a rules file holds one YAML document");
 }
 
