@@ -256,6 +256,23 @@ static size_t zone(const char *s, size_t len) {
     return 0;
 }
 
+/* A time zone's abbreviation as PostgreSQL's %m and %t, MySQL and Go
+ * write it after a blank ("12:00:00.123 CEST"), not followed by a letter or
+ * digit: its length, or 0. Only these, so that a level or a word after a
+ * time stays what it is. */
+static size_t zone_name(const char *s, size_t len) {
+    static const char *const names[] = {"UTC",  "GMT",  "CET",  "CEST", "EET",  "EEST", "WET",  "WEST", "BST",
+                                        "IST",  "MSK",  "EST",  "EDT",  "CST",  "CDT",  "MST",  "MDT",  "PST",
+                                        "PDT",  "AKST", "AKDT", "HST",  "JST",  "KST",  "AEST", "AEDT", "ACST",
+                                        "AWST", "NZST", "NZDT", "SGT",  "HKT",  "WIB"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        size_t n = strlen(names[k]);
+        if (len >= n && memcmp(s, names[k], n) == 0 && (len == n || !(is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n]))))
+            return n;
+    }
+    return 0;
+}
+
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 size_t lr__ev_timestamp(const char *s, size_t len) {
@@ -840,6 +857,8 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
     if (tn) {
         i += tn;
         if (t0 && i < len && s[i] == ']') i++;
+        size_t z = !t0 && i + 1 < len && s[i] == ' ' ? zone_name(s + i + 1, len - i - 1) : 0;
+        if (z) i += 1 + z, tn += 1 + z; /* "12:00:00.123 CEST" */
     } else { /* no time: a line that starts with a level in brackets */
         const char *close = t0 ? memchr(s, ']', len) : NULL;
         if (!close || !(level = bracket_level(s, (size_t)(close - s) + 1))) return 0;
@@ -862,6 +881,12 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
             continue;
         }
         if (level && pid_tid(tok, n)) { /* nginx: "[error] 1717#1717: …" */
+            i = e;
+            continue;
+        }
+        if (!level && (memchr(tok, '@', n) || memchr(tok, '=', n)) && !memchr(tok, '"', n)) {
+            /* PostgreSQL's "%u@%d" or "user=%u,db=%d" before the level */
+            if (++words > 2) return 0;
             i = e;
             continue;
         }
@@ -1014,7 +1039,7 @@ size_t lr__ev_lead_time(const char *s, size_t len, size_t *t0, size_t *tn) {
             /* a zone after a blank: " +0000", " UTC" (Go, PostgreSQL, MySQL) */
             size_t z = 0, e = i + n;
             if (e + 1 < len && s[e] == ' ' && (z = zone(s + e + 1, len - e - 1)) >= 5) n += 1 + z, e += 1 + z;
-            if (e + 4 <= len && (memcmp(s + e, " UTC", 4) == 0 || memcmp(s + e, " GMT", 4) == 0)) n += 4;
+            if (e + 1 < len && s[e] == ' ' && (z = zone_name(s + e + 1, len - e - 1)) > 0) n += 1 + z;
         }
         if (!n) n = epoch_seconds(s + i, len - i);
         if (!n) return 0;

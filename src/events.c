@@ -24,7 +24,8 @@
  *      status ";
  *      klog's Trace[N]: steps;
  *      PostgreSQL's DETAIL: / HINT: / CONTEXT: / STATEMENT: lines after a
- *      line with "ERROR: ", "FATAL: ", "PANIC: " or "WARNING: ";
+ *      line with "ERROR: ", "FATAL: ", "PANIC: " or "WARNING: ", also
+ *      behind the same log_line_prefix (pg_prefix);
  *      the body of an Erlang "=INFO REPORT==== ... ===" up to an empty line;
  *      in a kernel report (opened by an oops, BUG:, a panic, a general
  *      protection fault, a hung task, an RCU stall, WARNING: CPU:, the OOM
@@ -83,6 +84,8 @@ struct lr_events {
                              after a "cut here" line)                   */
     int erl;              /* in an Erlang "=INFO REPORT==== ... ===" report */
     int pg;               /* the group holds a PostgreSQL "ERROR:" message */
+    char pg_key[64];      /* the pid of its log_line_prefix ("[27] ") */
+    size_t pg_key_len;    /* 0: the message had no such prefix */
     char key[128];        /* the open group's stream: a line prefix's key */
     size_t key_len;
     int end_group;        /* hand the open group out without reading */
@@ -358,6 +361,43 @@ static size_t line_prefix(const char *p, size_t n, const char **key, size_t *kn)
     return i;
 }
 
+/* A PostgreSQL log_line_prefix with a time ('%m [%p] ', '%m [%p] %q%u@%d ',
+ * '%t [%p]: [%l-1] user=%u,db=%d '): a leading time, then "[pid]" or "[n-n]"
+ * fields and at most two "user@db" or "user=…" words, then an upper-case
+ * severity and ':' (ERROR:, DETAIL:, …). Returns where the severity starts,
+ * or 0; *key, *kn: the first field, the backend's pid. */
+static size_t pg_prefix(const char *p, size_t n, const char **key, size_t *kn) {
+    size_t t0, tn, i = lr__ev_lead_time(p, n, &t0, &tn);
+    if (!i) return 0;
+    int fields = 0, users = 0;
+    for (;;) {
+        size_t j = i;
+        if (j < n && p[j] == '[') {
+            size_t d = ++j;
+            while (j < n && ((p[j] >= '0' && p[j] <= '9') || (p[j] == '-' && j > d))) j++;
+            if (j == d || j >= n || p[j] != ']') return 0;
+            if (!fields) *key = p + d, *kn = j - d; /* the pid */
+            j++;
+            if (j < n && p[j] == ':') j++;
+            fields++;
+        } else if (fields && users < 2) { /* "%u@%d", "user=%u,db=%d" */
+            int named = 0;
+            while (j < n && j - i < 64 && p[j] != ' ') named |= p[j] == '@' || p[j] == '=', j++;
+            if (!named) break;
+            users++;
+        } else {
+            break;
+        }
+        if (j >= n || p[j] != ' ') return 0;
+        while (j < n && p[j] == ' ') j++;
+        i = j;
+    }
+    size_t w = i;
+    while (w < n && ((p[w] >= 'A' && p[w] <= 'Z') || (p[w] >= '0' && p[w] <= '9'))) w++;
+    if (!fields || w - i < 3 || w >= n || p[w] != ':' || *kn > 64) return 0;
+    return i;
+}
+
 /* Whether payload p continues the open group (and update the state). */
 static int continues(lr_events *e, const char *p, size_t n) {
     int blank = 1;
@@ -461,6 +501,11 @@ static int start(lr_events *e, const lr_record *rec, int keep_trace) {
     lr__ev_view(ev, &v);
     note_trace(e, v.message, v.message_len);
     note_trace(e, rec->payload + rest, rec->payload_len - rest);
+    /* DETAIL:, HINT:, … of this message carry the same log_line_prefix */
+    const char *pk;
+    e->pg_key_len = 0;
+    if (e->pg && pg_prefix(rec->payload + rest, rec->payload_len - rest, &pk, &e->pg_key_len))
+        memcpy(e->pg_key, pk, e->pg_key_len);
     e->open = 1;
     e->last = lr__now_s();
     return 0;
@@ -537,6 +582,9 @@ int lr_events_next(lr_events *e, lr_event *ev, lr_error *err) {
                 text += rest;
                 n -= rest;
                 if (n && text[n - 1] == '\r') n--;
+                const char *pk;
+                size_t pkn, sev = e->pg_key_len ? pg_prefix(text, n, &pk, &pkn) : 0;
+                if (sev && pkn == e->pg_key_len && memcmp(pk, e->pg_key, pkn) == 0) text += sev, n -= sev;
                 cont = continues(e, text, n);
             }
         }

@@ -3,7 +3,8 @@
 # (docs/events.md):
 #   - goldens: every file tests/golden/events/NAME.log (one per format and
 #     per nesting: JSON, logfmt, klog, syslog, log4j/Python, CRI and Docker
-#     around JSON/klog/logfmt, multi-line traces; meta.log: every wrapper's
+#     around JSON/klog/logfmt, multi-line traces, PostgreSQL's
+#     log_line_prefix; meta.log: every wrapper's
 #     and header's metadata and the stamps read for the time only, whose
 #     fields tests/test_event.c checks against meta.fields.txt) gives
 #     NAME.auto.jsonl with `preprocess --input-format auto` (for meta.log:

@@ -330,6 +330,26 @@ static void test_bracket_level(void) {
     T_EQ_STR(render_of("2024-05-01 12:00:00 [main] ERROR c.x.Y - failed", LR_REC_AUTO, NULL), "ERROR failed");
 }
 
+static void test_pg_header(void) {
+    lr_event v;
+    /* a zone's abbreviation is part of the time, not the logger */
+    T_EQ_STR(render_of("2024-05-01 12:00:00.123 UTC [27] ERROR:  deadlock detected", LR_REC_AUTO, &v),
+             "ERROR deadlock detected");
+    T_EQ_INT((int)v.source_len, 0);
+    T_EQ_STR(render_of("2017-07-31 13:43:22.645 CEST [5502] postgres@clients ERROR:  no relation", LR_REC_AUTO, &v),
+             "ERROR no relation");
+    T_EQ_INT((int)v.source_len, 0);
+    T_CHECK(v.time_len == 28 && memcmp(v.time, "2017-07-31 13:43:22.645 CEST", 28) == 0);
+    T_EQ_STR(render_of("2024-05-01 12:00:01 UTC [29]: [3-1] user=app,db=shop FATAL:  no pg_hba.conf entry", LR_REC_AUTO,
+                       NULL),
+             "FATAL no pg_hba.conf entry");
+    /* a time then a word that is not a zone: the word stays */
+    T_EQ_STR(render_of("2024-05-01T12:00:00Z CESTA loaded", LR_REC_AUTO, NULL), "CESTA loaded");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 INFO started", LR_REC_AUTO, NULL), "INFO started");
+    /* more than two field words before the level: text */
+    T_EQ_STR(render_of("2024-05-01 12:00:00 a=1 b=2 c=3 ERROR x", LR_REC_LOG4J, NULL), "!");
+}
+
 static void test_render(void) {
     lr_event ev;
     memset(&ev, 0, sizeof ev);
@@ -849,6 +869,6 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_bracket_level), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_bracket_level), T_CASE(test_pg_header), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window),
        T_CASE(test_meta_golden), T_CASE(test_meta_hostile))
