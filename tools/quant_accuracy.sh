@@ -35,13 +35,22 @@ for name in loghub samples; do
     "$bin" score "${m_args[@]}" --format csv --cache 0 -i "$corpus" -o "$out/$name.f32.csv"
     for dt in q8 bf16; do
         "$bin" score -m "$out/$dt.lrm" --format csv --cache 0 -i "$corpus" -o "$out/$name.$dt.csv"
-        # columns: line,risk_label,risk_score,...; the header is skipped
+        # the columns are found by name in the header (line, risk_label,
+        # risk_score, then the probabilities)
         if ! paste -d, "$out/$name.f32.csv" "$out/$name.$dt.csv" | awk -F, -v corpus="$name" -v dt="$dt" '
-            NR == 1 { w = NF / 2; next }
+            NR == 1 {
+                w = NF / 2
+                for (i = 1; i <= w; i++) col[$i] = i
+                if (!col["line"] || !col["risk_label"] || !col["risk_score"]) {
+                    print "no line, risk_label or risk_score column" > "/dev/stderr"; exit 2
+                }
+                L = col["line"]; R = col["risk_label"]; S = col["risk_score"]
+                next
+            }
             {
-                if ($1 != $(w + 1)) { print "line mismatch at row " NR > "/dev/stderr"; exit 2 }
-                n++; agree += ($2 == $(w + 2))
-                d = $3 - $(w + 3); if (d < 0) d = -d
+                if ($L != $(w + L)) { print "line mismatch at row " NR > "/dev/stderr"; exit 2 }
+                n++; agree += ($R == $(w + R))
+                d = $S - $(w + S); if (d < 0) d = -d
                 sum += d; if (d > max) max = d
             }
             END {
