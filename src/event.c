@@ -265,11 +265,11 @@ static size_t zone_name(const char *s, size_t len) {
                                         "IST",  "MSK",  "EST",  "EDT",  "CST",  "CDT",  "MST",  "MDT",  "PST",
                                         "PDT",  "AKST", "AKDT", "HST",  "JST",  "KST",  "AEST", "AEDT", "ACST",
                                         "AWST", "NZST", "NZDT", "SGT",  "HKT",  "WIB"};
-    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-        size_t n = strlen(names[k]);
-        if (len >= n && memcmp(s, names[k], n) == 0 && (len == n || !(is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n]))))
-            return n;
-    }
+    size_t n = 0;
+    while (n < len && n < 5 && is_alpha((unsigned char)s[n])) n++;
+    if (n < len && is_digit((unsigned char)s[n])) return 0;
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+        if (strlen(names[k]) == n && memcmp(s, names[k], n) == 0) return n;
     return 0;
 }
 
