@@ -323,6 +323,74 @@ static const lr__json *json_first_str(const lr__json *obj, const char *const *na
     return NULL;
 }
 
+/* One scalar JSON value as text: a string as it is (in quotes when it is
+ * empty or holds a space), a number, true or false. 0 for null, objects and
+ * arrays, which write nothing. */
+static int put_scalar(lr__buf *b, const lr__json *v, int *rc) {
+    char num[32];
+    switch (v->type) {
+    case LR_JSON_STRING:
+        if (v->len && !memchr(v->str, ' ', v->len)) *rc = lr__buf_put(b, v->str, v->len);
+        else *rc = lr__buf_putc(b, '"') || lr__buf_put(b, v->str, v->len) || lr__buf_putc(b, '"');
+        return 1;
+    case LR_JSON_NUMBER:
+        if (v->is_int) snprintf(num, sizeof num, "%lld", (long long)v->i64);
+        else snprintf(num, sizeof num, "%.15g", v->num);
+        *rc = lr__buf_put(b, num, strlen(num));
+        return 1;
+    case LR_JSON_TRUE:
+    case LR_JSON_FALSE:
+        *rc = v->type == LR_JSON_TRUE ? lr__buf_put(b, "true", 4) : lr__buf_put(b, "false", 5);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The message of a JSON record with no message member: its other members
+ * as logfmt, `key=value` in the record's order, the members of a nested
+ * object as `outer.key=value` and an array of scalars as `key=a,b`; deeper
+ * nesting is left out. `skip` holds the members already read as the
+ * record's level, time, source, host or error. Returns 0 and writes nothing
+ * when no member is left. */
+static int set_fields_message(lr__ev *ev, const lr__json *root, const lr__json *const *skip, size_t nskip) {
+    lr__buf *b = &ev->arena;
+    int rc = 0;
+    ev->m_off = b->len;
+    for (size_t i = 0; i < root->n && !rc; i++) {
+        const lr__json *m = &root->items[i];
+        int used = 0;
+        for (size_t k = 0; k < nskip; k++) used |= skip[k] == m;
+        if (used) continue;
+        const lr__json *inner = m->type == LR_JSON_OBJECT ? m->items : m;
+        size_t n = m->type == LR_JSON_OBJECT ? m->n : 1;
+        for (size_t j = 0; j < n && !rc; j++) {
+            const lr__json *v = &inner[j];
+            size_t mark = b->len, key = b->len > ev->m_off;
+            if (key) rc = lr__buf_putc(b, ' ');
+            rc = rc ? rc : lr__buf_put(b, m->key, m->key_len);
+            if (v != m) rc = rc ? rc : lr__buf_putc(b, '.') || lr__buf_put(b, v->key, v->key_len);
+            rc = rc ? rc : lr__buf_putc(b, '=');
+            int wrote = 0;
+            if (v->type == LR_JSON_ARRAY) {
+                for (size_t a = 0; a < v->n && !rc; a++) {
+                    lr__json_type ty = v->items[a].type;
+                    if (ty == LR_JSON_NULL || ty == LR_JSON_OBJECT || ty == LR_JSON_ARRAY) continue;
+                    if (wrote && (rc = lr__buf_putc(b, ','))) break;
+                    wrote |= put_scalar(b, &v->items[a], &rc);
+                }
+            } else {
+                wrote = put_scalar(b, v, &rc);
+            }
+            if (!wrote && !rc) b->len = mark; /* null, or nested too deep */
+        }
+    }
+    if (rc) return rc;
+    ev->m_len = b->len - ev->m_off;
+    ev->e_off = b->len;
+    return ev->m_len ? 1 : 0;
+}
+
 int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
@@ -332,19 +400,26 @@ int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
     const lr__json *root = lr__json_root(doc);
     int rc = 0;
     if (root->type != LR_JSON_OBJECT) goto done;
-    static const char *const msg_keys[] = {"message", "msg", "log", "MESSAGE", NULL};
-    static const char *const time_keys[] = {"time", "ts", "timestamp", "@timestamp", "t", NULL};
+    /* the message: the common names, HashiCorp's hclog (@message, @level,
+     * @module), Serilog's compact JSON (@m, @mt, @l, @t, @x), Google Cloud
+     * Logging (textPayload, jsonPayload.message) and structlog (event) */
+    static const char *const msg_keys[] = {"message", "msg",         "log",    "MESSAGE",
+                                           "@message", "@m",         "textPayload", "jsonPayload.message",
+                                           "event",   "@mt",         NULL};
+    static const char *const time_keys[] = {"time", "ts", "timestamp", "@timestamp", "t", "@t", NULL};
     static const char *const source_keys[] = {"logger", "logger_name", "caller", "component", "source",
-                                              "name", "unit", "SYSLOG_IDENTIFIER", NULL};
-    static const char *const level_keys[] = {"level", "severity", "lvl", "levelname", "log.level",
-                                             "log_level", "loglevel", "PRIORITY", NULL};
+                                              "name", "unit", "SYSLOG_IDENTIFIER", "@module", NULL};
+    static const char *const level_keys[] = {"level", "severity", "lvl", "levelname", "log.level", "log_level",
+                                             "loglevel", "PRIORITY", "@level", "@l", NULL};
     static const char *const host_keys[] = {"_HOSTNAME", "hostname", "host", "host.name", "HOSTNAME", NULL};
-    static const char *const err_keys[] = {"err", "error", "exception", "exc_info", "error.message",
-                                           "stack", "stacktrace", "stack_trace", "error.stack_trace", NULL};
+    static const char *const err_keys[] = {"err",   "error",      "exception",   "exc_info", "error.message",
+                                           "stack", "stacktrace", "stack_trace", "error.stack_trace", "@x",
+                                           NULL};
     const lr__json *msg;
     if (field) {
         msg = json_path(root, field);
         if (msg && msg->type != LR_JSON_STRING) msg = NULL;
+        if (!msg) goto done; /* no such field: the caller judges the line as text */
     } else {
         msg = json_first_str(root, msg_keys);
         if (!msg) { /* an empty message string is still a message */
@@ -354,33 +429,52 @@ int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
             }
         }
     }
-    if (!msg) goto done; /* no message: the caller judges the line as text */
     lr__ev_clear(ev);
     ev->format = LR_REC_JSONL;
+    /* what is read as level, time, source and host (skip[0..3]) and as
+     * error detail (skip[4..]) is not part of a message made of fields */
+    const lr__json *skip[4 + sizeof err_keys / sizeof *err_keys] = {NULL};
+    size_t nskip = 4;
     for (int k = 0; level_keys[k] && !ev->level; k++) {
         const lr__json *v = json_path(root, level_keys[k]);
         if (!v) continue;
         if (v->type == LR_JSON_STRING) ev->level = lr_event_level_name(v->str, v->len);
         else if (v->type == LR_JSON_NUMBER && v->is_int && v->i64 >= 0 && v->i64 <= 100)
             ev->level = level_of_number((long)v->i64);
+        if (ev->level) skip[0] = v;
     }
     const lr__json *t = json_first_str(root, time_keys);
     const lr__json *s = json_first_str(root, source_keys), *h = json_first_str(root, host_keys);
+    skip[1] = t;
+    for (int k = 0; time_keys[k] && !skip[1]; k++) { /* or a number: epoch seconds */
+        const lr__json *v = json_path(root, time_keys[k]);
+        if (v && v->type == LR_JSON_NUMBER) skip[1] = v;
+    }
+    skip[2] = s;
+    skip[3] = h;
+    static const char *const inner[] = {"message", "msg", NULL};
+    static const char *const stack[] = {"stack", "stacktrace", "stack_trace", NULL};
+    for (int k = 0; err_keys[k]; k++) { /* an object, bunyan's or pino's, when it has a message or stack */
+        const lr__json *v = json_path(root, err_keys[k]);
+        if (v && v != msg &&
+            (v->type == LR_JSON_STRING ||
+             (v->type == LR_JSON_OBJECT && (json_first_str(v, inner) || json_first_str(v, stack)))))
+            skip[nskip++] = v;
+    }
     rc = set_time(ev, t ? t->str : "", t ? t->len : 0);
     rc = rc ? rc : set_source(ev, s ? s->str : "", s ? s->len : 0);
     rc = rc ? rc : set_host(ev, h ? h->str : "", h ? h->len : 0);
-    rc = rc ? rc : set_message(ev, msg->str, msg->len, 0);
-    for (int k = 0; err_keys[k] && !rc; k++) {
-        const lr__json *v = json_path(root, err_keys[k]);
-        if (!v || v == msg) continue;
-        if (v->type == LR_JSON_OBJECT) { /* bunyan / pino: {"message", "stack"} */
-            static const char *const inner[] = {"message", "msg", NULL};
-            static const char *const stack[] = {"stack", "stacktrace", "stack_trace", NULL};
+    if (msg) rc = rc ? rc : set_message(ev, msg->str, msg->len, 0);
+    else if (!rc && ((rc = set_fields_message(ev, root, skip, nskip)) == 1 || (rc == 0 && nskip > 4))) rc = 0;
+    else if (rc == 0) goto done; /* nothing but level, time and source: the line is text */
+    for (size_t k = 4; k < nskip && !rc; k++) {
+        const lr__json *v = skip[k];
+        if (v->type == LR_JSON_OBJECT) {
             const lr__json *m = json_first_str(v, inner), *st = json_first_str(v, stack);
             if (m && !(st && st->len >= m->len && memcmp(st->str, m->str, m->len) == 0))
                 rc = add_error(ev, m->str, m->len, 0);
             if (st && !rc) rc = add_error(ev, st->str, st->len, 0);
-        } else if (v->type == LR_JSON_STRING) {
+        } else {
             rc = add_error(ev, v->str, v->len, 0);
         }
     }

@@ -111,7 +111,7 @@ static void test_formats(void) {
     /* a level that is an object, an array or a huge word: no level */
     T_EQ_STR(render_of("{\"level\":{\"a\":1},\"msg\":\"m\"}", LR_REC_AUTO, NULL), "m");
     T_EQ_STR(render_of("{\"level\":[\"error\"],\"msg\":\"m\"}", LR_REC_AUTO, NULL), "m");
-    /* a JSON object without a message field is plain text */
+    /* a JSON object with nothing but a level is plain text */
     T_EQ_STR(render_of("{\"level\":\"error\"}", LR_REC_AUTO, &v), "{\"level\":\"error\"}");
     T_EQ_INT((int)v.format, LR_REC_RAW);
     /* logfmt */
@@ -328,6 +328,56 @@ static void test_bracket_level(void) {
     for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) T_EQ_STR(render_of(whole[i], LR_REC_AUTO, NULL), whole[i]);
     /* a [thread] before a level word is still a thread */
     T_EQ_STR(render_of("2024-05-01 12:00:00 [main] ERROR c.x.Y - failed", LR_REC_AUTO, NULL), "ERROR failed");
+}
+
+/* JSON: the message names of hclog, Serilog, Cloud Logging and structlog,
+ * and a record without a message field made into one from its members. */
+static void test_json_fields(void) {
+    lr_event v;
+    T_EQ_STR(render_of("{\"@level\":\"error\",\"@message\":\"raft: no quorum\",\"@module\":\"raft\",\"@timestamp\":\"2024-01-01\"}",
+                       LR_REC_AUTO, &v),
+             "ERROR raft: no quorum");
+    T_CHECK(v.source_len == 4 && memcmp(v.source, "raft", 4) == 0);
+    T_CHECK(v.time_len == 10);
+    T_EQ_STR(render_of("{\"@t\":\"2024\",\"@mt\":\"Disk {D} failed\",\"@l\":\"Error\",\"@x\":\"IOException\"}",
+                       LR_REC_AUTO, NULL),
+             "ERROR Disk {D} failed: IOException");
+    T_EQ_STR(render_of("{\"@mt\":\"t {X}\",\"@m\":\"t 1\"}", LR_REC_AUTO, NULL), "t 1"); /* rendered wins */
+    T_EQ_STR(render_of("{\"severity\":\"CRITICAL\",\"textPayload\":\"disk full\"}", LR_REC_AUTO, NULL), "CRITICAL disk full");
+    T_EQ_STR(render_of("{\"severity\":\"ERROR\",\"jsonPayload\":{\"message\":\"db down\"}}", LR_REC_AUTO, NULL),
+             "ERROR db down");
+    T_EQ_STR(render_of("{\"event\":\"listing and watching\",\"level\":\"debug\",\"user\":\"u\"}", LR_REC_AUTO, NULL),
+             "DEBUG listing and watching");
+    T_EQ_STR(render_of("{\"msg\":\"m\",\"event\":\"e\"}", LR_REC_AUTO, NULL), "m"); /* msg first */
+    /* no message field: the other members as logfmt, in order; level,
+     * time (a string or a number), source, host and error left out; a
+     * nested object one level deep, an array of plain values, no nulls */
+    T_EQ_STR(render_of("{\"ts\":1712345678.5,\"level\":\"warning\",\"kind\":\"Event\",\"verb\":\"delete\","
+                       "\"user\":{\"username\":\"bob\",\"groups\":[\"a\",\"b\"],\"extra\":{\"x\":1}},"
+                       "\"roles\":[\"admin\",2,true,null,{\"k\":1}],\"note\":\"two words\",\"empty\":\"\","
+                       "\"n\":null,\"ok\":false,\"host\":\"h1\",\"logger\":\"audit\"}",
+                       LR_REC_AUTO, &v),
+             "WARN kind=Event verb=delete user.username=bob user.groups=a,b roles=admin,2,true "
+             "note=\"two words\" empty=\"\" ok=false");
+    T_EQ_INT((int)v.format, LR_REC_JSONL);
+    T_CHECK(v.host_len == 2 && v.source_len == 5);
+    /* an error object with a message is the detail; one without stays a field */
+    T_EQ_STR(render_of("{\"level\":50,\"err\":{\"message\":\"boom\",\"stack\":\"Error: boom\\n at x\"}}", LR_REC_AUTO,
+                       NULL),
+             "ERROR boom\nError: boom\n at x");
+    T_EQ_STR(render_of("{\"error\":{\"type\":\"cluster_block_exception\",\"reason\":\"blocked\"},\"status\":503}",
+                       LR_REC_AUTO, NULL),
+             "error.type=cluster_block_exception error.reason=blocked status=503");
+    T_EQ_STR(render_of("{\"error\":\"boom\",\"code\":3}", LR_REC_AUTO, NULL), "code=3: boom");
+    /* nothing but a level and a time, or only nulls and nesting: text */
+    T_EQ_STR(render_of("{\"ts\":1,\"level\":\"info\"}", LR_REC_AUTO, &v), "{\"ts\":1,\"level\":\"info\"}");
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    T_EQ_STR(render_of("{\"a\":null,\"b\":{\"c\":{\"d\":1}}}", LR_REC_AUTO, &v), "{\"a\":null,\"b\":{\"c\":{\"d\":1}}}");
+    T_EQ_INT((int)v.format, LR_REC_RAW);
+    T_EQ_STR(render_of("{}", LR_REC_AUTO, NULL), "{}");
+    /* named jsonl reads the same way */
+    T_EQ_STR(render_of("{\"level\":\"error\",\"alert\":\"NodeDown\"}", LR_REC_JSONL, NULL), "ERROR alert=NodeDown");
+    T_EQ_STR(render_of("{\"a\":{\"b\":\"deep\"},\"c\":\"d\"}", LR_REC_AUTO, NULL), "a.b=deep c=d");
 }
 
 static void test_pg_header(void) {
@@ -869,6 +919,6 @@ static void test_window(void) {
     lr_tok_free(tok);
 }
 
-T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_bracket_level), T_CASE(test_pg_header), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
+T_MAIN(T_CASE(test_level_names), T_CASE(test_formats), T_CASE(test_lead_time), T_CASE(test_mux_prefix), T_CASE(test_bracket_level), T_CASE(test_pg_header), T_CASE(test_json_fields), T_CASE(test_render), T_CASE(test_groups), T_CASE(test_kernel_groups), T_CASE(test_train_events),
        T_CASE(test_group_cap), T_CASE(test_follow_timeout), T_CASE(test_hostile), T_CASE(test_window),
        T_CASE(test_meta_golden), T_CASE(test_meta_hostile))
