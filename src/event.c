@@ -293,6 +293,15 @@ size_t lr__ev_timestamp(const char *s, size_t len) {
         size_t t = month ? time_of_day(s + 7, len - 7) : 0;
         return t ? 7 + t : 0;
     }
+    /* YYMMDD [h]h:mm:ss (MySQL 5.5 and MariaDB's error log; a blank pads
+     * the hour) */
+    if (len >= 15 && digits(s, 6) && s[6] == ' ' && (s[7] == ' ' || is_digit((unsigned char)s[7]))) {
+        int mm = (s[2] - '0') * 10 + (s[3] - '0'), dd = (s[4] - '0') * 10 + (s[5] - '0');
+        char hms[8];
+        memcpy(hms, s + 7, 8);
+        if (hms[0] == ' ') hms[0] = '0';
+        if (mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31 && time_of_day(hms, 8) == 8) return 15;
+    }
     /* hh:mm:ss[.frac] (logback's default) */
     return time_of_day(s, len);
 }

@@ -315,6 +315,17 @@ static void test_bracket_level(void) {
              "NOTICE ready");
     T_EQ_STR(render_of("2018-12-12 13:57:06 139683987511552 [ERROR] WSREP: failed", LR_REC_AUTO, NULL),
              "ERROR WSREP: failed");
+    /* MySQL 5.5 and MariaDB: YYMMDD and an hour padded with a blank */
+    T_EQ_STR(render_of("150114  9:05:03 [ERROR] mysqld: Table './db/t' is marked as crashed", LR_REC_AUTO, &v),
+             "ERROR mysqld: Table './db/t' is marked as crashed");
+    T_CHECK(v.time_len == 15 && memcmp(v.time, "150114  9:05:03", 15) == 0);
+    T_EQ_STR(render_of("150114 19:05:03 mysqld_safe Starting mysqld daemon", LR_REC_AUTO, &v),
+             "mysqld_safe Starting mysqld daemon");
+    T_CHECK(v.time_len == 15);
+    /* six digits that are no date, or no time after them: text */
+    T_EQ_STR(render_of("151314 19:05:03 x", LR_REC_AUTO, NULL), "151314 19:05:03 x");
+    T_EQ_STR(render_of("150100 19:05:03 x", LR_REC_AUTO, NULL), "150100 19:05:03 x");
+    T_EQ_STR(render_of("150114 19:05 x y z w", LR_REC_AUTO, NULL), "150114 19:05 x y z w");
     /* no time: a line that starts with a bracketed level */
     T_EQ_STR(render_of("[WARNING] unable to reconnect", LR_REC_AUTO, &v), "WARN unable to reconnect");
     T_EQ_INT((int)v.time_len, 0);

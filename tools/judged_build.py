@@ -4,7 +4,8 @@
     python3 tools/judged_build.py models/data/judged
 
 Reads DIR/pool_local.jsonl, DIR/pool_public.jsonl, DIR/pool_public2.jsonl,
-DIR/pool_public3.jsonl and DIR/pool_public4.jsonl (the real events),
+DIR/pool_public3.jsonl, DIR/pool_public4.jsonl and DIR/pool_public5.jsonl
+(the real events),
 DIR/pool_synthetic.jsonl (synthetic training events) and
 DIR/passes/*_{A,B,C}.tsv (`id<TAB>risk` lines: pass A and pass B judged every
 event independently; pass C is the third look, as blind as the others, at
@@ -30,7 +31,9 @@ stays as it was. pool_public4.jsonl, a fourth collection from new sources
 (the border between degraded and down, the catastrophic end, routine lines
 of the systems severe events come from), is all dev: it makes the split
 that picks the epoch and the temperature large enough to steer the severe
-end of the scale.
+end of the scale. pool_public5.jsonl, a fifth collection from new sources
+aimed at the severe end (the machine, the data tier, Kubernetes, security
+and network, the catastrophic end) and its look-alikes, is all train.
 """
 import glob
 import hashlib
@@ -119,7 +122,8 @@ def synthetic_report(d, synth):
 def main():
     d = sys.argv[1]
     events = []
-    for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl", "pool_public3.jsonl"):
+    for name in ("pool_local.jsonl", "pool_public.jsonl", "pool_public2.jsonl", "pool_public3.jsonl",
+                 "pool_public5.jsonl"):
         events += read_pool(d, name)
     dev4 = read_pool(d, "pool_public4.jsonl")
     for e in dev4:
