@@ -9,14 +9,17 @@
 # 1. weak labels: every source (loghub's 14 *_2k.log, the kubelet e2e
 #    journal, models/data/k8s_extra.log) through `logrisk label` with
 #    models/rules/k8s.yaml;
-# 2. vocabulary: `logrisk vocab --size 4096` over all the raw lines (no
-#    labels involved);
+# 2. vocabulary: `logrisk vocab --size 4096` over all the raw lines and
+#    the texts of the judged training events (the train split of
+#    models/data/judged and its synthetic events, rendered as scoring
+#    renders them: tools/judged_train.py; no labels involved), so that the
+#    words of the messages people judged are tokens, not fragments;
 # 3. data sets (models/train/prepare.py): dedup by masked text, a seeded
 #    10% held-out split per source, at most 300 training lines per source
 #    (round-robin over labels; k8s_extra uncapped, twice), sqrt-balanced class
 #    weights;
 # 4. MLM pre-training of BERT-mini (models/train/pretrain.yaml) on the raw
-#    training lines;
+#    training lines and the judged training texts of step 2;
 # 5. fine-tuning from that encoder on the weak labels
 #    (models/train/train.yaml), best epoch by validation loss;
 # 6. fine-tuning from that model on the judged labels of
@@ -45,8 +48,9 @@
 # FROM_STEP=N (default 1) starts at step N and reuses the outputs of the
 # earlier steps that an earlier complete run left in WORK_DIR (vocabulary,
 # data sets, encoder); a missing one stops the recipe with its name. Use it
-# when only a later step's inputs changed (the judged corpus, the event
-# rendering of step 6, the recipe of steps 6-8).
+# when only a later step's inputs changed (the recipe of steps 6-8). A
+# change of the judged corpus's train split or of the event rendering
+# changes steps 2 and 4 too: FROM_STEP=2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/logrisk}
@@ -91,10 +95,20 @@ if runs 1 corpus.log kubelet.jsonl; then
     step "labelled ${#sources[@]} sources, $(wc -l <"$work/corpus.log") lines"
 fi
 
-# --- 2. vocabulary
-if runs 2 vocab.txt; then
-"$bin" vocab --rules "$rules" -i "$work/corpus.log" -o "$work/vocab.txt" --size 4096
-step "vocab: $(wc -l <"$work/vocab.txt") tokens"
+# --- 2. vocabulary, over the raw lines and the judged training texts
+judged=models/data/judged/judged.jsonl
+judged_texts() { # the training events rendered, one text a line (a multi-line text: its lines)
+    "$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml" \
+        models/data/judged/synthetic.jsonl
+    "$py" -c 'import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    print(json.loads(line)["text"])' "$work/judged_train.jsonl" >"$work/judged_text.log"
+}
+if runs 2 vocab.txt judged_text.log; then
+judged_texts
+cat "$work/corpus.log" "$work/judged_text.log" >"$work/vocab_corpus.log"
+"$bin" vocab --rules "$rules" -i "$work/vocab_corpus.log" -o "$work/vocab.txt" --size 4096
+step "vocab: $(wc -l <"$work/vocab.txt") tokens over $(wc -l <"$work/vocab_corpus.log") lines"
 fi
 
 # --- 3. data sets
@@ -105,9 +119,10 @@ fi
 
 # --- 4. MLM pre-training
 if runs 4 encoder.lrm pretrain.metrics.json; then
+cat "$work/pretrain.log" "$work/judged_text.log" >"$work/pretrain_all.log"
 {
     cat models/train/pretrain.yaml
-    echo "data: $work/pretrain.log"
+    echo "data: $work/pretrain_all.log"
     echo "vocab: $work/vocab.txt"
     echo "rules: $rules"
     echo "output: $work/encoder.lrm"
@@ -137,9 +152,7 @@ fi
 # --- 6. fine-tuning on the judged labels (the train split of
 #        models/data/judged and its synthetic events, rendered as scoring
 #        renders events), validated on the dev split
-judged=models/data/judged/judged.jsonl
-"$py" tools/judged_train.py "$bin" "$judged" train "$work/judged_train.jsonl" "$work/judged_weights.yaml" \
-    models/data/judged/synthetic.jsonl
+judged_texts
 "$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" -
 {
     cat models/train/judged.yaml
