@@ -375,8 +375,8 @@ static int set_fields_message(lr__ev *ev, const lr__json *root, const lr__json *
         size_t n = m->type == LR_JSON_OBJECT ? m->n : 1;
         for (size_t j = 0; j < n && !rc; j++) {
             const lr__json *v = &inner[j];
-            size_t mark = b->len, key = b->len > ev->m_off;
-            if (key) rc = lr__buf_putc(b, ' ');
+            size_t mark = b->len;
+            if (b->len > ev->m_off) rc = lr__buf_putc(b, ' ');
             rc = rc ? rc : lr__buf_put(b, m->key, m->key_len);
             if (v != m) rc = rc ? rc : lr__buf_putc(b, '.') || lr__buf_put(b, v->key, v->key_len);
             rc = rc ? rc : lr__buf_putc(b, '=');
@@ -473,9 +473,13 @@ int lr__ev_json(lr__ev *ev, const char *text, size_t len, const char *field) {
     rc = set_time(ev, t ? t->str : "", t ? t->len : 0);
     rc = rc ? rc : set_source(ev, s ? s->str : "", s ? s->len : 0);
     rc = rc ? rc : set_host(ev, h ? h->str : "", h ? h->len : 0);
-    if (msg) rc = rc ? rc : set_message(ev, msg->str, msg->len, 0);
-    else if (!rc && ((rc = set_fields_message(ev, root, skip, nskip)) == 1 || (rc == 0 && nskip > 4))) rc = 0;
-    else if (rc == 0) goto done; /* nothing but level, time and source: the line is text */
+    if (!rc && msg) {
+        rc = set_message(ev, msg->str, msg->len, 0);
+    } else if (!rc) {
+        int fields = set_fields_message(ev, root, skip, nskip);
+        if (fields < 0) rc = fields;
+        else if (fields == 0 && nskip == 4) goto done; /* no message, no error: the line is text */
+    }
     for (size_t k = 4; k < nskip && !rc; k++) {
         const lr__json *v = skip[k];
         if (v->type == LR_JSON_OBJECT) {
