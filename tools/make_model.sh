@@ -152,7 +152,7 @@ fi
 # --- 6. fine-tuning on the judged labels (the train split of
 #        models/data/judged and its synthetic events, rendered as scoring
 #        renders events), validated on the dev split
-judged_texts
+[ "$from" -le 2 ] || judged_texts # rendered in step 2 when it ran
 "$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" -
 {
     cat models/train/judged.yaml
