@@ -71,8 +71,9 @@ sc -i "$d/*.log" >"$tmp/out" 2>/dev/null
 check '[ "$(wc -l <"$tmp/out")" -eq 3 ]' "a glob input"
 sc -i "$d/a.log" >"$tmp/out" 2>"$tmp/err"
 check '[ $? -eq 0 ] && ! grep -q "\"file\"" "$tmp/out"' "one file: the compact form as before (no \"file\")"
-sc -i "$d" --exclude 'b.*' --exclude "$d/nothing" >"$tmp/out" 2>/dev/null
-check '[ "$(wc -l <"$tmp/out")" -eq 2 ] && ! grep -q b.log "$tmp/out"' "--exclude: a file matching the pattern is not read"
+sc -i "$d" --exclude 'b.*' --exclude "$d/nothing" >"$tmp/out" 2>"$tmp/err"
+check '[ "$(wc -l <"$tmp/out")" -eq 2 ] && ! grep -q b.log "$tmp/out"' \
+    "--exclude: a file matching the pattern is not read (out: $(head -c 400 "$tmp/out"); err: $(head -c 400 "$tmp/err"))"
 sc -i "$d/a.log" -i - </dev/null >/dev/null 2>"$tmp/err"
 check '[ $? -eq 2 ]' "'-' among several inputs: usage error"
 sc -i "$d/a.log" -i "$tmp/missing.log" >"$tmp/out" 2>"$tmp/err"
