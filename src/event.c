@@ -880,6 +880,7 @@ static int logger_like(const char *s, size_t n) {
 /* A level word of a header: the whole token (without a trailing ':'),
  * upper case or capitalised, known to lr_event_level_name. */
 static const char *header_level(const char *s, size_t n) {
+    if (n == 4 && memcmp(s, "LOG:", 4) == 0) return "INFO"; /* PostgreSQL's LOG: */
     if (n && s[n - 1] == ':') n--;
     if (n < 3 || n > 9 || !(s[0] >= 'A' && s[0] <= 'Z') || is_digit((unsigned char)s[0])) return NULL;
     return lr_event_level_name(s, n);
@@ -936,12 +937,14 @@ int lr__ev_log4j(lr__ev *ev, const char *s, size_t len) {
         }
     }
     /* a line that starts with an upper-case level word, then ':' or a
-     * blank, then a message: "ERROR: could not read block", "WARNING disk" */
+     * blank, then a message: "ERROR: could not read block", "WARNING disk";
+     * PostgreSQL's "LOG:" (with its colon) is INFO */
     {
         size_t c = 0;
         while (c < len && c < 10 && s[c] >= 'A' && s[c] <= 'Z') c++;
         const char *lv = c >= 3 && c < len && (s[c] == ':' || s[c] == ' ' || s[c] == '\t') ? lr_event_level_name(s, c)
                                                                                             : NULL;
+        if (c == 3 && s[c] == ':' && memcmp(s, "LOG", 3) == 0) lv = "INFO"; /* PostgreSQL's LOG: */
         if (lv && kernel_report(s, len)) lv = NULL;
         size_t m = c + (lv && s[c] == ':');
         if (lv && m < len && (s[m] == ' ' || s[m] == '\t')) {

@@ -404,6 +404,13 @@ static void test_pg_header(void) {
     T_EQ_STR(render_of("2024-05-01 12:00:01 UTC [29]: [3-1] user=app,db=shop FATAL:  no pg_hba.conf entry", LR_REC_AUTO,
                        NULL),
              "FATAL no pg_hba.conf entry");
+    /* PostgreSQL's LOG: is INFO, with its colon only */
+    T_EQ_STR(render_of("2017-07-31 13:36:42.585 CEST [4974] LOG:  database system is ready", LR_REC_AUTO, &v),
+             "INFO database system is ready");
+    T_EQ_STR(render_of("LOG:  checkpoint starting: time", LR_REC_AUTO, NULL), "INFO checkpoint starting: time");
+    T_EQ_STR(render_of("LOG rotated", LR_REC_AUTO, NULL), "LOG rotated");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 Log: rotated", LR_REC_AUTO, NULL), "Log: rotated");
+    T_EQ_STR(render_of("2024-05-01 12:00:00 LOGIN: rotated", LR_REC_AUTO, NULL), "LOGIN: rotated");
     /* a time then a word that is not a zone: the word stays */
     T_EQ_STR(render_of("2024-05-01T12:00:00Z CESTA loaded", LR_REC_AUTO, NULL), "CESTA loaded");
     T_EQ_STR(render_of("2024-05-01 12:00:00 INFO started", LR_REC_AUTO, NULL), "INFO started");
