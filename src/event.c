@@ -659,7 +659,8 @@ static int adopt(lr__ev *ev, const lr__ev *in, const char *level, const char *t,
 }
 
 /* Parse the message part of a wrapper (syslog) for an inner structure:
- * JSON, klog or logfmt. The wrapper's fields are kept unless the inner
+ * JSON, klog, logfmt or a timestamped header with a level (a container's
+ * or PostgreSQL's own log line, forwarded by journald or docker). The wrapper's fields are kept unless the inner
  * record has them: its level wins, its time and source are used when the
  * wrapper has none. Returns 1 when an inner format matched. */
 static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_level, const char *t, size_t tn,
@@ -670,6 +671,7 @@ static int parse_inner(lr__ev *ev, const char *msg, size_t n, const char *outer_
     if (n && msg[0] == '{') rc = lr__ev_json(&inner, msg, n, NULL);
     if (rc == 0 && n > 5 && memchr("IWEF", msg[0], 4) && msg[0]) rc = lr__ev_klog(&inner, msg, n);
     if (rc == 0 && memchr(msg, '=', n)) rc = lr__ev_logfmt(&inner, msg, n);
+    if (rc == 0 && n && is_digit((unsigned char)msg[0])) rc = lr__ev_log4j(&inner, msg, n);
     if (rc == 1) {
         lr_event v;
         lr__ev_view(&inner, &v);

@@ -143,6 +143,20 @@ static void test_formats(void) {
                        LR_REC_AUTO, &v),
              "ERROR Boom: x");
     T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    /* a timestamped header with a level inside syslog (PostgreSQL, Patroni,
+     * a JVM's logback behind journald); digits that start no header stay */
+    T_EQ_STR(render_of("Feb 25 14:43:29 api1 docker-postgresql[1478]: 2025-02-25 14:43:29.482 UTC [13234] LOG:  "
+                       "received fast shutdown request",
+                       LR_REC_AUTO, &v),
+             "INFO received fast shutdown request");
+    T_EQ_INT((int)v.format, LR_REC_SYSLOG);
+    T_CHECK(v.source_len == 17 && memcmp(v.source, "docker-postgresql", 17) == 0);
+    T_CHECK(v.time_len == 15 && memcmp(v.time, "Feb 25 14:43:29", 15) == 0);
+    T_EQ_STR(render_of("<14>Feb 25 14:43:29 h app[1]: 2025-02-25 14:43:29,482 ERROR [main] com.x.Y - boom", LR_REC_AUTO,
+                       &v),
+             "ERROR boom");
+    T_EQ_STR(render_of("Feb 25 14:43:29 h app[1]: 2025 was a good year", LR_REC_AUTO, NULL), "2025 was a good year");
+    T_EQ_STR(render_of("Feb 25 14:43:29 h app[1]: 12:00:01 pool exhausted", LR_REC_AUTO, NULL), "12:00:01 pool exhausted");
     /* log4j / logback / Python */
     T_EQ_STR(render_of("2024-01-01 12:00:00,123 [main] ERROR com.x.Foo - Request failed", LR_REC_AUTO, &v),
              "ERROR Request failed");
