@@ -20,17 +20,17 @@
  *  - The loop never blocks on scoring: a request is framed and queued, and
  *    the batcher's notify() writes a byte to a pipe whose read end is an
  *    event of the loop, which then sends the finished replies.
- *  - Limits: the body (evhttp answers 413 itself), the request line and
- *    headers (max_headers), open connections (max_connections: at the cap
- *    the listener is disabled and further clients wait in the kernel's
- *    backlog), and time: a connection that has not delivered a whole
- *    request `timeout` seconds after it opened (or after its last reply)
- *    is shut down, so a client sending a byte a second holds one
- *    connection for at most `timeout` and, the loop being non-blocking,
- *    never delays anyone else. Connections are tracked through evhttp's
- *    bufferevent callback: we hold a reference to each bufferevent, and one
- *    whose callbacks evhttp has cleared (bufferevent_free) is released by
- *    the sweep timer.
+ *  - Limits: the body (evhttp answers 413 itself, before the body is
+ *    buffered), the request line and headers (max_headers; evhttp answers
+ *    400), open connections (max_connections: at the cap the listener is
+ *    disabled and further clients wait in the kernel's backlog), and time:
+ *    a connection that has not delivered a whole request `timeout` seconds
+ *    after it opened (or after its last reply) is shut down, so a client
+ *    sending a byte a second holds one connection for at most `timeout`
+ *    and, the loop being non-blocking, never delays anyone else.
+ *    Connections are tracked through evhttp's bufferevent callback: we hold
+ *    a reference to each bufferevent, and one whose callbacks evhttp has
+ *    cleared (bufferevent_free) is released by the sweep timer.
  *  - Queue full: 429 with Retry-After: 1; malformed body: 400 naming the
  *    record; unknown path 404; a known path with the wrong method 405 with
  *    Allow.
@@ -40,6 +40,11 @@
  *    written (or after drain_timeout).
  *  - A client that goes away before its reply: evhttp detaches the request
  *    and leaves it to us; the reply is then only freed.
+ *  - Metrics: reply_with() counts every answer of the handler. The answers
+ *    evhttp gives itself, before handle() runs (413, 400, 417, 501), are
+ *    counted from the status line it writes to the connection (on_output),
+ *    as route "other": libevent 2.1 has no per-request hook that would see
+ *    them (evhttp_set_newreqcb came with 2.2).
  */
 #include "serve.h"
 
@@ -90,6 +95,7 @@ typedef struct server {
     lr__serve_queue *queue;
 
     lr__serve_metrics m;
+    int replying;            /* inside reply_with's evhttp_send_reply */
     int draining;
     double drain_start;
     int replies;             /* replies not yet fully written */
@@ -140,11 +146,43 @@ static void pause_listening(server *sv, int pause) {
     sv->listening_paused = pause;
 }
 
+/* The status code of the status line s[0..n) ("HTTP/1.1 413 ..."), or 0. */
+static int status_code(const char *s, size_t n) {
+    if (n < 13 || memcmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ' || s[12] != ' ') return 0;
+    int code = 0;
+    for (int i = 9; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        code = code * 10 + (s[i] - '0');
+    }
+    return code;
+}
+
+/* Bytes added to a connection's output. A status line written while
+ * reply_with() is not sending one is evhttp answering a request itself,
+ * which handle() never sees: counted (route "other", its path being
+ * unknown by then) as 413, or as 400 for any other refusal (a malformed
+ * request, headers over the limit, 417, 501 for an unserved method). Its
+ * 100 Continue is no answer. No duration: the request's arrival is not
+ * known here. */
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+    server *sv = arg;
+    size_t len = evbuffer_get_length(buf);
+    if (sv->replying || !info->n_added || info->n_added > len) return;
+    struct evbuffer_ptr at;
+    char line[13];
+    if (evbuffer_ptr_set(buf, &at, len - info->n_added, EVBUFFER_PTR_SET) != 0) return;
+    ev_ssize_t n = evbuffer_copyout_from(buf, &at, line, sizeof line);
+    int code = n > 0 ? status_code(line, (size_t)n) : 0;
+    if (code >= 200) lr__serve_metrics_code(&sv->m, R_OTHER, code == 413 ? 413 : 400);
+}
+
 /* evhttp asks for a bufferevent for each accepted connection. */
 static struct bufferevent *new_bev(struct event_base *base, void *arg) {
     server *sv = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
     if (!bev) return NULL;
+    /* NULL (out of memory): evhttp's own answers on it go uncounted */
+    evbuffer_add_cb(bufferevent_get_output(bev), on_output, sv);
     if (sv->n_conns == sv->cap_conns) {
         size_t cap = sv->cap_conns ? sv->cap_conns * 2 : 64;
         conn *c = lr__realloc(sv->conns, cap * sizeof *c);
@@ -231,7 +269,9 @@ static void reply_with(server *sv, struct evhttp_request *req, int route, int co
         sv->replies++;
         evhttp_request_set_on_complete_cb(req, reply_done, ctx);
     }
+    sv->replying = 1; /* its status line is counted above, not by on_output */
     evhttp_send_reply(req, code, reason, buf);
+    sv->replying = 0;
     if (buf) evbuffer_free(buf);
 }
 
@@ -397,7 +437,7 @@ static void handle(struct evhttp_request *req, void *arg) {
         reply_error(sv, req, route, 500, "out of memory", t0);
         return;
     }
-    if (len > sv->o.max_body) { /* evhttp's own check normally answers first */
+    if (len > sv->o.max_body) { /* evhttp's own check answers first (on_output counts it) */
         reply_error(sv, req, route, 413, "the body is over the limit", t0);
         return;
     }

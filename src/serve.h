@@ -95,6 +95,9 @@ typedef struct lr__serve_metrics {
 extern const char *const lr__serve_route_names[LR_SERVE_N_ROUTES];
 /* Count one answered request (route index, HTTP code, seconds it took). */
 void lr__serve_metrics_request(lr__serve_metrics *m, int route, int code, double seconds);
+/* Count only its code: for an answer whose request's arrival is unknown
+ * (those evhttp gives itself). */
+void lr__serve_metrics_code(lr__serve_metrics *m, int route, int code);
 /* Count one batcher round of n records. */
 void lr__serve_metrics_round(lr__serve_metrics *m, uint64_t n);
 /* The Prometheus text exposition (format 0.0.4) of m and the model. */

@@ -2,8 +2,11 @@
  * serve_metrics.c — what `logrisk serve` counts, and its Prometheus text
  * exposition (format 0.0.4) for GET /metrics.
  *
- *   logrisk_http_requests_total{route,code}          counter
- *   logrisk_http_request_duration_seconds{route}     histogram
+ *   logrisk_http_requests_total{route,code}          counter (route "other"
+ *                                                    also holds evhttp's own
+ *                                                    answers: serve.c)
+ *   logrisk_http_request_duration_seconds{route}     histogram (the handler's
+ *                                                    answers)
  *   logrisk_records_total                            counter (records scored)
  *   logrisk_batch_round_records                      histogram (records the
  *                                                    batcher took together)
@@ -31,13 +34,18 @@ static const double lat_le[LR_SERVE_N_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.
                                                   0.1,   0.25,   0.5,   1,    2.5,   10};
 static const double round_le[LR_SERVE_N_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
 
-void lr__serve_metrics_request(lr__serve_metrics *m, int route, int code, double seconds) {
+void lr__serve_metrics_code(lr__serve_metrics *m, int route, int code) {
     if (route < 0 || route >= LR_SERVE_N_ROUTES) route = LR_SERVE_N_ROUTES - 1;
     int ci = -1;
     for (int i = 0; i < 8; i++)
         if (codes[i] == code) ci = i;
     if (ci < 0) ci = code >= 500 ? 6 : 1; /* anything else: counted as 500 / 400 */
     m->codes[route][ci]++;
+}
+
+void lr__serve_metrics_request(lr__serve_metrics *m, int route, int code, double seconds) {
+    if (route < 0 || route >= LR_SERVE_N_ROUTES) route = LR_SERVE_N_ROUTES - 1;
+    lr__serve_metrics_code(m, route, code);
     m->lat_count[route]++;
     m->lat_sum[route] += seconds;
     for (int b = 0; b < LR_SERVE_N_BUCKETS; b++)

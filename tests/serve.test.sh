@@ -13,10 +13,13 @@
 # 413 over --max-body, 404, 405 with Allow, 429 with Retry-After when the
 # queue is full; 32 concurrent clients with distinct records get exactly
 # their own records back, in order; /metrics parses as Prometheus text
-# (names, labels, values, histograms consistent); a client sending a byte
-# at a time neither delays another request nor keeps its connection past
-# --timeout; at --max-connections further clients wait; SIGTERM with
-# requests in flight: every one answered in full, exit 0.
+# (names, labels, values, histograms consistent); the answers evhttp gives
+# itself (413 over --max-body, with and without Expect: 100-continue; 400
+# for a malformed request line or headers over the limit) each counted once
+# under route "other", and the handler's answers once each, not again; a
+# client sending a byte at a time neither delays another request nor keeps
+# its connection past --timeout; at --max-connections further clients wait;
+# SIGTERM with requests in flight: every one answered in full, exit 0.
 # Last line: `N passed, N failed`.
 set -u
 build=${1:-build}
@@ -293,6 +296,49 @@ EOF
 $PY "$out/prom.py" "$out/metrics.txt" >"$out/prom.out" 2>&1
 check 'grep -qi "content-type: text/plain; version=0.0.4" "$out/mh" && [ "$(cat "$out/prom.out")" = ok ]' \
     "/metrics: Prometheus text 0.0.4 that parses, with consistent histograms and counts ($(tail -1 "$out/prom.out"))"
+
+# evhttp's own answers: each request changes exactly the counters named
+# (the scrape after it adds metrics/200 +1)
+cat >"$out/counted.py" <<'EOF'
+import re, sys
+def load(p):
+    d = {}
+    for l in open(p):
+        m = re.fullmatch(r'logrisk_http_requests_total\{route="(\w+)",code="(\d+)"\} (\d+)\n?', l)
+        if m:
+            d[m.group(1) + "/" + m.group(2)] = int(m.group(3))
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+print(" ".join("%s%+d" % (k, b.get(k, 0) - a.get(k, 0)) for k in sorted(set(a) | set(b)) if b.get(k, 0) != a.get(k, 0)))
+EOF
+curl -s "http://$addr/metrics" >"$out/m0.txt"
+# counted WANT WHAT: the counters changed since the last scrape are WANT
+counted() {
+    local want=$1 got
+    curl -s "http://$addr/metrics" >"$out/m1.txt"
+    got=$($PY "$out/counted.py" "$out/m0.txt" "$out/m1.txt")
+    check '[ "$got" = "$want" ]' "/metrics: $2 (changed: $got)"
+    mv "$out/m1.txt" "$out/m0.txt"
+}
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' -H 'Expect: 100-continue' \
+    --data-binary @"$out/big.txt" "http://$addr/v1/score")
+counted "metrics/200+1 other/413+1" "a body over --max-body announced with Expect: 100-continue (answered $code) is one other/413"
+# without Expect the body is on its way: the client may see the 413 or a reset
+curl -s -o /dev/null -H 'Content-Type: text/plain' -H 'Expect:' --data-binary @"$out/big.txt" "http://$addr/v1/score"
+counted "metrics/200+1 other/413+1" "a body over --max-body sent at once is one other/413"
+post /v1/score application/x-ndjson "$out/recs.ndjson"
+counted "metrics/200+1 score/200+1" "a normal request (answered $code): score/200 once, nothing else"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/nothing")
+counted "metrics/200+1 other/404+1" "the handler's own 404 (answered $code): other/404 once, not again as evhttp's"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(printf '%20000s' '' | tr ' ' y)" "http://$addr/health")
+counted "metrics/200+1 other/400+1" "headers over the limit (answered $code) are one other/400"
+(
+    exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}" || exit 1
+    printf 'GARBAGE\r\n\r\n' >&3
+    timeout 5 cat <&3 >"$out/garbage.out"
+)
+counted "metrics/200+1 other/400+1" "a malformed request line ($(head -c 12 "$out/garbage.out")) is one other/400"
+
 kill -TERM "$spid"
 wait "$spid"
 check '[ $? -eq 0 ]' "SIGTERM on an idle server: exit 0"

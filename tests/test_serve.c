@@ -6,7 +6,8 @@
  * "message" otherwise, limits); lr_scorer_score_text against the scorer
  * fed by the record layer directly; the batcher (serve_queue.c) with jobs
  * pushed from several threads at once: every job gets exactly its own
- * records, in order; and the deploy/server manifests (parsed with libyaml:
+ * records, in order; the metrics' code-only count (evhttp's own answers:
+ * a code, no duration); and the deploy/server manifests (parsed with libyaml:
  * the fields a Deployment, Service and HPA need, readiness on /health, the
  * grace period covering the drain).
  */
@@ -428,6 +429,28 @@ static void test_queue_no_crossing(void) {
     lr_model_free(m);
 }
 
+/* ---------------------------------------------------------------- metrics */
+
+/* An answer evhttp gave itself counts its code only: in
+ * logrisk_http_requests_total, not in the duration histogram. */
+static void test_metrics_code(void) {
+    lr__serve_metrics m;
+    memset(&m, 0, sizeof m);
+    lr__serve_metrics_code(&m, LR_SERVE_N_ROUTES - 1, 413);
+    lr__serve_metrics_code(&m, LR_SERVE_N_ROUTES - 1, 400);
+    lr__serve_metrics_request(&m, 0, 200, 0.002);
+    lr__buf b;
+    lr__buf_init(&b);
+    T_EQ_INT(lr__serve_metrics_text(&m, NULL, NULL, 0, &b), 0);
+    const char *t = b.data ? b.data : "";
+    T_CHECK(strstr(t, "logrisk_http_requests_total{route=\"other\",code=\"413\"} 1\n") != NULL);
+    T_CHECK(strstr(t, "logrisk_http_requests_total{route=\"other\",code=\"400\"} 1\n") != NULL);
+    T_CHECK(strstr(t, "logrisk_http_requests_total{route=\"score\",code=\"200\"} 1\n") != NULL);
+    T_CHECK(strstr(t, "duration_seconds_count{route=\"score\"} 1\n") != NULL);
+    T_CHECK(strstr(t, "duration_seconds_count{route=\"other\"}") == NULL);
+    lr__buf_free(&b);
+}
+
 /* ---------------------------------------------------------------- deploy */
 
 /* The node at a dotted path ("spec.template.spec.containers.0.name"). */
@@ -561,4 +584,4 @@ static void test_deploy_manifests(void) {
 }
 
 T_MAIN(T_CASE(test_detect), T_CASE(test_frame), T_CASE(test_enrich), T_CASE(test_score_text),
-       T_CASE(test_queue_no_crossing), T_CASE(test_deploy_manifests))
+       T_CASE(test_queue_no_crossing), T_CASE(test_metrics_code), T_CASE(test_deploy_manifests))
