@@ -109,7 +109,7 @@ if "$bin" inspect --builtin >"$tmp/inspect" 2>&1; then
     # It reads events as score does by default (auto: the canonical
     # rendering it was trained on); an event spanning several lines takes
     # the highest rule label among them. Measured with the committed model:
-    # Spearman 0.814, high-risk recall 0.692 (risk_score >= 6.5 where the
+    # Spearman 0.778, high-risk recall 0.520 (risk_score >= 6.5 where the
     # rules say >= 7); a model that ignores the text (a constant) has no
     # rank correlation and recall 0.
     $py - "$tmp/extra.jsonl" "$tmp/builtin.jsonl" <<'EOF' && ok || bad "built-in model vs the k8s rules"

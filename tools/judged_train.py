@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """judged_train.py — the judged training set of the default model
-(tools/make_model.sh step 6; docs/training.md).
+(tools/make_model.sh step 5; docs/training.md).
 
     judged_train.py LOGRISK JUDGED.jsonl SPLIT OUT.jsonl CLASS_WEIGHTS.yaml [MORE.jsonl ...]
 

@@ -15,21 +15,18 @@
 #    renders them: tools/judged_train.py; no labels involved), so that the
 #    words of the messages people judged are tokens, not fragments;
 # 3. data sets (models/train/prepare.py): dedup by masked text, a seeded
-#    10% held-out split per source, at most 300 training lines per source
-#    (round-robin over labels; k8s_extra uncapped, twice), sqrt-balanced class
-#    weights;
-# 4. MLM pre-training of BERT-mini (models/train/pretrain.yaml) on the raw
-#    training lines and the judged training texts of step 2;
-# 5. fine-tuning from that encoder on the weak labels
-#    (models/train/train.yaml), best epoch by validation loss;
-# 6. fine-tuning from that model on the judged labels of
+#    10% held-out split per source, at most 300 pre-training lines per
+#    source (round-robin over the weak labels; k8s_extra uncapped);
+# 4. MLM pre-training of BERT-mini (models/train/pretrain.yaml, 5 epochs)
+#    on the raw training lines and the judged training texts of step 2;
+# 5. fine-tuning from that encoder on the judged labels of
 #    models/data/judged (the train split of the corpus and the synthetic
-#    training events, rendered as `logrisk score` renders events:
+#    training events, rendered as `logrisk score` renders them:
 #    tools/judged_train.py; models/train/judged.yaml), the epoch chosen by
 #    the loss on the judged dev split (valid_data);
-# 7. a temperature fitted on the judged dev split (`logrisk calibrate`)
+# 6. a temperature fitted on the judged dev split (`logrisk calibrate`)
 #    and folded into the model;
-# 8. evaluation: `logrisk eval` on the judged test split (model and
+# 7. evaluation: `logrisk eval` on the judged test split (model and
 #    rules), and the agreement with the weak labels on step 3's held-out
 #    lines (models/train/evaluate.py), into models/logrisk-mini.metrics.json.
 #
@@ -48,7 +45,7 @@
 # FROM_STEP=N (default 1) starts at step N and reuses the outputs of the
 # earlier steps that an earlier complete run left in WORK_DIR (vocabulary,
 # data sets, encoder); a missing one stops the recipe with its name. Use it
-# when only a later step's inputs changed (the recipe of steps 6-8). A
+# when only a later step's inputs changed (the recipe of steps 5-7). A
 # change of the judged corpus's train split or of the event rendering
 # changes steps 2 and 4 too: FROM_STEP=2.
 set -euo pipefail
@@ -64,7 +61,7 @@ start=$(date +%s)
 t0=$start
 step() { local now; now=$(date +%s); echo "make_model: $1 ($((now - t0)) s)"; t0=$now; }
 from=${FROM_STEP:-1}
-case $from in [1-8]) ;; *) echo "make_model: FROM_STEP must be 1..8, not '$from'" >&2; exit 2 ;; esac
+case $from in [1-7]) ;; *) echo "make_model: FROM_STEP must be 1..7, not '$from'" >&2; exit 2 ;; esac
 runs() { # N: run step N, or check that the outputs it would write exist
     local n=$1 f
     shift
@@ -133,25 +130,10 @@ cat "$work/pretrain.log" "$work/judged_text.log" >"$work/pretrain_all.log"
 step "pre-training"
 fi
 
-# --- 5. fine-tuning on the weak labels
-if runs 5 weak.lrm train.metrics.json; then
-{
-    cat models/train/train.yaml
-    cat "$work/class_weights.yaml"
-    echo "data: $work/train.jsonl"
-    echo "vocab: $work/vocab.txt"
-    echo "rules: $rules"
-    echo "init: $work/encoder.lrm"
-    echo "output: $work/weak.lrm"
-    echo "metrics: $work/train.metrics.json"
-} >"$work/train.yaml"
-"$bin" train --config "$work/train.yaml"
-step "fine-tuning on weak labels"
-fi
-
-# --- 6. fine-tuning on the judged labels (the train split of
+# --- 5. fine-tuning on the judged labels (the train split of
 #        models/data/judged and its synthetic events, rendered as scoring
-#        renders events), validated on the dev split
+#        renders events), from the pre-trained encoder, validated on the
+#        dev split
 [ "$from" -le 2 ] || judged_texts # rendered in step 2 when it ran
 "$py" tools/judged_train.py "$bin" "$judged" dev "$work/judged_dev.jsonl" -
 {
@@ -161,19 +143,19 @@ fi
     echo "valid_data: $work/judged_dev.jsonl"
     echo "vocab: $work/vocab.txt"
     echo "rules: $rules"
-    echo "init: $work/weak.lrm"
+    echo "init: $work/encoder.lrm"
     echo "output: $work/judged.lrm"
     echo "metrics: $work/judged.metrics.json"
 } >"$work/judged.yaml"
 "$bin" train --config "$work/judged.yaml"
 step "fine-tuning on judged labels"
 
-# --- 7. temperature on the dev split (never the test split)
+# --- 6. temperature on the dev split (never the test split)
 "$bin" calibrate -m "$work/judged.lrm" --gold "$judged" --split dev -o "$work/logrisk-mini.lrm" --threads 2 |
     tee "$work/calibration.txt"
 step "calibration"
 
-# --- 8. evaluation: the judged test split (model and rules), and the
+# --- 7. evaluation: the judged test split (model and rules), and the
 #        weak-label held-out split of step 3, then install the model
 "$bin" eval -m "$work/logrisk-mini.lrm" --gold "$judged" --split test --rules "$rules" --threads 2 --json \
     >"$work/eval_test.json"
@@ -181,7 +163,7 @@ step "calibration"
 "$bin" score -m "$work/logrisk-mini.lrm" --threads 2 --input-format raw -i "$work/heldout.log" \
     -o "$work/heldout.scores.jsonl"
 "$py" models/train/evaluate.py "$work/heldout.jsonl" "$work/heldout.scores.jsonl" "$work/stats.json" \
-    "$work/pretrain.metrics.json" "$work/train.metrics.json" "$work/metrics.json" \
+    "$work/pretrain.metrics.json" "$work/metrics.json" \
     "$(($(date +%s) - start))" "$work/judged.metrics.json" "$work/eval_test.json" "$work/calibration.txt"
 out=${MODEL_OUT:-models/logrisk-mini.lrm}
 master=${out%.lrm}.f32.lrm

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Held-out metrics of the default model, overall and per data source
-(tools/make_model.sh step 8; docs/training.md).
+(tools/make_model.sh step 7; docs/training.md).
 
-    evaluate.py HELDOUT.jsonl SCORES.jsonl STATS.json PRETRAIN_METRICS TRAIN_METRICS OUT.json SECONDS
+    evaluate.py HELDOUT.jsonl SCORES.jsonl STATS.json PRETRAIN_METRICS OUT.json SECONDS \
+        [JUDGED_METRICS EVAL_TEST.json CALIBRATION.txt]
 
 HELDOUT.jsonl is prepare.py's {"source","label","raw"} (never trained on);
 SCORES.jsonl is `logrisk score` of its raw lines, same order. The weak
@@ -56,8 +57,8 @@ def load_json(path):
 
 
 def main():
-    held_p, scores_p, stats_p, pre_p, train_p, out_p, secs = sys.argv[1:8]
-    judged_p, eval_p, cal_p = (sys.argv[8:11] + [None, None, None])[:3]
+    held_p, scores_p, stats_p, pre_p, out_p, secs = sys.argv[1:7]
+    judged_p, eval_p, cal_p = (sys.argv[7:10] + [None, None, None])[:3]
     held = [json.loads(l) for l in open(held_p, encoding="utf-8")]
     scores = [json.loads(l) for l in open(scores_p, encoding="utf-8")]
     if len(held) != len(scores):
@@ -75,7 +76,7 @@ def main():
            "heldout_weak_labels": {"reference": "weak labels of models/rules/k8s.yaml (agreement with the "
                                                 "rules, not with people)",
                                    "overall": metrics(allp), "per_source": {k: metrics(v) for k, v in by.items()}},
-           "data": load_json(stats_p), "pretrain": load_json(pre_p), "train_weak_labels": load_json(train_p),
+           "data": load_json(stats_p), "pretrain": load_json(pre_p),
            "train_judged": load_json(judged_p) if judged_p else None}
     with open(out_p, "w") as f:
         json.dump(out, f, indent=1)

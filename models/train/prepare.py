@@ -14,24 +14,19 @@ RAW.log is a source's raw log, LABELLED.jsonl its `logrisk label` output
 2. held-out split: a seeded HELDOUT fraction of each source's distinct
    texts goes to heldout.jsonl ({"source","label","raw"}), never trained
    on; it gives the per-source validation metrics.
-3. cap: of the rest, at most CAP examples per source go to training
-   (train.jsonl, {"text","label"}), taken round-robin over the source's
-   labels, so rare labels keep all their lines and the cap thins the
-   common ones (BERT-mini's training time on 2 shared cores is the budget).
-   The hand-written Kubernetes lines (k8s_extra) are not capped and go in
-   twice (OVERSAMPLE).
-   The raw lines of the training set also go to pretrain.log (the MLM
-   corpus: the same lines, unlabelled).
+3. cap: of the rest, at most CAP lines per source are kept for MLM
+   pre-training (pretrain.log: their raw lines, unlabelled), taken
+   round-robin over the source's weak labels, so lines of rare labels are
+   all kept and the cap thins the common ones (BERT-mini's training time on
+   2 shared cores is the budget). The hand-written Kubernetes lines
+   (k8s_extra) are not capped.
 
-Then class weights: w_c = sqrt(N / (C * n_c)) over the training set,
-normalised to mean 1 over the classes present, written as a YAML line
-`class_weights: [...]` to class_weights.yaml (sqrt of "balanced": rare
-high-risk classes weigh up to ~10x, not ~100x, which keeps the common
-classes accurate). stats.json records the counts at every step.
+stats.json records the counts at every step. The weak labels only steer
+which lines are kept and score the held-out lines: the model is
+fine-tuned on judged labels, not on these.
 Deterministic: one seeded RNG, sources in argument order. Python stdlib.
 """
 import json
-import math
 import os
 import random
 import sys
@@ -39,8 +34,8 @@ import sys
 HELDOUT = 0.10
 CAP = 300
 # k8s_extra is the only source with many high-risk lines and the one most
-# like what the model will score; its training lines are repeated this often
-OVERSAMPLE = {"k8s_extra": 2}
+# like what the model will score: not capped
+UNCAPPED = {"k8s_extra"}
 SEED = 5
 CLASSES = 11
 
@@ -66,8 +61,9 @@ def round_robin(items, cap):
 def main():
     outdir = sys.argv[1]
     rng = random.Random(SEED)
-    stats = {"heldout_fraction": HELDOUT, "cap_per_source": CAP, "oversample": OVERSAMPLE, "seed": SEED, "sources": {}}
-    train, held, pre = [], [], []
+    stats = {"heldout_fraction": HELDOUT, "cap_per_source": CAP, "uncapped": sorted(UNCAPPED), "seed": SEED,
+             "sources": {}}
+    held, pre, pre_labels = [], [], []
     for arg in sys.argv[2:]:
         name, files = arg.split("=", 1)
         raw_path, lab_path = files.split(":", 1)
@@ -87,13 +83,12 @@ def main():
         rng.shuffle(items)
         n_held = max(1, round(len(items) * HELDOUT))
         h, rest = items[:n_held], items[n_held:]
-        kept = rest if name in OVERSAMPLE else round_robin(rest, CAP)
+        kept = rest if name in UNCAPPED else round_robin(rest, CAP)
         for text, (raw, lab) in h:
             held.append({"source": name, "label": lab, "raw": raw})
         for text, (raw, lab) in kept:
-            for _ in range(OVERSAMPLE.get(name, 1)):
-                train.append({"text": text, "label": lab})
             pre.append(raw)
+            pre_labels.append(lab)
 
         def hist(xs):
             c = [0] * CLASSES
@@ -102,25 +97,16 @@ def main():
             return c
 
         stats["sources"][name] = {
-            "lines": len(raws), "distinct": len(items), "heldout": len(h), "train": len(kept),
+            "lines": len(raws), "distinct": len(items), "heldout": len(h), "pretrain": len(kept),
             "labels_all": hist(r["label"] for r in labs),
-            "labels_train": hist(lab for _, (_, lab) in kept),
+            "labels_pretrain": hist(lab for _, (_, lab) in kept),
             "labels_heldout": hist(lab for _, (_, lab) in h)}
-    rng.shuffle(train)
     n = [0] * CLASSES
-    for r in train:
-        n[r["label"]] += 1
-    present = [c for c in range(CLASSES) if n[c]]
-    w = [math.sqrt(len(train) / (len(present) * n[c])) if n[c] else 0.0 for c in range(CLASSES)]
-    mean = sum(w[c] for c in present) / len(present)
-    w = [round(x / mean, 4) if x else 1.0 for x in w]
-    stats["train_labels"] = n
-    stats["class_weights"] = w
-    stats["train_examples"] = len(train)
-    stats["heldout_examples"] = len(held)
-    with open(os.path.join(outdir, "train.jsonl"), "w", encoding="utf-8") as f:
-        for r in train:
-            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    for lab in pre_labels:
+        n[lab] += 1
+    stats["pretrain_labels"] = n
+    stats["pretrain_lines"] = len(pre)
+    stats["heldout_lines"] = len(held)
     with open(os.path.join(outdir, "heldout.jsonl"), "w", encoding="utf-8") as f:
         for r in held:
             f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -130,12 +116,9 @@ def main():
     with open(os.path.join(outdir, "pretrain.log"), "w", encoding="utf-8") as f:
         for raw in pre:
             f.write(raw + "\n")
-    with open(os.path.join(outdir, "class_weights.yaml"), "w") as f:
-        f.write("class_weights: [%s]\n" % ", ".join("%g" % x for x in w))
     with open(os.path.join(outdir, "stats.json"), "w") as f:
         json.dump(stats, f, indent=1)
-    print("prepare: %d training examples, %d held out, labels %s, class weights %s"
-          % (len(train), len(held), n, w))
+    print("prepare: %d pre-training lines, %d held out, weak labels %s" % (len(pre), len(held), n))
 
 
 if __name__ == "__main__":
