@@ -63,7 +63,7 @@ def main():
     rng = random.Random(SEED)
     stats = {"heldout_fraction": HELDOUT, "cap_per_source": CAP, "uncapped": sorted(UNCAPPED), "seed": SEED,
              "sources": {}}
-    held, pre, pre_labels = [], [], []
+    held, pre = [], []
     for arg in sys.argv[2:]:
         name, files = arg.split("=", 1)
         raw_path, lab_path = files.split(":", 1)
@@ -86,9 +86,8 @@ def main():
         kept = rest if name in UNCAPPED else round_robin(rest, CAP)
         for text, (raw, lab) in h:
             held.append({"source": name, "label": lab, "raw": raw})
-        for text, (raw, lab) in kept:
+        for _, (raw, _) in kept:
             pre.append(raw)
-            pre_labels.append(lab)
 
         def hist(xs):
             c = [0] * CLASSES
@@ -101,9 +100,7 @@ def main():
             "labels_all": hist(r["label"] for r in labs),
             "labels_pretrain": hist(lab for _, (_, lab) in kept),
             "labels_heldout": hist(lab for _, (_, lab) in h)}
-    n = [0] * CLASSES
-    for lab in pre_labels:
-        n[lab] += 1
+    n = [sum(src["labels_pretrain"][c] for src in stats["sources"].values()) for c in range(CLASSES)]
     stats["pretrain_labels"] = n
     stats["pretrain_lines"] = len(pre)
     stats["heldout_lines"] = len(held)
